@@ -1,0 +1,25 @@
+"""Test configuration: float64 references, strict promotion, several CPU devices.
+
+`jax_num_cpu_devices` must be set before the backend starts, so it is set here, before any
+test imports jax. Sharding tests use the 8 forced CPU devices; everything else runs on the
+default device and is unaffected.
+"""
+
+import itertools
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import jax.random as jr  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_num_cpu_devices", 8)
+jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture
+def getkey():
+    """Fresh keys from a fixed seed, so every failure reproduces."""
+    key, counter = jr.key(0), itertools.count()
+    return lambda: jr.fold_in(key, next(counter))
