@@ -1,0 +1,1 @@
+"""meshjax benchmark suites (not collected by pytest). Run `python -m benchmarks --help`."""
