@@ -1,0 +1,34 @@
+"""The graph substrate: the `Graph` pytree, generators, sparse ops, components,
+colourings and conversions."""
+
+from ._graph import Graph as Graph
+from .colouring import (
+    check_colouring as check_colouring,
+    colour_classes as colour_classes,
+    colouring as colouring,
+)
+from .components import (
+    component_sizes as component_sizes,
+    connected_components as connected_components,
+    giant_component_fraction as giant_component_fraction,
+)
+from .generators import (
+    barabasi_albert as barabasi_albert,
+    erdos_renyi as erdos_renyi,
+    lattice as lattice,
+    power_law as power_law,
+    random_regular as random_regular,
+)
+from .interop import (
+    from_edges as from_edges,
+    from_networkx as from_networkx,
+    from_scipy as from_scipy,
+    to_edges as to_edges,
+    to_networkx as to_networkx,
+    to_scipy as to_scipy,
+)
+from .ops import (
+    count_neighbor_states as count_neighbor_states,
+    laplacian_matvec as laplacian_matvec,
+    neighbor_sum as neighbor_sum,
+)

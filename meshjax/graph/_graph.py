@@ -1,0 +1,145 @@
+"""The `Graph` pytree: one undirected graph, every edge stored in both directions."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .._custom_types import Array, Bool, Int
+
+
+class Graph(eqx.Module):
+    r"""An undirected graph on `n_nodes` nodes as fixed-shape edge slots.
+
+    Every undirected edge $\{u, v\}$ occupies two *slots*: $(u \to v)$ and $(v \to u)$.
+    Slots are sorted by `receivers` (then `senders`), so segment reductions over receivers
+    run with `indices_are_sorted=True`. Shapes depend only on the number of slots, so
+    graphs of one size stack and `vmap`.
+
+    Attributes:
+      senders: `int32[e]`, the neighbour $j$ of each slot $j \to i$.
+      receivers: `int32[e]`, the row $i$ of each slot; non-decreasing.
+      edge_ids: `int32[e]`, the undirected edge of each slot, in `[0, e // 2)`; each id is
+        on exactly two slots (the two directions). Per-edge randomness (percolation,
+        Fortuin–Kasteleyn bonds) and per-edge couplings index with it, so both directions
+        always agree.
+      edge_mask: `bool[e]` or `None`. A slot with `False` is absent: padding, a removed
+        duplicate or self-loop, a percolated bond. Both slots of an edge share a value.
+        `None` means every slot is present (and is faster).
+      n_nodes: Static number of nodes (it fixes output shapes; changing it recompiles).
+
+    Memory: 3 int32 (+1 bool) per slot, i.e. O(n + E).
+    """
+
+    senders: Int[Array, " e"]
+    receivers: Int[Array, " e"]
+    edge_ids: Int[Array, " e"]
+    edge_mask: Bool[Array, " e"] | None
+    n_nodes: int = eqx.field(static=True)
+
+    def __check_init__(self):
+        if not isinstance(self.n_nodes, int) or self.n_nodes <= 0:
+            raise ValueError(f"`n_nodes`={self.n_nodes!r}; allowed: a positive int")
+        shapes = {self.senders.shape, self.receivers.shape, self.edge_ids.shape}
+        if self.edge_mask is not None:
+            shapes.add(self.edge_mask.shape)
+        if len(shapes) != 1:
+            raise ValueError(f"slot arrays must share one shape, got {shapes}")
+        if self.senders.shape[-1] % 2:
+            raise ValueError("the number of slots must be even (two per edge)")
+
+    @property
+    def n_slots(self) -> int:
+        """Number of directed slots `e` (static)."""
+        return self.senders.shape[-1]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edge slots, `e // 2` (static; counts masked ones).
+
+        For the number of edges present use `num_active_edges()`.
+        """
+        return self.senders.shape[-1] // 2
+
+    def num_active_edges(self) -> Int[Array, ""]:
+        """Number of undirected edges whose slots are present."""
+        if self.edge_mask is None:
+            return jnp.asarray(self.n_edges, jnp.int32)
+        return jnp.sum(self.edge_mask, dtype=jnp.int32) // 2
+
+    def slot_weights(self, dtype=jnp.int32) -> Array:
+        """1 for present slots, 0 for absent ones, as `dtype`."""
+        if self.edge_mask is None:
+            return jnp.ones(self.senders.shape, dtype)
+        return self.edge_mask.astype(dtype)
+
+    def degrees(self) -> Int[Array, " n"]:
+        r"""Degrees $k_i = \sum_j A_{ij}$ over present edges, `int32[n]`. Cost O(E)."""
+        return jax.ops.segment_sum(self.slot_weights(jnp.int32), self.receivers,
+                                   self.n_nodes, indices_are_sorted=True)
+
+    def neighbor_sum(self, x: Array) -> Array:
+        r"""$(A x)_i = \sum_j A_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f)."""
+        msg = x[self.senders]
+        if self.edge_mask is not None:
+            mask = self.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
+            msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
+        return jax.ops.segment_sum(msg, self.receivers, self.n_nodes,
+                                   indices_are_sorted=True)
+
+    def with_mask(self, mask: Bool[Array, " e"] | None) -> Graph:
+        """The same graph with `mask` combined (logical and) into `edge_mask`."""
+        if mask is None:
+            return self
+        mask = jnp.asarray(mask, bool)
+        if mask.shape != self.senders.shape:
+            raise ValueError(f"`mask` has shape {mask.shape}; allowed: {self.senders.shape}")
+        new = mask if self.edge_mask is None else (mask & self.edge_mask)
+        return Graph(self.senders, self.receivers, self.edge_ids, new, self.n_nodes)
+
+
+def _assemble(src: Array, dst: Array, ok: Array | None, n_nodes: int,
+              dedupe: bool) -> Graph:
+    """Builds a `Graph` from undirected pairs `(src[k], dst[k])`, jittable.
+
+    Both directions are laid out, sorted by (receiver, sender, edge id); self-loops and
+    pairs with `ok == False` are masked; with `dedupe`, every repeat of an undirected pair
+    is masked except the copy with the smallest edge id (the same copy in both directions,
+    so both slots of a kept edge share its id). Cost O(E log E) (one sort).
+    """
+    src = jnp.asarray(src, jnp.int32)
+    dst = jnp.asarray(dst, jnp.int32)
+    m = src.shape[0]
+    eid = jnp.arange(m, dtype=jnp.int32)
+    senders = jnp.concatenate([src, dst])
+    receivers = jnp.concatenate([dst, src])
+    eids = jnp.concatenate([eid, eid])
+    receivers, senders, eids = lax.sort((receivers, senders, eids), num_keys=3)
+    keep = senders != receivers
+    if ok is not None:
+        keep = keep & jnp.asarray(ok, bool)[eids]
+    if dedupe:
+        first = jnp.concatenate([
+            jnp.ones((1,), bool),
+            (receivers[1:] != receivers[:-1]) | (senders[1:] != senders[:-1]),
+        ])
+        keep = keep & first
+    return Graph(senders, receivers, eids, keep, n_nodes)
+
+
+def _assemble_host(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> Graph:
+    """Host-side (NumPy) layout of pairs known to be simple and valid; no mask."""
+    src = np.asarray(src, np.int64)
+    dst = np.asarray(dst, np.int64)
+    m = src.shape[0]
+    eid = np.arange(m, dtype=np.int64)
+    senders = np.concatenate([src, dst])
+    receivers = np.concatenate([dst, src])
+    eids = np.concatenate([eid, eid])
+    order = np.lexsort((eids, senders, receivers))
+    return Graph(jnp.asarray(senders[order], jnp.int32),
+                 jnp.asarray(receivers[order], jnp.int32),
+                 jnp.asarray(eids[order], jnp.int32), None, n_nodes)

@@ -1,0 +1,78 @@
+"""Connected components in parallel under `jit` (FastSV label propagation)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .._custom_types import Array, Bool, Float, Int
+from ._graph import Graph
+
+
+def connected_components(graph: Graph, edge_mask: Bool[Array, " e"] | None = None
+                         ) -> Int[Array, " n"]:
+    r"""Component labels: each node gets the smallest node id of its component.
+
+    FastSV (Zhang, Azad & Hu, 2020): parent pointers $f$ start at $f_i = i$; each round
+    does stochastic hooking $f_{f_u} \leftarrow \min(f_{f_u}, \min_{v \sim u} f_{f_v})$,
+    aggressive hooking $f_u \leftarrow \min(f_u, \min_{v \sim u} f_{f_v})$ and
+    shortcutting $f_u \leftarrow \min(f_u, f_{f_u})$, until the grandparents stop
+    changing. Every step is a gather, a sorted segment-min or a scatter-min over all
+    nodes/slots at once: no host loop, O(n + E) memory, O(E) work per round and
+    $O(\log n)$ rounds in practice (also on lattices, where plain label propagation needs
+    $O(\text{diameter})$).
+
+    Args:
+      graph: The graph; its own `edge_mask` is honoured.
+      edge_mask: Optional extra `bool[e]` mask (e.g. percolated bonds), combined with
+        the graph's by logical and. Both slots of an edge must agree.
+
+    Returns:
+      `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
+    """
+    g = graph.with_mask(edge_mask)
+    return _fastsv(g)
+
+
+@jax.jit
+def _fastsv(g: Graph) -> Int[Array, " n"]:
+    n = g.n_nodes
+    big = jnp.iinfo(jnp.int32).max
+    f = jnp.arange(n, dtype=jnp.int32)
+
+    def min_nbr(gf):
+        vals = gf[g.senders]
+        if g.edge_mask is not None:
+            vals = jnp.where(g.edge_mask, vals, big)
+        return jax.ops.segment_min(vals, g.receivers, n, indices_are_sorted=True)
+
+    def body(state):
+        f, gf, _ = state
+        mngf = min_nbr(gf)
+        f_new = f.at[f].min(mngf)  # stochastic hooking of the parent
+        f_new = jnp.minimum(f_new, mngf)  # aggressive hooking
+        f_new = jnp.minimum(f_new, gf)  # shortcutting
+        gf_new = f_new[f_new]
+        return f_new, gf_new, jnp.any(gf_new != gf)
+
+    f, gf, _ = lax.while_loop(lambda s: s[2], body, (f, f[f], jnp.array(True)))
+    # Finish the pointer jumping so every node points at its root.
+    f = lax.while_loop(lambda p: jnp.any(p[p] != p), lambda p: p[p], f)
+    return f
+
+
+def component_sizes(labels: Int[Array, " n"]) -> Int[Array, " n"]:
+    """`sizes[c]` = number of nodes with label `c` (0 for labels that are not roots)."""
+    labels = jnp.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"`labels` must have shape (n,), got {labels.shape}")
+    return jax.ops.segment_sum(jnp.ones_like(labels, dtype=jnp.int32), labels,
+                               labels.shape[0])
+
+
+def giant_component_fraction(graph: Graph, edge_mask: Bool[Array, " e"] | None = None
+                             ) -> Float[Array, ""]:
+    r"""$S = |\text{largest component}| / n$ for the graph (with optional extra mask)."""
+    labels = connected_components(graph, edge_mask)
+    return jnp.max(component_sizes(labels)) / graph.n_nodes
