@@ -56,7 +56,7 @@ def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
     u = jr.randint(k1, (m,), 0, n_nodes, dtype=jnp.int32)
     off = jr.randint(k2, (m,), 1, n_nodes, dtype=jnp.int32)
     v = (u + off) % n_nodes
-    return _assemble(u, v, None, n_nodes, dedupe=True)
+    return _assemble(u, v, n_nodes, dedupe=True)
 
 
 def power_law(key: PRNGKeyArray, n_nodes: int, gamma: float, mean_degree: float) -> Graph:
@@ -102,7 +102,7 @@ def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
     v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
     # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
     perm = jr.permutation(k3, n_nodes).astype(jnp.int32)
-    return _assemble(perm[u], perm[v], None, n_nodes, dedupe=True)
+    return _assemble(perm[u], perm[v], n_nodes, dedupe=True)
 
 
 def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
@@ -114,11 +114,13 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
     degree distribution tends to $P(k) = 2m(m+1)/[k(k+1)(k+2)] \sim k^{-3}$, the minimum
     degree is $m$.
 
-    Parallel construction (no loop over arrivals): the list of edge endpoints is built as
-    in Batagelj–Brandes — a target slot copies a uniformly chosen earlier endpoint slot,
-    which is exactly degree-proportional choice — and the copy chains are resolved by
-    pointer doubling in $O(\log n)$ gathers. Repeats inside one node's $m$ choices are
-    redrawn until none is left.
+    Construction: the first 1024 arrivals grow one by one (`lax.fori_loop`, repeats
+    rejected); all later arrivals at once, in parallel. The list of edge endpoints is
+    built as in Batagelj–Brandes — a target slot copies a uniformly chosen earlier
+    endpoint slot, which is exactly degree-proportional choice — and the copy chains are
+    resolved by pointer doubling in $O(\log n)$ gathers. Repeats inside one node's $m$
+    choices are redrawn (all arrivals at once) until none is left; once the network has
+    1024 nodes repeats are rare, so this takes a few rounds.
 
     Args:
       key: PRNG key.
@@ -135,8 +137,11 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
         raise ValueError(f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = "
                          f"{n_nodes - 1}")
     src, dst = _barabasi_albert_pairs(key, n_nodes, m)
-    g = _assemble(src, dst, None, n_nodes, dedupe=False)
+    g = _assemble(src, dst, n_nodes, dedupe=False)
     return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes)
+
+
+_BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -145,32 +150,65 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
                     dtype=np.int32).reshape(-1, 2)
     n_core_slots = 2 * core.shape[0]
     n_new = n_nodes - m - 1
+    n_seq = min(n_new, _BA_SEQUENTIAL)
+    n_par = n_new - n_seq
     n_slots = n_core_slots + 2 * m * n_new
-    # Base values: core endpoints, then for each new node t the pairs (t, target).
-    new_nodes = jnp.arange(m + 1, n_nodes, dtype=jnp.int32)
-    base = jnp.concatenate([
-        jnp.asarray(core.reshape(-1)),
-        jnp.stack([jnp.repeat(new_nodes, m), jnp.zeros(n_new * m, jnp.int32)],
-                  axis=1).reshape(-1),
-    ])
+    key_seq, key_par = jr.split(key)
+
+    # Phase 1: the first arrivals one by one (few candidates, so repeats are frequent).
+    ends = jnp.zeros(n_slots, jnp.int32).at[:n_core_slots].set(jnp.asarray(core.reshape(-1)))
+
+    def arrive(k, ends):
+        t = m + 1 + k
+        start = n_core_slots + 2 * m * k
+        kk = jr.fold_in(key_seq, k)
+        chosen = jnp.full((m,), -1, jnp.int32)
+        for j in range(m):
+            def cond(state):
+                _, c, _ = state
+                return (c < 0) | jnp.any(chosen == c)
+
+            def body(state):
+                kj, _, it = state
+                u = jr.uniform(jr.fold_in(kj, it))
+                slot = jnp.minimum((u * start).astype(jnp.int32), start - 1)
+                return kj, ends[slot], it + 1
+
+            _, c, _ = lax.while_loop(cond, body, (jr.fold_in(kk, j), jnp.int32(-1), 0))
+            chosen = chosen.at[j].set(c)
+        pair = jnp.stack([jnp.full((m,), t, jnp.int32), chosen], axis=1).reshape(-1)
+        return lax.dynamic_update_slice(ends, pair, (start,))
+
+    ends = lax.fori_loop(0, n_seq, arrive, ends)
+    if n_par == 0:
+        src = jnp.concatenate([jnp.asarray(core[:, 0]),
+                               ends[n_core_slots::2]])
+        return src, jnp.concatenate([jnp.asarray(core[:, 1]), ends[n_core_slots + 1::2]])
+
+    # Phase 2: the remaining arrivals at once. A target slot copies a uniformly chosen
+    # earlier endpoint slot; copy chains are resolved by pointer doubling.
+    par_start = n_core_slots + 2 * m * n_seq
+    new_nodes = jnp.arange(m + 1 + n_seq, n_nodes, dtype=jnp.int32)
+    base = ends.at[par_start::2].set(jnp.repeat(new_nodes, m))
     slot = jnp.arange(n_slots, dtype=jnp.int32)
-    target_slots = n_core_slots + 2 * jnp.arange(n_new * m, dtype=jnp.int32) + 1
-    # Target slots of node k (0-based among new nodes) choose among the slots before it.
-    limit = n_core_slots + 2 * m * jnp.repeat(jnp.arange(n_new, dtype=jnp.int32), m)
+    target_slots = par_start + 2 * jnp.arange(n_par * m, dtype=jnp.int32) + 1
+    limit = par_start + 2 * m * jnp.repeat(jnp.arange(n_par, dtype=jnp.int32), m)
 
     def draw(k, mask, ptr_targets):
-        u = jr.uniform(k, (n_new * m,))
+        u = jr.uniform(k, (n_par * m,))
         fresh = jnp.minimum((u * limit).astype(jnp.int32), limit - 1)
         return jnp.where(mask, fresh, ptr_targets)
 
     def resolve(ptr_targets):
         ptr = slot.at[target_slots].set(ptr_targets)
 
-        def cond(p):
-            return jnp.any(p[p] != p)
+        def body(state):
+            p, _ = state
+            q = p[p]
+            return q, jnp.any(q != p)
 
-        ptr = lax.while_loop(cond, lambda p: p[p], ptr)
-        return base[ptr][target_slots].reshape(n_new, m)
+        ptr, _ = lax.while_loop(lambda s: s[1], body, (ptr, jnp.array(True)))
+        return base[ptr][target_slots].reshape(n_par, m)
 
     def duplicates(t):
         dup = jnp.zeros(t.shape, bool)
@@ -178,23 +216,23 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
             dup = dup.at[:, j].set(jnp.any(t[:, :j] == t[:, j:j + 1], axis=1))
         return dup.reshape(-1)
 
-    key, k0 = jr.split(key)
-    ptr_t = draw(k0, jnp.ones(n_new * m, bool), jnp.zeros(n_new * m, jnp.int32))
+    key, k0 = jr.split(key_par)
+    ptr_t = draw(k0, jnp.ones(n_par * m, bool), jnp.zeros(n_par * m, jnp.int32))
     targets = resolve(ptr_t)
 
-    def loop_cond(state):
-        _, _, targets, _ = state
-        return jnp.any(duplicates(targets))
-
     def loop_body(state):
-        key, ptr_t, targets, it = state
+        key, ptr_t, targets, _ = state
         key, k = jr.split(key)
         ptr_t = draw(k, duplicates(targets), ptr_t)
-        return key, ptr_t, resolve(ptr_t), it + 1
+        targets = resolve(ptr_t)
+        return key, ptr_t, targets, jnp.any(duplicates(targets))
 
-    _, _, targets, _ = lax.while_loop(loop_cond, loop_body, (key, ptr_t, targets, 0))
-    src = jnp.concatenate([jnp.asarray(core[:, 0]), jnp.repeat(new_nodes, m)])
-    dst = jnp.concatenate([jnp.asarray(core[:, 1]), targets.reshape(-1)])
+    _, _, targets, _ = lax.while_loop(
+        lambda s: s[3], loop_body, (key, ptr_t, targets, jnp.any(duplicates(targets))))
+    src = jnp.concatenate([jnp.asarray(core[:, 0]), base[n_core_slots:par_start:2],
+                           jnp.repeat(new_nodes, m)])
+    dst = jnp.concatenate([jnp.asarray(core[:, 1]), ends[n_core_slots + 1:par_start:2],
+                           targets.reshape(-1)])
     return src, dst
 
 
@@ -210,7 +248,8 @@ def random_regular(key: PRNGKeyArray, n_nodes: int, degree: int) -> Graph:
     Args:
       key: PRNG key (its data seed a NumPy generator).
       n_nodes: $n \ge d + 1$, with $n d$ even.
-      degree: $d \ge 0$.
+      degree: $d \ge 0$. For $d > (n-1)/2$ the graph is built as the complement of an
+        $(n-1-d)$-regular one (O(n^2) memory, as dense graphs need anyway).
 
     Returns:
       A `Graph` with $nd/2$ edges and no mask. Cost O(nd log(nd)).
@@ -222,6 +261,15 @@ def random_regular(key: PRNGKeyArray, n_nodes: int, degree: int) -> Graph:
     if (n_nodes * degree) % 2:
         raise ValueError(f"`n_nodes * degree` = {n_nodes * degree} must be even")
     rng = _numpy_rng(key)
+    if 2 * degree > n_nodes - 1:
+        # Dense: a uniform d-regular graph is the complement of a uniform
+        # (n - 1 - d)-regular one, and the sparse side repairs easily.
+        sub = random_regular(key, n_nodes, n_nodes - 1 - degree)
+        adj = np.ones((n_nodes, n_nodes), bool)
+        np.fill_diagonal(adj, False)
+        adj[np.asarray(sub.receivers), np.asarray(sub.senders)] = False
+        lo, hi = np.nonzero(np.triu(adj, 1))
+        return _assemble_host(lo, hi, n_nodes)
     if degree == 0:
         return _assemble_host(np.zeros(0, np.int64), np.zeros(0, np.int64), n_nodes)
     stubs = rng.permutation(np.repeat(np.arange(n_nodes, dtype=np.int64), degree))

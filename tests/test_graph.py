@@ -1,0 +1,344 @@
+"""The graph substrate against scipy/networkx and exact invariants."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse.csgraph as csgraph
+
+from meshjax import graph as G
+
+
+def assert_slot_invariants(g):
+    """Sorted receivers; each edge id on two slots that are each other's reverse."""
+    s, r, e = (np.asarray(a) for a in (g.senders, g.receivers, g.edge_ids))
+    assert s.dtype == np.int32 and r.dtype == np.int32 and e.dtype == np.int32
+    assert np.all(np.diff(r) >= 0)
+    assert np.all(np.bincount(e, minlength=g.n_edges) == 2)
+    order = np.argsort(e, kind="stable")
+    a, b = order[0::2], order[1::2]
+    np.testing.assert_array_equal(s[a], r[b])
+    np.testing.assert_array_equal(r[a], s[b])
+    if g.edge_mask is not None:
+        m = np.asarray(g.edge_mask)
+        np.testing.assert_array_equal(m[a], m[b])
+        assert not np.any(m & (s == r)), "self-loop slot present"
+    else:
+        assert np.all(s != r)
+    present = (np.ones_like(s, bool) if g.edge_mask is None else np.asarray(g.edge_mask))
+    code = r[present].astype(np.int64) * g.n_nodes + s[present]
+    assert np.unique(code).size == code.size, "repeated edge present"
+
+
+def random_edges(rng, n, m):
+    e = rng.integers(0, n, size=(m, 2))
+    e = e[e[:, 0] != e[:, 1]]
+    lo, hi = e.min(1), e.max(1)
+    _, keep = np.unique(lo * n + hi, return_index=True)
+    return e[np.sort(keep)]
+
+
+# ---------------------------------------------------------------- construction
+
+
+def test_from_edges_matches_networkx_adjacency():
+    G0 = nx.karate_club_graph()
+    g = G.from_networkx(G0)
+    assert g.n_nodes == 34 and g.n_edges == G0.number_of_edges()
+    assert_slot_invariants(g)
+    A = nx.to_scipy_sparse_array(G0, nodelist=range(34), weight=None).toarray()
+    np.testing.assert_array_equal(G.to_scipy(g).toarray(), A)
+    np.testing.assert_array_equal(np.asarray(g.degrees()), A.sum(1))
+    back = G.to_networkx(g)
+    assert nx.utils.graphs_equal(back, nx.Graph(G0.edges())) or set(
+        map(frozenset, back.edges())) == set(map(frozenset, G0.edges()))
+
+
+def test_scipy_round_trip_and_padding():
+    rng = np.random.default_rng(1)
+    e = random_edges(rng, 50, 120)
+    g = G.from_edges(e, 50)
+    g2 = G.from_scipy(G.to_scipy(g))
+    np.testing.assert_array_equal(G.to_edges(g), G.to_edges(g2))
+    padded = G.from_edges(e, 50, capacity=len(e) + 7)
+    assert padded.n_edges == len(e) + 7
+    assert int(padded.num_active_edges()) == len(e)
+    assert np.all(np.diff(np.asarray(padded.receivers)) >= 0)
+    np.testing.assert_array_equal(G.to_scipy(padded).toarray(), G.to_scipy(g).toarray())
+    np.testing.assert_array_equal(G.to_edges(padded), G.to_edges(g))
+
+
+def test_from_edges_dedupe_and_isolated_nodes():
+    e = np.array([[0, 1], [1, 0], [2, 3]])
+    with pytest.raises(ValueError, match="repeated"):
+        G.from_edges(e, 6)
+    g = G.from_edges(e, 6, dedupe=True)
+    assert g.n_edges == 2
+    np.testing.assert_array_equal(np.asarray(g.degrees()), [1, 1, 1, 1, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "edges, n, exc, match",
+    [
+        (np.array([[0, 5]]), 5, ValueError, "node ids"),
+        (np.array([[-1, 2]]), 5, ValueError, "node ids"),
+        (np.array([[1, 1]]), 5, ValueError, "self-loop"),
+        (np.array([0, 1, 2]), 5, ValueError, "shape"),
+        (np.array([[0.0, 1.0]]), 5, TypeError, "integer"),
+        (np.array([[0, 1]]), 0, ValueError, "n_nodes"),
+    ],
+)
+def test_from_edges_bad_input(edges, n, exc, match):
+    with pytest.raises(exc, match=match):
+        G.from_edges(edges, n)
+
+
+def test_from_scipy_rejects_directed():
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match="symmetric"):
+        G.from_scipy(sp.csr_array(np.array([[0, 1], [0, 0]])))
+
+
+# ---------------------------------------------------------------- sparse ops
+
+
+def _masked(g, rng):
+    keep = rng.random(g.n_edges) < 0.6
+    return g.with_mask(jnp.asarray(keep)[g.edge_ids])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_neighbor_sum_and_laplacian_match_scipy(jit, masked, getkey):
+    rng = np.random.default_rng(2)
+    g = G.from_edges(random_edges(rng, 200, 700), 200)
+    if masked:
+        g = _masked(g, rng)
+    A = G.to_scipy(g)
+    L = np.diag(np.asarray(A.sum(1)).ravel()) - A.toarray()
+    x = jr.normal(getkey(), (200,))
+    xf = jr.normal(getkey(), (200, 3))
+    ns = jax.jit(G.neighbor_sum) if jit else G.neighbor_sum
+    lm = jax.jit(G.laplacian_matvec) if jit else G.laplacian_matvec
+    np.testing.assert_allclose(ns(g, x), A @ np.asarray(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ns(g, xf), A @ np.asarray(xf), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lm(g, x), L @ np.asarray(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lm(g, xf), L @ np.asarray(xf), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_count_neighbor_states_matches_numpy(masked):
+    rng = np.random.default_rng(3)
+    g = G.from_edges(random_edges(rng, 100, 300), 100)
+    if masked:
+        g = _masked(g, rng)
+    q = 4
+    s = rng.integers(0, q, size=100)
+    A = G.to_scipy(g).toarray()
+    expect = A @ np.eye(q)[s]
+    got = G.count_neighbor_states(g, jnp.asarray(s, jnp.int8), q)
+    assert got.dtype == jnp.int32
+    np.testing.assert_array_equal(got, expect)
+    w = rng.random(g.n_edges)
+    W = np.zeros((100, 100))
+    e = G.to_edges(g)
+    ids = {}
+    for sl, (a, b) in enumerate(zip(np.asarray(g.receivers), np.asarray(g.senders))):
+        ids[(a, b)] = int(np.asarray(g.edge_ids)[sl])
+    for a, b in e:
+        W[a, b] = W[b, a] = w[ids[(a, b)]]
+    got_w = G.count_neighbor_states(g, jnp.asarray(s), q, weights=jnp.asarray(w)[g.edge_ids])
+    np.testing.assert_allclose(got_w, W @ np.eye(q)[s], rtol=1e-12)
+
+
+def test_ops_reject_wrong_shapes():
+    g = G.lattice((4, 4))
+    with pytest.raises(ValueError, match="n_nodes"):
+        G.neighbor_sum(g, jnp.ones(15))
+    with pytest.raises(ValueError, match="n_nodes"):
+        G.laplacian_matvec(g, jnp.ones((3, 16)))
+    with pytest.raises(ValueError, match="q"):
+        G.count_neighbor_states(g, jnp.zeros(16, jnp.int32), 0)
+
+
+# ---------------------------------------------------------------- generators
+
+
+def test_erdos_renyi_poisson_degrees(getkey):
+    n, k = 20_000, 6.0
+    g = G.erdos_renyi(getkey(), n, k)
+    assert_slot_invariants(g)
+    d = np.asarray(g.degrees())
+    # Mean within 4 standard errors of <k> (minus the O(k^2/n) removed repeats).
+    assert abs(d.mean() - k) < 4 * math.sqrt(k / n) + k**2 / n
+    # Poisson: variance equals the mean; P(k=j) matches the pmf.
+    assert abs(d.var() / d.mean() - 1) < 0.05
+    from scipy.stats import poisson
+
+    for j in (2, 6, 10):
+        p = poisson.pmf(j, k)
+        assert abs(np.mean(d == j) - p) < 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_erdos_renyi_vmaps_over_keys(getkey):
+    keys = jr.split(getkey(), 3)
+    gs = jax.vmap(lambda k: G.erdos_renyi(k, 500, 4.0))(keys)
+    assert gs.senders.shape == (3, 2000)
+    single = G.erdos_renyi(keys[1], 500, 4.0)
+    np.testing.assert_array_equal(gs.senders[1], single.senders)
+    np.testing.assert_array_equal(gs.edge_ids[1], single.edge_ids)
+
+
+def _mle_gamma(d, kmin):
+    """Discrete power-law MLE (Clauset et al. 2009, eq. 3.7 approximation)."""
+    x = d[d >= kmin].astype(float)
+    return 1 + x.size / np.sum(np.log(x / (kmin - 0.5)))
+
+
+@pytest.mark.parametrize("gamma", [2.5, 3.0])
+def test_power_law_exponent(gamma, getkey):
+    g = G.power_law(getkey(), 100_000, gamma, 10.0)
+    assert_slot_invariants(g)
+    d = np.asarray(g.degrees())
+    assert abs(d.mean() - 10.0) < 0.5
+    fit = _mle_gamma(d, kmin=20)
+    assert abs(fit - gamma) < 0.15, fit
+
+
+def test_barabasi_albert_degrees(getkey):
+    n, m = 50_000, 3
+    g = G.barabasi_albert(getkey(), n, m)
+    assert_slot_invariants(g)
+    assert g.n_edges == m * (m + 1) // 2 + m * (n - m - 1)
+    d = np.asarray(g.degrees())
+    assert d.min() == m
+    fit = _mle_gamma(d, kmin=10)
+    assert abs(fit - 3.0) < 0.2, fit
+    # Exact asymptotic P(k) = 2m(m+1)/(k(k+1)(k+2)) at small k.
+    for k in (m, m + 1, m + 3):
+        p = 2 * m * (m + 1) / (k * (k + 1) * (k + 2))
+        assert abs(np.mean(d == k) - p) < 5 * math.sqrt(p * (1 - p) / n) + 0.01
+
+
+def test_barabasi_albert_small_and_bad(getkey):
+    g = G.barabasi_albert(getkey(), 6, 2)
+    assert_slot_invariants(g)
+    assert np.asarray(g.degrees()).min() == 2
+    with pytest.raises(ValueError, match="m"):
+        G.barabasi_albert(getkey(), 5, 4)
+    with pytest.raises(ValueError, match="m"):
+        G.barabasi_albert(getkey(), 5, 0)
+
+
+@pytest.mark.parametrize("n, d", [(1000, 3), (500, 4), (200, 10), (12, 11)])
+def test_random_regular_simple_and_regular(n, d, getkey):
+    g = G.random_regular(getkey(), n, d)
+    assert_slot_invariants(g)
+    assert np.all(np.asarray(g.degrees()) == d)
+    assert g.edge_mask is None
+
+
+def test_lattice_matches_networkx():
+    g = G.lattice((5, 4, 3), periodic=True)
+    ref = nx.grid_graph(dim=[3, 4, 5], periodic=True)
+    assert g.n_edges == ref.number_of_edges()
+    assert np.all(np.asarray(g.degrees()) == 6)
+    g2 = G.lattice((5, 4), periodic=False)
+    assert g2.n_edges == nx.grid_2d_graph(5, 4).number_of_edges()
+    assert_slot_invariants(g)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda k: G.erdos_renyi(k, 0, 1.0), "n_nodes"),
+        (lambda k: G.erdos_renyi(k, 10, -1.0), "mean_degree"),
+        (lambda k: G.erdos_renyi(k, 10, 9.0), "mean_degree"),
+        (lambda k: G.erdos_renyi(k, 10, float("nan")), "mean_degree"),
+        (lambda k: G.power_law(k, 100, 2.0, 4.0), "gamma"),
+        (lambda k: G.power_law(k, 100, 2.5, 0.0), "mean_degree"),
+        (lambda k: G.random_regular(k, 5, 3), "even"),
+        (lambda k: G.random_regular(k, 5, 5), "degree"),
+        (lambda k: G.lattice((2, 5)), "periodic"),
+    ],
+)
+def test_generators_bad_input(call, match, getkey):
+    with pytest.raises(ValueError, match=match):
+        call(getkey())
+
+
+# ---------------------------------------------------------------- components
+
+
+def _same_partition(labels, ref):
+    labels, ref = np.asarray(labels), np.asarray(ref)
+    pairs = set(zip(labels.tolist(), ref.tolist()))
+    return len(pairs) == len(set(labels.tolist())) == len(set(ref.tolist()))
+
+
+@pytest.mark.parametrize("mean_degree", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("masked", [False, True])
+def test_components_match_scipy(mean_degree, masked, getkey):
+    g = G.erdos_renyi(getkey(), 3000, mean_degree)
+    extra = None
+    if masked:
+        extra = jr.bernoulli(getkey(), 0.5, (g.n_edges,))[g.edge_ids]
+    labels = G.connected_components(g, extra)
+    _, ref = csgraph.connected_components(G.to_scipy(g.with_mask(extra)), directed=False)
+    assert _same_partition(labels, ref)
+    lab = np.asarray(labels)
+    # The label is the smallest node id of the component.
+    for c in np.unique(lab):
+        assert c == np.flatnonzero(lab == c).min()
+    sizes = np.asarray(G.component_sizes(labels))
+    assert sizes.sum() == 3000
+    np.testing.assert_allclose(G.giant_component_fraction(g, extra),
+                               np.bincount(ref).max() / 3000)
+
+
+def test_components_on_lattice_and_isolated_nodes():
+    g = G.lattice((40, 40), periodic=False)
+    assert np.all(np.asarray(G.connected_components(g)) == 0)
+    g = G.from_edges(np.array([[3, 4], [5, 9]]), 10)
+    np.testing.assert_array_equal(G.connected_components(g),
+                                  [0, 1, 2, 3, 3, 5, 6, 7, 8, 5])
+
+
+def test_components_under_vmap(getkey):
+    g = G.erdos_renyi(getkey(), 400, 1.5)
+    masks = jr.bernoulli(getkey(), 0.7, (4, g.n_edges))[:, g.edge_ids]
+    batched = jax.vmap(lambda m: G.connected_components(g, m))(masks)
+    for i in range(4):
+        np.testing.assert_array_equal(batched[i], G.connected_components(g, masks[i]))
+
+
+# ---------------------------------------------------------------- colouring
+
+
+@pytest.mark.parametrize("kind", ["er", "ba", "lattice", "powerlaw"])
+def test_colouring_is_proper_and_bounded(kind, getkey):
+    g = {
+        "er": lambda: G.erdos_renyi(getkey(), 2000, 8.0),
+        "ba": lambda: G.barabasi_albert(getkey(), 2000, 4),
+        "lattice": lambda: G.lattice((10, 11)),
+        "powerlaw": lambda: G.power_law(getkey(), 2000, 2.5, 6.0),
+    }[kind]()
+    c = G.colouring(g)
+    G.check_colouring(g, c)
+    assert int(c.max()) + 1 <= int(g.degrees().max()) + 1
+    order, offsets = G.colour_classes(c, int(c.max()) + 1)
+    assert np.all(np.diff(np.asarray(c)[np.asarray(order)]) >= 0)
+    assert int(offsets[-1]) == g.n_nodes
+
+
+def test_check_colouring_rejects_improper():
+    g = G.lattice((4, 4))
+    with pytest.raises(ValueError, match="not proper"):
+        G.check_colouring(g, np.zeros(16, np.int32))
+    with pytest.raises(ValueError, match="shape"):
+        G.check_colouring(g, np.zeros(15, np.int32))

@@ -1,0 +1,80 @@
+"""Eq. (2), eq. (3) and bond percolation on graphs."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+import scipy.optimize
+
+from meshjax import graph as G, percolation as P
+
+
+def test_r0_mesh_formula_and_bad_input():
+    np.testing.assert_allclose(P.r0_mesh(1000, 0.01, 0.5, 2.0), 2.5)
+    np.testing.assert_allclose(P.r0_mesh(np.array([10, 20]), 0.1, 1.0, 1.0), [1.0, 2.0])
+    with pytest.raises(ValueError, match="beta"):
+        P.r0_mesh(10, 1.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match="attrition"):
+        P.r0_mesh(10, 0.5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="n_nodes"):
+        P.r0_mesh(-1, 0.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match="value"):
+        P.r0_mesh(10, 0.5, float("nan"), 1.0)
+
+
+def test_s_inf_matches_brentq_and_limits():
+    r0 = np.array([0.0, 0.5, 1.0, 1.0 + 1e-6, 1.01, 1.5, 2.0, 4.0, 10.0])
+    got = np.asarray(P.giant_component_fraction_theory(r0))
+    for r, s in zip(r0, got):
+        if r <= 1:
+            assert s == 0.0
+        else:
+            lower = min(0.5, 0.5 * (r - 1) / r)  # excludes the trivial root S = 0
+            ref = scipy.optimize.brentq(lambda x: x - 1 + math.exp(-r * x), lower, 1.0,
+                                        xtol=1e-15)
+            assert abs(s - ref) < 1e-10, (r, s, ref)
+    # Near threshold S ~ 2(R0 - 1).
+    assert abs(got[3] / 2e-6 - 1) < 1e-3
+
+
+def test_s_inf_gradient_matches_finite_difference():
+    grad = jax.vmap(jax.grad(P.giant_component_fraction_theory))
+    r0 = jnp.array([0.5, 1.3, 2.0, 5.0])
+    h = 1e-6
+    fd = (P.giant_component_fraction_theory(r0 + h)
+          - P.giant_component_fraction_theory(r0 - h)) / (2 * h)
+    np.testing.assert_allclose(grad(r0), fd, rtol=1e-6, atol=1e-9)
+    assert float(grad(jnp.array([0.5]))[0]) == 0.0
+    with pytest.raises(ValueError, match="r0"):
+        P.giant_component_fraction_theory(-1.0)
+
+
+def test_bond_percolation_symmetric_and_rate(getkey):
+    g = G.erdos_renyi(getkey(), 5000, 8.0)
+    mask = P.bond_percolation(getkey(), g, 0.3)
+    m = np.asarray(mask)
+    e = np.asarray(g.edge_ids)
+    order = np.argsort(e, kind="stable")
+    np.testing.assert_array_equal(m[order[0::2]], m[order[1::2]])
+    assert not np.any(m & ~np.asarray(g.edge_mask))
+    n_present = int(g.num_active_edges())
+    frac = m.sum() / 2 / n_present
+    assert abs(frac - 0.3) < 5 * math.sqrt(0.3 * 0.7 / n_present)
+    assert np.all(P.bond_percolation(getkey(), g, 1.0) == g.edge_mask)
+    assert not np.any(P.bond_percolation(getkey(), g, 0.0))
+    for bad in (-0.1, 1.1, float("nan")):
+        with pytest.raises(ValueError, match="p"):
+            P.bond_percolation(getkey(), g, bad)
+
+
+def test_measured_giant_component_matches_eq3(getkey):
+    # ER with <k> = 4 percolated at p in [0.375, 1]: R0 = p<k> in [1.5, 4].
+    g = G.erdos_renyi(getkey(), 100_000, 4.0)
+    ps = jnp.linspace(0.375, 1.0, 6)
+    out = P.giant_fraction_sweep(getkey(), g, ps, replicas=2)
+    assert out["s_measured"].shape == (6, 2)
+    diff = np.abs(np.asarray(out["s_measured"]) - np.asarray(out["s_theory"])[:, None])
+    assert diff.max() < 0.01, diff
