@@ -512,7 +512,7 @@ class _Plan:
         self.replicated = NamedSharding(mesh, P())
         self._key_dev = None
 
-    def _point_fn(self):
+    def _point_fn(self, order: list | None = None):
         fn, names, impl = self.fn, self.names, self.key_impl
 
         def run(key_data, idx, *cols):
@@ -523,16 +523,27 @@ class _Plan:
                 if not isinstance(out, Mapping):
                     raise TypeError(f"sweep fn must return a dict of metrics, got "
                                     f"{type(out).__name__}")
+                if order is not None:  # the fn's own key order (pytrees sort dict keys)
+                    order[:] = [str(k) for k in out]
                 return {str(k): jnp.asarray(v) for k, v in out.items()}
 
             return jax.vmap(one)(idx, *cols)
 
         return run
 
+    def _cache_key(self, what: str, n: int) -> tuple:
+        return (what, n, self.fn, self.names, tuple(c.dtype.str for c in self.host_cols),
+                self.key_impl, self.key_data.shape, self.mesh,
+                bool(jax.config.jax_enable_x64))
+
     def metric_spec(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-        specs = self._arg_specs(1, sharded=False)
-        out = jax.eval_shape(self._point_fn(), *specs)
-        return {k: (tuple(v.shape[1:]), np.dtype(v.dtype)) for k, v in out.items()}
+        def make():
+            specs = self._arg_specs(1, sharded=False)
+            order: list[str] = []
+            out = jax.eval_shape(self._point_fn(order), *specs)
+            return {k: (tuple(out[k].shape[1:]), np.dtype(out[k].dtype)) for k in order}
+
+        return _cached(self._cache_key("spec", 1), make)
 
     def _arg_specs(self, n: int, sharded: bool = True):
         kw = {"sharding": self.batch} if sharded else {}
@@ -543,8 +554,11 @@ class _Plan:
         return specs
 
     def compile(self, padded: int):
-        jitted = jax.jit(self._point_fn(), out_shardings=self.replicated)
-        return jitted.lower(*self._arg_specs(padded)).compile()
+        def make():
+            jitted = jax.jit(self._point_fn(), out_shardings=self.replicated)
+            return jitted.lower(*self._arg_specs(padded)).compile()
+
+        return _cached(self._cache_key("compiled", padded), make)
 
     def launch(self, compiled, start: int, stop: int, padded: int):
         idx = np.arange(start, stop, dtype=np.int64)
@@ -556,6 +570,27 @@ class _Plan:
             self._key_dev = _global_array(self.key_data, self.replicated)
         dev_args = [_global_array(a, self.batch) for a in args]
         return compiled(self._key_dev, *dev_args)
+
+
+_CACHE: dict[tuple, Any] = {}
+_CACHE_SIZE = 32
+
+
+def _cached(key: tuple, make: Callable[[], Any]) -> Any:
+    """Compiled chunk functions and metric shapes of recent sweeps (a repeated sweep of the
+    same function, parameter dtypes, mesh and chunk shape does not recompile)."""
+    try:
+        hash(key)
+    except TypeError:  # an unhashable fn: no caching
+        return make()
+    if key in _CACHE:
+        _CACHE[key] = _CACHE.pop(key)  # most recent last
+        return _CACHE[key]
+    value = make()
+    _CACHE[key] = value
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    return value
 
 
 def _global_array(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
