@@ -45,12 +45,15 @@ _EXIT_INTERRUPTED = 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `meshjax` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the benchmark runner
+        return _cmd_bench(argparse.Namespace(bench_args=argv[1:]))
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its message
         return int(exc.code or 0)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help(sys.stderr)
         return _EXIT_CONFIG
@@ -80,10 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="devices, versions and optional packages")
     info.set_defaults(func=_cmd_info)
 
-    bench = sub.add_parser("bench", help="run the benchmark suites (source checkout)",
-                           add_help=False)
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-    bench.set_defaults(func=_cmd_bench)
+    sub.add_parser("bench", help="run the benchmark suites from a source checkout "
+                   "(meshjax bench --help)")
     return p
 
 

@@ -387,7 +387,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
             from jax.experimental import multihost_utils
 
             done, values = multihost_utils.broadcast_one_to_all((done, values))
-            done, values = np.array(done), {k: np.array(v) for k, v in values.items()}
+            done, values = np.array(done), {m: np.array(values[m]) for m in metrics}
 
     t0 = time.perf_counter()
     compiled = plan.compile(padded)
@@ -430,7 +430,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
         finish(pending)
 
     if log is not None:
-        log(f"sweep {getattr(fn, '__name__', 'fn')}: done, {n_total} points ({n_computed} "
+        log(f"sweep {_short_name(fn)}: done, {n_total} points ({n_computed} "
             f"chunks computed, {n_loaded} loaded) in {time.perf_counter() - t_start:.1f}s",
             True)
     cols: dict[str, np.ndarray] = {}
@@ -663,6 +663,12 @@ def _fn_name(fn) -> str:
     return f"{mod}.{name}"
 
 
+def _short_name(fn) -> str:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
 def _as_typed_key(key) -> jax.Array:
     try:
         arr = jnp.asarray(key) if not isinstance(key, jax.Array) else key
@@ -736,7 +742,6 @@ def _report(log, fn, chunk: int, n_chunks: int, done: int, total: int, new: int,
         return
     rate = new / elapsed if elapsed > 0 else math.inf
     eta = (total - done) / rate if rate > 0 else math.inf
-    name = getattr(fn, "__name__", "fn")
-    line = (f"sweep {name}: chunk {chunk}/{n_chunks}  {done}/{total} points "
+    line = (f"sweep {_short_name(fn)}: chunk {chunk}/{n_chunks}  {done}/{total} points "
             f"({100 * done / total:.0f}%)  {rate:.3g} points/s  eta {eta:.0f}s")
     log(line, False)

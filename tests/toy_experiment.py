@@ -3,8 +3,6 @@ never part of meshjax/experiments/)."""
 
 from __future__ import annotations
 
-import functools
-
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -16,7 +14,7 @@ from meshjax.sweep import Grid, sweep
 STATE = {"computed": 0, "fail_after": None}
 
 
-def model(key, a, *, scale):
+def model(key, a, scale):
     return {"y": scale * a + jr.normal(key, dtype=jnp.result_type(float)),
             "a2": a * a}
 
@@ -30,9 +28,8 @@ def _on_chunk(info):
 
 
 def run(params, ctx):
-    fn = functools.partial(model, scale=params["scale"])
-    grid = Grid.product(a=np.arange(params["n_points"], dtype=float))
-    table = sweep(fn, grid, key=jr.key(ctx.seed), replicas=2, chunk_size=4,
+    grid = Grid.product(a=np.arange(params["n_points"], dtype=float), scale=[params["scale"]])
+    table = sweep(model, grid, key=jr.key(ctx.seed), replicas=2, chunk_size=4,
                   checkpoint_dir=ctx.out_dir / "checkpoints" / "toy", progress=ctx.log,
                   on_chunk=_on_chunk)
     ctx.log(f"toy: {len(table)} rows, label {params['label']}")
