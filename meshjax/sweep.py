@@ -380,14 +380,24 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
             "metrics": {m: [list(s), np.dtype(d).str] for m, (s, d) in metrics.items()},
         }
         store = _Store(Path(checkpoint_dir), fingerprint)
+        error = None
         if jax.process_index() == 0:
-            store.open()
-            store.load_into(values, done)
-        if jax.process_count() > 1:
+            try:
+                store.open()
+                store.load_into(values, done)
+            except (ValueError, OSError) as err:
+                error = err
+        if jax.process_count() > 1:  # process 0 read the checkpoints; everyone gets them
             from jax.experimental import multihost_utils
 
+            ok = bool(multihost_utils.broadcast_one_to_all(np.array(error is None)))
+            if not ok:
+                raise error or ValueError(f"process 0 could not use checkpoint_dir "
+                                          f"{checkpoint_dir}")
             done, values = multihost_utils.broadcast_one_to_all((done, values))
             done, values = np.array(done), {m: np.array(values[m]) for m in metrics}
+        elif error is not None:
+            raise error
 
     t0 = time.perf_counter()
     compiled = plan.compile(padded)
