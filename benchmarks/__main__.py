@@ -3,11 +3,11 @@
     python -m benchmarks [--quick] [--large] [--only NAME[,NAME]] [--list]
     meshjax bench ...            (the same, from a source checkout)
 
-`--quick` and `--large` are passed on to each suite's `main` (a suite that does not know a
-flag fails alone; the others still run). `--only sweep,potts` runs `bench_sweep.py` and
-`bench_potts.py`. Each suite prints its table and writes `benchmarks/out/<name>.json`; this
-runner then prints one line per suite (rows, wall time, status). Exit status 1 if any
-suite failed.
+`--quick` and `--large` are passed on to each suite's `main` (a suite that does not know
+a flag fails alone; the others still run). `--only sweep,potts` runs `bench_sweep.py`
+and `bench_potts.py`. Each suite prints its table and writes
+`benchmarks/out/<name>.json`; this runner then prints one line per suite (rows, wall
+time, status). Exit status 1 if any suite failed.
 """
 
 from __future__ import annotations
@@ -24,13 +24,20 @@ from pathlib import Path
 def suites() -> list[str]:
     """Names of the suites (`bench_<name>.py` -> `<name>`), sorted."""
     folder = Path(__file__).resolve().parent
-    return sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(folder)])
-                  if m.name.startswith("bench_"))
+    return sorted(
+        m.name[len("bench_") :]
+        for m in pkgutil.iter_modules([str(folder)])
+        if m.name.startswith("bench_")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="small sizes (seconds per suite)")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="small sizes (seconds per suite)"
+    )
     p.add_argument("--large", action="store_true", help="large sizes (GPU-scale)")
     p.add_argument("--only", default=None, help="comma-separated suite names")
     p.add_argument("--list", action="store_true", help="list the suites and exit")
@@ -47,11 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = names
     if args.only:
-        chosen = [n.strip().removeprefix("bench_") for n in args.only.split(",") if n.strip()]
+        chosen = [
+            n.strip().removeprefix("bench_") for n in args.only.split(",") if n.strip()
+        ]
         unknown = [n for n in chosen if n not in names]
         if unknown:
-            print(f"benchmarks: unknown suite(s) {', '.join(unknown)}; known: "
-                  f"{', '.join(names)}", file=sys.stderr)
+            print(
+                f"benchmarks: unknown suite(s) {', '.join(unknown)}; known: "
+                f"{', '.join(names)}",
+                file=sys.stderr,
+            )
             return 2
     flags = (["--quick"] if args.quick else []) + (["--large"] if args.large else [])
     summary = []

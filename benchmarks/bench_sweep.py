@@ -4,14 +4,14 @@ Model: the giant-component fraction of a mesh at reproduction number R0, the roo
 S = 1 - exp(-R0 S) (chapter eq. (3)), by 200 fixed-point iterations per point, with a
 random jitter on R0 per replica (so every point uses its key). Cases:
 
-  case s_inf            impl meshjax: sweep(...) over all local devices, automatic chunks
-                        (>= 16 chunks; compile cached between calls); peers: numpy (the same
-                        fixed point vectorised), python-loop (a jitted one-point fn called
-                        per point, on a subset), scipy-brentq (root per point, on a subset)
-  case s_inf/1chunk     meshjax with chunk_size = all points (no chunking overhead)
-  case s_inf/1device    meshjax on a one-device mesh
-  case s_inf/bound      impl jax: one bare jit(vmap(fn)) over all points, arguments already
-                        on the device: the upper bound for the sweep machinery
+  s_inf           meshjax: sweep(...) over all local devices, automatic chunks (>= 16
+                  chunks; compile cached between calls). Peers: numpy (the same fixed
+                  point, vectorised), python-loop (a jitted one-point fn called per
+                  point, on a subset), scipy-brentq (a root per point, on a subset)
+  s_inf/1chunk    meshjax with chunk_size = all points (no chunking overhead)
+  s_inf/1device   meshjax on a one-device mesh
+  s_inf/bound     jax: one bare jit(vmap(fn)) over all points, arguments already on the
+                  device: the upper bound for the sweep machinery
 
     python -m benchmarks.bench_sweep [--quick] [--large]
 """
@@ -35,7 +35,9 @@ _ITERS = 200
 def s_inf(key, r0):
     """Giant-component fraction at a jittered R0 (eq. (3)), by fixed-point iteration."""
     r = r0 * (1.0 + 0.05 * jr.normal(key, dtype=jnp.result_type(r0)))
-    s = jax.lax.fori_loop(0, _ITERS, lambda i, s: 1.0 - jnp.exp(-r * s), jnp.ones_like(r))
+    s = jax.lax.fori_loop(
+        0, _ITERS, lambda i, s: 1.0 - jnp.exp(-r * s), jnp.ones_like(r)
+    )
     return {"r0_sampled": r, "giant_fraction": s}
 
 
@@ -61,14 +63,24 @@ def main(argv=None) -> list[dict]:
         grid = Grid.zip(r0=np.linspace(0.5, 4.0, n))
         size = {"points": n, "devices": jax.local_device_count()}
         mesh1 = device_mesh(1)
-        t = h.time_call(lambda: sweep(s_inf, grid, key=key, progress=False)["giant_fraction"],
-                        repeat=repeat)
+        t = h.time_call(
+            lambda: sweep(s_inf, grid, key=key, progress=False)["giant_fraction"],
+            repeat=repeat,
+        )
         rows.append(h.row("sweep", "s_inf", "meshjax", size, t, n, "points/s"))
-        t = h.time_call(lambda: sweep(s_inf, grid, key=key, chunk_size=n, progress=False)
-                        ["giant_fraction"], repeat=repeat)
+        t = h.time_call(
+            lambda: sweep(s_inf, grid, key=key, chunk_size=n, progress=False)[
+                "giant_fraction"
+            ],
+            repeat=repeat,
+        )
         rows.append(h.row("sweep", "s_inf/1chunk", "meshjax", size, t, n, "points/s"))
-        t = h.time_call(lambda: sweep(s_inf, grid, key=key, mesh=mesh1, progress=False)
-                        ["giant_fraction"], repeat=repeat)
+        t = h.time_call(
+            lambda: sweep(s_inf, grid, key=key, mesh=mesh1, progress=False)[
+                "giant_fraction"
+            ],
+            repeat=repeat,
+        )
         rows.append(h.row("sweep", "s_inf/1device", "meshjax", size, t, n, "points/s"))
 
         r0 = jnp.asarray(grid.columns["r0"])
@@ -87,15 +99,21 @@ def main(argv=None) -> list[dict]:
         one = jax.jit(s_inf)
         keys = [jr.fold_in(key, int(i)) for i in sub]
         r_sub = [r0[int(i)] for i in sub]
-        t = h.time_host(lambda: [jax.block_until_ready(one(k, r)) for k, r in zip(keys, r_sub)],
-                        repeat=1)
+        t = h.time_host(
+            lambda: [jax.block_until_ready(one(k, r)) for k, r in zip(keys, r_sub)],
+            repeat=1,
+        )
         rows.append(h.row("sweep", "s_inf", "python-loop", size, t, m, "points/s"))
         try:
             from scipy.optimize import brentq
 
             def roots():
-                return [brentq(lambda s, r=r: s - 1 + np.exp(-r * s), 1e-9, 1.0)
-                        if r > 1 else 0.0 for r in r_np[sub]]
+                return [
+                    brentq(lambda s, r=r: s - 1 + np.exp(-r * s), 1e-9, 1.0)
+                    if r > 1
+                    else 0.0
+                    for r in r_np[sub]
+                ]
 
             t = h.time_host(roots, repeat=repeat)
             rows.append(h.row("sweep", "s_inf", "scipy-brentq", size, t, m, "points/s"))

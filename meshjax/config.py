@@ -10,12 +10,13 @@ n_nodes = 1000
 ```
 
 Validation (`resolve`): an unknown key anywhere is an error naming its dotted path
-(`params.n_nodse`, with the closest allowed key suggested); each value must have the type of
-its default (bool, int, float — ints accepted, str, list, table); missing keys take their
-defaults; then the experiment's own `validate(params)` checks ranges. Every problem is a
-`ConfigError` with a one-line message, which the CLI prints without a traceback.
-`--set key=value` overrides parse the value as a TOML literal (`--set params.n=1000`,
-`--set params.qs=[2,3]`, `--set params.name=ring` — a bare word is a string).
+(`params.n_nodse`, with the closest allowed key suggested); each value must have the
+type of its default (bool, int, float — ints accepted, str, list, table); missing keys
+take their defaults; then the experiment's own `validate(params)` checks ranges. Every
+problem is a `ConfigError` with a one-line message, which the CLI prints without a
+traceback. `--set key=value` overrides parse the value as a TOML literal
+(`--set params.n=1000`, `--set params.qs=[2,3]`, `--set params.name=ring` — a bare
+word is a string).
 
 The resolved config is written back with `to_toml`, a small writer for the TOML subset
 configs use (scalars, arrays, inline tables, nested tables), so no extra dependency.
@@ -34,8 +35,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "load", "parse_override", "resolve", "to_toml",
-           "validate_params"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "load",
+    "parse_override",
+    "resolve",
+    "to_toml",
+    "validate_params",
+]
 
 _TOP = ("experiment", "seed", "params")
 _SEED_MAX = 2**32 - 1
@@ -82,7 +90,9 @@ def load(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} not found") from None
     except OSError as err:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {err.strerror}") from None
+        raise ConfigError(
+            f"cannot read config file {str(path)!r}: {err.strerror}"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -90,8 +100,12 @@ def load(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
     return resolve(raw, overrides, source=path)
 
 
-def resolve(raw: Mapping[str, Any], overrides: Sequence[str] = (), *,
-            source: str | os.PathLike | None = None) -> Config:
+def resolve(
+    raw: Mapping[str, Any],
+    overrides: Sequence[str] = (),
+    *,
+    source: str | os.PathLike | None = None,
+) -> Config:
     """Validates a config dict (after `key=value` overrides) against its experiment.
 
     Args:
@@ -116,8 +130,10 @@ def resolve(raw: Mapping[str, Any], overrides: Sequence[str] = (), *,
     if unknown:
         raise ConfigError(f"{where}{_unknown_message(unknown[0], '', _TOP)}")
     if "experiment" not in raw:
-        raise ConfigError(f"{where}missing key 'experiment' (one of: "
-                          f"{', '.join(experiments.names())})")
+        raise ConfigError(
+            f"{where}missing key 'experiment' (one of: "
+            f"{', '.join(experiments.names())})"
+        )
     name = raw["experiment"]
     if not isinstance(name, str):
         raise ConfigError(f"{where}experiment: expected a string, got {_show(name)}")
@@ -129,10 +145,14 @@ def resolve(raw: Mapping[str, Any], overrides: Sequence[str] = (), *,
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"{where}seed: expected an integer, got {_show(seed)}")
     if not 0 <= seed <= _SEED_MAX:
-        raise ConfigError(f"{where}seed={seed} is out of range; allowed: 0..{_SEED_MAX}")
+        raise ConfigError(
+            f"{where}seed={seed} is out of range; allowed: 0..{_SEED_MAX}"
+        )
     params = raw.get("params", {})
     if not isinstance(params, Mapping):
-        raise ConfigError(f"{where}params: expected a table ([params]), got {_show(params)}")
+        raise ConfigError(
+            f"{where}params: expected a table ([params]), got {_show(params)}"
+        )
     try:
         params = validate_params(params, exp.defaults, prefix="params")
     except ConfigError as err:
@@ -142,19 +162,24 @@ def resolve(raw: Mapping[str, Any], overrides: Sequence[str] = (), *,
             exp.validate(params)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{where}params: {_one_line(err)}") from None
-    return Config(experiment=name, seed=seed, params=params,
-                  source=Path(source) if source is not None else None)
+    return Config(
+        experiment=name,
+        seed=seed,
+        params=params,
+        source=Path(source) if source is not None else None,
+    )
 
 
-def validate_params(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
-                    prefix: str = "params") -> dict[str, Any]:
+def validate_params(
+    params: Mapping[str, Any], defaults: Mapping[str, Any], *, prefix: str = "params"
+) -> dict[str, Any]:
     """Checks `params` against `defaults` (keys and types) and fills in missing keys.
 
-    Rules: every key of `params` must be a key of `defaults` (nested tables recursively);
-    a value must have its default's type: bool for bool, int (not bool) for int, int or
-    float for float (converted to float), str for str, a list for a list/tuple (elements
-    typed like the default's first element, if any), a table for a dict; a default of None
-    accepts anything.
+    Rules: every key of `params` must be a key of `defaults` (nested tables
+    recursively); a value must have its default's type: bool for bool, int (not bool)
+    for int, int or float for float (converted to float), str for str, a list for a
+    list/tuple (elements typed like the default's first element, if any), a table for a
+    dict; a default of None accepts anything.
 
     Returns:
       A new dict: `defaults` deep-copied, overridden by `params`.
@@ -199,9 +224,9 @@ def parse_override(item: str) -> tuple[list[str], Any]:
 def to_toml(data: Mapping[str, Any]) -> str:
     """Writes a dict as TOML: scalars first, then `[tables]`, recursively.
 
-    Supports bool, int, float (inf/nan included), str, lists (of scalars or dicts, written
-    inline) and nested dicts. `tomllib.loads(to_toml(d)) == d` for such dicts (tuples come
-    back as lists, NumPy scalars as Python ones).
+    Supports bool, int, float (inf/nan included), str, lists (of scalars or dicts,
+    written inline) and nested dicts. `tomllib.loads(to_toml(d)) == d` for such dicts
+    (tuples come back as lists, NumPy scalars as Python ones).
 
     Raises:
       TypeError: a value of another type (None has no TOML form).
@@ -242,9 +267,13 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected a list, got {_show(value)}")
         if not default:
             return _copy(list(value))
-        return [_check_value(v, default[0], f"{path}[{i}]") for i, v in enumerate(value)]
+        return [
+            _check_value(v, default[0], f"{path}[{i}]") for i, v in enumerate(value)
+        ]
     if not isinstance(value, type(default)):
-        raise ConfigError(f"{path}: expected {type(default).__name__}, got {_show(value)}")
+        raise ConfigError(
+            f"{path}: expected {type(default).__name__}, got {_show(value)}"
+        )
     return value
 
 
@@ -264,8 +293,9 @@ def _set_path(tree: dict, keys: list[str], value: Any) -> None:
     for i, k in enumerate(keys[:-1]):
         nxt = node.setdefault(k, {})
         if not isinstance(nxt, dict):
-            raise ConfigError(f"--set {'.'.join(keys)}: {'.'.join(keys[: i + 1])!r} is "
-                              f"not a table")
+            raise ConfigError(
+                f"--set {'.'.join(keys)}: {'.'.join(keys[: i + 1])!r} is not a table"
+            )
         node = nxt
     node[keys[-1]] = value
 
@@ -279,8 +309,14 @@ def _copy(x: Any) -> Any:
 
 
 def _show(value: Any) -> str:
-    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "list",
-            dict: "table"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "boolean",
+        int: "integer",
+        float: "float",
+        str: "string",
+        list: "list",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
     text = repr(value) if not isinstance(value, dict) else "{...}"
     if len(text) > 60:
         text = text[:57] + "..."
@@ -291,8 +327,15 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-            "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def _string(s: str) -> str:
@@ -331,8 +374,13 @@ def _scalar(v: Any, path: str) -> str:
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_scalar(x, f"{path}[]") for x in v) + "]"
     if isinstance(v, Mapping):
-        return "{" + ", ".join(f"{_key(k)} = {_scalar(x, f'{path}.{k}')}"
-                               for k, x in v.items()) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{_key(k)} = {_scalar(x, f'{path}.{k}')}" for k, x in v.items()
+            )
+            + "}"
+        )
     raise TypeError(f"cannot write {path}={v!r} ({type(v).__name__}) as TOML")
 
 

@@ -1,14 +1,15 @@
 """Several hosts, one sweep: `jax.distributed.initialize` driven by the environment.
 
 Call `initialize()` once at the start of a program (the `meshjax` command does), before
-any JAX computation. With a single process it does nothing. Under a launcher it reads the
-process count, this process's rank and the coordinator's address from the environment, in
-this order:
+any JAX computation. With a single process it does nothing. Under a launcher it reads
+the process count, this process's rank and the coordinator's address from the
+environment, in this order:
 
 1. `JAX_NUM_PROCESSES`, `JAX_PROCESS_ID` and `JAX_COORDINATOR_ADDRESS` (host:port) —
    explicit, works with any launcher (the address alone may also complete 2–4 below);
 2. Slurm, inside `srun`: `SLURM_NTASKS`, `SLURM_PROCID`, the first host of
-   `SLURM_STEP_NODELIST`, port `MESHJAX_COORDINATOR_PORT` or derived from `SLURM_JOB_ID`;
+   `SLURM_STEP_NODELIST`, port `MESHJAX_COORDINATOR_PORT` or derived from
+   `SLURM_JOB_ID`;
 3. Open MPI (`mpirun`): `OMPI_COMM_WORLD_SIZE`, `OMPI_COMM_WORLD_RANK`, the launcher's
    address from `OMPI_MCA_orte_hnp_uri` (Open MPI 4; with Open MPI 5 set
    `JAX_COORDINATOR_ADDRESS`);
@@ -16,10 +17,11 @@ this order:
 
 `MESHJAX_LOCAL_DEVICE_IDS=0,1` restricts a process to some local accelerators.
 
-After it, `jax.devices()` lists every device of every process; `meshjax.sweep.sweep` with
-the default mesh spreads each chunk over all of them, each process building and computing
-only the shards on its own devices, and results come back to every process (process 0
-writes files). See `scripts/slurm_sweep.sbatch` and `scripts/mpirun_sweep.sh`.
+After it, `jax.devices()` lists every device of every process; `meshjax.sweep.sweep`
+with the default mesh spreads each chunk over all of them, each process building and
+computing only the shards on its own devices, and results come back to every process
+(process 0 writes files). See `scripts/slurm_sweep.sbatch` and
+`scripts/mpirun_sweep.sh`.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["ClusterSpec", "DistributedInfo", "detect", "first_host", "initialize",
-           "is_main_process"]
+__all__ = [
+    "ClusterSpec",
+    "DistributedInfo",
+    "detect",
+    "first_host",
+    "initialize",
+    "is_main_process",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +62,11 @@ class ClusterSpec:
 
 @dataclasses.dataclass(frozen=True)
 class DistributedInfo:
-    """The result of `initialize()`: this process's index, the process count, and whether
-    this call started the distributed runtime."""
+    """The result of `initialize()`.
+
+    This process's index, the process count, whether this call started the distributed
+    runtime, and where the layout came from (`ClusterSpec.source`).
+    """
 
     process_index: int
     process_count: int
@@ -82,7 +93,9 @@ def detect(env: Mapping[str, str] | None = None) -> ClusterSpec:
         n = _int(env, "JAX_NUM_PROCESSES")
         rank = _int(env, "JAX_PROCESS_ID")
         source = "env"
-    elif "SLURM_STEP_NODELIST" in env and "SLURM_NTASKS" in env and "SLURM_PROCID" in env:
+    elif (
+        "SLURM_STEP_NODELIST" in env and "SLURM_NTASKS" in env and "SLURM_PROCID" in env
+    ):
         n, rank, source = _int(env, "SLURM_NTASKS"), _int(env, "SLURM_PROCID"), "slurm"
     elif "OMPI_COMM_WORLD_SIZE" in env:
         n, rank = _int(env, "OMPI_COMM_WORLD_SIZE"), _int(env, "OMPI_COMM_WORLD_RANK")
@@ -90,10 +103,14 @@ def detect(env: Mapping[str, str] | None = None) -> ClusterSpec:
     elif "PMI_SIZE" in env:
         n, rank, source = _int(env, "PMI_SIZE"), _int(env, "PMI_RANK"), "pmi"
     if n < 1:
-        raise ValueError(f"process count {n} from the {source} environment must be >= 1")
+        raise ValueError(
+            f"process count {n} from the {source} environment must be >= 1"
+        )
     if not 0 <= rank < n:
-        raise ValueError(f"process id {rank} from the {source} environment is out of range; "
-                         f"allowed: 0..{n - 1}")
+        raise ValueError(
+            f"process id {rank} from the {source} environment is out of range; "
+            f"allowed: 0..{n - 1}"
+        )
     address = env.get("JAX_COORDINATOR_ADDRESS") or None
     if address is None and n > 1:
         if source == "slurm":
@@ -101,8 +118,10 @@ def detect(env: Mapping[str, str] | None = None) -> ClusterSpec:
         elif source == "ompi" and "OMPI_MCA_orte_hnp_uri" in env:
             address = f"{_ompi_launcher(env['OMPI_MCA_orte_hnp_uri'])}:{_port(env)}"
         else:
-            raise ValueError(f"{n} processes ({source}) but no coordinator: set "
-                             "JAX_COORDINATOR_ADDRESS=host:port (process 0's host)")
+            raise ValueError(
+                f"{n} processes ({source}) but no coordinator: set "
+                "JAX_COORDINATOR_ADDRESS=host:port (process 0's host)"
+            )
     if address is not None and not re.fullmatch(r"\S+:\d+", address):
         raise ValueError(f"coordinator address {address!r} must be host:port")
     ids = env.get("MESHJAX_LOCAL_DEVICE_IDS")
@@ -111,14 +130,20 @@ def detect(env: Mapping[str, str] | None = None) -> ClusterSpec:
         try:
             local = tuple(int(x) for x in ids.split(","))
         except ValueError:
-            raise ValueError(f"MESHJAX_LOCAL_DEVICE_IDS={ids!r} must be comma-separated "
-                             "integers") from None
-    return ClusterSpec(num_processes=n, process_id=rank, coordinator_address=address,
-                       local_device_ids=local, source=source)
+            raise ValueError(
+                f"MESHJAX_LOCAL_DEVICE_IDS={ids!r} must be comma-separated integers"
+            ) from None
+    return ClusterSpec(
+        num_processes=n,
+        process_id=rank,
+        coordinator_address=address,
+        local_device_ids=local,
+        source=source,
+    )
 
 
 def initialize(env: Mapping[str, str] | None = None) -> DistributedInfo:
-    """Starts JAX's distributed runtime when the environment describes several processes.
+    """Starts JAX's distributed runtime when the environment has several processes.
 
     A no-op for a single process and when already initialised (so it is safe to call
     twice). Must run before any JAX computation in a multi-process job.
@@ -138,7 +163,9 @@ def initialize(env: Mapping[str, str] | None = None) -> DistributedInfo:
     if spec.num_processes == 1:
         return DistributedInfo(0, 1, False, spec.source)
     if jax.distributed.is_initialized():
-        return DistributedInfo(jax.process_index(), jax.process_count(), False, spec.source)
+        return DistributedInfo(
+            jax.process_index(), jax.process_count(), False, spec.source
+        )
     jax.distributed.initialize(
         coordinator_address=spec.coordinator_address,
         num_processes=spec.num_processes,
@@ -158,7 +185,8 @@ def is_main_process() -> bool:
 def first_host(nodelist: str) -> str:
     """The first host name of a Slurm node list.
 
-    `"node[007-012,020],gpu3"` -> `"node007"`; `"a1,a2"` -> `"a1"`; `"n[1-4]-ib"` -> `"n1-ib"`.
+    `"node[007-012,020],gpu3"` -> `"node007"`; `"a1,a2"` -> `"a1"`; `"n[1-4]-ib"` ->
+    `"n1-ib"`.
 
     Raises:
       ValueError: an empty or malformed list.
@@ -167,7 +195,9 @@ def first_host(nodelist: str) -> str:
     if not text:
         raise ValueError("empty Slurm node list")
     depth, end = 0, len(text)
-    for i, ch in enumerate(text):  # the first comma outside brackets ends the first entry
+    for i, ch in enumerate(
+        text
+    ):  # the first comma outside brackets ends the first entry
         if ch == "[":
             depth += 1
         elif ch == "]":
@@ -206,8 +236,10 @@ def _port(env: Mapping[str, str]) -> int:
 def _ompi_launcher(uri: str) -> str:
     m = re.search(r"tcp://(.+?)[,:]|tcp6://\[(.+?)[,\]]", uri)
     if m is None:
-        raise ValueError(f"cannot read the launcher address from OMPI_MCA_orte_hnp_uri="
-                         f"{uri!r}; set JAX_COORDINATOR_ADDRESS")
+        raise ValueError(
+            f"cannot read the launcher address from OMPI_MCA_orte_hnp_uri="
+            f"{uri!r}; set JAX_COORDINATOR_ADDRESS"
+        )
     return next(g for g in m.groups() if g is not None)
 
 
@@ -217,5 +249,6 @@ def _int(env: Mapping[str, str], name: str) -> int:
     try:
         return int(env[name])
     except ValueError:
-        raise ValueError(f"environment variable {name}={env[name]!r} is not an integer"
-                         ) from None
+        raise ValueError(
+            f"environment variable {name}={env[name]!r} is not an integer"
+        ) from None

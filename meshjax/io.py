@@ -19,8 +19,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RunFolder", "read_csv", "save_npz", "write_bytes", "write_csv", "write_json",
-           "write_text"]
+__all__ = [
+    "RunFolder",
+    "read_csv",
+    "save_npz",
+    "write_bytes",
+    "write_csv",
+    "write_json",
+    "write_text",
+]
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -57,15 +64,18 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
     return write_bytes(path, buf.getvalue())
 
 
-def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]],
-              columns: Sequence[str] | None = None) -> Path:
+def write_csv(
+    path: str | os.PathLike,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+) -> Path:
     """Writes row dicts as CSV atomically: header, then one line per row.
 
     Args:
       path: Target file.
       rows: Row dicts with the same keys (values: numbers, bools, strings, None).
-      columns: Column order; default the keys of the first row, then any new keys in order
-        of appearance.
+      columns: Column order; default the keys of the first row, then any new keys in
+        order of appearance.
 
     Floats are written with `repr` (round-trip exact); None as an empty cell.
 
@@ -116,13 +126,18 @@ class RunFolder:
         self.out = Path(out)
         self.partial = self.out.with_name(self.out.name + ".partial")
         if self.out.exists() and not force:
-            raise FileExistsError(f"output folder {self.out} already exists; choose another "
-                                  "--out or pass --force to replace it")
+            raise FileExistsError(
+                f"output folder {self.out} already exists; choose another "
+                "--out or pass --force to replace it"
+            )
         self.force = force
 
     def prepare(self, config_text: str) -> bool:
-        """Creates `<out>.partial/`; returns True if it resumes an earlier attempt with the
-        same resolved config (its contents kept), False if it starts afresh."""
+        """Creates `<out>.partial/`; True if it resumes an earlier attempt.
+
+        An earlier `<out>.partial/` with the same resolved config is kept (resume,
+        True); one with another config is removed (fresh start, False).
+        """
         cfg = self.partial / "config.toml"
         if self.partial.exists():
             if cfg.exists() and cfg.read_text() == config_text:
@@ -133,10 +148,12 @@ class RunFolder:
         return False
 
     def commit(self) -> Path:
-        """Moves `<out>.partial/` to `<out>` (replacing it when `force`); returns `<out>`."""
+        """Moves `<out>.partial/` to `<out>` (replaced if `force`); returns `<out>`."""
         if self.out.exists():
             if not self.force:
-                raise FileExistsError(f"output folder {self.out} appeared during the run")
+                raise FileExistsError(
+                    f"output folder {self.out} appeared during the run"
+                )
             shutil.rmtree(self.out)
         os.replace(self.partial, self.out)
         return self.out

@@ -1,22 +1,22 @@
 r"""Parameter sweeps over every device of every host: grid -> keys -> sharded
 `jit(vmap(fn))` -> tidy table.
 
-A sweep evaluates a pure JAX function `fn(key, **params) -> {metric: array}` at every point
-of a named parameter `Grid`, `replicas` times each. Flat index $i$ runs over
-points x replicas (replica fastest: $i = \text{point} \cdot R + r$) and point $i$ sees the key
-`jax.random.fold_in(key, i)`, so a result depends on (key, point, replica) only — never on
-the chunk size, the number of devices or the number of hosts.
+A sweep evaluates a pure JAX function `fn(key, **params) -> {metric: array}` at every
+point of a named parameter `Grid`, `replicas` times each. Flat index $i$ runs over
+points x replicas (replica fastest: $i = \text{point} \cdot R + r$) and point $i$ sees
+the key `jax.random.fold_in(key, i)`, so a result depends on (key, point, replica) only
+— never on the chunk size, the number of devices or the number of hosts.
 
 The flat index axis is cut into chunks; each chunk is padded to a multiple of the device
-count, laid out over a one-dimensional device mesh with `NamedSharding(mesh, P(axis))`, and
-evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep). Finished chunks are
-written atomically (temporary file + `os.replace`) to `checkpoint_dir`; a sweep restarted
-with the same function name, grid, replicas and key loads them and computes only what is
-missing, whatever chunk size either run used.
+count, laid out over a one-dimensional device mesh with `NamedSharding(mesh, P(axis))`,
+and evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep). Finished
+chunks are written atomically (temporary file + `os.replace`) to `checkpoint_dir`; a
+sweep restarted with the same function name, grid, replicas and key loads them and
+computes only what is missing, whatever chunk size either run used.
 
 Several hosts: call `meshjax.distributed.initialize()` first and pass nothing else; the
-default mesh spans the global devices, each host builds and computes the shards on its own
-devices, results come back replicated, and only process 0 reads/writes checkpoints.
+default mesh spans the global devices, each host builds and computes the shards on its
+own devices, results come back replicated, and only process 0 reads/writes checkpoints.
 """
 
 from __future__ import annotations
@@ -43,22 +43,30 @@ __all__ = ["ChunkInfo", "Grid", "Table", "device_mesh", "estimate_chunk_size", "
 
 _RESERVED = ("replica",)
 _MAX_CHUNK = 1 << 18  # points per chunk at most when the size is chosen automatically
-_MIN_CHUNKS = 16  # automatic chunking aims at >= this many chunks (progress, checkpoints)
+_MIN_CHUNKS = (
+    16  # automatic chunking aims at >= this many chunks (progress, checkpoints)
+)
 _FORMAT = 1  # checkpoint format version
 
 
 # --------------------------------------------------------------------------- devices
 
 
-def device_mesh(n_devices: int | None = None, axis: str = "batch", *,
-                devices: Sequence[jax.Device] | None = None) -> Mesh:
+def device_mesh(
+    n_devices: int | None = None,
+    axis: str = "batch",
+    *,
+    devices: Sequence[jax.Device] | None = None,
+) -> Mesh:
     """A one-dimensional device mesh, for sweeps (axis "batch") and sharded edges.
 
     Args:
-      n_devices: How many devices to use, the first `n_devices` of `devices`; default all.
-      axis: The mesh axis name (e.g. "batch" for sweeps, "edges" for an edge-sharded graph).
-      devices: The devices to choose from; default `jax.devices()` (every device of every
-        process once `jax.distributed` is initialised).
+      n_devices: How many devices to use, the first `n_devices` of `devices`; default
+        all.
+      axis: The mesh axis name (e.g. "batch" for sweeps, "edges" for an edge-sharded
+        graph).
+      devices: The devices to choose from; default `jax.devices()` (every device of
+        every process once `jax.distributed` is initialised).
 
     Returns:
       `jax.sharding.Mesh` of shape `(n_devices,)` with axis name `axis`.
@@ -74,8 +82,10 @@ def device_mesh(n_devices: int | None = None, axis: str = "batch", *,
     if isinstance(n_devices, bool) or not isinstance(n_devices, int | np.integer):
         raise TypeError(f"`n_devices` must be an int or None, got {n_devices!r}")
     if not 1 <= n_devices <= len(devs):
-        raise ValueError(f"`n_devices`={n_devices} is out of range; allowed: "
-                         f"1..{len(devs)} (the devices available)")
+        raise ValueError(
+            f"`n_devices`={n_devices} is out of range; allowed: "
+            f"1..{len(devs)} (the devices available)"
+        )
     if not isinstance(axis, str) or not axis:
         raise ValueError(f"`axis` must be a non-empty string, got {axis!r}")
     return Mesh(np.asarray(devs[: int(n_devices)]), (axis,))
@@ -87,8 +97,8 @@ def device_mesh(n_devices: int | None = None, axis: str = "batch", *,
 class Grid:
     """Named parameter points: a cartesian product or a zip of value lists.
 
-    Every parameter is a 1-D array of numbers (bool, int or float) with one value per point.
-    Combine grids with `*` (cartesian product, left factor varying slowest):
+    Every parameter is a 1-D array of numbers (bool, int or float) with one value per
+    point. Combine grids with `*` (cartesian product, left factor varying slowest):
     `Grid.product(q=[2, 3]) * Grid.zip(n=[100, 1000], k=[4.0, 8.0])` has 4 points.
 
     Example:
@@ -107,15 +117,17 @@ class Grid:
             if length is None:
                 length = arr.shape[0]
             elif arr.shape[0] != length:
-                raise ValueError(f"grid parameters have different lengths: `{name}` has "
-                                 f"{arr.shape[0]} values, earlier ones {length}")
+                raise ValueError(
+                    f"grid parameters have different lengths: `{name}` has "
+                    f"{arr.shape[0]} values, earlier ones {length}"
+                )
             out[name] = arr
         self._columns = out
         self._n = length if length is not None else int(n_points)
 
     @classmethod
     def product(cls, **axes: Sequence[Any]) -> Grid:
-        """Cartesian product; the first axis varies slowest (like `itertools.product`)."""
+        """Cartesian product; the first axis varies slowest (as `itertools.product`)."""
         arrays = {name: _as_column(name, v) for name, v in axes.items()}
         if not arrays:
             return cls({})
@@ -124,7 +136,7 @@ class Grid:
 
     @classmethod
     def zip(cls, **axes: Sequence[Any]) -> Grid:
-        """Points taken side by side: all parameters must have the same number of values."""
+        """Points side by side: every parameter has the same number of values."""
         return cls(axes)
 
     def __mul__(self, other: Grid) -> Grid:
@@ -171,7 +183,9 @@ def _check_name(name: str) -> None:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"parameter name {name!r} must be a Python identifier")
     if name in _RESERVED:
-        raise ValueError(f"parameter name {name!r} is reserved for the table's own column")
+        raise ValueError(
+            f"parameter name {name!r} is reserved for the table's own column"
+        )
 
 
 def _as_column(name: str, values: Any) -> np.ndarray:
@@ -179,13 +193,16 @@ def _as_column(name: str, values: Any) -> np.ndarray:
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise ValueError(f"parameter `{name}` must be a 1-D list of values, got shape "
-                         f"{arr.shape}")
+        raise ValueError(
+            f"parameter `{name}` must be a 1-D list of values, got shape {arr.shape}"
+        )
     if arr.size == 0:
         raise ValueError(f"parameter `{name}` has no values")
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"parameter `{name}` must hold numbers (bool, int or float), got "
-                        f"dtype {arr.dtype}; sweep passes parameters to JAX")
+        raise TypeError(
+            f"parameter `{name}` must hold numbers (bool, int or float), got "
+            f"dtype {arr.dtype}; sweep passes parameters to JAX"
+        )
     return arr
 
 
@@ -193,20 +210,24 @@ def _as_column(name: str, values: Any) -> np.ndarray:
 
 
 class Table:
-    """A tidy table: named columns of equal length (NumPy arrays), one row per observation.
+    """A tidy table: equal-length named NumPy columns, one row per observation.
 
-    A sweep's table has one column per parameter, `replica`, and one per metric (a metric of
-    shape `s` per point is a column of shape `(n_rows, *s)`; CSV/rows flatten it to
-    `name[i]` / `name[i,j]` columns). `meta` holds facts about how the table was made
-    (timings, chunks) and is not part of the data.
+    A sweep's table has one column per parameter, `replica`, and one per metric (a
+    metric of shape `s` per point is a column of shape `(n_rows, *s)`; CSV/rows flatten
+    it to `name[i]` / `name[i,j]` columns). `meta` holds facts about how the table was
+    made (timings, chunks) and is not part of the data.
     """
 
-    def __init__(self, columns: Mapping[str, Any], meta: Mapping[str, Any] | None = None):
+    def __init__(
+        self, columns: Mapping[str, Any], meta: Mapping[str, Any] | None = None
+    ):
         cols = {str(k): np.asarray(v) for k, v in columns.items()}
         lengths = {k: (v.shape[0] if v.ndim else None) for k, v in cols.items()}
         if any(n is None for n in lengths.values()):
             bad = [k for k, n in lengths.items() if n is None]
-            raise ValueError(f"table columns must be arrays with a row axis; scalar: {bad}")
+            raise ValueError(
+                f"table columns must be arrays with a row axis; scalar: {bad}"
+            )
         if len(set(lengths.values())) > 1:
             raise ValueError(f"table columns have different lengths: {lengths}")
         self._columns = cols
@@ -262,7 +283,7 @@ class Table:
         return [{k: lists[k][i] for k in flat} for i in range(len(self))]
 
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Writes the table as CSV (header + one line per row), atomically; returns the path."""
+        """Writes the table as CSV atomically; returns the path."""
         from . import io
 
         return io.write_csv(path, self.to_rows(), columns=list(self.flat_columns()))
@@ -272,8 +293,10 @@ class Table:
         try:
             import pandas as pd
         except ImportError as err:
-            raise ImportError("Table.to_pandas needs pandas, which is not installed; "
-                              "use to_rows() or to_csv() instead") from err
+            raise ImportError(
+                "Table.to_pandas needs pandas, which is not installed; "
+                "use to_rows() or to_csv() instead"
+            ) from err
         return pd.DataFrame(self.flat_columns())
 
 
@@ -282,8 +305,11 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class ChunkInfo:
-    """What `on_chunk` is told after each chunk: its position, and whether it was computed
-    now (`computed=True`) or loaded from a checkpoint."""
+    """What `on_chunk` is told after each chunk.
+
+    Its position (`index` of `n_chunks`, flat indices `start:stop`), and whether it was
+    computed now (`computed=True`) or loaded from a checkpoint.
+    """
 
     index: int
     n_chunks: int
@@ -292,21 +318,30 @@ class ChunkInfo:
     computed: bool
 
 
-def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequence[Any]], *,
-          key: jax.Array, replicas: int = 1, chunk_size: int | None = None,
-          mesh: Mesh | None = None, checkpoint_dir: str | os.PathLike | None = None,
-          progress: bool | Callable[[str], None] = True,
-          on_chunk: Callable[[ChunkInfo], None] | None = None,
-          memory_budget: int | None = None) -> Table:
-    r"""Evaluates `fn` at every grid point and replica, sharded over devices, as a table.
+def sweep(
+    fn: Callable[..., Mapping[str, Any]],
+    grid: Grid | Mapping[str, Sequence[Any]],
+    *,
+    key: jax.Array,
+    replicas: int = 1,
+    chunk_size: int | None = None,
+    mesh: Mesh | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool | Callable[[str], None] = True,
+    on_chunk: Callable[[ChunkInfo], None] | None = None,
+    memory_budget: int | None = None,
+) -> Table:
+    r"""Evaluates `fn` at every grid point and replica, sharded over devices.
 
-    Point/replica $i$ (flat index over points x replicas, replica fastest) is evaluated as
-    `fn(jax.random.fold_in(key, i), **grid.point(i // replicas))`; `fn` must be a pure,
-    `vmap`-able JAX function returning a dict of scalars or small fixed-shape arrays.
+    Point/replica $i$ (flat index over points x replicas, replica fastest) is evaluated
+    as `fn(jax.random.fold_in(key, i), **grid.point(i // replicas))`; `fn` must be a
+    pure, `vmap`-able JAX function returning a dict of scalars or small fixed-shape
+    arrays.
 
     Args:
-      fn: `fn(key, **params) -> {metric: array}`. Its `module.qualname` names the sweep in
-        checkpoints: change the name (or the folder) when you change what `fn` computes.
+      fn: `fn(key, **params) -> {metric: array}`. Its `module.qualname` names the sweep
+        in checkpoints: change the name (or the folder) when you change what `fn`
+        computes.
       grid: A `Grid`, or a dict of value lists (shorthand for `Grid.product(**grid)`).
       key: A PRNG key (`jax.random.key(seed)`, or a legacy uint32 key).
       replicas: Independent replicas per point (>= 1).
@@ -314,22 +349,24 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
         count for the computation (padding is computed and dropped). Default: from a
         memory estimate (`estimate_chunk_size`).
       mesh: A one-dimensional `Mesh` (`device_mesh()`); default: all devices.
-      checkpoint_dir: Folder for finished chunks and a manifest; a rerun resumes from it.
-      progress: True prints a progress line on stderr between chunks; a callable receives
-        the line instead; False is silent.
+      checkpoint_dir: Folder for finished chunks and a manifest; a rerun resumes from
+        it.
+      progress: True prints a progress line on stderr between chunks; a callable
+        receives the line instead; False is silent.
       on_chunk: Called with a `ChunkInfo` after every chunk (computed or loaded); an
         exception raised there stops the sweep (chunks written so far stay on disk).
-      memory_budget: Bytes per device the automatic chunk size may use; default a quarter
-        of the device's free memory (GPU/TPU) or of host RAM per local device (CPU).
+      memory_budget: Bytes per device the automatic chunk size may use; default a
+        quarter of the device's free memory (GPU/TPU) or of host RAM per local device
+        (CPU).
 
     Returns:
-      `Table` with columns: each parameter, `replica`, each metric; one row per flat index.
-      `table.meta` has `wall_s`, `compile_s`, `chunk_size`, `n_chunks`, `chunks_computed`,
-      `chunks_loaded`, `n_devices`, `points_per_s`.
+      `Table` with columns: each parameter, `replica`, each metric; one row per flat
+      index. `table.meta` has `wall_s`, `compile_s`, `chunk_size`, `n_chunks`,
+      `chunks_computed`, `chunks_loaded`, `n_devices`, `points_per_s`.
 
     Raises:
-      TypeError / ValueError: bad arguments, a metric name that clashes with a parameter,
-        or a `checkpoint_dir` that holds a different sweep.
+      TypeError / ValueError: bad arguments, a metric name that clashes with a
+        parameter, or a `checkpoint_dir` that holds a different sweep.
 
     Cost: one compilation (two when the chunk size is estimated), then
     ceil(n / chunk_size) launches of `fn` on chunk_size / n_devices points per device.
@@ -340,7 +377,9 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
     if isinstance(grid, Mapping):
         grid = Grid.product(**grid)
     if not isinstance(grid, Grid):
-        raise TypeError(f"`grid` must be a Grid or a dict of value lists, got {type(grid)}")
+        raise TypeError(
+            f"`grid` must be a Grid or a dict of value lists, got {type(grid)}"
+        )
     key = _as_typed_key(key)
     replicas = _check_count("replicas", replicas)
     if chunk_size is not None:
@@ -349,7 +388,9 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
         memory_budget = _check_count("memory_budget", memory_budget)
     mesh = device_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh) or len(mesh.axis_names) != 1:
-        raise ValueError(f"`mesh` must be a one-dimensional jax.sharding.Mesh, got {mesh!r}")
+        raise ValueError(
+            f"`mesh` must be a one-dimensional jax.sharding.Mesh, got {mesh!r}"
+        )
     log = _progress_writer(progress)
 
     n_total = len(grid) * replicas
@@ -358,23 +399,32 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
     metrics = plan.metric_spec()
     clash = set(metrics) & (set(grid.names) | set(_RESERVED))
     if clash:
-        raise ValueError(f"metric names {sorted(clash)} clash with parameter/table columns")
+        raise ValueError(
+            f"metric names {sorted(clash)} clash with parameter/table columns"
+        )
 
     if chunk_size is None:
-        chunk_size = estimate_chunk_size(fn, grid, replicas=replicas, mesh=mesh, key=key,
-                                         memory_budget=memory_budget)
+        chunk_size = estimate_chunk_size(
+            fn, grid, replicas=replicas, mesh=mesh, key=key, memory_budget=memory_budget
+        )
     chunk_size = min(chunk_size, n_total)
     padded = -(-chunk_size // n_dev) * n_dev
     n_chunks = -(-n_total // chunk_size)
 
     # Results on the host, filled from checkpoints and computed chunks.
-    values = {m: np.zeros((n_total, *shape), dtype) for m, (shape, dtype) in metrics.items()}
+    values = {
+        m: np.zeros((n_total, *shape), dtype) for m, (shape, dtype) in metrics.items()
+    }
     done = np.zeros(n_total, bool)
     store = None
     if checkpoint_dir is not None:
         fingerprint = {
-            "format": _FORMAT, "fn": _fn_name(fn), "grid": grid._digest(),
-            "names": list(grid.names), "replicas": replicas, "n_total": n_total,
+            "format": _FORMAT,
+            "fn": _fn_name(fn),
+            "grid": grid._digest(),
+            "names": list(grid.names),
+            "replicas": replicas,
+            "n_total": n_total,
             "key_impl": str(jr.key_impl(key)),
             "key_data": np.asarray(jr.key_data(key)).tolist(),
             "metrics": {m: [list(s), np.dtype(d).str] for m, (s, d) in metrics.items()},
@@ -387,13 +437,16 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
                 store.load_into(values, done)
             except (ValueError, OSError) as err:
                 error = err
-        if jax.process_count() > 1:  # process 0 read the checkpoints; everyone gets them
+        if (
+            jax.process_count() > 1
+        ):  # process 0 read the checkpoints; everyone gets them
             from jax.experimental import multihost_utils
 
             ok = bool(multihost_utils.broadcast_one_to_all(np.array(error is None)))
             if not ok:
-                raise error or ValueError(f"process 0 could not use checkpoint_dir "
-                                          f"{checkpoint_dir}")
+                raise error or ValueError(
+                    f"process 0 could not use checkpoint_dir {checkpoint_dir}"
+                )
             done, values = multihost_utils.broadcast_one_to_all((done, values))
             done, values = np.array(done), {m: np.array(values[m]) for m in metrics}
         elif error is not None:
@@ -420,8 +473,16 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
         if store is not None and jax.process_index() == 0:
             store.save(start, stop, host)
         n_computed += 1
-        _report(log, fn, c + 1, n_chunks, points_done, n_total,
-                points_done - points_at_loop, time.perf_counter() - t_loop)
+        _report(
+            log,
+            fn,
+            c + 1,
+            n_chunks,
+            points_done,
+            n_total,
+            points_done - points_at_loop,
+            time.perf_counter() - t_loop,
+        )
         if on_chunk is not None:
             on_chunk(ChunkInfo(c, n_chunks, start, stop, True))
 
@@ -440,9 +501,12 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
         finish(pending)
 
     if log is not None:
-        log(f"sweep {_short_name(fn)}: done, {n_total} points ({n_computed} "
-            f"chunks computed, {n_loaded} loaded) in {time.perf_counter() - t_start:.1f}s",
-            True)
+        log(
+            f"sweep {_short_name(fn)}: done, {n_total} points ({n_computed} "
+            f"chunks computed, {n_loaded} loaded) in "
+            f"{time.perf_counter() - t_start:.1f}s",
+            True,
+        )
     cols: dict[str, np.ndarray] = {}
     point = np.arange(n_total) // replicas
     for name, col in grid._columns.items():
@@ -453,29 +517,42 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Grid | Mapping[str, Sequen
     loop_s = time.perf_counter() - t_loop
     computed_points = points_done - points_at_loop
     meta = {
-        "fn": _fn_name(fn), "n_points": len(grid), "replicas": replicas,
-        "chunk_size": chunk_size, "n_chunks": n_chunks, "chunks_computed": n_computed,
-        "chunks_loaded": n_loaded, "n_devices": n_dev, "compile_s": compile_s,
-        "wall_s": wall, "points_per_s": computed_points / loop_s if loop_s > 0 else math.inf,
+        "fn": _fn_name(fn),
+        "n_points": len(grid),
+        "replicas": replicas,
+        "chunk_size": chunk_size,
+        "n_chunks": n_chunks,
+        "chunks_computed": n_computed,
+        "chunks_loaded": n_loaded,
+        "n_devices": n_dev,
+        "compile_s": compile_s,
+        "wall_s": wall,
+        "points_per_s": computed_points / loop_s if loop_s > 0 else math.inf,
     }
     return Table(cols, meta)
 
 
-def estimate_chunk_size(fn: Callable[..., Mapping[str, Any]], grid: Grid, *,
-                        replicas: int = 1, mesh: Mesh | None = None,
-                        key: jax.Array | None = None,
-                        memory_budget: int | None = None) -> int:
+def estimate_chunk_size(
+    fn: Callable[..., Mapping[str, Any]],
+    grid: Grid,
+    *,
+    replicas: int = 1,
+    mesh: Mesh | None = None,
+    key: jax.Array | None = None,
+    memory_budget: int | None = None,
+) -> int:
     """Chunk size (flat indices per chunk) that fits the devices' memory.
 
     Compiles `jit(vmap(fn))` for one point per device and reads XLA's memory analysis
     (`compiled.memory_analysis()`: argument + output + temporary bytes per device). That
-    figure, fixed costs included, is taken as the cost of one point, so the estimate errs on
-    the small side. Budget: `memory_budget` bytes per device, default a quarter of the free
-    device memory (`device.memory_stats()`, GPU/TPU) or of host RAM divided by the local
-    device count (CPU). Where no memory analysis is available, 4096 points per device.
+    figure, fixed costs included, is taken as the cost of one point, so the estimate
+    errs on the small side. Budget: `memory_budget` bytes per device, default a quarter
+    of the free device memory (`device.memory_stats()`, GPU/TPU) or of host RAM divided
+    by the local device count (CPU). Where no memory analysis is available, 4096 points
+    per device.
 
-    The result is also capped so that a sweep has about 16 chunks or more (progress lines
-    and checkpoints) and at 2**18 points, and is a multiple of the device count.
+    The result is also capped so that a sweep has about 16 chunks or more (progress
+    lines and checkpoints) and at 2**18 points, and is a multiple of the device count.
 
     Returns:
       A chunk size >= the device count.
@@ -489,8 +566,11 @@ def estimate_chunk_size(fn: Callable[..., Mapping[str, Any]], grid: Grid, *,
     try:
         stats = plan.compile(n_dev).memory_analysis()
         if stats is not None:
-            per_point = (stats.argument_size_in_bytes + stats.output_size_in_bytes
-                         + stats.temp_size_in_bytes)
+            per_point = (
+                stats.argument_size_in_bytes
+                + stats.output_size_in_bytes
+                + stats.temp_size_in_bytes
+            )
     except Exception:  # some backends do not implement memory analysis
         per_point = None
     budget = memory_budget if memory_budget is not None else _memory_budget(mesh)
@@ -514,8 +594,8 @@ class _Plan:
         self.key_data = np.asarray(jr.key_data(key))
         # Parameters in the dtypes JAX will use (float64 -> float32 without x64).
         self.host_cols = [
-            col.astype(jax.dtypes.canonicalize_dtype(col.dtype)) for col in
-            grid._columns.values()
+            col.astype(jax.dtypes.canonicalize_dtype(col.dtype))
+            for col in grid._columns.values()
         ]
         axis = mesh.axis_names[0]
         self.batch = NamedSharding(mesh, P(axis))
@@ -531,8 +611,10 @@ class _Plan:
             def one(i, *vals):
                 out = fn(jr.fold_in(key, i), **dict(zip(names, vals)))
                 if not isinstance(out, Mapping):
-                    raise TypeError(f"sweep fn must return a dict of metrics, got "
-                                    f"{type(out).__name__}")
+                    raise TypeError(
+                        f"sweep fn must return a dict of metrics, got "
+                        f"{type(out).__name__}"
+                    )
                 if order is not None:  # the fn's own key order (pytrees sort dict keys)
                     order[:] = [str(k) for k in out]
                 return {str(k): jnp.asarray(v) for k, v in out.items()}
@@ -542,9 +624,17 @@ class _Plan:
         return run
 
     def _cache_key(self, what: str, n: int) -> tuple:
-        return (what, n, self.fn, self.names, tuple(c.dtype.str for c in self.host_cols),
-                self.key_impl, self.key_data.shape, self.mesh,
-                bool(jax.config.jax_enable_x64))
+        return (
+            what,
+            n,
+            self.fn,
+            self.names,
+            tuple(c.dtype.str for c in self.host_cols),
+            self.key_impl,
+            self.key_data.shape,
+            self.mesh,
+            bool(jax.config.jax_enable_x64),
+        )
 
     def metric_spec(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         def make():
@@ -558,8 +648,10 @@ class _Plan:
     def _arg_specs(self, n: int, sharded: bool = True):
         kw = {"sharding": self.batch} if sharded else {}
         kw_rep = {"sharding": self.replicated} if sharded else {}
-        specs = [jax.ShapeDtypeStruct(self.key_data.shape, self.key_data.dtype, **kw_rep),
-                 jax.ShapeDtypeStruct((n,), np.int32, **kw)]
+        specs = [
+            jax.ShapeDtypeStruct(self.key_data.shape, self.key_data.dtype, **kw_rep),
+            jax.ShapeDtypeStruct((n,), np.int32, **kw),
+        ]
         specs += [jax.ShapeDtypeStruct((n,), c.dtype, **kw) for c in self.host_cols]
         return specs
 
@@ -587,8 +679,11 @@ _CACHE_SIZE = 32
 
 
 def _cached(key: tuple, make: Callable[[], Any]) -> Any:
-    """Compiled chunk functions and metric shapes of recent sweeps (a repeated sweep of the
-    same function, parameter dtypes, mesh and chunk shape does not recompile)."""
+    """Compiled chunk functions and metric shapes of recent sweeps.
+
+    A repeated sweep of the same function, parameter dtypes, mesh and chunk shape does
+    not recompile.
+    """
     try:
         hash(key)
     except TypeError:  # an unhashable fn: no caching
@@ -624,13 +719,19 @@ class _Store:
             try:
                 old = json.loads(manifest.read_text())
             except (OSError, ValueError) as err:
-                raise ValueError(f"checkpoint manifest {manifest} is unreadable: {err}") from err
+                raise ValueError(
+                    f"checkpoint manifest {manifest} is unreadable: {err}"
+                ) from err
             if old != self.fingerprint:
-                diff = sorted(k for k in set(old) | set(self.fingerprint)
-                              if old.get(k) != self.fingerprint.get(k))
+                diff = sorted(
+                    k
+                    for k in set(old) | set(self.fingerprint)
+                    if old.get(k) != self.fingerprint.get(k)
+                )
                 raise ValueError(
                     f"checkpoint_dir {self.path} holds a different sweep (differs in: "
-                    f"{', '.join(diff)}); use another folder or delete it")
+                    f"{', '.join(diff)}); use another folder or delete it"
+                )
         else:
             io.write_text(manifest, json.dumps(self.fingerprint, indent=1))
 
@@ -650,8 +751,9 @@ class _Store:
                     arrays = {m: data[m] for m in values}
             except Exception:  # unreadable or foreign file: recompute that range
                 continue
-            if any(arrays[m].shape != (stop - start, *values[m].shape[1:])
-                   for m in values):
+            if any(
+                arrays[m].shape != (stop - start, *values[m].shape[1:]) for m in values
+            ):
                 continue
             for m in values:
                 values[m][start:stop] = arrays[m]
@@ -666,8 +768,12 @@ class _Store:
 def _fn_name(fn) -> str:
     if isinstance(fn, functools.partial):
         inner = _fn_name(fn.func)
-        return f"partial({inner})#" + hashlib.sha256(
-            repr((fn.args, sorted(fn.keywords.items()))).encode()).hexdigest()[:16]
+        return (
+            f"partial({inner})#"
+            + hashlib.sha256(
+                repr((fn.args, sorted(fn.keywords.items()))).encode()
+            ).hexdigest()[:16]
+        )
     mod = getattr(fn, "__module__", None) or type(fn).__module__
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{mod}.{name}"
@@ -686,13 +792,16 @@ def _as_typed_key(key) -> jax.Array:
         raise TypeError(f"`key` must be a PRNG key, got {key!r}") from err
     if jnp.issubdtype(arr.dtype, jax.dtypes.prng_key):
         if arr.shape != ():
-            raise ValueError(f"`key` must be a single key, got a key array of shape "
-                             f"{arr.shape}")
+            raise ValueError(
+                f"`key` must be a single key, got a key array of shape {arr.shape}"
+            )
         return arr
     if arr.dtype == jnp.uint32 and arr.shape == (2,):
         return jr.wrap_key_data(arr)
-    raise TypeError(f"`key` must be a PRNG key (jax.random.key(seed)), got dtype "
-                    f"{arr.dtype} and shape {arr.shape}")
+    raise TypeError(
+        f"`key` must be a PRNG key (jax.random.key(seed)), got dtype "
+        f"{arr.dtype} and shape {arr.shape}"
+    )
 
 
 def _check_count(name: str, value) -> int:
@@ -746,12 +855,15 @@ def _progress_writer(progress) -> Callable[[str, bool], None] | None:
     return write
 
 
-def _report(log, fn, chunk: int, n_chunks: int, done: int, total: int, new: int,
-            elapsed: float) -> None:
+def _report(
+    log, fn, chunk: int, n_chunks: int, done: int, total: int, new: int, elapsed: float
+) -> None:
     if log is None:
         return
     rate = new / elapsed if elapsed > 0 else math.inf
     eta = (total - done) / rate if rate > 0 else math.inf
-    line = (f"sweep {_short_name(fn)}: chunk {chunk}/{n_chunks}  {done}/{total} points "
-            f"({100 * done / total:.0f}%)  {rate:.3g} points/s  eta {eta:.0f}s")
+    line = (
+        f"sweep {_short_name(fn)}: chunk {chunk}/{n_chunks}  {done}/{total} points "
+        f"({100 * done / total:.0f}%)  {rate:.3g} points/s  eta {eta:.0f}s"
+    )
     log(line, False)

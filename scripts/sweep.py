@@ -2,13 +2,13 @@
 
     python scripts/sweep.py --out sweep_out [--points 10000] [--replicas 4]
     srun python scripts/sweep.py --out /shared/sweep_out        # several hosts (Slurm)
-    mpirun -n 4 python scripts/sweep.py --out /shared/sweep_out  # several hosts (Open MPI)
+    mpirun -n 4 python scripts/sweep.py --out /shared/sweep_out  # several hosts (MPI)
 
 Every process runs this same script. `meshjax.distributed.initialize()` reads the job
-layout from the environment (nothing happens for a single process); the sweep then spreads
-each chunk over every device of every host. Process 0 writes the checkpoints and the CSV,
-so `--out` must be on a filesystem process 0 can write; rerunning the same command resumes
-from the checkpoints.
+layout from the environment (nothing happens for a single process); the sweep then
+spreads each chunk over every device of every host. Process 0 writes the checkpoints and
+the CSV, so `--out` must be on a filesystem process 0 can write; rerunning the same
+command resumes from the checkpoints.
 
 The swept model is the giant-component fraction S of a mesh with reproduction number R0,
 S = 1 - exp(-R0 S) (the chapter's (3)), solved by fixed-point iteration, with a random
@@ -35,13 +35,19 @@ def model(key, r0, jitter):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="output folder (checkpoints + sweep.csv)")
+    p.add_argument(
+        "--out", required=True, help="output folder (checkpoints + sweep.csv)"
+    )
     p.add_argument("--points", type=int, default=10_000, help="R0 values")
     p.add_argument("--replicas", type=int, default=4)
     p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cpu-devices", type=int, default=None,
-                   help="split the CPU into this many devices (testing sharding on CPU)")
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="split the CPU into this many devices (testing sharding on CPU)",
+    )
     args = p.parse_args(argv)
 
     if args.cpu_devices:
@@ -59,15 +65,23 @@ def main(argv=None) -> int:
 
     grid = Grid.product(r0=np.linspace(0.5, 4.0, args.points), jitter=[0.0, 0.1])
     out = Path(args.out)
-    table = sweep(model, grid, key=jax.random.key(args.seed), replicas=args.replicas,
-                  chunk_size=args.chunk_size, checkpoint_dir=out / "checkpoints")
+    table = sweep(
+        model,
+        grid,
+        key=jax.random.key(args.seed),
+        replicas=args.replicas,
+        chunk_size=args.chunk_size,
+        checkpoint_dir=out / "checkpoints",
+    )
     if info.process_index == 0:
         table.to_csv(out / "sweep.csv")
         m = table.meta
-        print(f"{len(table)} rows on {m['n_devices']} devices in {info.process_count} "
-              f"process(es): {m['points_per_s']:.3g} points/s, "
-              f"{m['chunks_computed']} chunks computed, {m['chunks_loaded']} loaded "
-              f"-> {out / 'sweep.csv'}")
+        print(
+            f"{len(table)} rows on {m['n_devices']} devices in {info.process_count} "
+            f"process(es): {m['points_per_s']:.3g} points/s, "
+            f"{m['chunks_computed']} chunks computed, {m['chunks_loaded']} loaded "
+            f"-> {out / 'sweep.csv'}"
+        )
     return 0
 
 

@@ -36,16 +36,28 @@ TOY = 'experiment = "toy"\nseed = 1\n[params]\nn_points = 6\nlevels = [4, 5, 6]\
 def test_run_writes_a_complete_folder(tmp_path, capsys):
     cfg = write(tmp_path, TOY)
     out = tmp_path / "run"
-    assert cli.main(["run", str(cfg), "--out", str(out), "--set", "params.scale=2"]) == 0
+    assert (
+        cli.main(["run", str(cfg), "--out", str(out), "--set", "params.scale=2"]) == 0
+    )
     captured = capsys.readouterr()
-    assert f"wrote {out}/" in captured.out and "[supported] Toy claim (1)" in captured.out
+    assert (
+        f"wrote {out}/" in captured.out and "[supported] Toy claim (1)" in captured.out
+    )
     assert "running toy (seed 1)" in captured.err and "sweep model" in captured.err
     assert not out.with_name("run.partial").exists()
 
     resolved = tomllib.loads((out / "config.toml").read_text())
-    assert resolved == {"experiment": "toy", "seed": 1, "params": {
-        "n_points": 6, "scale": 2.0, "label": "x", "flags": {"double": False},
-        "levels": [4, 5, 6]}}
+    assert resolved == {
+        "experiment": "toy",
+        "seed": 1,
+        "params": {
+            "n_points": 6,
+            "scale": 2.0,
+            "label": "x",
+            "flags": {"double": False},
+            "levels": [4, 5, 6],
+        },
+    }
     rows = io.read_csv(out / "metrics.csv")
     assert len(rows) == 12 and set(rows[0]) == {"a", "scale", "replica", "y", "a2"}
     assert [r["level"] for r in io.read_csv(out / "levels.csv")] == [4, 5, 6]
@@ -65,12 +77,16 @@ def test_run_writes_a_complete_folder(tmp_path, capsys):
 
     # the resolved config runs again and gives the same table
     out2 = tmp_path / "again"
-    assert cli.main(["run", str(out / "config.toml"), "--out", str(out2), "--quiet"]) == 0
+    assert (
+        cli.main(["run", str(out / "config.toml"), "--out", str(out2), "--quiet"]) == 0
+    )
     assert (out2 / "metrics.csv").read_text() == (out / "metrics.csv").read_text()
 
 
 def test_without_matplotlib_tables_are_still_written(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setitem(
+        sys.modules, "matplotlib", None
+    )  # import matplotlib -> ImportError
     out = tmp_path / "run"
     assert cli.main(["run", str(write(tmp_path, TOY)), "--out", str(out)]) == 0
     assert "matplotlib is not installed" in capsys.readouterr().err
@@ -80,16 +96,20 @@ def test_without_matplotlib_tables_are_still_written(tmp_path, monkeypatch, caps
     assert "matplotlib is not installed" in (out / "report.md").read_text()
 
 
-@pytest.mark.parametrize("text, overrides, message", [
-    (TOY + "bogus = 1\n", [], "unknown key 'params.bogus'"),
-    (TOY, ["params.n_points=many"], "params.n_points: expected an integer"),
-    (TOY, ["params.scale=-3"], "scale=-3.0 is out of range"),
-    (TOY.replace('"toy"', '"nope"'), [], "unknown experiment 'nope'"),
-    (None, [], "not found"),
-    (TOY, ["params.scale"], "--set expects key=value"),
-])
-def test_bad_config_one_line_nonzero_exit_nothing_written(tmp_path, capsys, text,
-                                                          overrides, message):
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        (TOY + "bogus = 1\n", [], "unknown key 'params.bogus'"),
+        (TOY, ["params.n_points=many"], "params.n_points: expected an integer"),
+        (TOY, ["params.scale=-3"], "scale=-3.0 is out of range"),
+        (TOY.replace('"toy"', '"nope"'), [], "unknown experiment 'nope'"),
+        (None, [], "not found"),
+        (TOY, ["params.scale"], "--set expects key=value"),
+    ],
+)
+def test_bad_config_one_line_nonzero_exit_nothing_written(
+    tmp_path, capsys, text, overrides, message
+):
     cfg = write(tmp_path, text) if text is not None else tmp_path / "missing.toml"
     out = tmp_path / "run"
     args = ["run", str(cfg), "--out", str(out)]
@@ -97,7 +117,9 @@ def test_bad_config_one_line_nonzero_exit_nothing_written(tmp_path, capsys, text
         args += ["--set", o]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("meshjax: error: ") and message in err
+    assert (
+        err.count("\n") == 1 and err.startswith("meshjax: error: ") and message in err
+    )
     assert "Traceback" not in err
     assert not out.exists() and not out.with_name("run.partial").exists()
 
@@ -155,18 +177,27 @@ def test_a_changed_config_does_not_resume_stale_partial_output(tmp_path, capsys)
     toy_experiment.STATE.update(fail_after=1)
     assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 130
     toy_experiment.STATE.update(computed=0)
-    assert cli.main(["run", str(cfg), "--out", str(out), "--set", "params.scale=5"]) == 0
+    assert (
+        cli.main(["run", str(cfg), "--out", str(out), "--set", "params.scale=5"]) == 0
+    )
     assert "running toy" in capsys.readouterr().err
     assert toy_experiment.STATE["computed"] == 3
 
 
 def test_suite_merges_parts(tmp_path):
-    cfg = write(tmp_path, 'experiment = "suite"\nseed = 2\n[params]\nparts = ["toy"]\n'
-                          '[params.toy]\nn_points = 3\n', "suite.toml")
+    cfg = write(
+        tmp_path,
+        'experiment = "suite"\nseed = 2\n[params]\nparts = ["toy"]\n'
+        "[params.toy]\nn_points = 3\n",
+        "suite.toml",
+    )
     out = tmp_path / "run"
     assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
-    assert sorted(p.name for p in out.glob("*.csv")) == ["metrics.csv", "toy_levels.csv",
-                                                          "toy_metrics.csv"]
+    assert sorted(p.name for p in out.glob("*.csv")) == [
+        "metrics.csv",
+        "toy_levels.csv",
+        "toy_metrics.csv",
+    ]
     m = io.read_csv(out / "metrics.csv")
     assert m[0]["experiment"] == "toy" and m[0]["supported"] == 1 and m[0]["wall_s"] > 0
     assert len(io.read_csv(out / "toy_metrics.csv")) == 6
@@ -203,9 +234,18 @@ def test_python_dash_m_meshjax_runs_a_config(tmp_path):
     cfg = write(tmp_path, 'experiment = "suite"\n[params]\nparts = []\n', "empty.toml")
     env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "meshjax", "run", str(cfg), "--out",
-                           str(out)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "meshjax", "run", str(cfg), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert {p.name for p in out.iterdir()} >= {"config.toml", "metrics.csv", "summary.json",
-                                               "report.md"}
+    assert {p.name for p in out.iterdir()} >= {
+        "config.toml",
+        "metrics.csv",
+        "summary.json",
+        "report.md",
+    }
     assert json.loads((out / "summary.json").read_text())["status"] == "complete"

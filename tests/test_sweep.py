@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from meshjax import io
-from meshjax.sweep import ChunkInfo, Grid, Table, device_mesh, estimate_chunk_size, sweep
+from meshjax.sweep import (
+    ChunkInfo,
+    Grid,
+    Table,
+    device_mesh,
+    estimate_chunk_size,
+    sweep,
+)
 
 
 def noisy(key, a, b):
@@ -25,7 +32,9 @@ def noisy(key, a, b):
 def s_inf(key, r0):
     """Giant-component fraction S = 1 - exp(-R0 S) (chapter eq. (3)) by fixed point."""
     del key
-    s = jax.lax.fori_loop(0, 400, lambda i, s: 1.0 - jnp.exp(-r0 * s), jnp.ones_like(r0))
+    s = jax.lax.fori_loop(
+        0, 400, lambda i, s: 1.0 - jnp.exp(-r0 * s), jnp.ones_like(r0)
+    )
     return {"s": s}
 
 
@@ -48,20 +57,26 @@ def test_zip_and_product_of_grids():
     g = Grid.product(q=[2, 3]) * z
     assert len(g) == 4
     assert [g.point(i) for i in range(4)] == [
-        {"q": 2, "n": 100, "k": 4.0}, {"q": 2, "n": 1000, "k": 8.0},
-        {"q": 3, "n": 100, "k": 4.0}, {"q": 3, "n": 1000, "k": 8.0}]
+        {"q": 2, "n": 100, "k": 4.0},
+        {"q": 2, "n": 1000, "k": 8.0},
+        {"q": 3, "n": 100, "k": 4.0},
+        {"q": 3, "n": 1000, "k": 8.0},
+    ]
     assert len(Grid.product()) == 1
 
 
-@pytest.mark.parametrize("bad, err", [
-    (lambda: Grid.zip(a=[1, 2], b=[1, 2, 3]), ValueError),
-    (lambda: Grid.product(a=["x", "y"]), TypeError),
-    (lambda: Grid.product(a=[]), ValueError),
-    (lambda: Grid.product(a=[[1, 2], [3, 4]]), ValueError),
-    (lambda: Grid.product(replica=[1, 2]), ValueError),
-    (lambda: Grid.product(a=[1]) * Grid.product(a=[2]), ValueError),
-    (lambda: Grid.product(a=[1]).point(1), IndexError),
-])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (lambda: Grid.zip(a=[1, 2], b=[1, 2, 3]), ValueError),
+        (lambda: Grid.product(a=["x", "y"]), TypeError),
+        (lambda: Grid.product(a=[]), ValueError),
+        (lambda: Grid.product(a=[[1, 2], [3, 4]]), ValueError),
+        (lambda: Grid.product(replica=[1, 2]), ValueError),
+        (lambda: Grid.product(a=[1]) * Grid.product(a=[2]), ValueError),
+        (lambda: Grid.product(a=[1]).point(1), IndexError),
+    ],
+)
 def test_grid_rejects_bad_input(bad, err):
     with pytest.raises(err):
         bad()
@@ -78,7 +93,9 @@ def test_rows_use_fold_in_keys_and_grid_order(getkey):
     for i in [0, 1, 7, 29]:
         p = GRID.point(i // 2)
         assert (t["a"][i], t["b"][i], t["replica"][i]) == (p["a"], p["b"], i % 2)
-        ref = jax.jit(noisy)(jr.fold_in(key, i), jnp.asarray(p["a"]), jnp.asarray(p["b"]))
+        ref = jax.jit(noisy)(
+            jr.fold_in(key, i), jnp.asarray(p["a"]), jnp.asarray(p["b"])
+        )
         np.testing.assert_allclose(t["x"][i], ref["x"], rtol=1e-12)
         np.testing.assert_allclose(t["u"][i], ref["u"], rtol=1e-12)
     assert t["u"].shape == (30, 3)
@@ -87,10 +104,24 @@ def test_rows_use_fold_in_keys_and_grid_order(getkey):
 
 @pytest.mark.parametrize("n_devices, chunk_size", [(1, 1), (1, 16), (8, 7), (8, None)])
 def test_same_table_for_any_chunk_size_and_device_count(n_devices, chunk_size):
-    ref = sweep(noisy, GRID, key=jr.key(3), replicas=3, chunk_size=45,
-                mesh=device_mesh(1), progress=False)
-    t = sweep(noisy, GRID, key=jr.key(3), replicas=3, chunk_size=chunk_size,
-              mesh=device_mesh(n_devices), progress=False)
+    ref = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=3,
+        chunk_size=45,
+        mesh=device_mesh(1),
+        progress=False,
+    )
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=3,
+        chunk_size=chunk_size,
+        mesh=device_mesh(n_devices),
+        progress=False,
+    )
     assert t.equals(ref)
     assert t.meta["n_devices"] == n_devices
 
@@ -104,15 +135,19 @@ def test_legacy_uint32_key_gives_the_same_table():
 def test_throughput_of_ten_thousand_points_of_s_inf():
     r0 = np.linspace(0.2, 4.0, 10_000)
     t = sweep(s_inf, Grid.zip(r0=r0), key=jr.key(0), progress=False)
-    print(f"\n10^4-point S_inf sweep: {t.meta['points_per_s']:.3g} points/s on "
-          f"{t.meta['n_devices']} devices, {t.meta['n_chunks']} chunks, "
-          f"compile {t.meta['compile_s']:.2f}s")
+    print(
+        f"\n10^4-point S_inf sweep: {t.meta['points_per_s']:.3g} points/s on "
+        f"{t.meta['n_devices']} devices, {t.meta['n_chunks']} chunks, "
+        f"compile {t.meta['compile_s']:.2f}s"
+    )
     # reference: scipy's root of S = 1 - exp(-R0 S) on a subset (S = 0 for R0 <= 1)
     from scipy.optimize import brentq
 
     for i in range(0, 10_000, 997):
         r = r0[i]
-        exact = brentq(lambda s: s - 1 + math.exp(-r * s), 1e-12, 1.0) if r > 1.05 else None
+        exact = (
+            brentq(lambda s: s - 1 + math.exp(-r * s), 1e-12, 1.0) if r > 1.05 else None
+        )
         if exact is not None:
             np.testing.assert_allclose(t["s"][i], exact, rtol=1e-9)
         else:  # slow convergence near R0 = 1; below it S -> 0
@@ -134,7 +169,8 @@ def test_compiles_once_and_caches_between_sweeps():
     assert len(traces) == n_first
 
 
-# --------------------------------------------------------------------------- checkpoints
+# ---------------------------------------------------------------------------
+# checkpoints
 
 
 class Stop(Exception):
@@ -150,53 +186,106 @@ def _interrupt_after(k, seen):
     return on_chunk
 
 
-@pytest.mark.parametrize("resume_chunk", [6, 4])
-def test_killed_sweep_resumes_and_recomputes_only_missing_chunks(tmp_path, resume_chunk):
+@pytest.mark.parametrize("resume_chunk, resume_devices", [(6, 8), (4, 1)])
+def test_killed_sweep_resumes_and_recomputes_only_missing_chunks(
+    tmp_path, resume_chunk, resume_devices
+):
     full = sweep(noisy, GRID, key=jr.key(1), replicas=2, chunk_size=6, progress=False)
     ck = tmp_path / "ck"
     seen = []
     with pytest.raises(Stop):
-        sweep(noisy, GRID, key=jr.key(1), replicas=2, chunk_size=6, checkpoint_dir=ck,
-              mesh=device_mesh(8), progress=False, on_chunk=_interrupt_after(2, seen))
+        sweep(
+            noisy,
+            GRID,
+            key=jr.key(1),
+            replicas=2,
+            chunk_size=6,
+            checkpoint_dir=ck,
+            mesh=device_mesh(8),
+            progress=False,
+            on_chunk=_interrupt_after(2, seen),
+        )
     assert len(list(ck.glob("chunk-*.npz"))) == 2
     assert not list(ck.glob(".*tmp*"))  # no temporary files left behind
     seen2 = []
-    t = sweep(noisy, GRID, key=jr.key(1), replicas=2, chunk_size=resume_chunk,
-              checkpoint_dir=ck, mesh=device_mesh(1), progress=False, on_chunk=seen2.append)
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        replicas=2,
+        chunk_size=resume_chunk,
+        checkpoint_dir=ck,
+        mesh=device_mesh(resume_devices),
+        progress=False,
+        on_chunk=seen2.append,
+    )
     assert t.equals(full)
     computed = [i for i in seen2 if i.computed]
     covered = set(range(12))  # indices done before the interruption
-    if resume_chunk == 6:
-        assert len(computed) == 5 - 2 and t.meta["chunks_loaded"] == 2
-    else:  # other chunk boundaries: only chunks touching missing indices are recomputed
-        assert all(not set(range(i.start, i.stop)) <= covered for i in computed)
-        assert t.meta["chunks_loaded"] == 3
+    n_chunks = math.ceil(30 / resume_chunk)
+    inside = [c for c in range(n_chunks) if min((c + 1) * resume_chunk, 30) <= 12]
+    assert t.meta["chunks_loaded"] == len(inside) == 12 // resume_chunk
+    assert len(computed) == n_chunks - len(inside)  # only chunks with missing indices
+    assert all(not set(range(i.start, i.stop)) <= covered for i in computed)
     # a third run computes nothing
     seen3 = []
-    t3 = sweep(noisy, GRID, key=jr.key(1), replicas=2, chunk_size=resume_chunk,
-               checkpoint_dir=ck, progress=False, on_chunk=seen3.append)
+    t3 = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        replicas=2,
+        chunk_size=resume_chunk,
+        checkpoint_dir=ck,
+        progress=False,
+        on_chunk=seen3.append,
+    )
     assert t3.equals(full) and not any(i.computed for i in seen3)
 
 
 def test_checkpoint_of_another_sweep_is_refused(tmp_path):
-    sweep(noisy, GRID, key=jr.key(1), chunk_size=8, checkpoint_dir=tmp_path, progress=False)
+    sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["fn"].endswith("noisy") and "chunk" not in json.dumps(manifest)
     with pytest.raises(ValueError, match="grid"):
-        sweep(noisy, Grid.product(a=[0.5], b=[1, 2]), key=jr.key(1),
-              checkpoint_dir=tmp_path, progress=False)
+        sweep(
+            noisy,
+            Grid.product(a=[0.5], b=[1, 2]),
+            key=jr.key(1),
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="key_data"):
         sweep(noisy, GRID, key=jr.key(2), checkpoint_dir=tmp_path, progress=False)
 
 
 def test_corrupt_chunk_file_is_recomputed(tmp_path):
-    ref = sweep(noisy, GRID, key=jr.key(1), chunk_size=8, checkpoint_dir=tmp_path,
-                progress=False)
+    ref = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
     victim = sorted(tmp_path.glob("chunk-*.npz"))[0]
     victim.write_bytes(b"garbage")
     seen = []
-    t = sweep(noisy, GRID, key=jr.key(1), chunk_size=8, checkpoint_dir=tmp_path,
-              progress=False, on_chunk=seen.append)
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+        on_chunk=seen.append,
+    )
     assert t.equals(ref)
     assert [i.start for i in seen if i.computed] == [0]
 
@@ -216,7 +305,9 @@ def test_estimated_chunk_size_respects_budget_and_devices():
     c_mid = estimate_chunk_size(big, grid, mesh=mesh, memory_budget=2_000_000)
     assert c_mid % 8 == 0 and 8 <= c_mid <= 8 * 2_000_000 // 80_000
     c_big = estimate_chunk_size(big, grid, mesh=mesh, memory_budget=10**12)
-    assert c_big == (math.ceil(1000 / 16) // 8) * 8  # capped: the sweep has >= 16 chunks
+    assert (
+        c_big == (math.ceil(1000 / 16) // 8) * 8
+    )  # capped: the sweep has >= 16 chunks
 
 
 # --------------------------------------------------------------------------- progress
@@ -239,8 +330,17 @@ def test_progress_lines_go_to_a_callable_and_to_stderr(capsys):
 def test_table_rows_csv_and_pandas(tmp_path):
     t = sweep(noisy, GRID, key=jr.key(0), progress=False)
     rows = t.to_rows()
-    assert rows[0].keys() == {"a", "b", "replica", "x", "u[0]", "u[1]", "u[2]", "ab[0]",
-                              "ab[1]"}
+    assert rows[0].keys() == {
+        "a",
+        "b",
+        "replica",
+        "x",
+        "u[0]",
+        "u[1]",
+        "u[2]",
+        "ab[0]",
+        "ab[1]",
+    }
     assert isinstance(rows[0]["b"], int) and isinstance(rows[0]["x"], float)
     back = io.read_csv(t.to_csv(tmp_path / "t.csv"))
     assert back == rows  # floats written with repr: exact round trip
@@ -275,23 +375,30 @@ def _clash(key, a):
     return {"a": a}
 
 
-@pytest.mark.parametrize("kwargs, err, match", [
-    ({"fn": 3}, TypeError, "fn"),
-    ({"grid": [1, 2]}, TypeError, "grid"),
-    ({"key": 0}, TypeError, "key"),
-    ({"key": jr.split(jr.key(0), 2)}, ValueError, "single key"),
-    ({"replicas": 0}, ValueError, "replicas"),
-    ({"chunk_size": 0}, ValueError, "chunk_size"),
-    ({"chunk_size": True}, TypeError, "chunk_size"),
-    ({"chunk_size": 2.0}, TypeError, "chunk_size"),
-    ({"mesh": "cpu"}, ValueError, "mesh"),
-    ({"progress": "yes"}, TypeError, "progress"),
-    ({"fn": _not_a_dict}, TypeError, "dict"),
-    ({"fn": _clash}, ValueError, "clash"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        ({"fn": 3}, TypeError, "fn"),
+        ({"grid": [1, 2]}, TypeError, "grid"),
+        ({"key": 0}, TypeError, "key"),
+        ({"key": jr.split(jr.key(0), 2)}, ValueError, "single key"),
+        ({"replicas": 0}, ValueError, "replicas"),
+        ({"chunk_size": 0}, ValueError, "chunk_size"),
+        ({"chunk_size": True}, TypeError, "chunk_size"),
+        ({"chunk_size": 2.0}, TypeError, "chunk_size"),
+        ({"mesh": "cpu"}, ValueError, "mesh"),
+        ({"progress": "yes"}, TypeError, "progress"),
+        ({"fn": _not_a_dict}, TypeError, "dict"),
+        ({"fn": _clash}, ValueError, "clash"),
+    ],
+)
 def test_sweep_rejects_bad_arguments(kwargs, err, match):
-    args = {"fn": lambda key, a: {"y": a}, "grid": Grid.zip(a=[1.0, 2.0]),
-            "key": jr.key(0), "progress": False}
+    args = {
+        "fn": lambda key, a: {"y": a},
+        "grid": Grid.zip(a=[1.0, 2.0]),
+        "key": jr.key(0),
+        "progress": False,
+    }
     args.update(kwargs)
     fn, grid = args.pop("fn"), args.pop("grid")
     with pytest.raises(err, match=match):
@@ -314,7 +421,11 @@ def test_device_mesh():
 
 def test_dict_grid_shorthand_and_timing_meta():
     t0 = time.perf_counter()
-    t = sweep(lambda key, a, b: {"s": a + b}, {"a": [1, 2], "b": [10, 20, 30]},
-              key=jr.key(0), progress=False)
+    t = sweep(
+        lambda key, a, b: {"s": a + b},
+        {"a": [1, 2], "b": [10, 20, 30]},
+        key=jr.key(0),
+        progress=False,
+    )
     assert list(t["s"]) == [11, 21, 31, 12, 22, 32]
     assert 0 <= t.meta["wall_s"] <= time.perf_counter() - t0

@@ -7,17 +7,16 @@ experiment = "suite"
 seed = 0
 [params]
 parts = ["potts", "fitness"]   # run in this order
-[params.potts]                 # overrides of potts' own defaults, validated against them
-n_nodes = 2000
-```
+[params.potts]                 # overrides of potts' own defaults, validated against
+them n_nodes = 2000 ```
 
 Each part runs with the suite's seed and its own parameters (its defaults overridden by
-`[params.<name>]`, checked like a standalone config: unknown key, type, then the part's own
-`validate`). The suite's result merges the parts: every table `t` of part `p` becomes
-`p_t` (`p_t.csv`), findings are prefixed `[p]`, figures go to `<out>/<p>/`, and the suite's
-own `metrics` table has one row per part (wall time, tables, findings by verdict).
-A section for an experiment not listed in `parts` must equal that experiment's defaults
-(anything else would be silently ignored, so it is an error).
+`[params.<name>]`, checked like a standalone config: unknown key, type, then the part's
+own `validate`). The suite's result merges the parts: every table `t` of part `p`
+becomes `p_t` (`p_t.csv`), findings are prefixed `[p]`, figures go to `<out>/<p>/`, and
+the suite's own `metrics` table has one row per part (wall time, tables, findings by
+verdict). A section for an experiment not listed in `parts` must equal that experiment's
+defaults (anything else would be silently ignored, so it is an error).
 """
 
 from __future__ import annotations
@@ -33,8 +32,11 @@ _NAME = "suite"
 
 
 class _SuiteDefaults(Mapping):
-    """`{"parts": [], <experiment>: <its defaults>, ...}` over the registry, computed when
-    read (the registry imports this module, so it cannot be read at import time)."""
+    """`{"parts": [], <experiment>: <its defaults>, ...}` over the registry.
+
+    Computed when read: the registry imports this module, so it cannot be read at import
+    time.
+    """
 
     def _table(self) -> dict[str, Any]:
         from . import get, names
@@ -62,7 +64,9 @@ def _validate(params: Mapping[str, Any]) -> None:
     parts = list(params.get("parts", []))
     for p in parts:
         if not isinstance(p, str) or p not in known:
-            raise ValueError(f"parts: unknown experiment {p!r}; known: {', '.join(known)}")
+            raise ValueError(
+                f"parts: unknown experiment {p!r}; known: {', '.join(known)}"
+            )
     if len(set(parts)) != len(parts):
         raise ValueError(f"parts={parts} lists an experiment twice")
     for name in known:
@@ -98,8 +102,11 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
         ctx.log(f"suite: running {name} ...")
         sub_dir = ctx.out_dir / name
         sub_dir.mkdir(parents=True, exist_ok=True)
-        sub_ctx = Context(seed=ctx.seed, out_dir=sub_dir,
-                          log=lambda msg, _n=name: ctx.log(f"[{_n}] {msg}"))
+        sub_ctx = Context(
+            seed=ctx.seed,
+            out_dir=sub_dir,
+            log=lambda msg, _n=name: ctx.log(f"[{_n}] {msg}"),
+        )
         t0 = time.perf_counter()
         result = exp.run(params[name], sub_ctx)
         wall = time.perf_counter() - t0
@@ -107,15 +114,22 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
         parts[name] = result
         for tname, rows in result.tables.items():
             tables[f"{name}_{tname}"] = rows
-        findings += [Finding(f"[{name}] {f.claim}", f.verdict, f.detail)
-                     for f in result.findings]
+        findings += [
+            Finding(f"[{name}] {f.claim}", f.verdict, f.detail) for f in result.findings
+        ]
         verdicts = [f.verdict for f in result.findings]
-        metrics.append({
-            "experiment": name, "wall_s": wall, "n_tables": len(result.tables),
-            "n_findings": len(verdicts), "supported": verdicts.count("supported"),
-            "not_supported": verdicts.count("not supported"),
-            "inconclusive": verdicts.count("inconclusive"), "info": verdicts.count("info"),
-        })
+        metrics.append(
+            {
+                "experiment": name,
+                "wall_s": wall,
+                "n_tables": len(result.tables),
+                "n_findings": len(verdicts),
+                "supported": verdicts.count("supported"),
+                "not_supported": verdicts.count("not supported"),
+                "inconclusive": verdicts.count("inconclusive"),
+                "info": verdicts.count("info"),
+            }
+        )
     tables["metrics"] = metrics
     return Result(tables=tables, findings=findings, extras={"parts": parts})
 
@@ -137,7 +151,7 @@ def _plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name=_NAME,
     description="Runs several experiments in one go (params.parts), each with its own "
-                "[params.<name>] overrides; merges tables, findings and figures.",
+    "[params.<name>] overrides; merges tables, findings and figures.",
     defaults=_SuiteDefaults(),
     run=_run,
     validate=_validate,
