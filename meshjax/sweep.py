@@ -9,7 +9,8 @@ the key `jax.random.fold_in(key, i)`, so a result depends on (key, point, replic
 
 The flat index axis is cut into chunks; each chunk is padded to a multiple of the device
 count, laid out over a one-dimensional device mesh with `NamedSharding(mesh, P(axis))`,
-and evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep). Finished
+and evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep, cached for
+the next sweep of the same function, dtypes, mesh and chunk shape). Finished
 chunks are written atomically (temporary file + `os.replace`) to `checkpoint_dir`; a
 sweep restarted with the same function name, grid, replicas and key loads them and
 computes only what is missing, whatever chunk size either run used.
@@ -47,6 +48,7 @@ _MIN_CHUNKS = (
     16  # automatic chunking aims at >= this many chunks (progress, checkpoints)
 )
 _FORMAT = 1  # checkpoint format version
+_PROGRESS_EVERY = 1.0  # seconds between progress lines
 
 
 # --------------------------------------------------------------------------- devices
@@ -368,8 +370,9 @@ def sweep(
       TypeError / ValueError: bad arguments, a metric name that clashes with a
         parameter, or a `checkpoint_dir` that holds a different sweep.
 
-    Cost: one compilation (two when the chunk size is estimated), then
-    ceil(n / chunk_size) launches of `fn` on chunk_size / n_devices points per device.
+    Cost: one compilation (another for the memory probe when the chunk size is
+    estimated; none when cached), then ceil(n / chunk_size) launches of `fn` on
+    ceil(chunk_size / n_devices) points per device; host memory O(n x metrics).
     """
     t_start = time.perf_counter()
     if not callable(fn):
@@ -830,27 +833,37 @@ def _memory_budget(mesh: Mesh) -> int:
 
 
 def _progress_writer(progress) -> Callable[[str, bool], None] | None:
+    """A progress sink: a line per `_PROGRESS_EVERY` seconds at most, and the last."""
     if progress is False or progress is None:
         return None
     if callable(progress):
-        return lambda line, final: progress(line)
-    if progress is not True:
+        sink = progress
+        tty = False
+    elif progress is not True:
         raise TypeError(f"`progress` must be a bool or a callable, got {progress!r}")
-    if jax.process_index() != 0:
+    elif jax.process_index() != 0:
         return None
-    state = {"last": 0.0}
-    tty = sys.stderr.isatty()
+    else:
+        tty = sys.stderr.isatty()
+
+        def sink(line: str) -> None:
+            sys.stderr.write(("\r" + line) if tty else (line + "\n"))
+            sys.stderr.flush()
+
+    state = {"last": -math.inf}
 
     def write(line: str, final: bool) -> None:
         now = time.perf_counter()
-        if not final and now - state["last"] < 0.5:
+        if not final and now - state["last"] < _PROGRESS_EVERY:
             return
         state["last"] = now
-        if tty:
-            sys.stderr.write("\r" + line + ("\n" if final else ""))
-        else:
+        if tty and final:
+            sys.stderr.write("\r")
+            sys.stderr.flush()
             sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+            sys.stderr.flush()
+        else:
+            sink(line)
 
     return write
 
