@@ -162,6 +162,9 @@ def resolve(
             exp.validate(params)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{where}params: {_one_line(err)}") from None
+    prune = getattr(exp.defaults, "prune", None)  # e.g. the suite drops unused parts
+    if callable(prune):
+        params = prune(params)
     return Config(
         experiment=name,
         seed=seed,
@@ -226,10 +229,12 @@ def to_toml(data: Mapping[str, Any]) -> str:
 
     Supports bool, int, float (inf/nan included), str, lists (of scalars or dicts,
     written inline) and nested dicts. `tomllib.loads(to_toml(d)) == d` for such dicts
-    (tuples come back as lists, NumPy scalars as Python ones).
+    (tuples and NumPy arrays come back as lists, NumPy scalars as Python ones). A key
+    whose value is None is left out (TOML has no null; reloading a config fills it from
+    the default again).
 
     Raises:
-      TypeError: a value of another type (None has no TOML form).
+      TypeError: a value of another type, or None inside a list.
     """
     lines: list[str] = []
     _write_table(lines, data, [])
@@ -357,8 +362,8 @@ def _key(k: Any) -> str:
 
 
 def _scalar(v: Any, path: str) -> str:
-    if hasattr(v, "item") and not isinstance(v, str | bytes | list | dict):
-        v = v.item()  # NumPy scalar
+    if hasattr(v, "tolist") and not isinstance(v, str | bytes | list | dict):
+        v = v.tolist()  # NumPy scalar or array
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -387,6 +392,8 @@ def _scalar(v: Any, path: str) -> str:
 def _write_table(lines: list[str], table: Mapping[str, Any], path: list[str]) -> None:
     subtables = []
     for k, v in table.items():
+        if v is None:  # TOML has no null: an omitted key takes its default again
+            continue
         if isinstance(v, Mapping):
             subtables.append((k, v))
         else:

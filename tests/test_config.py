@@ -3,6 +3,7 @@
 import math
 import tomllib
 
+import numpy as np
 import pytest
 import toy_experiment
 from hypothesis import given, settings, strategies as st
@@ -182,8 +183,15 @@ def test_to_toml_writes_the_subset_configs_use():
     expected = dict(data, tup=[1, 2])
     assert back == expected
     assert math.isnan(tomllib.loads(config.to_toml({"n": math.nan}))["n"])
+    assert tomllib.loads(config.to_toml({"x": None, "y": {"z": None}})) == {"y": {}}
     with pytest.raises(TypeError, match="x"):
-        config.to_toml({"x": None})
+        config.to_toml({"x": [None]})
+    with pytest.raises(TypeError, match="x"):
+        config.to_toml({"x": object()})
+    assert tomllib.loads(config.to_toml({"a": np.arange(3), "b": np.float32(0.5)})) == {
+        "a": [0, 1, 2],
+        "b": 0.5,
+    }
 
 
 _scalars = (
@@ -215,7 +223,11 @@ def test_suite_validates_each_part_against_its_own_defaults(tmp_path):
         'experiment = "suite"\n[params]\nparts = ["toy"]\n[params.toy]\nn_points = 3\n',
     )
     cfg = config.load(p)
+    assert set(cfg.params) == {"parts", "toy"}
     assert cfg.params["parts"] == ["toy"]
+    empty = config.load(write(tmp_path, 'experiment = "suite"\n'))
+    assert empty.params == {"parts": []}  # unused parts' defaults are not written back
+    assert config.load(write(tmp_path, cfg.to_toml(), "r.toml")).params == cfg.params
     assert cfg.params["toy"]["n_points"] == 3 and cfg.params["toy"]["scale"] == 1.0
     cases = [
         (

@@ -56,6 +56,13 @@ class _SuiteDefaults(Mapping):
     def __len__(self) -> int:
         return len(self._table())
 
+    def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The resolved params without the sections of experiments not in `parts`.
+
+        Called by `meshjax.config.resolve` after validation; keeps config.toml short.
+        """
+        return {k: v for k, v in params.items() if k == "parts" or k in params["parts"]}
+
 
 def _validate(params: Mapping[str, Any]) -> None:
     from . import get, names
