@@ -429,3 +429,18 @@ def test_dict_grid_shorthand_and_timing_meta():
     )
     assert list(t["s"]) == [11, 21, 31, 12, 22, 32]
     assert 0 <= t.meta["wall_s"] <= time.perf_counter() - t0
+
+
+def test_without_x64_parameters_reach_fn_as_float32_and_the_table_keeps_them():
+    seen = {}
+
+    def probe(key, a, n):
+        seen["dtypes"] = (a.dtype, n.dtype)
+        return {"y": a * n + jr.uniform(key, dtype=a.dtype)}
+
+    with jax.enable_x64(False):
+        grid = Grid.zip(a=[0.1, 0.2], n=[1, 2])
+        t = sweep(probe, grid, key=jr.key(0), progress=False)
+    assert seen["dtypes"] == (np.float32, np.int32)
+    assert t["a"].dtype == np.float64 and list(t["a"]) == [0.1, 0.2]  # the values given
+    assert t["y"].dtype == np.float32
