@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -332,13 +333,15 @@ def sweep(
     progress: bool | Callable[[str], None] = True,
     on_chunk: Callable[[ChunkInfo], None] | None = None,
     memory_budget: int | None = None,
+    shared: Any = None,
+    microbatch: int | None = None,
 ) -> Table:
     r"""Evaluates `fn` at every grid point and replica, sharded over devices.
 
     Point/replica $i$ (flat index over points x replicas, replica fastest) is evaluated
-    as `fn(jax.random.fold_in(key, i), **grid.point(i // replicas))`; `fn` must be a
-    pure, `vmap`-able JAX function returning a dict of scalars or small fixed-shape
-    arrays.
+    as `fn(jax.random.fold_in(key, i), **grid.point(i // replicas))` — or
+    `fn(key_i, shared, **params)` when `shared` is given; `fn` must be a pure,
+    `vmap`-able JAX function returning a dict of scalars or small fixed-shape arrays.
 
     Args:
       fn: `fn(key, **params) -> {metric: array}`. Its `module.qualname` names the sweep
@@ -360,6 +363,18 @@ def sweep(
       memory_budget: Bytes per device the automatic chunk size may use; default a
         quarter of the device's free memory (GPU/TPU) or of host RAM per local device
         (CPU).
+      shared: Optional pytree the same for every point (e.g. a `Graph`, an
+        `eqx.Module` of model constants), passed to `fn` as its second argument. Its
+        array leaves are jit arguments replicated on every device (not compiled-in
+        constants, not vmapped); other leaves are static. Checkpoints fingerprint its
+        arrays' contents.
+      microbatch: None (default): each device evaluates its share of a chunk as one
+        `vmap`. An int L: each device runs `lax.map` over blocks of exactly L points
+        (chunks padded to a multiple of L x devices), so `fn` always sees the same
+        batch shape and tables are bitwise identical for any chunk size and device
+        count even when `fn` has reductions that XLA vectorises differently for
+        different batch sizes (otherwise they agree to a few ulp). Costs throughput
+        when L is small.
 
     Returns:
       `Table` with columns: each parameter, `replica`, each metric; one row per flat
@@ -389,6 +404,8 @@ def sweep(
         chunk_size = _check_count("chunk_size", chunk_size)
     if memory_budget is not None:
         memory_budget = _check_count("memory_budget", memory_budget)
+    if microbatch is not None:
+        microbatch = _check_count("microbatch", microbatch)
     mesh = device_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh) or len(mesh.axis_names) != 1:
         raise ValueError(
@@ -398,7 +415,7 @@ def sweep(
 
     n_total = len(grid) * replicas
     n_dev = mesh.size
-    plan = _Plan(fn, grid, replicas, key, mesh)
+    plan = _Plan(fn, grid, replicas, key, mesh, shared, microbatch)
     metrics = plan.metric_spec()
     clash = set(metrics) & (set(grid.names) | set(_RESERVED))
     if clash:
@@ -408,10 +425,17 @@ def sweep(
 
     if chunk_size is None:
         chunk_size = estimate_chunk_size(
-            fn, grid, replicas=replicas, mesh=mesh, key=key, memory_budget=memory_budget
+            fn,
+            grid,
+            replicas=replicas,
+            mesh=mesh,
+            key=key,
+            memory_budget=memory_budget,
+            shared=shared,
         )
     chunk_size = min(chunk_size, n_total)
-    padded = -(-chunk_size // n_dev) * n_dev
+    unit = n_dev * (microbatch or 1)
+    padded = -(-chunk_size // unit) * unit
     n_chunks = -(-n_total // chunk_size)
 
     # Results on the host, filled from checkpoints and computed chunks.
@@ -431,6 +455,7 @@ def sweep(
             "key_impl": str(jr.key_impl(key)),
             "key_data": np.asarray(jr.key_data(key)).tolist(),
             "metrics": {m: [list(s), np.dtype(d).str] for m, (s, d) in metrics.items()},
+            "shared": _shared_digest(plan.shared_leaves) if plan.has_shared else None,
         }
         store = _Store(Path(checkpoint_dir), fingerprint)
         error = None
@@ -543,16 +568,17 @@ def estimate_chunk_size(
     mesh: Mesh | None = None,
     key: jax.Array | None = None,
     memory_budget: int | None = None,
+    shared: Any = None,
 ) -> int:
     """Chunk size (flat indices per chunk) that fits the devices' memory.
 
     Compiles `jit(vmap(fn))` for one point per device and reads XLA's memory analysis
     (`compiled.memory_analysis()`: argument + output + temporary bytes per device). That
-    figure, fixed costs included, is taken as the cost of one point, so the estimate
-    errs on the small side. Budget: `memory_budget` bytes per device, default a quarter
-    of the free device memory (`device.memory_stats()`, GPU/TPU) or of host RAM divided
-    by the local device count (CPU). Where no memory analysis is available, 4096 points
-    per device.
+    figure less the `shared` arrays, other fixed costs included, is taken as the cost of
+    one point, so the estimate errs on the small side. Budget: `memory_budget` bytes per
+    device, default a quarter of the free device memory (`device.memory_stats()`,
+    GPU/TPU) or of host RAM divided by the local device count (CPU). Where no memory
+    analysis is available, 4096 points per device.
 
     The result is also capped so that a sweep has about 16 chunks or more (progress
     lines and checkpoints) and at 2**18 points, and is a multiple of the device count.
@@ -564,13 +590,14 @@ def estimate_chunk_size(
     key = jr.key(0) if key is None else _as_typed_key(key)
     n_dev = mesh.size
     n_total = len(grid) * replicas
-    plan = _Plan(fn, grid, replicas, key, mesh)
+    plan = _Plan(fn, grid, replicas, key, mesh, shared)
     per_point = None
     try:
         stats = plan.compile(n_dev).memory_analysis()
         if stats is not None:
             per_point = (
                 stats.argument_size_in_bytes
+                - plan.shared_bytes
                 + stats.output_size_in_bytes
                 + stats.temp_size_in_bytes
             )
@@ -590,8 +617,25 @@ def estimate_chunk_size(
 class _Plan:
     """Compiles and launches chunks of one sweep."""
 
-    def __init__(self, fn, grid: Grid, replicas: int, key, mesh: Mesh):
+    def __init__(
+        self,
+        fn,
+        grid: Grid,
+        replicas: int,
+        key,
+        mesh: Mesh,
+        shared=None,
+        microbatch=None,
+    ):
         self.fn, self.grid, self.replicas, self.mesh = fn, grid, replicas, mesh
+        self.microbatch = microbatch
+        self.has_shared = shared is not None
+        # Array leaves of `shared` become replicated jit arguments; the rest is static.
+        dyn, self.shared_static = eqx.partition(shared, eqx.is_array)
+        leaves, self.shared_def = jax.tree.flatten(dyn)
+        self.shared_leaves = [
+            jnp.asarray(x, dtype=jax.dtypes.canonicalize_dtype(x.dtype)) for x in leaves
+        ]
         self.names = grid.names
         self.key_impl = str(jr.key_impl(key))
         self.key_data = np.asarray(jr.key_data(key))
@@ -604,15 +648,30 @@ class _Plan:
         self.batch = NamedSharding(mesh, P(axis))
         self.replicated = NamedSharding(mesh, P())
         self._key_dev = None
+        self._shared_dev = None
 
-    def _point_fn(self, order: list | None = None):
+    @property
+    def shared_bytes(self) -> int:
+        return sum(x.size * x.dtype.itemsize for x in self.shared_leaves)
+
+    def _point_fn(self, order: list | None = None, plain: bool = False):
         fn, names, impl = self.fn, self.names, self.key_impl
+        microbatch, n_dev = (None if plain else self.microbatch), self.mesh.size
+        has_shared, shared_def, static = (
+            self.has_shared,
+            self.shared_def,
+            self.shared_static,
+        )
 
-        def run(key_data, idx, *cols):
+        def run(key_data, shared_leaves, idx, *cols):
             key = jr.wrap_key_data(key_data, impl=impl)
+            extra = ()
+            if has_shared:
+                dyn = jax.tree.unflatten(shared_def, shared_leaves)
+                extra = (eqx.combine(dyn, static),)
 
             def one(i, *vals):
-                out = fn(jr.fold_in(key, i), **dict(zip(names, vals)))
+                out = fn(jr.fold_in(key, i), *extra, **dict(zip(names, vals)))
                 if not isinstance(out, Mapping):
                     raise TypeError(
                         f"sweep fn must return a dict of metrics, got "
@@ -622,15 +681,34 @@ class _Plan:
                     order[:] = [str(k) for k in out]
                 return {str(k): jnp.asarray(v) for k, v in out.items()}
 
-            return jax.vmap(one)(idx, *cols)
+            if microbatch is None:
+                return jax.vmap(one)(idx, *cols)
+            # (devices, blocks, L): the sharded leading axis is vmapped, each device
+            # scans its blocks, and fn always sees a batch of exactly L points.
+            n = idx.shape[0]
+            shape = (n_dev, n // (n_dev * microbatch), microbatch)
+            args = [a.reshape(shape) for a in (idx, *cols)]
+
+            def per_device(*a):
+                return jax.lax.map(lambda b: jax.vmap(one)(*b), a)
+
+            out = jax.vmap(per_device)(*args)
+            return jax.tree.map(lambda x: x.reshape(n, *x.shape[3:]), out)
 
         return run
 
     def _cache_key(self, what: str, n: int) -> tuple:
+        static_leaves, static_def = jax.tree.flatten(self.shared_static)
         return (
             what,
             n,
             self.fn,
+            self.microbatch,
+            self.has_shared,
+            self.shared_def,
+            static_def,
+            tuple(static_leaves),
+            tuple((x.shape, x.dtype.str) for x in self.shared_leaves),
             self.names,
             tuple(c.dtype.str for c in self.host_cols),
             self.key_impl,
@@ -643,7 +721,7 @@ class _Plan:
         def make():
             specs = self._arg_specs(1, sharded=False)
             order: list[str] = []
-            out = jax.eval_shape(self._point_fn(order), *specs)
+            out = jax.eval_shape(self._point_fn(order, plain=True), *specs)
             return {k: (tuple(out[k].shape[1:]), np.dtype(out[k].dtype)) for k in order}
 
         return _cached(self._cache_key("spec", 1), make)
@@ -653,6 +731,10 @@ class _Plan:
         kw_rep = {"sharding": self.replicated} if sharded else {}
         specs = [
             jax.ShapeDtypeStruct(self.key_data.shape, self.key_data.dtype, **kw_rep),
+            [
+                jax.ShapeDtypeStruct(x.shape, x.dtype, **kw_rep)
+                for x in self.shared_leaves
+            ],
             jax.ShapeDtypeStruct((n,), np.int32, **kw),
         ]
         specs += [jax.ShapeDtypeStruct((n,), c.dtype, **kw) for c in self.host_cols]
@@ -673,8 +755,11 @@ class _Plan:
         args = [idx.astype(np.int32)] + [c[point] for c in self.host_cols]
         if self._key_dev is None:
             self._key_dev = _global_array(self.key_data, self.replicated)
+            self._shared_dev = [
+                _replicated(x, self.replicated) for x in self.shared_leaves
+            ]
         dev_args = [_global_array(a, self.batch) for a in args]
-        return compiled(self._key_dev, *dev_args)
+        return compiled(self._key_dev, self._shared_dev, *dev_args)
 
 
 _CACHE: dict[tuple, Any] = {}
@@ -704,6 +789,13 @@ def _cached(key: tuple, make: Callable[[], Any]) -> Any:
 def _global_array(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
     """A global array from a host array every process holds in full."""
     return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
+def _replicated(x: jax.Array, sharding: NamedSharding) -> jax.Array:
+    """`x` (the same on every process) copied to every device of the mesh."""
+    if jax.process_count() == 1:
+        return jax.device_put(x, sharding)
+    return _global_array(np.asarray(x), sharding)
 
 
 class _Store:
@@ -766,6 +858,15 @@ class _Store:
         from . import io
 
         io.save_npz(self.path / f"chunk-{start:012d}-{stop:012d}.npz", arrays)
+
+
+def _shared_digest(leaves: Sequence[jax.Array]) -> str:
+    h = hashlib.sha256(str(len(leaves)).encode())
+    for x in leaves:
+        x = np.asarray(x)
+        h.update(f"{x.shape}{x.dtype.str}".encode())
+        h.update(np.ascontiguousarray(x).tobytes())
+    return h.hexdigest()
 
 
 def _fn_name(fn) -> str:

@@ -5,6 +5,7 @@ import json
 import math
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -388,6 +389,7 @@ def _clash(key, a):
         ({"chunk_size": 2.0}, TypeError, "chunk_size"),
         ({"mesh": "cpu"}, ValueError, "mesh"),
         ({"progress": "yes"}, TypeError, "progress"),
+        ({"microbatch": 0}, ValueError, "microbatch"),
         ({"fn": _not_a_dict}, TypeError, "dict"),
         ({"fn": _clash}, ValueError, "clash"),
     ],
@@ -444,3 +446,112 @@ def test_without_x64_parameters_reach_fn_as_float32_and_the_table_keeps_them():
     assert seen["dtypes"] == (np.float32, np.int32)
     assert t["a"].dtype == np.float64 and list(t["a"]) == [0.1, 0.2]  # the values given
     assert t["y"].dtype == np.float32
+
+
+class Ring(eqx.Module):
+    """A stand-in for a Graph: node weights (an array leaf) and a static size."""
+
+    weights: jax.Array
+    n_nodes: int = eqx.field(static=True)
+
+
+def ring_model(key, ring, beta):
+    x = jr.normal(key, (ring.n_nodes,))
+    return {"e": beta * jnp.sum(ring.weights * x * jnp.roll(x, 1))}
+
+
+def test_shared_pytree_is_an_argument_not_a_constant(tmp_path):
+    w = jnp.linspace(0.5, 1.5, 6)
+    ring = Ring(w, 6)
+    grid = Grid.zip(beta=[0.1, 0.2, 0.3])
+    key = jr.key(0)
+    t8 = sweep(ring_model, grid, key=key, shared=ring, replicas=2, progress=False)
+    t1 = sweep(
+        ring_model,
+        grid,
+        key=key,
+        shared=ring,
+        replicas=2,
+        mesh=device_mesh(1),
+        chunk_size=2,
+        progress=False,
+    )
+    # fn sums over nodes: XLA may vectorise that sum differently for other batch shapes
+    np.testing.assert_allclose(t1["e"], t8["e"], rtol=1e-13, atol=1e-15)
+    for i in (0, 5):
+        beta = grid.point(i // 2)["beta"]
+        ref = jax.jit(ring_model)(jr.fold_in(key, i), ring, beta)
+        np.testing.assert_allclose(t8["e"][i], ref["e"], rtol=1e-12)
+
+    traces = []
+
+    def counted(key, ring, beta):
+        traces.append(1)
+        return ring_model(key, ring, beta)
+
+    a = sweep(counted, grid, key=jr.key(0), shared=ring, chunk_size=8, progress=False)
+    n = len(traces)
+    b = sweep(
+        counted,
+        grid,
+        key=jr.key(0),
+        shared=Ring(2 * w, 6),
+        chunk_size=8,
+        progress=False,
+    )
+    assert len(traces) == n  # same shapes: no retrace, so the weights are an argument
+    np.testing.assert_allclose(b["e"], 2 * a["e"], rtol=1e-12)
+
+    sweep(
+        ring_model,
+        grid,
+        key=jr.key(0),
+        shared=ring,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
+    with pytest.raises(ValueError, match="shared"):
+        sweep(
+            ring_model,
+            grid,
+            key=jr.key(0),
+            shared=Ring(2 * w, 6),
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
+
+
+def test_chunk_estimate_does_not_count_shared_arrays_per_point():
+    big = Ring(jnp.ones(250_000), 4)  # 2 MB, shared by every point
+    grid = Grid.zip(beta=np.linspace(0, 1, 4096))
+    mesh = device_mesh(8)
+    with_shared = estimate_chunk_size(
+        ring_model, grid, mesh=mesh, memory_budget=1_000_000, shared=big
+    )
+    small = estimate_chunk_size(
+        ring_model,
+        grid,
+        mesh=mesh,
+        memory_budget=1_000_000,
+        shared=Ring(jnp.ones(4), 4),
+    )
+    assert with_shared == small == 4096 // 16
+
+
+@pytest.mark.parametrize("n_devices, chunk_size", [(8, None), (1, 2), (1, 6), (8, 24)])
+def test_microbatch_gives_bitwise_identical_tables_with_reductions(
+    n_devices, chunk_size
+):
+    ring, grid = Ring(jnp.linspace(0.5, 1.5, 6), 6), Grid.zip(beta=[0.1, 0.2, 0.3])
+    kw = {"key": jr.key(0), "shared": ring, "replicas": 2, "progress": False}
+    ref = sweep(ring_model, grid, mesh=device_mesh(1), chunk_size=6, microbatch=2, **kw)
+    t = sweep(
+        ring_model,
+        grid,
+        mesh=device_mesh(n_devices),
+        chunk_size=chunk_size,
+        microbatch=2,
+        **kw,
+    )
+    assert t.equals(ref)
+    assert t.meta["n_devices"] == n_devices
