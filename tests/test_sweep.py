@@ -466,18 +466,6 @@ def test_shared_pytree_is_an_argument_not_a_constant(tmp_path):
     grid = Grid.zip(beta=[0.1, 0.2, 0.3])
     key = jr.key(0)
     t8 = sweep(ring_model, grid, key=key, shared=ring, replicas=2, progress=False)
-    t1 = sweep(
-        ring_model,
-        grid,
-        key=key,
-        shared=ring,
-        replicas=2,
-        mesh=device_mesh(1),
-        chunk_size=2,
-        progress=False,
-    )
-    # fn sums over nodes: XLA may vectorise that sum differently for other batch shapes
-    np.testing.assert_allclose(t1["e"], t8["e"], rtol=1e-13, atol=1e-15)
     for i in (0, 5):
         beta = grid.point(i // 2)["beta"]
         ref = jax.jit(ring_model)(jr.fold_in(key, i), ring, beta)
@@ -538,7 +526,7 @@ def test_chunk_estimate_does_not_count_shared_arrays_per_point():
     assert with_shared == small == 4096 // 16
 
 
-@pytest.mark.parametrize("n_devices, chunk_size", [(8, None), (1, 2), (1, 6), (8, 24)])
+@pytest.mark.parametrize("n_devices, chunk_size", [(8, 7), (1, 2)])
 def test_microbatch_gives_bitwise_identical_tables_with_reductions(
     n_devices, chunk_size
 ):
