@@ -10,6 +10,7 @@ random jitter on R0 per replica (so every point uses its key). Cases:
                   point, on a subset), scipy-brentq (a root per point, on a subset)
   s_inf/1chunk    meshjax with chunk_size = all points (no chunking overhead)
   s_inf/1device   meshjax on a one-device mesh
+  s_inf/micro256  meshjax with microbatch=256 (bitwise-reproducible mode), one chunk
   s_inf/bound     jax: one bare jit(vmap(fn)) over all points, arguments already on the
                   device: the upper bound for the sweep machinery
 
@@ -82,6 +83,13 @@ def main(argv=None) -> list[dict]:
             repeat=repeat,
         )
         rows.append(h.row("sweep", "s_inf/1device", "meshjax", size, t, n, "points/s"))
+        t = h.time_call(
+            lambda: sweep(
+                s_inf, grid, key=key, chunk_size=n, microbatch=256, progress=False
+            )["giant_fraction"],
+            repeat=repeat,
+        )
+        rows.append(h.row("sweep", "s_inf/micro256", "meshjax", size, t, n, "points/s"))
 
         r0 = jnp.asarray(grid.columns["r0"])
         idx = jnp.arange(n)

@@ -370,6 +370,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    # benchmarks/ is not installed with the package: find the checkout (the current
+    # folder, or the one holding this meshjax/ for an editable install).
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (root / "benchmarks" / "__main__.py").exists():
+            if str(root) not in sys.path:
+                sys.path.insert(0, str(root))
+            break
     try:
         from benchmarks.__main__ import main as bench_main
     except ImportError:
