@@ -976,8 +976,11 @@ def _report(
         return
     rate = new / elapsed if elapsed > 0 else math.inf
     eta = (total - done) / rate if rate > 0 else math.inf
+    filled = int(20 * done / total)
+    bar = "#" * filled + "-" * (20 - filled)
     line = (
-        f"sweep {_short_name(fn)}: chunk {chunk}/{n_chunks}  {done}/{total} points "
-        f"({100 * done / total:.0f}%)  {rate:.3g} points/s  eta {eta:.0f}s"
+        f"sweep {_short_name(fn)}: [{bar}] {100 * done / total:3.0f}%  chunk "
+        f"{chunk}/{n_chunks}  {done}/{total} points  {rate:.3g} points/s  "
+        f"eta {eta:.0f}s"
     )
     log(line, False)
