@@ -1,0 +1,7 @@
+"""`python -m meshjax ...` is the `meshjax` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+"""The `suite` experiment: several registered experiments in one run.
+
+Config:
+
+```toml
+experiment = "suite"
+seed = 0
+[params]
+parts = ["potts", "fitness"]   # run in this order
+[params.potts]                 # overrides of potts' own defaults, validated against
+them n_nodes = 2000 ```
+
+Each part runs with the suite's seed and its own parameters (its defaults overridden by
+`[params.<name>]`, checked like a standalone config: unknown key, type, then the part's
+own `validate`). The suite's result merges the parts: every table `t` of part `p`
+becomes `p_t` (`p_t.csv`), findings are prefixed `[p]`, figures go to `<out>/<p>/`, and
+the suite's own `metrics` table has one row per part (wall time, tables, findings by
+verdict). A section for an experiment not listed in `parts` must equal that experiment's
+defaults (anything else would be silently ignored, so it is an error).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._base import Context, Experiment, Finding, Result
+
+_NAME = "suite"
+
+
+class _SuiteDefaults(Mapping):
+    """`{"parts": [], <experiment>: <its defaults>, ...}` over the registry.
+
+    Computed when read: the registry imports this module, so it cannot be read at import
+    time.
+    """
+
+    def _table(self) -> dict[str, Any]:
+        from . import get, names
+
+        out: dict[str, Any] = {"parts": []}  # names of experiments to run, in order
+        for name in names():
+            if name != _NAME:
+                out[name] = dict(get(name).defaults)
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The resolved params without the sections of experiments not in `parts`.
+
+        Called by `meshjax.config.resolve` after validation; keeps config.toml short.
+        """
+        return {k: v for k, v in params.items() if k == "parts" or k in params["parts"]}
+
+
+def _validate(params: Mapping[str, Any]) -> None:
+    from . import get, names
+
+    known = [n for n in names() if n != _NAME]
+    parts = list(params.get("parts", []))
+    for p in parts:
+        if not isinstance(p, str) or p not in known:
+            raise ValueError(
+                f"parts: unknown experiment {p!r}; known: {', '.join(known)}"
+            )
+    if len(set(parts)) != len(parts):
+        raise ValueError(f"parts={parts} lists an experiment twice")
+    for name in known:
+        exp = get(name)
+        if name not in parts:
+            if dict(params.get(name, {})) != _normalised(exp.defaults):
+                raise ValueError(f"params.{name} is set but {name!r} is not in parts")
+            continue
+        if exp.validate is not None:
+            try:
+                exp.validate(params[name])
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"{name}: {err}") from None
+
+
+def _normalised(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    from ..config import validate_params
+
+    return validate_params({}, defaults, prefix="")
+
+
+def _run(params: Mapping[str, Any], ctx: Context) -> Result:
+    from . import get
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    findings: list[Finding] = []
+    metrics = []
+    parts: dict[str, Result] = {}
+    if not params["parts"]:
+        ctx.log("suite: no parts listed in params.parts; nothing to run")
+    for name in params["parts"]:
+        exp = get(name)
+        ctx.log(f"suite: running {name} ...")
+        sub_dir = ctx.out_dir / name
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        sub_ctx = Context(
+            seed=ctx.seed,
+            out_dir=sub_dir,
+            log=lambda msg, _n=name: ctx.log(f"[{_n}] {msg}"),
+        )
+        t0 = time.perf_counter()
+        result = exp.run(params[name], sub_ctx)
+        wall = time.perf_counter() - t0
+        ctx.log(f"suite: {name} finished in {wall:.1f}s")
+        parts[name] = result
+        for tname, rows in result.tables.items():
+            tables[f"{name}_{tname}"] = rows
+        findings += [
+            Finding(f"[{name}] {f.claim}", f.verdict, f.detail) for f in result.findings
+        ]
+        verdicts = [f.verdict for f in result.findings]
+        metrics.append(
+            {
+                "experiment": name,
+                "wall_s": wall,
+                "n_tables": len(result.tables),
+                "n_findings": len(verdicts),
+                "supported": verdicts.count("supported"),
+                "not_supported": verdicts.count("not supported"),
+                "inconclusive": verdicts.count("inconclusive"),
+                "info": verdicts.count("info"),
+            }
+        )
+    tables["metrics"] = metrics
+    return Result(tables=tables, findings=findings, extras={"parts": parts})
+
+
+def _plot(result: Result, out_dir: Path) -> list[Path]:
+    from . import get
+
+    paths: list[Path] = []
+    for name, sub in result.extras.get("parts", {}).items():
+        exp = get(name)
+        if exp.plot is None:
+            continue
+        sub_dir = Path(out_dir) / name
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        paths += list(exp.plot(sub, sub_dir))
+    return paths
+
+
+EXPERIMENT = Experiment(
+    name=_NAME,
+    description="Runs several experiments in one go (params.parts), each with its own "
+    "[params.<name>] overrides; merges tables, findings and figures.",
+    defaults=_SuiteDefaults(),
+    run=_run,
+    validate=_validate,
+    plot=_plot,
+)

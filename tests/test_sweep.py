@@ -1,0 +1,545 @@
+"""Sweeps: grids, keys, sharding over 1 and 8 devices, chunking, checkpoints, tables."""
+
+import itertools
+import json
+import math
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+from meshjax import io
+from meshjax.sweep import (
+    ChunkInfo,
+    Grid,
+    Table,
+    device_mesh,
+    estimate_chunk_size,
+    sweep,
+)
+
+
+def noisy(key, a, b):
+    """A cheap model with randomness, an int parameter and an array-valued metric."""
+    k1, k2 = jr.split(key)
+    x = a * b + jr.normal(k1)
+    return {"x": x, "u": jr.uniform(k2, (3,)), "ab": jnp.stack([a, 1.0 * b])}
+
+
+def s_inf(key, r0):
+    """Giant-component fraction S = 1 - exp(-R0 S) (chapter eq. (3)) by fixed point."""
+    del key
+    s = jax.lax.fori_loop(
+        0, 400, lambda i, s: 1.0 - jnp.exp(-r0 * s), jnp.ones_like(r0)
+    )
+    return {"s": s}
+
+
+GRID = Grid.product(a=[0.5, 1.0, 2.0], b=[1, 2, 3, 4, 5])  # 15 points
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def test_product_order_matches_itertools():
+    g = Grid.product(a=[1, 2], b=[10.0, 20.0, 30.0], c=[True, False])
+    expected = list(itertools.product([1, 2], [10.0, 20.0, 30.0], [True, False]))
+    assert len(g) == 12
+    assert [tuple(g.point(i).values()) for i in range(12)] == expected
+    assert g.names == ("a", "b", "c")
+
+
+def test_zip_and_product_of_grids():
+    z = Grid.zip(n=[100, 1000], k=[4.0, 8.0])
+    g = Grid.product(q=[2, 3]) * z
+    assert len(g) == 4
+    assert [g.point(i) for i in range(4)] == [
+        {"q": 2, "n": 100, "k": 4.0},
+        {"q": 2, "n": 1000, "k": 8.0},
+        {"q": 3, "n": 100, "k": 4.0},
+        {"q": 3, "n": 1000, "k": 8.0},
+    ]
+    assert len(Grid.product()) == 1
+
+
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (lambda: Grid.zip(a=[1, 2], b=[1, 2, 3]), ValueError),
+        (lambda: Grid.product(a=["x", "y"]), TypeError),
+        (lambda: Grid.product(a=[]), ValueError),
+        (lambda: Grid.product(a=[[1, 2], [3, 4]]), ValueError),
+        (lambda: Grid.product(replica=[1, 2]), ValueError),
+        (lambda: Grid.product(a=[1]) * Grid.product(a=[2]), ValueError),
+        (lambda: Grid.product(a=[1]).point(1), IndexError),
+    ],
+)
+def test_grid_rejects_bad_input(bad, err):
+    with pytest.raises(err):
+        bad()
+
+
+# --------------------------------------------------------------------------- results
+
+
+def test_rows_use_fold_in_keys_and_grid_order(getkey):
+    key = getkey()
+    t = sweep(noisy, GRID, key=key, replicas=2, chunk_size=4, progress=False)
+    assert len(t) == 30
+    assert t.names == ("a", "b", "replica", "x", "u", "ab")
+    for i in [0, 1, 7, 29]:
+        p = GRID.point(i // 2)
+        assert (t["a"][i], t["b"][i], t["replica"][i]) == (p["a"], p["b"], i % 2)
+        ref = jax.jit(noisy)(
+            jr.fold_in(key, i), jnp.asarray(p["a"]), jnp.asarray(p["b"])
+        )
+        np.testing.assert_allclose(t["x"][i], ref["x"], rtol=1e-12)
+        np.testing.assert_allclose(t["u"][i], ref["u"], rtol=1e-12)
+    assert t["u"].shape == (30, 3)
+    assert t["b"].dtype.kind == "i"
+
+
+@pytest.mark.parametrize("n_devices, chunk_size", [(1, 1), (1, 16), (8, 7), (8, None)])
+def test_same_table_for_any_chunk_size_and_device_count(n_devices, chunk_size):
+    ref = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=2,
+        chunk_size=30,
+        mesh=device_mesh(1),
+        progress=False,
+    )
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=2,
+        chunk_size=chunk_size,
+        mesh=device_mesh(n_devices),
+        progress=False,
+    )
+    assert t.equals(ref)
+    assert t.meta["n_devices"] == n_devices
+
+
+def test_legacy_uint32_key_gives_the_same_table():
+    a = sweep(noisy, GRID, key=jr.key(5), progress=False)
+    b = sweep(noisy, GRID, key=jr.PRNGKey(5), progress=False)
+    assert a.equals(b)
+
+
+def test_throughput_of_ten_thousand_points_of_s_inf():
+    r0 = np.linspace(0.2, 4.0, 10_000)
+    t = sweep(s_inf, Grid.zip(r0=r0), key=jr.key(0), progress=False)
+    print(
+        f"\n10^4-point S_inf sweep: {t.meta['points_per_s']:.3g} points/s on "
+        f"{t.meta['n_devices']} devices, {t.meta['n_chunks']} chunks, "
+        f"compile {t.meta['compile_s']:.2f}s"
+    )
+    # reference: scipy's root of S = 1 - exp(-R0 S) on a subset (S = 0 for R0 <= 1)
+    from scipy.optimize import brentq
+
+    for i in range(0, 10_000, 997):
+        r = r0[i]
+        exact = (
+            brentq(lambda s: s - 1 + math.exp(-r * s), 1e-12, 1.0) if r > 1.05 else None
+        )
+        if exact is not None:
+            np.testing.assert_allclose(t["s"][i], exact, rtol=1e-9)
+        else:  # slow convergence near R0 = 1; below it S -> 0
+            assert 0 <= t["s"][i] < 0.1
+
+
+def test_compiles_once_and_caches_between_sweeps():
+    traces = []
+
+    def counted(key, a):
+        traces.append(1)
+        return {"y": a + jr.uniform(key)}
+
+    grid = Grid.zip(a=np.arange(40.0))
+    t1 = sweep(counted, grid, key=jr.key(0), chunk_size=8, progress=False)
+    n_first = len(traces)  # one trace for the shapes, one for the compiled chunk
+    assert n_first == 2 and t1.meta["n_chunks"] == 5
+    sweep(counted, grid, key=jr.key(1), chunk_size=8, progress=False)
+    assert len(traces) == n_first
+
+
+# ---------------------------------------------------------------------------
+# checkpoints
+
+
+class Stop(Exception):
+    pass
+
+
+def _interrupt_after(k, seen):
+    def on_chunk(info: ChunkInfo):
+        seen.append(info)
+        if sum(i.computed for i in seen) >= k:
+            raise Stop
+
+    return on_chunk
+
+
+@pytest.mark.parametrize("resume_chunk, resume_devices", [(6, 8), (4, 1)])
+def test_killed_sweep_resumes_and_recomputes_only_missing_chunks(
+    tmp_path, resume_chunk, resume_devices
+):
+    full = sweep(noisy, GRID, key=jr.key(1), replicas=2, chunk_size=6, progress=False)
+    ck = tmp_path / "ck"
+    seen = []
+    with pytest.raises(Stop):
+        sweep(
+            noisy,
+            GRID,
+            key=jr.key(1),
+            replicas=2,
+            chunk_size=6,
+            checkpoint_dir=ck,
+            mesh=device_mesh(8),
+            progress=False,
+            on_chunk=_interrupt_after(2, seen),
+        )
+    assert len(list(ck.glob("chunk-*.npz"))) == 2
+    assert not list(ck.glob(".*tmp*"))  # no temporary files left behind
+    seen2 = []
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        replicas=2,
+        chunk_size=resume_chunk,
+        checkpoint_dir=ck,
+        mesh=device_mesh(resume_devices),
+        progress=False,
+        on_chunk=seen2.append,
+    )
+    assert t.equals(full)
+    computed = [i for i in seen2 if i.computed]
+    covered = set(range(12))  # indices done before the interruption
+    n_chunks = math.ceil(30 / resume_chunk)
+    inside = [c for c in range(n_chunks) if min((c + 1) * resume_chunk, 30) <= 12]
+    assert t.meta["chunks_loaded"] == len(inside) == 12 // resume_chunk
+    assert len(computed) == n_chunks - len(inside)  # only chunks with missing indices
+    assert all(not set(range(i.start, i.stop)) <= covered for i in computed)
+    # a third run computes nothing
+    seen3 = []
+    t3 = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        replicas=2,
+        chunk_size=resume_chunk,
+        checkpoint_dir=ck,
+        progress=False,
+        on_chunk=seen3.append,
+    )
+    assert t3.equals(full) and not any(i.computed for i in seen3)
+
+
+def test_checkpoint_of_another_sweep_is_refused(tmp_path):
+    sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["fn"].endswith("noisy") and "chunk" not in json.dumps(manifest)
+    with pytest.raises(ValueError, match="grid"):
+        sweep(
+            noisy,
+            Grid.product(a=[0.5], b=[1, 2]),
+            key=jr.key(1),
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
+    with pytest.raises(ValueError, match="key_data"):
+        sweep(noisy, GRID, key=jr.key(2), checkpoint_dir=tmp_path, progress=False)
+
+
+def test_corrupt_chunk_file_is_recomputed(tmp_path):
+    ref = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
+    victim = sorted(tmp_path.glob("chunk-*.npz"))[0]
+    victim.write_bytes(b"garbage")
+    seen = []
+    t = sweep(
+        noisy,
+        GRID,
+        key=jr.key(1),
+        chunk_size=8,
+        checkpoint_dir=tmp_path,
+        progress=False,
+        on_chunk=seen.append,
+    )
+    assert t.equals(ref)
+    assert [i.start for i in seen if i.computed] == [0]
+
+
+# --------------------------------------------------------------------------- chunk size
+
+
+def test_estimated_chunk_size_respects_budget_and_devices():
+    grid = Grid.zip(a=np.arange(1000.0))
+
+    def big(key, a):  # ~80 kB of temporaries per point
+        return {"m": jnp.sum(jnp.sin(a + jr.normal(key, (10_000,))))}
+
+    mesh = device_mesh(8)
+    c_small = estimate_chunk_size(big, grid, mesh=mesh, memory_budget=1)
+    assert c_small == 8
+    c_mid = estimate_chunk_size(big, grid, mesh=mesh, memory_budget=2_000_000)
+    assert c_mid % 8 == 0 and 8 <= c_mid <= 8 * 2_000_000 // 80_000
+    c_big = estimate_chunk_size(big, grid, mesh=mesh, memory_budget=10**12)
+    assert (
+        c_big == (math.ceil(1000 / 16) // 8) * 8
+    )  # capped: the sweep has >= 16 chunks
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_lines_go_to_a_callable_and_to_stderr(capsys):
+    lines = []
+    sweep(noisy, GRID, key=jr.key(0), chunk_size=5, progress=lines.append)
+    assert any("chunk 1/3" in s for s in lines) and "done, 15 points" in lines[-1]
+    sweep(noisy, GRID, key=jr.key(0), chunk_size=5, progress=True)
+    err = capsys.readouterr().err
+    assert "sweep noisy" in err and "points/s" in err
+    sweep(noisy, GRID, key=jr.key(0), chunk_size=5, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_table_rows_csv_and_pandas(tmp_path):
+    t = sweep(noisy, GRID, key=jr.key(0), progress=False)
+    rows = t.to_rows()
+    assert rows[0].keys() == {
+        "a",
+        "b",
+        "replica",
+        "x",
+        "u[0]",
+        "u[1]",
+        "u[2]",
+        "ab[0]",
+        "ab[1]",
+    }
+    assert isinstance(rows[0]["b"], int) and isinstance(rows[0]["x"], float)
+    back = io.read_csv(t.to_csv(tmp_path / "t.csv"))
+    assert back == rows  # floats written with repr: exact round trip
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pandas"):
+            t.to_pandas()
+    else:
+        assert t.to_pandas().shape == (15, 9)
+
+
+def test_table_checks_lengths_and_compares():
+    with pytest.raises(ValueError, match="lengths"):
+        Table({"a": [1, 2], "b": [1, 2, 3]})
+    with pytest.raises(ValueError, match="scalar"):
+        Table({"a": 1})
+    t = Table({"a": [1.0, np.nan]})
+    assert t.equals(Table({"a": [1.0, np.nan]}))
+    assert not t.equals(Table({"a": [1.0, 2.0]}))
+    assert not t.equals(Table({"b": [1.0, np.nan]}))
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _not_a_dict(key, a):
+    return a
+
+
+def _clash(key, a):
+    return {"a": a}
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        ({"fn": 3}, TypeError, "fn"),
+        ({"grid": [1, 2]}, TypeError, "grid"),
+        ({"key": 0}, TypeError, "key"),
+        ({"key": jr.split(jr.key(0), 2)}, ValueError, "single key"),
+        ({"replicas": 0}, ValueError, "replicas"),
+        ({"chunk_size": 0}, ValueError, "chunk_size"),
+        ({"chunk_size": True}, TypeError, "chunk_size"),
+        ({"chunk_size": 2.0}, TypeError, "chunk_size"),
+        ({"mesh": "cpu"}, ValueError, "mesh"),
+        ({"progress": "yes"}, TypeError, "progress"),
+        ({"microbatch": 0}, ValueError, "microbatch"),
+        ({"fn": _not_a_dict}, TypeError, "dict"),
+        ({"fn": _clash}, ValueError, "clash"),
+    ],
+)
+def test_sweep_rejects_bad_arguments(kwargs, err, match):
+    args = {
+        "fn": lambda key, a: {"y": a},
+        "grid": Grid.zip(a=[1.0, 2.0]),
+        "key": jr.key(0),
+        "progress": False,
+    }
+    args.update(kwargs)
+    fn, grid = args.pop("fn"), args.pop("grid")
+    with pytest.raises(err, match=match):
+        sweep(fn, grid, **args)
+
+
+def test_device_mesh():
+    assert device_mesh().size == jax.device_count() == 8
+    m = device_mesh(2, "edges")
+    assert m.axis_names == ("edges",) and m.size == 2
+    with pytest.raises(ValueError, match="n_devices"):
+        device_mesh(9)
+    with pytest.raises(ValueError, match="n_devices"):
+        device_mesh(0)
+    with pytest.raises(TypeError, match="n_devices"):
+        device_mesh(1.5)
+    with pytest.raises(ValueError, match="axis"):
+        device_mesh(1, "")
+
+
+def test_dict_grid_shorthand_and_timing_meta():
+    t0 = time.perf_counter()
+    t = sweep(
+        lambda key, a, b: {"s": a + b},
+        {"a": [1, 2], "b": [10, 20, 30]},
+        key=jr.key(0),
+        progress=False,
+    )
+    assert list(t["s"]) == [11, 21, 31, 12, 22, 32]
+    assert 0 <= t.meta["wall_s"] <= time.perf_counter() - t0
+
+
+def test_without_x64_parameters_reach_fn_as_float32_and_the_table_keeps_them():
+    seen = {}
+
+    def probe(key, a, n):
+        seen["dtypes"] = (a.dtype, n.dtype)
+        return {"y": a * n + jr.uniform(key, dtype=a.dtype)}
+
+    with jax.enable_x64(False):
+        grid = Grid.zip(a=[0.1, 0.2], n=[1, 2])
+        t = sweep(probe, grid, key=jr.key(0), progress=False)
+    assert seen["dtypes"] == (np.float32, np.int32)
+    assert t["a"].dtype == np.float64 and list(t["a"]) == [0.1, 0.2]  # the values given
+    assert t["y"].dtype == np.float32
+
+
+class Ring(eqx.Module):
+    """A stand-in for a Graph: node weights (an array leaf) and a static size."""
+
+    weights: jax.Array
+    n_nodes: int = eqx.field(static=True)
+
+
+def ring_model(key, ring, beta):
+    x = jr.normal(key, (ring.n_nodes,))
+    return {"e": beta * jnp.sum(ring.weights * x * jnp.roll(x, 1))}
+
+
+def test_shared_pytree_is_an_argument_not_a_constant(tmp_path):
+    w = jnp.linspace(0.5, 1.5, 6)
+    ring = Ring(w, 6)
+    grid = Grid.zip(beta=[0.1, 0.2, 0.3])
+    key = jr.key(0)
+    t8 = sweep(ring_model, grid, key=key, shared=ring, replicas=2, progress=False)
+    for i in (0, 5):
+        beta = grid.point(i // 2)["beta"]
+        ref = jax.jit(ring_model)(jr.fold_in(key, i), ring, beta)
+        np.testing.assert_allclose(t8["e"][i], ref["e"], rtol=1e-12)
+
+    traces = []
+
+    def counted(key, ring, beta):
+        traces.append(1)
+        return ring_model(key, ring, beta)
+
+    a = sweep(counted, grid, key=jr.key(0), shared=ring, chunk_size=8, progress=False)
+    n = len(traces)
+    b = sweep(
+        counted,
+        grid,
+        key=jr.key(0),
+        shared=Ring(2 * w, 6),
+        chunk_size=8,
+        progress=False,
+    )
+    assert len(traces) == n  # same shapes: no retrace, so the weights are an argument
+    np.testing.assert_allclose(b["e"], 2 * a["e"], rtol=1e-12)
+
+    sweep(
+        ring_model,
+        grid,
+        key=jr.key(0),
+        shared=ring,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
+    with pytest.raises(ValueError, match="shared"):
+        sweep(
+            ring_model,
+            grid,
+            key=jr.key(0),
+            shared=Ring(2 * w, 6),
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
+
+
+def test_chunk_estimate_does_not_count_shared_arrays_per_point():
+    big = Ring(jnp.ones(250_000), 4)  # 2 MB, shared by every point
+    grid = Grid.zip(beta=np.linspace(0, 1, 4096))
+    mesh = device_mesh(8)
+    with_shared = estimate_chunk_size(
+        ring_model, grid, mesh=mesh, memory_budget=1_000_000, shared=big
+    )
+    small = estimate_chunk_size(
+        ring_model,
+        grid,
+        mesh=mesh,
+        memory_budget=1_000_000,
+        shared=Ring(jnp.ones(4), 4),
+    )
+    assert with_shared == small == 4096 // 16
+
+
+@pytest.mark.parametrize("n_devices, chunk_size", [(8, 7), (1, 2)])
+def test_microbatch_gives_bitwise_identical_tables_with_reductions(
+    n_devices, chunk_size
+):
+    ring, grid = Ring(jnp.linspace(0.5, 1.5, 6), 6), Grid.zip(beta=[0.1, 0.2, 0.3])
+    kw = {"key": jr.key(0), "shared": ring, "replicas": 2, "progress": False}
+    ref = sweep(ring_model, grid, mesh=device_mesh(1), chunk_size=6, microbatch=2, **kw)
+    t = sweep(
+        ring_model,
+        grid,
+        mesh=device_mesh(n_devices),
+        chunk_size=chunk_size,
+        microbatch=2,
+        **kw,
+    )
+    assert t.equals(ref)
+    assert t.meta["n_devices"] == n_devices
