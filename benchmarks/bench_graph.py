@@ -1,0 +1,142 @@
+"""Graph substrate: generation (ER, BA, power law), mat-vecs and connected components.
+
+meshjax beside scipy.sparse (CSR mat-vec, csgraph.connected_components), igraph and
+NetworKit (generation, components), each where installed. Rates in edges per second
+(undirected edges generated or processed per second of median wall time).
+
+    python -m benchmarks.bench_graph [--quick] [--large] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from benchmarks._harness import (
+    add_ratios, peer_available, print_table, row, time_call, time_host, write_json,
+)
+from meshjax import graph as G
+
+SUITE = "graph"
+
+
+def _sizes(args) -> list[int]:
+    if args.quick:
+        return [10_000, 100_000]
+    sizes = [10_000, 100_000, 1_000_000]
+    if args.large:
+        sizes.append(10_000_000)
+    return sizes
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="10^4 and 10^5 only")
+    p.add_argument("--large", action="store_true", help="add n = 10^7")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--mean-degree", type=float, default=10.0)
+    p.add_argument("--out", default="benchmarks/out/graph.json")
+    args = p.parse_args(argv)
+    kbar = args.mean_degree
+    rows: list[dict] = []
+    have = {m: peer_available(m) for m in ("scipy", "igraph", "networkit")}
+    for n in _sizes(args):
+        m_edges = int(round(n * kbar / 2))
+        size = {"n": n, "mean_degree": kbar}
+        rep = args.repeat if n < 1_000_000 else max(3, args.repeat // 2)
+        key = jr.key(0)
+
+        # -- generation
+        t = time_call(lambda: G.erdos_renyi(key, n, kbar), repeat=rep)
+        rows.append(row(SUITE, "generate_er", "meshjax", size, t, m_edges, "edges/s"))
+        t = time_call(lambda: G.barabasi_albert(key, n, int(kbar // 2)), repeat=rep)
+        rows.append(row(SUITE, "generate_ba", "meshjax", size, t, n * int(kbar // 2),
+                        "edges/s"))
+        t = time_call(lambda: G.power_law(key, n, 2.5, kbar), repeat=rep)
+        rows.append(row(SUITE, "generate_powerlaw", "meshjax", size, t, m_edges, "edges/s"))
+        if have["networkit"]:
+            import networkit as nk
+
+            nk.setSeed(1, False)
+            t = time_host(lambda: nk.generators.ErdosRenyiGenerator(n, kbar / (n - 1))
+                          .generate(), repeat=rep)
+            rows.append(row(SUITE, "generate_er", "networkit", size, t, m_edges, "edges/s"))
+            t = time_host(lambda: nk.generators.BarabasiAlbertGenerator(
+                int(kbar // 2), n).generate(), repeat=rep)
+            rows.append(row(SUITE, "generate_ba", "networkit", size, t,
+                            n * int(kbar // 2), "edges/s"))
+            seq = np.asarray(G.power_law(key, n, 2.5, kbar).degrees()).tolist()
+            t = time_host(lambda: nk.generators.ChungLuGenerator(seq).generate(), repeat=rep)
+            rows.append(row(SUITE, "generate_powerlaw", "networkit", size, t, m_edges,
+                            "edges/s"))
+        if have["igraph"]:
+            import igraph as ig
+
+            t = time_host(lambda: ig.Graph.Erdos_Renyi(n=n, m=m_edges), repeat=rep)
+            rows.append(row(SUITE, "generate_er", "igraph", size, t, m_edges, "edges/s"))
+            t = time_host(lambda: ig.Graph.Barabasi(n, int(kbar // 2)), repeat=rep)
+            rows.append(row(SUITE, "generate_ba", "igraph", size, t, n * int(kbar // 2),
+                            "edges/s"))
+
+        # -- mat-vec and components on one ER graph
+        g = G.erdos_renyi(key, n, kbar)
+        x = jr.normal(jr.key(1), (n,), jnp.float32)
+        ns = jax.jit(G.neighbor_sum)
+        lap = jax.jit(G.laplacian_matvec)
+        t = time_call(lambda: ns(g, x), repeat=rep * 2)
+        rows.append(row(SUITE, "neighbor_sum", "meshjax", size, t, m_edges, "edges/s"))
+        t = time_call(lambda: lap(g, x), repeat=rep * 2)
+        rows.append(row(SUITE, "laplacian_matvec", "meshjax", size, t, m_edges, "edges/s"))
+        t = time_call(lambda: G.connected_components(g), repeat=rep)
+        rows.append(row(SUITE, "components", "meshjax", size, t, m_edges, "edges/s"))
+        if have["scipy"]:
+            import scipy.sparse as sp
+            import scipy.sparse.csgraph as csgraph
+
+            A = G.to_scipy(g).astype(np.float32)
+            L = (sp.diags(np.asarray(A.sum(1)).ravel()) - A).tocsr()
+            xn = np.asarray(x)
+            t = time_host(lambda: A @ xn, repeat=rep * 2)
+            rows.append(row(SUITE, "neighbor_sum", "scipy", size, t, m_edges, "edges/s"))
+            t = time_host(lambda: L @ xn, repeat=rep * 2)
+            rows.append(row(SUITE, "laplacian_matvec", "scipy", size, t, m_edges, "edges/s"))
+            t = time_host(lambda: csgraph.connected_components(A, directed=False),
+                          repeat=rep)
+            rows.append(row(SUITE, "components", "scipy", size, t, m_edges, "edges/s"))
+        edges = G.to_edges(g)
+        if have["igraph"]:
+            import igraph as ig
+
+            gi = ig.Graph(n=n, edges=edges)
+            t = time_host(lambda: gi.connected_components(), repeat=rep)
+            rows.append(row(SUITE, "components", "igraph", size, t, m_edges, "edges/s"))
+        if have["networkit"]:
+            import networkit as nk
+
+            gk = nk.Graph(n)
+            gk.addEdges((edges[:, 0].astype(np.uint64), edges[:, 1].astype(np.uint64)))
+
+            def nk_cc():
+                cc = nk.components.ConnectedComponents(gk)
+                cc.run()
+                return cc.numberOfComponents()
+
+            t = time_host(nk_cc, repeat=rep)
+            rows.append(row(SUITE, "components", "networkit", size, t, m_edges, "edges/s"))
+        print(f"[graph] n={n} done", flush=True)
+    add_ratios(rows)
+    print_table(rows)
+    for peer, ok in have.items():
+        if not ok:
+            print(f"note: {peer} is not installed here; its rows are missing "
+                  f"(pip install '.[peers]')")
+    write_json(rows, args.out)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
