@@ -342,3 +342,37 @@ def test_check_colouring_rejects_improper():
         G.check_colouring(g, np.zeros(16, np.int32))
     with pytest.raises(ValueError, match="shape"):
         G.check_colouring(g, np.zeros(15, np.int32))
+
+
+# ---------------------------------------------------------------- invariants (hypothesis)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_N, _CAP = 24, 60
+
+
+@st.composite
+def _edge_lists(draw):
+    pairs = draw(st.lists(st.tuples(st.integers(0, _N - 1), st.integers(0, _N - 1)),
+                          max_size=_CAP))
+    seen, out = set(), []
+    for u, v in pairs:
+        if u != v and frozenset((u, v)) not in seen:
+            seen.add(frozenset((u, v)))
+            out.append((u, v))
+    return np.array(out, np.int64).reshape(-1, 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_edge_lists())
+def test_any_graph_components_partition_and_colouring_proper(edges):
+    # One padded shape for every example: one compilation.
+    g = G.from_edges(edges, _N, capacity=_CAP)
+    assert_slot_invariants(g)
+    labels = np.asarray(G.connected_components(g))
+    _, ref = csgraph.connected_components(G.to_scipy(g), directed=False)
+    assert _same_partition(labels, ref)
+    assert np.all(labels <= np.arange(_N)) and np.all(labels[labels] == labels)
+    c = G.colouring(g)
+    G.check_colouring(g, c)
+    assert int(c.max()) <= int(np.asarray(g.degrees()).max())
