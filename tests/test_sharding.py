@@ -12,7 +12,9 @@ from jax import lax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from meshjax import graph as G
-from meshjax.graph.sharding import padded_slot_count, replicate, shard_graph, shard_slots
+from meshjax.graph.sharding import (
+    padded_slot_count, replicate, shard_edges, shard_graph, shard_slots,
+)
 from meshjax.percolation import bond_percolation
 from meshjax.sweep import device_mesh
 
@@ -169,6 +171,29 @@ def test_diffusion_trajectory_matches(graphs, mesh, getkey):
     np.testing.assert_allclose(out[-1], u, rtol=1e-12, atol=1e-12)
 
 
+def test_shard_edges_equals_shard_graph_of_from_edges(graphs, mesh):
+    g, gs = graphs
+    edges = G.to_edges(g)
+    rng = np.random.default_rng(0)
+    edges = edges[rng.permutation(len(edges))]
+    edges[::2] = edges[::2, ::-1]  # either orientation
+    want = shard_graph(G.from_edges(edges, N), mesh)
+    got = shard_edges(edges, N, mesh)
+    for name in ("senders", "receivers", "edge_ids", "edge_mask"):
+        a, b = getattr(got, name), getattr(want, name)
+        np.testing.assert_array_equal(a, b)
+        assert _spec(a) == ("edges",)
+    # repeats: an error, or dropped with dedupe (the first copy kept)
+    rep = np.concatenate([edges, edges[:5, ::-1]])
+    with pytest.raises(ValueError, match="repeated"):
+        shard_edges(rep, N, mesh)
+    dd = shard_edges(rep, N, mesh, dedupe=True)
+    np.testing.assert_array_equal(dd.edge_ids, got.edge_ids)
+    empty = shard_edges(np.zeros((0, 2), int), 5, mesh)
+    assert empty.n_slots == 8 and not np.asarray(empty.edge_mask).any()
+    np.testing.assert_array_equal(G.neighbor_sum(empty, jnp.ones(5)), np.zeros(5))
+
+
 def test_default_mesh_and_replicate():
     g = G.from_networkx(nx.cycle_graph(101))
     gs = shard_graph(g)  # all devices
@@ -207,3 +232,13 @@ def test_bad_inputs(graphs, mesh):
         shard_slots(np.ones(4), "graph")
     with pytest.raises(TypeError, match="mesh"):
         replicate(np.ones(3), mesh="cpu")
+    with pytest.raises(ValueError, match="edges"):
+        shard_edges(np.zeros((3, 3), int), 5, mesh)
+    with pytest.raises(TypeError, match="edges"):
+        shard_edges(np.zeros((3, 2)), 5, mesh)
+    with pytest.raises(ValueError, match="node ids"):
+        shard_edges([[0, 5]], 5, mesh)
+    with pytest.raises(ValueError, match="self-loop"):
+        shard_edges([[1, 1]], 5, mesh)
+    with pytest.raises(ValueError, match="n_nodes"):
+        shard_edges([[0, 1]], 0, mesh)

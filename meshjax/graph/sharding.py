@@ -8,6 +8,8 @@ from its replicated copy of `x`, reduces its block into a full-length node parti
 inserts one `all-reduce` (sum or min) over the mesh axis. Per device the memory is
 $O(n + E/D)$ for $D$ devices, so a graph whose $E$ slots fit on no single device still runs,
 as long as one node vector fits (node state replicated). No slot array is ever gathered.
+`shard_graph` shards an existing `Graph` (which then was whole on one device once);
+`shard_edges` builds the sharded graph from a host edge list without that step.
 
 Padding. The slot count $e$ is padded up to a multiple of $\mathrm{lcm}(2, D)$ with absent
 slots appended at the end: `senders = receivers = n_nodes - 1` (so `receivers` stays
@@ -32,7 +34,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from .._custom_types import Array
 from ._graph import Graph
 
-__all__ = ["padded_slot_count", "replicate", "shard_graph", "shard_slots"]
+__all__ = ["padded_slot_count", "replicate", "shard_edges", "shard_graph", "shard_slots"]
 
 
 def padded_slot_count(n_slots: int, n_devices: int) -> int:
@@ -94,25 +96,48 @@ def shard_graph(graph: Graph, mesh: Mesh | None = None, axis: str = "edges") -> 
     if graph.senders.ndim != 1:
         raise ValueError(f"`graph` must be unbatched (slot arrays of shape (e,)), got "
                          f"shape {graph.senders.shape}")
-    n_dev = mesh.shape[axis]
-    e = graph.n_slots
-    e_pad = padded_slot_count(e, n_dev)
-    pad = e_pad - e
-    last = graph.n_nodes - 1
-    senders = _pad_host(graph.senders, pad, last)
-    receivers = _pad_host(graph.receivers, pad, last)
-    first_id = e // 2
-    ids = np.asarray(graph.edge_ids)
-    ids = np.concatenate([ids, (first_id + np.arange(pad) // 2).astype(ids.dtype)])
-    if graph.edge_mask is None and pad == 0:
-        mask = None
-    else:
-        base = (np.ones(e, bool) if graph.edge_mask is None
-                else np.asarray(graph.edge_mask, bool))
-        mask = _pad_host(base, pad, False)
-    sharding = NamedSharding(mesh, P(axis))
-    put = lambda a: None if a is None else _put_host(a, sharding)
-    return Graph(put(senders), put(receivers), put(ids), put(mask), graph.n_nodes)
+    mask = None if graph.edge_mask is None else np.asarray(graph.edge_mask, bool)
+    return _shard_host(np.asarray(graph.senders), np.asarray(graph.receivers),
+                       np.asarray(graph.edge_ids), mask, graph.n_nodes, mesh, axis)
+
+
+def shard_edges(edges: Any, n_nodes: int, mesh: Mesh | None = None, axis: str = "edges",
+                *, dedupe: bool = False) -> Graph:
+    r"""An edge-sharded `Graph` straight from a host edge list, never whole on one device.
+
+    Equals `shard_graph(from_edges(edges, n_nodes, dedupe=dedupe), mesh, axis)` slot for
+    slot, but the layout (both directions, sorted by receiver then sender, edge id = row of
+    `edges`) is done in NumPy on the host and each device receives only its block, so the
+    graph may be larger than any one device's memory (it must fit in host memory: 12 bytes
+    per slot during the layout, 2 slots per edge).
+
+    Args:
+      edges: Integer array-like of shape `(m, 2)`; row $k$ is the edge $\{u_k, v_k\}$,
+        $0 \le u_k, v_k < n$.
+      n_nodes: Number of nodes $n \ge 1$.
+      mesh, axis: As in `shard_graph`.
+      dedupe: Drop repeated edges (first copy kept) instead of raising.
+
+    Returns:
+      The sharded `Graph` (see `shard_graph` for padding).
+
+    Raises:
+      TypeError/ValueError: as `from_edges` (shape, dtype, ids out of range, self-loops,
+      repeats without `dedupe`), and as `shard_graph` for `mesh`/`axis`.
+
+    Cost: O(E log E) host work (one lexsort), O(E/D) transfer per device.
+    """
+    mesh, axis = _resolve_mesh(mesh, axis)
+    n_nodes = _check_int("n_nodes", n_nodes, 1)
+    lo, hi = _host_pairs(edges, n_nodes, dedupe)
+    m = lo.size
+    eid = np.arange(m, dtype=np.int64)
+    senders = np.concatenate([lo, hi])
+    receivers = np.concatenate([hi, lo])
+    eids = np.concatenate([eid, eid])
+    order = np.lexsort((eids, senders, receivers))
+    return _shard_host(senders[order].astype(np.int32), receivers[order].astype(np.int32),
+                       eids[order].astype(np.int32), None, n_nodes, mesh, axis)
 
 
 def shard_slots(values: Any, graph: Graph, fill: Any = 0) -> Array:
@@ -205,6 +230,50 @@ def _resolve_mesh(mesh: Mesh | None, axis: str) -> tuple[Mesh, str]:
         raise ValueError(f"`axis`={axis!r} is not an axis of `mesh`; allowed: "
                          f"{list(mesh.axis_names)}")
     return mesh, axis
+
+
+def _host_pairs(edges, n_nodes: int, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Validated undirected pairs `(lo, hi)`, lo < hi, in row order (as `from_edges`)."""
+    arr = np.asarray(edges)
+    if arr.size == 0:
+        arr = arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"`edges` must have shape (m, 2), got {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
+        raise ValueError(f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
+                         f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}")
+    loops = arr[:, 0] == arr[:, 1]
+    if loops.any():
+        raise ValueError(f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
+                         f"{arr[loops][0].tolist()}; self-loops are not allowed")
+    lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
+    _, first = np.unique(lo * n_nodes + hi, return_index=True)
+    if first.size != lo.size:
+        if not dedupe:
+            raise ValueError(f"`edges` has {lo.size - first.size} repeated edge(s); "
+                             "pass dedupe=True to drop repeats")
+        keep = np.sort(first)
+        lo, hi = lo[keep], hi[keep]
+    return lo, hi
+
+
+def _shard_host(senders: np.ndarray, receivers: np.ndarray, ids: np.ndarray,
+                mask: np.ndarray | None, n_nodes: int, mesh: Mesh, axis: str) -> Graph:
+    """Pads host slot arrays to `padded_slot_count` and places one block per device."""
+    e = senders.shape[0]
+    pad = padded_slot_count(e, mesh.shape[axis]) - e
+    last = n_nodes - 1
+    senders = _pad_host(senders, pad, last)
+    receivers = _pad_host(receivers, pad, last)
+    ids = np.concatenate([ids, (e // 2 + np.arange(pad) // 2).astype(ids.dtype)])
+    if mask is not None or pad:
+        mask = _pad_host(np.ones(e, bool) if mask is None else mask, pad, False)
+    sharding = NamedSharding(mesh, P(axis))
+    put = lambda a: None if a is None else _put_host(a, sharding)
+    return Graph(put(senders), put(receivers), put(ids), put(mask), n_nodes)
 
 
 def _pad_host(a, pad: int, fill) -> np.ndarray:
