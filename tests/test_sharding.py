@@ -12,6 +12,7 @@ from jax import lax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from meshjax import graph as G
+from meshjax.graph.components import _fastsv
 from meshjax.graph.sharding import (
     padded_slot_count, replicate, shard_edges, shard_graph, shard_slots,
 )
@@ -118,11 +119,20 @@ def test_matvecs_and_counts_match(graphs, mesh, getkey):
 def test_compiled_code_never_gathers_slots(graphs, mesh):
     _, gs = graphs
     xr = replicate(jnp.ones(N), mesh)
-    hlo = jax.jit(G.neighbor_sum).lower(gs, xr).compile().as_text()
-    assert "all-gather" not in hlo
-    # one cross-device sum, of node size, not slot size
-    reduces = re.findall(r"= (\S+) all-reduce\(", hlo)
-    assert reduces and all(f"[{N}]" in shape for shape in reduces)
+    sr = replicate(jnp.zeros(N, jnp.int32), mesh)
+    cases = {
+        "neighbor_sum": (jax.jit(G.neighbor_sum).lower(gs, xr), N),
+        "laplacian": (jax.jit(G.laplacian_matvec).lower(gs, xr), N),
+        "counts": (jax.jit(G.count_neighbor_states, static_argnums=2).lower(gs, sr, 3),
+                   3 * N),
+        "components": (_fastsv.lower(gs), N),
+    }
+    for name, (lowered, size) in cases.items():
+        hlo = lowered.compile().as_text()
+        assert "all-gather" not in hlo, name
+        # the only cross-device traffic: node-sized reductions, never slot-sized
+        reduces = re.findall(r"= (\S+) all-reduce\(", hlo)
+        assert reduces and all(f"[{size}]" in shape for shape in reduces), (name, reduces)
 
 
 def test_connected_components_match(graphs, mesh, getkey):
