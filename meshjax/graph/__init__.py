@@ -32,3 +32,10 @@ from .ops import (
     laplacian_matvec as laplacian_matvec,
     neighbor_sum as neighbor_sum,
 )
+from .sharding import (
+    padded_slot_count as padded_slot_count,
+    replicate as replicate,
+    shard_edges as shard_edges,
+    shard_graph as shard_graph,
+    shard_slots as shard_slots,
+)
