@@ -34,7 +34,7 @@ DEFAULTS = {
     "beta_points": 17,
     "n_sweeps": 60,
     "n_burn": 40,
-    "hist_n_nodes": 300,
+    "hist_n_nodes": 1000,
     "hist_q": 4,
     "hist_sweeps": 20_000,
 }
@@ -222,12 +222,15 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
                    f"the finite runs); m first > 0.2 at beta={b_up:.4f}; Bethe "
                    f"beta_c={bc:.4f} (tanh(beta/2) = 1/(d-1))"))
         return out
-    level = 0.5 * bt["m_jump"]
+    # Regular graphs: switch level and jump size from the Bethe jump. ER graphs: the
+    # regular-graph Bethe numbers do not apply (degree fluctuations shrink the jump), so
+    # a fixed level 0.1 and a jump of > 0.15 in one grid step are asked for.
+    level = 0.5 * bt["m_jump"] if gname == "regular" else 0.1
     b_up, b_down = _switch_points(betas, mc, mh, level)
-    jump = float(np.max(np.diff(mc)))
+    jump = float(max(np.max(np.diff(mc)), np.max(np.diff(mh))))  # either branch
     bracket = (b_down <= bt["beta_first_order"] <= b_up) if gname == "regular" else (
         b_down < b_up)
-    big = jump > 0.5 * bt["m_jump"]
+    big = jump > (0.5 * bt["m_jump"] if gname == "regular" else 0.15)
     verdict = "supported" if (bracket and big and b_down < b_up) else (
         "inconclusive" if big else "not supported")
     ref = (f"Bethe beta_t={bt['beta_first_order']:.4f}, spinodal "
@@ -239,7 +242,8 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
     out.append(Finding(
         claim=f"Prop. 3.2: first-order transition with hysteresis for q > 2 ({tag})",
         verdict=verdict,
-        detail=f"cooling jumps up at beta={b_up:.4f} (largest step in m {jump:.3f}); "
+        detail=f"cooling jumps up at beta={b_up:.4f}; largest step in m between grid "
+               f"points {jump:.3f}; "
                f"heating falls at beta={b_down:.4f}; hysteresis window "
                f"[{b_down:.4f}, {b_up:.4f}]; {ref}"))
     if gname == "regular":
