@@ -208,8 +208,9 @@ class PottsModel(eqx.Module):
                 continue
             nb = spins[g.senders[s0:s1]].astype(jnp.int32)
             flat = self.slot_local[s0:s1] * q + nb
-            if slot_j is None:
-                w = jnp.ones((s1 - s0,), dtype)
+            if slot_j is None:  # J = 1 on present slots
+                w = (jnp.ones((s1 - s0,), dtype) if g.edge_mask is None
+                     else g.edge_mask[s0:s1].astype(dtype))
             else:
                 w = slot_j[s0:s1]
             counts = jax.ops.segment_sum(w, flat, nc * q).reshape(nc, q)

@@ -203,6 +203,12 @@ def test_layout_counts_match_count_neighbor_states(getkey):
                         np.asarray(sp)[snd[s0:s1]]), mask[s0:s1])
         np.testing.assert_array_equal(cnt, ref[n0:n1])
     assert np.all(np.diff(np.asarray(pg.receivers)) >= 0)
+    # masked (padding) slots count as absent with and without explicit couplings
+    b = jnp.asarray(0.7)
+    k = getkey()
+    np.testing.assert_array_equal(
+        np.asarray(model.heat_bath(k, sp, b)),
+        np.asarray(model.heat_bath(k, sp, b, None, model.slot_couplings(None, b.dtype))))
     np.testing.assert_array_equal(np.asarray(model.to_original(sp)), np.asarray(s))
 
 
