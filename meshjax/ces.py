@@ -28,8 +28,10 @@ branch is guarded, so values and gradients are finite for $C > 0$ and any allowe
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -148,6 +150,12 @@ def ces_aggregate(capabilities: ArrayLike, rho: ArrayLike, axis: int = -1, *,
         c = jnp.broadcast_to(jnp.expand_dims(c, tuple(range(rho.ndim - len(out_shape)))),
                              rho.shape[: rho.ndim - len(out_shape)] + c.shape)
         axis = axis + rho.ndim - len(out_shape)
+    return _ces_core(c, rho, axis, normalized)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _ces_core(c, rho, axis: int, normalized: bool):
+    j = c.shape[axis]
     log_m = _log_power_mean(c, rho, axis)
     if not normalized:
         rho_nz = jnp.where(jnp.isneginf(rho) | (rho == 0), jnp.ones((), rho.dtype), rho)
