@@ -382,5 +382,6 @@ def uniform_entropy(width: ArrayLike) -> Float[Array, "..."]:
 def discrete_entropy(p: ArrayLike) -> Float[Array, "..."]:
     r"""Shannon entropy $-\sum_k p_k \ln p_k$ of a distribution over types (last axis)."""
     check_array_range("p", p, low=0.0)
-    p = jnp.asarray(p, jnp.result_type(p, float))
+    p = jnp.asarray(p)
+    p = p.astype(jnp.result_type(p, float))
     return -jnp.sum(spec._xlogx(p), axis=-1)

@@ -100,7 +100,7 @@ class ThresholdParams(eqx.Module):
     quit_prob: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.1)
     theta_min: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.01)
     theta_max: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=20.0)
-    memory: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.02)
+    memory: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.005)
 
     def __check_init__(self):
         d = _concrete(self.demand)
@@ -173,6 +173,7 @@ def response_probability(stimuli: ArrayLike, thresholds: ArrayLike,
     return _response(jnp.asarray(stimuli), jnp.asarray(thresholds), jnp.asarray(steepness))
 
 
+@jax.jit
 def _response(s, theta, n):
     dtype = jnp.result_type(s, theta, float)
     s = s.astype(dtype)
@@ -180,7 +181,9 @@ def _response(s, theta, n):
     tiny = jnp.finfo(dtype).tiny
     ls = jnp.log(jnp.maximum(s, tiny))
     lt = jnp.log(jnp.maximum(theta, tiny))
-    return jax.nn.sigmoid(n.astype(dtype) * (ls - lt))
+    t = jax.nn.sigmoid(n.astype(dtype) * (ls - lt))
+    t = jnp.where((s == 0) & (theta > 0), jnp.zeros((), dtype), t)
+    return jnp.where((theta == 0) & (s > 0), jnp.ones((), dtype), t)
 
 
 def init_state(key: PRNGKeyArray, n_agents: int, params: ThresholdParams, *,
@@ -231,6 +234,7 @@ def init_state(key: PRNGKeyArray, n_agents: int, params: ThresholdParams, *,
                           t=jnp.zeros((), jnp.int32))
 
 
+@eqx.filter_jit
 def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
          graph: Graph | None = None, present: Bool[Array, " N"] | None = None
          ) -> ThresholdState:
@@ -326,6 +330,7 @@ def _xlogx(p):
     return jnp.where(p > 0, p * jnp.log(safe), jnp.zeros((), p.dtype))
 
 
+@jax.jit
 def _dol(w, members=None):
     if members is not None:
         w = jnp.where(members[:, None], w, jnp.zeros((), w.dtype))
