@@ -137,3 +137,28 @@ def test_bad_params_type():
     with pytest.raises(TypeError):
         eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=None,
                      capability=jnp.ones(10), rho=0.5, M=1, c_cent=1.0)
+
+
+def test_experiments_tiny(tmp_path):
+    from meshjax.experiments import Context, get
+
+    exp = get("mesh_equilibrium")
+    p = dict(exp.defaults)
+    p.update(n_max=400, M=12, records=6, steps_per_record=10, grid_points=4,
+             curve_steps=40, replicas=2, widths=[0.5], type_counts=[J], n_tasks=J)
+    res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert {"metrics", "phases", "n_sweep", "entropy"} <= set(res.tables)
+    assert len(res.tables["metrics"]) == 6
+    claims = {f.claim.split(":")[0]: f.verdict for f in res.findings}
+    assert claims["Eq. (16)"] == "supported"
+    with pytest.raises(ValueError):
+        exp.validate(dict(p, rho=1.0))
+
+    exp = get("specialization")
+    # the sizes of test_specialization's runs, so a shared session reuses the compile
+    p = dict(exp.defaults, n_agents=1000, n_tasks=4, steps=2000, record_every=250)
+    res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert len(res.tables["metrics"]) == 16
+    assert [f.verdict for f in res.findings][1] == "supported"  # the control
+    with pytest.raises(ValueError):
+        exp.validate(dict(p, steepness=0.5))
