@@ -383,7 +383,7 @@ def metrics(state: ThresholdState, params: ThresholdParams, *,
       capability: $\bar c_i$, `(N,)` or scalar, for the CES aggregate; default 1.
       rho: CES $\rho < 1$, $\ne 0$, for the aggregate (15), unnormalised.
       spec_level: An agent is specialised when its top task has at least this share of
-        its work memory, in $(1/J, 1]$... any value in $(0, 1]$.
+        its work memory, in $(0, 1]$.
 
     Returns:
       Dict: `dol` (from work memory), `dol_propensity`, `frac_specialised`, `coverage`
