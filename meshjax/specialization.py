@@ -399,7 +399,7 @@ def metrics(state: ThresholdState, params: ThresholdParams, *,
     spec_level = check_real("spec_level", spec_level, low=0.0, high=1.0, low_open=True)
     if capability is not None:
         check_array_range("capability", capability, low=0.0)
-    return _metrics(state, params, present, capability, rho, spec_level)
+    return _metrics_jit(state, params, present, capability, rho, spec_level)
 
 
 def _metrics(state, params, present, capability, rho, spec_level):
@@ -432,6 +432,9 @@ def _metrics(state, params, present, capability, rho, spec_level):
         jnp.sum(jnp.where(pres[:, None], s, 0.0), axis=0) / n_p,
         "ces": jnp.exp(log_ces),
     }
+
+
+_metrics_jit = eqx.filter_jit(_metrics)
 
 
 def simulate(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
