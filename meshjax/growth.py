@@ -31,6 +31,7 @@ What the simulation shows against the chapter (details in docs/growth.md):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -110,6 +111,29 @@ def _show(v: np.ndarray) -> str:
 
 def _float_dtype(*xs):
     return jnp.result_type(*[jnp.asarray(x) for x in xs], float)
+
+
+def _check_c0(*args, **kw):
+    C0 = kw.get("C0", args[-1] if len(args) >= 2 else None)
+    if C0 is not None:
+        _check("C0", C0, lambda v: (v > 0) & np.isfinite(v), "0 < C0 < inf")
+
+
+def _jit_checked(check=None):
+    """Validates concrete arguments with `check`, then runs the jitted function."""
+
+    def deco(fn):
+        jfn = eqx.filter_jit(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kw):
+            if check is not None:
+                check(*args, **kw)
+            return jfn(*args, **kw)
+
+        return wrapper
+
+    return deco
 
 
 # ----------------------------------------------------------------------------- phi_eff
@@ -390,6 +414,7 @@ def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_sav
 
 
 # ----------------------------------------------------------------------------- closed forms
+@_jit_checked(_check_c0)
 def closed_form(t: Float[ArrayLike, "..."], params: GrowthParams, C0) -> Array:
     r"""Exact $\ln C(t)$ of (22) with constant $J$ and $h = 0$, including the $-\delta C$ term.
 
@@ -425,6 +450,7 @@ def closed_form(t: Float[ArrayLike, "..."], params: GrowthParams, C0) -> Array:
     return jnp.where(one, log_c0 + (a - d) * t, log_c)
 
 
+@_jit_checked(_check_c0)
 def closed_form_exp_variety(t, params: GrowthParams, C0) -> Array:
     r"""Exact $\ln C(t)$ of (22) in regime (b) ($\Phi = 1$, $h=0$) with $J = J_0 e^{g_J t}$.
 
@@ -441,6 +467,7 @@ def closed_form_exp_variety(t, params: GrowthParams, C0) -> Array:
     return jnp.log(jnp.asarray(C0)) + p.a() * integral - p.delta * t
 
 
+@_jit_checked(_check_c0)
 def singularity_time(params: GrowthParams, C0) -> Array:
     r"""$T_s$ of (33): $C_0^{1-\Phi}/((\Phi-1)\,\delta_g f^\lambda J^{\gamma_J})$ (ignores $\delta$).
 
@@ -455,6 +482,7 @@ def singularity_time(params: GrowthParams, C0) -> Array:
     return jnp.where(above, jnp.asarray(C0) ** (-e) / (e * jnp.where(above, a, 1.0)), jnp.inf)
 
 
+@_jit_checked()
 def unstable_point(params: GrowthParams) -> Array:
     r"""$C_u = (\delta/a)^{1/(\Phi-1)}$: for $\Phi>1$, $\delta>0$, $h=0$, blow-up iff $C_0 > C_u$."""
     p = params
@@ -463,6 +491,7 @@ def unstable_point(params: GrowthParams) -> Array:
     return jnp.where((Phi > 1) & (a > 0), (p.delta / jnp.where(a > 0, a, 1.0)) ** (1 / e), jnp.inf)
 
 
+@_jit_checked(_check_c0)
 def blowup_time(params: GrowthParams, C0) -> Array:
     r"""Exact blow-up time of (22) with $\delta \ge 0$, constant $J$, $h = 0$.
 
@@ -484,6 +513,7 @@ def blowup_time(params: GrowthParams, C0) -> Array:
     return jnp.where(above, jnp.where(d > 0, t_d, t_0), jnp.inf)
 
 
+@_jit_checked()
 def steady_state(params: GrowthParams) -> Array:
     r"""Regime (a) steady state of (22) ($h = 0$, constant $J$): $C^* = (a/\delta)^{1/(1-\Phi)}$.
 
@@ -497,6 +527,7 @@ def steady_state(params: GrowthParams) -> Array:
 
 
 # ----------------------------------------------------------------------------- regimes
+@_jit_checked()
 def regime_from_params(params: GrowthParams, C0=1.0, *, tol: float = 1e-9) -> Array:
     r"""The regime (Definition 11.1 / Theorem 11.2) from parameters, for constant $J$.
 
