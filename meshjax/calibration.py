@@ -86,10 +86,13 @@ def model_log_c(ts: Float[ArrayLike, " t"], a, Phi, delta, C0) -> jax.Array:
     Used by `fit`; starts at `ts[0]`. A solve that fails (blow-up, step budget) returns
     the sentinel 1e3 at every time so that the fit's loss is large and finite.
     """
-    ts = jnp.asarray(ts)
+    ts = jnp.asarray(ts, jnp.result_type(float))
     rtol, atol = _default_tols(ts.dtype)
-    theta = jnp.stack([jnp.asarray(x, ts.dtype) for x in (a, Phi, delta, C0)])
-    return _log_c_model(theta, ts, rtol, atol)
+    theta = jnp.asarray([a, Phi, delta, C0], ts.dtype)
+    return _jit_model(theta, ts, rtol, atol)
+
+
+_jit_model = jax.jit(_log_c_model, static_argnums=(2, 3))
 
 
 def _to_nat(u, fit_delta):
