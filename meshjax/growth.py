@@ -262,12 +262,17 @@ def vector_field(t, y, params: GrowthParams):
     del t
     log_c, J = y
     p = params
-    r = p.a(J) * jnp.exp((p.Phi - 1) * log_c)
+    # Exponents are capped below the float range: a trial stage that overshoots a
+    # singularity then gives a huge but finite slope, so the step is rejected cleanly
+    # instead of poisoning the error estimate with inf - inf.
+    cap = math.log(float(jnp.finfo(jnp.result_type(log_c)).max)) - 10.0
+    ex = lambda z: jnp.exp(jnp.minimum(z, cap))
+    r = p.a(J) * ex((p.Phi - 1) * log_c)
     sat = p.h > 0
-    c_if_sat = jnp.exp(jnp.where(sat, log_c, 0.0))  # double-where: no inf*0 when h = 0
+    c_if_sat = ex(jnp.where(sat, log_c, 0.0))  # double-where: no inf*0 when h = 0
     dlog_c = r / (1 + jnp.where(sat, p.h * r * c_if_sat, 0.0)) - p.delta
     room = jnp.where(jnp.isfinite(p.J_max), p.J_max - J, 0.0)
-    dJ = p.g_J * J + p.eta_J * p.f_J * jnp.exp(p.phi_J * log_c) * room * p.indicator
+    dJ = p.g_J * J + p.eta_J * p.f_J * ex(p.phi_J * log_c) * room * p.indicator
     return dlog_c, dJ
 
 
@@ -308,8 +313,10 @@ def _solve_one(params, log_c0, ts, t1, rtol, atol, max_steps, blowup_factor):
         return dlog_c > rate_stop
 
     def overflow(t, y, args, **kw):
+        # ln C itself never overflows; only the variety term exponentiates it (C^phi_J)
         log_c, J = y
-        return (log_c > log_max) | (J > jnp.finfo(dtype).max / 4)
+        variety = (args.eta_J > 0) & (args.phi_J * log_c > log_max)
+        return variety | (J > jnp.finfo(dtype).max / 4)
 
     term = diffrax.ODETerm(vector_field)
     saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)])
@@ -355,15 +362,17 @@ def _broadcast_params(params, *extra):
 def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_save: int = 101,
           ts: Float[ArrayLike, " t"] | None = None, rtol: float | None = None,
           atol: float | None = None, max_steps: int = 16384,
-          blowup_factor: float = 1e9) -> GrowthSolution:
+          blowup_factor: float | None = None) -> GrowthSolution:
     r"""Solves (22) (with (26) saturation and (28) variety) for every parameter point at once.
 
     One `jit(vmap(diffeqsolve))` over the broadcast batch of `params` and `C0`: Tsit5 with a
     PID controller on $(\ln C, J)$. A trajectory stops early, with `status = 1` (blow-up),
     when its growth rate $d\ln C/dt$ exceeds `blowup_factor / t1`: for (33) the time left to
     the singularity is then $1/((\Phi-1)\,d\ln C/dt) \le t_1/((\Phi-1)\,\mathrm{blowup\_factor})$,
-    so `t_end` is the blow-up time to that relative accuracy (plus the solver's). Points
-    whose $C$ or $J$ leave the float range stop with `status = 3`; solver failures give
+    so `t_end` is the blow-up time to that relative accuracy (plus the solver's). The state
+    is $\ln C$, so $C$ beyond the float range (e.g. long exponential growth in float32) is
+    still represented; points whose $J$ or $C^{\varphi_J}$ overflow stop with `status = 3`;
+    solver failures give
     `status = 2` and NaN after the failure, never silent garbage.
 
     Args:
@@ -374,7 +383,8 @@ def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_sav
       ts: Save times in $[0, t_1]$, increasing.
       rtol, atol: Controller tolerances (default 1e-10 in float64, 1e-5/1e-6 in float32).
       max_steps: Step budget per point.
-      blowup_factor: See above.
+      blowup_factor: See above; default 1e9 in float64 and 1e5 in float32 (where the time
+        step near the singularity would otherwise fall below the float resolution of t).
 
     Returns:
       `GrowthSolution` with batch shape `*b`.
@@ -390,9 +400,11 @@ def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_sav
         raise ValueError(f"t1={t1!r}; allowed: a finite Python float > 0")
     if not (isinstance(n_save, int) and n_save >= 2):
         raise ValueError(f"n_save={n_save!r}; allowed: int >= 2")
-    if blowup_factor <= 1:
+    if blowup_factor is not None and not blowup_factor > 1:
         raise ValueError(f"blowup_factor={blowup_factor!r}; allowed: > 1")
     flat, (c0,), shape, dtype = _broadcast_params(params, C0)
+    if blowup_factor is None:
+        blowup_factor = 1e9 if jnp.finfo(dtype).bits >= 64 else 1e5
     if ts is None:
         ts = jnp.linspace(0.0, t1, n_save, dtype=dtype)
     else:
