@@ -64,7 +64,7 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     n = 1296 if args.quick else 10_000  # 6^4 or 10^4
-    n_peer = 50 if args.quick else 200
+    n_peer = 50 if args.quick else 100
     P, D, De, C = _grid(n)
     n = P.size
     params = gr.GrowthParams(delta_g=jnp.asarray(D), f=0.5, lam=1.0, phi=jnp.asarray(P),

@@ -47,6 +47,7 @@ __all__ = [
     "j_min_chapter",
     "simulate_collapse",
     "gaussian_kl",
+    "stationary_kl_single",
 ]
 
 

@@ -322,3 +322,27 @@ def test_baumol_complements_tend_to_gZ():
     # g_Ceff - g_Z ~ p / (|rho_s| (t + tau)) -> 0 (complements + polynomial 1 - beta)
     np.testing.assert_allclose(gce[-1] - 0.03, 1.0 / (t[-1] + 1.0), rtol=0.05)
     assert np.all(np.diff(gce[2:]) < 0)
+
+
+# ----------------------------------------------------------------------------- experiment
+def test_capability_growth_experiment_tiny(tmp_path):
+    from meshjax.experiments import Context, get
+
+    exp = get("capability_growth")
+    tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], collapse_J=[1, 10],
+                collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5], n_generations=20,
+                replicas=2, n_samples=20, calibrate=False, rho_s=[0.0, -1.0],
+                baumol_t1=500.0)
+    exp.validate({**exp.defaults, **tiny})
+    res = exp.run(tiny, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert set(res.tables) >= {"metrics", "regime_map", "baumol", "collapse_formula",
+                               "collapse_sim"}
+    assert len(res.tables["regime_map"]) == 4 * 4 * 2
+    verdicts = {f.claim: f.verdict for f in res.findings}
+    assert verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"] == \
+        "not supported"
+    m = {r["metric"]: r["value"] for r in res.tables["metrics"]}
+    assert m["blowup_points"] > 0
+    assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
+    with pytest.raises(ValueError, match="n_phi0"):
+        exp.validate({**exp.defaults, "n_phi0": 1})
