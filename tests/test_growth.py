@@ -329,7 +329,8 @@ def test_capability_growth_experiment_tiny(tmp_path):
     from meshjax.experiments import Context, get
 
     exp = get("capability_growth")
-    tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], collapse_J=[1, 10],
+    tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], C0_values=[1.0],
+                collapse_J=[1, 10],
                 collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5], n_generations=20,
                 replicas=2, n_samples=20, calibrate=False, rho_s=[0.0, -1.0],
                 baumol_t1=500.0)
