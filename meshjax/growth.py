@@ -547,8 +547,9 @@ def regime_from_params(params: GrowthParams, C0=1.0, *, tol: float = 1e-9) -> Ar
     growth rate, 2 = (c) finite-time singularity, 3 = decay $C \to 0$.
 
     Rules (exact for (22) with constant $J$): $h > 0$ bounds $C$ by
-    $\max(C_0, 1/(h\delta))$ (no singularity for any $\Phi$; code 0, or 3 when $C\to0$ is
-    certain because $a<\delta$ and $\Phi\le1$); $h = 0$: $\Phi<1$ → 0 (if $\delta=0$, $C$
+    $\max(C_0, 1/(h\delta))$ (no singularity for any $\Phi$): code 0 if $C$ tends to the
+    positive equilibrium, 3 if it decays (for $\Phi > 1$: when $C_0$ lies below the unstable
+    root of $aC^{\Phi-1}(1-h\delta C) = \delta$, or no root exists); $h = 0$: $\Phi<1$ → 0 (if $\delta=0$, $C$
     grows without bound as $t^{1/(1-\Phi)}$ but $g_C \to 0$); $|\Phi - 1| \le$ `tol` → 1 if
     $a > \delta$, 0 if equal, 3 if less; $\Phi > 1$ → 2 iff $C_0 > C_u$ (`unstable_point`),
     else 3. The chapter's classification keys on $\Phi$ alone, i.e. assumes $\delta = 0$.
@@ -561,7 +562,18 @@ def regime_from_params(params: GrowthParams, C0=1.0, *, tol: float = 1e-9) -> Ar
         knife, jnp.where(a > d, REGIME_B, jnp.where(a == d, REGIME_A, REGIME_DECAY)),
         jnp.where(Phi < 1, jnp.where(a > 0, REGIME_A, REGIME_DECAY),
                   jnp.where(jnp.asarray(C0) > c_u, REGIME_C, REGIME_DECAY)))
-    r_h = jnp.where((a < d) & (Phi <= 1 + tol), REGIME_DECAY, REGIME_A)
+    # h > 0: d ln C/dt > 0 iff q(C) = a C^(Phi-1) (1 - h delta C) > delta. For Phi < 1, q falls
+    # from +inf: C -> the positive root (a). For Phi = 1, q(0+) = a. For Phi > 1, q rises to
+    # its maximum at C_m = (Phi-1)/(Phi h delta), then falls: growth to the stable root iff
+    # max q > delta and C0 is above the unstable root (q(C0) > delta or C0 > C_m).
+    C0 = jnp.asarray(C0)
+    hd = jnp.where(p.h > 0, p.h * d, 1.0)
+    q = lambda c: a * c ** (Phi - 1) * (1 - hd * c)
+    c_m = jnp.where(Phi > 1, (Phi - 1) / (jnp.where(Phi > 1, Phi, 2.0) * hd), 1.0)
+    grows_sup = (q(c_m) > d) & ((q(C0) > d) | (C0 > c_m))
+    r_h = jnp.where(Phi < 1 - tol, jnp.where(a > 0, REGIME_A, REGIME_DECAY),
+                    jnp.where(Phi <= 1 + tol, jnp.where(a > d, REGIME_A, REGIME_DECAY),
+                              jnp.where(grows_sup | (d == 0), REGIME_A, REGIME_DECAY)))
     return jnp.where(p.h > 0, r_h, r_h0).astype(jnp.int32)
 
 
@@ -571,8 +583,8 @@ def regime_from_trajectory(sol: GrowthSolution, *, tail: float = 0.25,
 
     `status == blowup` → (c). Otherwise, over the last `tail` fraction of `ts`: a growth
     rate that is (relatively) constant and positive → (b); $\ln C$ below `decay_log`
-    relative to its start, or a constant negative rate → decay; anything else with the
-    rate falling towards 0 → (a).
+    relative to its start, or a negative rate that is constant or still falling → decay;
+    anything else (the rate settling towards 0) → (a).
 
     Args:
       sol: `GrowthSolution` (any batch shape).
@@ -585,6 +597,19 @@ def regime_from_trajectory(sol: GrowthSolution, *, tail: float = 0.25,
     """
     if not 0 < tail <= 0.5:
         raise ValueError(f"tail={tail!r}; allowed: 0 < tail <= 0.5")
+    return _regime_from_trajectory(sol, tail, rate_tol, decay_log)
+
+
+@eqx.filter_jit
+def _regime_from_trajectory(sol, tail, rate_tol, decay_log):
+    return _regime_from_trajectory_impl(sol, tail=tail, rate_tol=rate_tol,
+                                        decay_log=decay_log)
+
+
+def _regime_from_trajectory_impl(sol: GrowthSolution, *, tail: float = 0.25,
+                                 rate_tol: float = 1e-3, decay_log: float = -20.0) -> Array:
+    if not 0 < tail <= 0.5:
+        raise ValueError(f"tail={tail!r}; allowed: 0 < tail <= 0.5")
     n = sol.ts.shape[0]
     k = max(2, int(round(tail * n)))
     span = sol.ts[-1] - sol.ts[0]
@@ -594,7 +619,7 @@ def regime_from_trajectory(sol: GrowthSolution, *, tail: float = 0.25,
     steady = jnp.abs(g_end - g_mid) <= scale + rate_tol * jnp.abs(g_end)
     decayed = (sol.log_C[..., -1] - sol.log_C[..., 0]) < decay_log
     code = jnp.where(
-        decayed | (steady & (g_end < -scale)), REGIME_DECAY,
+        decayed | ((g_end < -scale) & (steady | (g_end <= g_mid))), REGIME_DECAY,
         jnp.where(steady & (g_end > scale), REGIME_B, REGIME_A))
     code = jnp.where(sol.status == STATUS_BLOWUP, REGIME_C, code)
     code = jnp.where(sol.status == STATUS_OVERFLOW, REGIME_B, code)

@@ -28,6 +28,8 @@ def _grid():
     rows.append(dict(delta_g=4.0, phi=1.5, delta=0.5, h=2.0, C0=1.0, kind="h"))  # saturated
     rows.append(dict(delta_g=0.4, phi=1.0, delta=0.1, gamma_J=0.5, g_J=0.05, C0=1.0,
                      kind="bJ"))
+    for Phi in (0.2, 0.4, 0.5, 0.7, 0.9):  # more regime (a): the batch has 32 points, the
+        rows.append(dict(delta_g=1.0, phi=Phi, delta=1.0, C0=2.0, kind="a"))  # experiment's
     # stiff point: explicit steps need ~1e7 steps > max_steps, so the solve must report failure
     rows.append(dict(delta_g=1.0, phi=0.5, delta=1e6, C0=1.0, kind="fail"))
     keys = ("delta_g", "phi", "delta", "h", "gamma_J", "g_J")
@@ -307,7 +309,7 @@ def test_variety_saturation_converges_to_ceiling():
 def test_baumol_cobb_douglas_tends_to_gC_not_gZ():
     gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)  # g_C = 0.1
     bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=0.0)
-    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=11)
+    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)  # the experiment's shape
     np.testing.assert_allclose(out["g_Ceff"], out["g_eq41"], rtol=1e-9, atol=1e-12)
     assert abs(float(out["g_Ceff"][-1]) - 0.1) < 1e-4  # the chapter says -> g_Z = 0.03
 
@@ -315,7 +317,7 @@ def test_baumol_cobb_douglas_tends_to_gC_not_gZ():
 def test_baumol_complements_tend_to_gZ():
     gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)
     bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=-1.0)
-    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=11)
+    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)
     gce = np.asarray(out["g_Ceff"])
     t = np.asarray(out["ts"])
     assert float(out["beta"][-1]) > 0.999
@@ -329,11 +331,12 @@ def test_capability_growth_experiment_tiny(tmp_path):
     from meshjax.experiments import Context, get
 
     exp = get("capability_growth")
+    # sizes chosen so that every solve reuses a compilation of the tests above: 32 growth
+    # points x 201 saves, Baumol with 401 saves, 112 collapse runs of 300 x 50 with J <= 10
     tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], C0_values=[1.0],
-                collapse_J=[1, 10],
-                collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5], n_generations=20,
-                replicas=2, n_samples=20, calibrate=False, rho_s=[0.0, -1.0],
-                baumol_t1=500.0)
+                collapse_J=[1, 10], collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5],
+                n_generations=300, replicas=14, n_samples=50, calibrate=False,
+                rho_s=[0.0, -1.0], baumol_t1=500.0)
     exp.validate({**exp.defaults, **tiny})
     res = exp.run(tiny, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert set(res.tables) >= {"metrics", "regime_map", "baumol", "collapse_formula",
