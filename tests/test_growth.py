@@ -350,3 +350,5 @@ def test_capability_growth_experiment_tiny(tmp_path):
     assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
     with pytest.raises(ValueError, match="n_phi0"):
         exp.validate({**exp.defaults, "n_phi0": 1})
+    paths = exp.plot(res, tmp_path)
+    assert len(paths) == 3 and all(p.exists() for p in paths)

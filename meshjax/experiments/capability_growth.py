@@ -411,9 +411,9 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         ax.set_ylim(0, p["beta_max"])
         ax.set(xlabel="phi0", ylabel="beta_auto",
                title=f"h = {h}, C0 = {rm['c0s'][0]:g}")
+        ax.legend(loc="upper right", fontsize=7)
     fig.suptitle("regime from trajectories: blue (a), green (b), red (c), grey decay; "
                  "contours: blow-up time", fontsize=9)
-        ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     paths.append(out_dir / "regime_map.png")
     fig.savefig(paths[-1], dpi=120)
