@@ -1,9 +1,12 @@
 """meshjax: the mesh economy of distributed AI agents, simulated in JAX at scale."""
 
 from . import (
+    calibration as calibration,
     ces as ces,
+    collapse as collapse,
     equilibrium as equilibrium,
     graph as graph,
+    growth as growth,
     percolation as percolation,
     potts as potts,
     specialization as specialization,
