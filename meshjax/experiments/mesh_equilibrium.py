@@ -261,18 +261,19 @@ def run(p, ctx: Context) -> Result:
             f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (H={r['entropy']:.2f})" for r in cw) +
         f"; slope dN*/dH = {sl:.1f}. At fixed mean capability the spread of capabilities "
         "does not move N* beyond sampling error: (16) depends on the mean only."))
-    sl, sp_, v = trend(ck)
-    findings.append(Finding(
-        "Thm 6.1(e), type diversity: N* decreases with the entropy of the agents' "
-        "initial specialisation types", v,
-        "agent types uniform over K of J tasks (low initial threshold there): N* = " +
-        ", ".join(f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (K={r['param']})" for r in ck) +
-        "; if the shares stayed at their initial values, Lemma 4.1 would give " +
-        ", ".join(f"{r['n_star_pred']:.0f}" for r in ck) +
-        ". The threshold dynamics re-balance the work to the (even) demand — smallest "
-        "final task share " + ", ".join(f"{r['final_share_min']:.3f}" for r in ck) +
-        f" vs 1/J = {1 / J:.3f} — so the initial diversity matters only as far as it "
-        "survives the re-balancing."))
+    if ck:  # type_counts = [] skips this sweep
+        sl, sp_, v = trend(ck)
+        findings.append(Finding(
+            "Thm 6.1(e), type diversity: N* decreases with the entropy of the agents' "
+            "initial specialisation types", v,
+            "agent types uniform over K of J tasks (low initial threshold there): N* = " +
+            ", ".join(f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (K={r['param']})" for r in ck) +
+            "; if the shares stayed at their initial values, Lemma 4.1 would give " +
+            ", ".join(f"{r['n_star_pred']:.0f}" for r in ck) +
+            ". The threshold dynamics re-balance the work to the (even) demand — smallest "
+            "final task share " + ", ".join(f"{r['final_share_min']:.3f}" for r in ck) +
+            f" vs 1/J = {1 / J:.3f} — so the initial diversity matters only as far as it "
+            "survives the re-balancing."))
     extras["entropy"] = ent_rows
     return Result(tables=tables, findings=findings, extras=extras)
 
