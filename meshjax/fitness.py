@@ -276,7 +276,7 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         def round_(s):
             ends, sel, count, r = s
             key_tr = seed ^ jnp.stack([t, r, t, r]).astype(jnp.uint32)
-            _, b = lax.rng_bit_generator(key_tr, (3, nb), jnp.uint32)
+            _, b = _rbg((3, nb))(key_tr)
             idx, u = _from_bits(b, length, fit.dtype)
             sel, count = select(ends, idx, u, sel, count)
             return ends, sel, count, r + 1
@@ -286,7 +286,7 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
 
     def outer(carry, t0):
         ends, deg, kmax, nprop, state = carry
-        state, bits = lax.rng_bit_generator(state, (block, 3, nb), jnp.uint32)
+        state, bits = _rbg((block, 3, nb))(state)
         ts = t0 + jnp.arange(block, dtype=jnp.int32)
         lengths = lengths_of(ts)
         start = lengths_of(t0)
@@ -328,7 +328,9 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         if record:
             tgt = jnp.where(real[:, None], sel, n)
             src = jnp.where(real, ts, n)
-            deg = deg.at[tgt.reshape(-1)].add(1, mode="drop").at[src].set(m, mode="drop")
+            # New nodes first (degree m), then every link of the block to its target
+            # (a new node may already be a target of a later arrival in the block).
+            deg = deg.at[src].set(m, mode="drop").at[tgt.reshape(-1)].add(1, mode="drop")
             kmax = jnp.maximum(kmax, jnp.max(deg.at[tgt].get(mode="fill", fill_value=0)))
             kmax = jnp.maximum(kmax, m)
             tot = jnp.sum(deg, dtype=jnp.int32)
@@ -357,6 +359,27 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         g = _assemble(ends[0::2], jnp.maximum(ends[1::2], 0), None, n, dedupe=False)
         graph = Graph(g.senders, g.receivers, g.edge_ids, None, n)
     return BBGrowth(graph, degrees, times, tracked, shares, nprop, ok)
+
+
+@functools.cache
+def _rbg(shape: tuple[int, ...]):
+    """`key -> (new_key, uint32 bits of shape)` by XLA's RngBitGenerator, vmap-safe.
+
+    JAX batches `lax.rng_bit_generator` by drawing every replica's bits from the first
+    replica's key; here a batch of keys is mapped over one key at a time instead, so
+    `vmap` gives each replica its own stream (the same as a Python loop)."""
+
+    @jax.custom_batching.custom_vmap
+    def draw(key):
+        return lax.rng_bit_generator(key, shape, jnp.uint32)
+
+    @draw.def_vmap
+    def _draw_batched(axis_size, in_batched, key):
+        if not in_batched[0]:
+            return draw(key), (False, False)
+        return lax.map(draw, key), (True, True)
+
+    return draw
 
 
 def _mulhi(a, b):
@@ -612,6 +635,8 @@ def growth_exponents(times: Int[ArrayLike, " r"], degrees: Int[ArrayLike, "*b r 
       Slopes, shape `(*b, k)`.
     """
     t = np.asarray(times, float)
+    if t.ndim != 1:
+        raise ValueError(f"`times` must be 1-D (one replica's `times`), got shape {t.shape}")
     sel = t >= t_min
     if sel.sum() < 2:
         raise ValueError(f"`t_min`={t_min} leaves {sel.sum()} records; need >= 2")

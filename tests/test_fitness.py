@@ -29,7 +29,9 @@ def test_uniform_constant_solves_closed_form():
 def test_theta_family_criterion(theta):
     cond = F.condensation_constant(F.theta_pdf(theta))
     # I(1) = (1 + theta) B(2, theta) = 1 / theta: condensate iff theta > 1.
-    np.testing.assert_allclose(cond.integral_at_max, 1 / theta, rtol=1e-6)
+    # (rtol: tanh-sinh nodes closer to 1 than float64 resolves are dropped, which cuts
+    # a tail of order 1e-16 ** theta off the singular integrand at small theta.)
+    np.testing.assert_allclose(cond.integral_at_max, 1 / theta, rtol=1e-3)
     assert cond.condensed == (theta > 1)
     if theta > 1:
         assert cond.C == 1.0
@@ -116,14 +118,24 @@ def test_growth_law_is_exact_on_tiny_networks(getkey):
     res = jax.vmap(lambda k: F.bianconi_barabasi(k, fit, m, n_core=n_core))(keys)
     assert bool(jnp.all(res.ok))
     s, r = np.asarray(res.graph.senders), np.asarray(res.graph.receivers)
+    adj = np.zeros((reps, n, n), bool)
+    adj[np.arange(reps)[:, None], r, s] = True
+    # Simple graphs: every slot a distinct pair, no self-loops.
+    assert np.all(adj.sum(axis=(1, 2)) == 2 * (3 + m * (n - n_core)))
+    assert not np.any(adj[:, np.arange(n), np.arange(n)])
+    # Outcome = the set each arrival chose, coded as bits of adj[t, :t].
+    code = np.zeros(reps, np.int64)
+    for t in range(n_core, n):
+        code = code * 64 + adj[:, t, :t] @ (1 << np.arange(t))
+    uniq, cnt = np.unique(code, return_counts=True)
     counts = {}
-    for i in range(reps):
-        adj = np.zeros((n, n), bool)
-        adj[r[i], s[i]] = True
-        assert adj.sum() == 2 * (3 + m * (n - n_core))  # simple: no repeats, no loops
-        assert not adj.diagonal().any()
-        key = tuple(frozenset(np.flatnonzero(adj[t, :t]).tolist()) for t in range(n_core, n))
-        counts[key] = counts.get(key, 0) + 1
+    for c, k in zip(uniq.tolist(), cnt.tolist()):
+        sets = []
+        for t in reversed(range(n_core, n)):
+            bits = c % 64
+            c //= 64
+            sets.append(frozenset(i for i in range(t) if bits >> i & 1))
+        counts[tuple(reversed(sets))] = k
     assert set(counts) <= set(exact)
     chi2 = sum((counts.get(k, 0) - reps * p) ** 2 / (reps * p) for k, p in exact.items())
     dof = len(exact) - 1
@@ -156,7 +168,7 @@ def test_growth_exponents_match_eta_over_c(uniform_run):
     fit, track, res = uniform_run
     assert bool(jnp.all(res.ok))
     c = F.condensation_constant(F.theta_pdf(0.0)).C
-    beta = np.asarray(F.growth_exponents(res.times, res.tracked_degrees, t_min=2_000))
+    beta = np.asarray(F.growth_exponents(res.times[0], res.tracked_degrees, t_min=2_000))
     beta = beta.reshape(_REPS, _LEVELS.size, 2).mean(axis=(0, 2))
     np.testing.assert_allclose(beta, _LEVELS / c, atol=0.05)
     # Fitter nodes grow faster (fit-get-rich).
@@ -166,7 +178,7 @@ def test_growth_exponents_match_eta_over_c(uniform_run):
 def test_records_are_consistent(uniform_run):
     fit, track, res = uniform_run
     deg = np.asarray(res.degrees)
-    assert res.times[-1] == _N and res.times.shape == (_N // _EVERY,)
+    assert res.times[0, -1] == _N and res.times.shape == (_REPS, _N // _EVERY)
     np.testing.assert_array_equal(np.asarray(res.tracked_degrees)[:, -1], deg[:, track])
     np.testing.assert_allclose(np.asarray(res.kmax_share)[:, -1],
                                np.asarray(F.condensate_share(deg)), rtol=1e-6)
@@ -190,7 +202,7 @@ def test_equal_fitness_is_barabasi_albert():
     gamma = F.degree_exponent_mle(deg, k_min=8)
     assert abs(gamma - 3) < 0.2, gamma
     # Growth exponent 1/2 (C = 2 eta).
-    beta = np.asarray(F.growth_exponents(res.times, res.tracked_degrees, t_min=2_000))
+    beta = np.asarray(F.growth_exponents(res.times[0], res.tracked_degrees, t_min=2_000))
     np.testing.assert_allclose(beta.mean(), 0.5, atol=0.05)
 
 
@@ -245,3 +257,13 @@ def test_bad_input_theory():
         F.datacenter_edge_fitness(jr.key(0), 10, 1.5)
     with pytest.raises(TypeError):
         F.bianconi_barabasi(jr.key(0), np.ones(5), 1.5)
+
+
+def test_vmap_equals_loop(getkey):
+    fit = np.array([1.0, 0.3, 0.6, 0.8, 0.1, 0.5])
+    keys = jr.split(getkey(), 3)
+    batched = jax.vmap(lambda k: F.bianconi_barabasi(k, fit, 2, n_core=3))(keys)
+    for i in range(3):
+        one = F.bianconi_barabasi(keys[i], fit, 2, n_core=3)
+        np.testing.assert_array_equal(batched.graph.senders[i], one.graph.senders)
+        np.testing.assert_array_equal(batched.degrees[i], one.degrees)
