@@ -95,7 +95,7 @@ class BBGrowth(eqx.Module):
 def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int, *,
                       n_core: int | None = None, track: ArrayLike | None = None,
                       record_every: int | None = None, build_graph: bool = True,
-                      chunk: int = 1024) -> BBGrowth:
+                      distinct: bool = True, chunk: int = 1024) -> BBGrowth:
     r"""Grows a Bianconi–Barabási network, eq. (5), by exact sequential attachment.
 
     Nodes $0, \dots, n_0 - 1$ form a complete core ($n_0$ = `n_core`). Node
@@ -123,6 +123,13 @@ def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int
         arrivals (and at the end). Default when `track` is given: about 1000 records.
       build_graph: Assemble the `Graph` (one O(E log E) sort); `False` returns degrees
         and records only.
+      distinct: `True` (default): the $m$ targets are distinct (a simple graph; a
+        repeated choice is redrawn), so a node gains at most one link per arrival.
+        `False`: the $m$ links are independent draws $\propto \eta_i k_i$ (a
+        multigraph) — the continuum model behind (5)–(6). The two differ where one node
+        holds a macroscopic share $w$ of $\sum \eta k$: with distinct targets it gains
+        about $1 - (1 - w)^m$ links per arrival instead of $m w$, so a condensate
+        holds less than the $(1 - I)/2$ of (6) (at most $1/(2m)$ of all link ends).
       chunk: Arrivals whose random numbers are drawn together when nothing is recorded
         (performance only).
 
@@ -166,7 +173,7 @@ def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int
         track_arr = jnp.zeros((0,), jnp.int32)
     record = record_every is not None
     block = min(record_every if record else chunk, n_new)
-    return _grow(key, fit, track_arr, m, n_core, block, record, build_graph)
+    return _grow(key, fit, track_arr, m, n_core, block, record, build_graph, bool(distinct))
 
 
 def _as_fitness(fitness) -> Array:
@@ -203,9 +210,9 @@ def _n_batch(m: int) -> int:
     return 2 * m + 6
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7))
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
 def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
-          build_graph: bool) -> BBGrowth:
+          build_graph: bool, distinct: bool = True) -> BBGrowth:
     r"""The growth kernel.
 
     Semantics (what makes it exact and sequential): arrival $t$ reads its first `nb`
@@ -248,9 +255,12 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
     def select(ends, idx, u, sel, count):
         cand = ends[idx]
         acc = u * eta_max < fit[cand]
-        in_sel = jnp.any(cand[:, None] == sel[None, :], axis=1)
-        dup = jnp.any((cand[:, None] == cand[None, :]) & lower & acc[None, :], axis=1)
-        valid = acc & ~in_sel & ~dup
+        if distinct:
+            in_sel = jnp.any(cand[:, None] == sel[None, :], axis=1)
+            dup = jnp.any((cand[:, None] == cand[None, :]) & lower & acc[None, :], axis=1)
+            valid = acc & ~in_sel & ~dup
+        else:
+            valid = acc
         rank = count + jnp.sum(upper & valid[None, :], axis=1, dtype=jnp.int32) - 1
         hit = valid[None, :] & (rank[None, :] == slots[:, None])
         new = jnp.max(jnp.where(hit, cand[None, :], -1), axis=1)

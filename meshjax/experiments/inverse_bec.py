@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "theta_bulk": 0.0,
     "levels": [0.2, 0.5, 0.8, 1.0],
     "flat_slope": -0.03,
+    "distinct": True,
 }
 
 
@@ -72,7 +73,7 @@ def _run(params, ctx: Context) -> Result:
         keys = jr.split(k, reps)
         res = jax.vmap(lambda kk: F.bianconi_barabasi(
             kk, fit, m, track=np.concatenate([[0], track]), record_every=every,
-            build_graph=False))(keys)
+            build_graph=False, distinct=bool(p["distinct"])))(keys)
         return jax.device_get(res)
 
     cases = [("theta", th, F.theta_pdf(th), lambda k, th=th: F.theta_fitness(k, n, th))
