@@ -58,6 +58,7 @@ __all__ = [
     "degree_exponent_mle",
     "growth_exponents",
     "predicted_exponents",
+    "predicted_link_share",
     "theta_fitness",
     "theta_pdf",
     "uniform_fitness",
@@ -605,6 +606,40 @@ def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *
             hi_e = mid
     c = eta_max + math.exp(0.5 * (lo + hi_e))
     return Condensation(c, False, i_max, 0.0)
+
+
+def predicted_link_share(rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *,
+                         eta_max: float = 1.0) -> float:
+    r"""Share of all link ends held by nodes with $\eta \ge \eta_{m low}$, from (5)–(6).
+
+    A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
+    $\eta \in A$ hold $m t \int_A ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
+    condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
+    $$s = 	frac12\Big[\int_{\eta_{m low}}^{\eta_{\max}} rac{ho(\eta)\,d\eta}
+         {1 - \eta/C} + n_0\Big].$$
+    (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
+    smaller.)
+
+    Args:
+      rho: A density on $[0, \eta_{\max}]$ (vectorised callable).
+      eta_low: Threshold in $[0, \eta_{\max})$.
+      eta_max: $\eta_{\max}$.
+
+    Returns:
+      The predicted share in $[0, 1]$ (a float).
+    """
+    eta_max = check_real("eta_max", eta_max, low=0.0, low_open=True)
+    eta_low = check_real("eta_low", eta_low, low=0.0, high=eta_max, high_open=True)
+    cond = condensation_constant(rho, eta_max=eta_max)
+    hi = min(float(getattr(rho, "support_max", eta_max)), eta_max)
+    if eta_low >= hi:
+        return 0.5 * cond.condensate_fraction
+    x, d_hi, w = _tanh_sinh(hi - eta_low)
+    x = eta_low + x
+    gap_top = (eta_max - hi) + d_hi
+    dens = np.asarray(rho(x), float)
+    integral = float(np.sum(w * dens * cond.C / ((cond.C - eta_max) + gap_top)))
+    return 0.5 * (integral + cond.condensate_fraction)
 
 
 def _tanh_sinh(b: float, h: float = 1 / 64, tmax: float = 3.2):

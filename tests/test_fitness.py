@@ -272,7 +272,8 @@ def test_inverse_bec_experiment_tiny(tmp_path):
     from meshjax.experiments.inverse_bec import EXPERIMENT
 
     params = {**EXPERIMENT.defaults, "n_nodes": 2_000, "replicas": 2, "records": 20,
-              "thetas": [0.5, 3.0], "learnings": [0.0, 1.0], "m": _M}
+              "thetas": [0.5, 3.0], "learnings": [0.0, 1.0], "m": _M,
+              "nodes_per_level": 2}
     EXPERIMENT.validate(params)
     res = EXPERIMENT.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     rows = res.tables["metrics"]
@@ -288,3 +289,13 @@ def test_inverse_bec_experiment_tiny(tmp_path):
     assert [f.verdict for f in res.findings][0] == "not supported"
     with pytest.raises(ValueError, match="learnings"):
         EXPERIMENT.validate({**params, "learnings": [1.5]})
+
+
+def test_predicted_link_share():
+    # All nodes hold everything; theta = 2 top nodes hold the condensate n0/2 = 1/4 plus
+    # (1/2) int_{eta_q}^1 3 (1 - eta) d eta = (3/4) (1 - eta_q)^2.
+    np.testing.assert_allclose(F.predicted_link_share(F.theta_pdf(0.0), 0.0), 1.0,
+                               rtol=1e-6)
+    d = 0.2
+    np.testing.assert_allclose(F.predicted_link_share(F.theta_pdf(2.0), 1 - d),
+                               0.25 + 0.75 * d ** 2, rtol=1e-6)
