@@ -610,12 +610,16 @@ def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *
 
 def predicted_link_share(rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *,
                          eta_max: float = 1.0) -> float:
-    r"""Share of all link ends held by nodes with $\eta \ge \eta_{m low}$, from (5)–(6).
+    r"""Share of all link ends held by nodes with $\eta \ge \eta_{
+m low}$, from (5)–(6).
 
     A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
-    $\eta \in A$ hold $m t \int_A ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
+    $\eta \in A$ hold $m t \int_A 
+ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
     condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
-    $$s = 	frac12\Big[\int_{\eta_{m low}}^{\eta_{\max}} rac{ho(\eta)\,d\eta}
+    $$s = 	frac12\Big[\int_{\eta_{
+m low}}^{\eta_{\max}} rac{
+ho(\eta)\,d\eta}
          {1 - \eta/C} + n_0\Big].$$
     (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
     smaller.)
@@ -636,6 +640,8 @@ def predicted_link_share(rho: Callable[[np.ndarray], np.ndarray], eta_low: float
         return 0.5 * cond.condensate_fraction
     x, d_hi, w = _tanh_sinh(hi - eta_low)
     x = eta_low + x
+    keep = x < hi  # nodes that round onto the endpoint are dropped (as in the quadrature)
+    x, d_hi, w = x[keep], d_hi[keep], w[keep]
     gap_top = (eta_max - hi) + d_hi
     dens = np.asarray(rho(x), float)
     integral = float(np.sum(w * dens * cond.C / ((cond.C - eta_max) + gap_top)))

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "levels": [0.2, 0.5, 0.8, 1.0],
     "nodes_per_level": 8,
     "elite_fraction": 0.01,
-    "flat_slope": -0.03,
+    "flat_slope": -0.05,
     "distinct": True,
 }
 
