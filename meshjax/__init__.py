@@ -5,6 +5,7 @@ from . import (
     ces as ces,
     collapse as collapse,
     equilibrium as equilibrium,
+    fitness as fitness,
     graph as graph,
     growth as growth,
     percolation as percolation,
