@@ -615,7 +615,7 @@ def binary_polymer_levels(
     (`thin_catalysis`) gives an exact sample at f, coupled across f.
 
     Args:
-      key: PRNG key.
+      key: PRNG key, or a (b,) batch of keys for b instances (vmapped, one compile).
       n: maximal polymer length, int in [2, 16] (static).
       f_max: largest catalysis level, >= 0 (may be traced if `max_catalysed` is given).
       food_length: food = polymers up to this length, int in [1, n-1] (static).
@@ -625,7 +625,8 @@ def binary_polymer_levels(
 
     Returns:
       (system, levels): the `ReactionSystem` with k = n_types * max_catalysed pair slots
-      and (k,) levels in f units (inf for padding).
+      (2k if reversible) and (k,) levels in f units (inf for padding); with batched keys
+      both have a leading (b,) axis.
 
     Raises:
       ValueError: on n, food_length or f_max out of range.
@@ -641,7 +642,21 @@ def binary_polymer_levels(
     return _check_overflow(_polymer_jit(key, f_max, n, food_length, reversible, cap))
 
 
+def _per_key(fn):
+    """Vmaps `fn(key, ...)` over leading batch axes of `key` (a batch of instances)."""
+
+    @functools.wraps(fn)
+    def wrapped(key, *args):
+        f = lambda k: fn(k, *args)
+        for _ in range(jnp.ndim(key)):
+            f = jax.vmap(f)
+        return f(key)
+
+    return wrapped
+
+
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+@_per_key
 def _polymer_jit(key, f_max, n, food_length, reversible, cap):
     rea, pro, food = _polymer_structure(n, food_length)
     units = rea.shape[0] // 2 if reversible else rea.shape[0]
@@ -744,7 +759,7 @@ def mesh_operations_levels(
     (18), see `catalysis_probability`.
 
     Args:
-      key: PRNG key.
+      key: PRNG key, or a (b,) batch of keys for b instances.
       n_types: J, int >= 2 (static). n_ops: |R|, int >= 1 (static).
       p_max: largest catalysis probability in [0, 1] (traced allowed with max_catalysed).
       n_food: size of the food set, in [1, J-1] (static).
@@ -768,6 +783,7 @@ def mesh_operations_levels(
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+@_per_key
 def _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap):
     key_s, key_c = jr.split(key)
     inputs, outputs, food = _mesh_structure(key_s, n_types, n_ops, n_food, n_inputs,

@@ -249,11 +249,11 @@ def jain_krishna(
     r"""Runs the Jain–Krishna model for `n_updates` graph updates (`lax.scan`).
 
     Update i uses `jr.fold_in(key, i)`; the initial graph (if not given) is
-    `random_catalytic_matrix(jr.fold_in(key, 2**31 - 1), s, p)`. vmap over keys (and p)
-    for independent runs.
+    `random_catalytic_matrix(jr.fold_in(key, 2**31 - 1), s, p)`. A (b,) batch of keys
+    gives b independent runs (vmapped); vmap yourself to batch p as well.
 
     Args:
-      key: PRNG key. s: number of types, int >= 2 (static). p: link probability in [0, 1]
+      key: PRNG key, or a (b,) batch of keys (then outputs get a leading (b,) axis). s: number of types, int >= 2 (static). p: link probability in [0, 1]
         (may be traced). n_updates: number of graph updates, int >= 1 (static).
       initial: optional (s, s) bool starting graph.
       n_squarings, tol: see `attractor`.
@@ -281,6 +281,11 @@ def jain_krishna(
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _run_jit(key, p, initial, s, n_updates, n_squarings, tol):
+    if jnp.ndim(key):
+        run = lambda k: _run_jit.__wrapped__(k, p, initial, s, n_updates, n_squarings, tol)
+        for _ in range(jnp.ndim(key)):
+            run = jax.vmap(run)
+        return run(key)
     if initial is None:
         initial = _random_matrix(jr.fold_in(key, 2**31 - 1), s, p)
 
