@@ -112,25 +112,44 @@ def _attractor(adjacency, n_squarings, tol):
     c = adjacency.astype(dtype)
     s = c.shape[0]
 
-    # no cycles (C nilpotent, λ1 = 0): X ∝ C^L 1, the last non-zero C^k 1, exactly
-    def path_step(v, _):
+    # no cycles (C nilpotent, λ1 = 0): X ∝ C^L 1, the last non-zero C^k 1, exactly.
+    # Stops at the first k with C^k 1 = 0 (acyclic) or after s products (a cycle).
+    def path_cond(carry):
+        _, k, nonzero = carry
+        return nonzero & (k < s)
+
+    def path_body(carry):
+        v, k, _ = carry
         w = c @ v
         mx = jnp.max(w)
         nonzero = mx > 0
-        return jnp.where(nonzero, w / jnp.where(nonzero, mx, 1), v), nonzero
+        return jnp.where(nonzero, w / jnp.where(nonzero, mx, 1), v), k + 1, nonzero
 
-    v_top, nonzero = lax.scan(path_step, jnp.ones((s,), dtype), None, length=s)
-    acyclic = ~nonzero[-1]  # C^s 1 = 0
+    v_top, _, cyclic = lax.while_loop(
+        path_cond, path_body, (jnp.ones((s,), dtype), jnp.array(0), jnp.array(True)))
+    acyclic = ~cyclic  # C^k 1 = 0 for some k <= s
 
-    # cycles (λ1 >= 1): limit direction of (I + C)^m 1 by normalised squaring
-    def square(_, m):
+    # cycles (λ1 >= 1): limit direction of (I + C)^m 1 by normalised squaring, until
+    # the matrix stops changing or after n_squarings squarings
+    def sq_cond(carry):
+        _, i, changed = carry
+        return changed & (i < n_squarings)
+
+    def sq_body(carry):
+        m, i, _ = carry
         m2 = m @ m
         mx = jnp.max(m2)
-        return jnp.where(mx > 0, m2 / jnp.where(mx > 0, mx, 1), m)
+        m2 = jnp.where(mx > 0, m2 / jnp.where(mx > 0, mx, 1), m)
+        return m2, i + 1, jnp.any(m2 != m)
 
-    m = jnp.eye(s, dtype=dtype) + c
-    m = lax.fori_loop(0, n_squarings, square, m / jnp.max(m))
-    x = jnp.where(acyclic, v_top, jnp.sum(m, axis=1))
+    def squarings(_):
+        m = jnp.eye(s, dtype=dtype) + c
+        m, _, _ = lax.while_loop(sq_cond, sq_body, (m / jnp.max(m), jnp.array(0),
+                                                    jnp.array(True)))
+        return jnp.sum(m, axis=1)
+
+    x_cyc = lax.cond(acyclic, lambda _: v_top, squarings, None)
+    x = jnp.where(acyclic, v_top, x_cyc)
     x = x / jnp.sum(x)
     x = jnp.where(x > tol * jnp.max(x), x, 0.0)  # drop the O(2^-n_squarings) remainders
     x = x / jnp.sum(x)
