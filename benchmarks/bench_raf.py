@@ -20,7 +20,14 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from benchmarks._harness import add_ratios, print_table, row, time_call, time_host, write_json
+from benchmarks._harness import (
+    add_ratios,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 from meshjax import raf, replicator
 
 # ----------------------------------------------------------------------- NumPy peers
@@ -105,11 +112,30 @@ def bench_max_raf(n, batch, fs, repeat):
         t = time_call(lambda: raf.max_raf(systems), repeat=repeat)
         masks = np.asarray(raf.max_raf(systems))
         size = dict(size, raf_found=int(masks.any(axis=1).sum()))
-        rows.append(row("maxraf", f"binary_polymer f={f}", "meshjax",
-                        size, t, batch, "instances/s"))
-        arrays = [tuple(np.asarray(a[i]) for a in (
-            systems.reactants, systems.products, systems.catalyst_types,
-            systems.catalyst_reactions, systems.food)) for i in range(batch)]
+        rows.append(
+            row(
+                "maxraf",
+                f"binary_polymer f={f}",
+                "meshjax",
+                size,
+                t,
+                batch,
+                "instances/s",
+            )
+        )
+        arrays = [
+            tuple(
+                np.asarray(a[i])
+                for a in (
+                    systems.reactants,
+                    systems.products,
+                    systems.catalyst_types,
+                    systems.catalyst_reactions,
+                    systems.food,
+                )
+            )
+            for i in range(batch)
+        ]
 
         def numpy_all():
             return [numpy_max_raf(*a) for a in arrays]
@@ -117,8 +143,17 @@ def bench_max_raf(n, batch, fs, repeat):
         got = numpy_all()
         assert all((g == m).all() for g, m in zip(got, masks)), "NumPy peer disagrees"
         t = time_host(numpy_all, repeat=max(1, repeat // 2), warmup=0)
-        rows.append(row("maxraf", f"binary_polymer f={f}", "numpy",
-                        size, t, batch, "instances/s"))
+        rows.append(
+            row(
+                "maxraf",
+                f"binary_polymer f={f}",
+                "numpy",
+                size,
+                t,
+                batch,
+                "instances/s",
+            )
+        )
     return rows
 
 
@@ -135,18 +170,25 @@ def bench_jk(s, m, n_updates, runs, repeat, warm_updates):
         for b in (1, runs):
             size = {"s": s, "m": m, "runs": b, "updates": n_updates}
             keys = jr.split(jr.key(0), b) if b > 1 else jr.key(0)
-            fn = lambda: replicator.jain_krishna(keys, s, p, n_updates,
-                                                 initial=init)[1].lambda1
+            fn = lambda: (
+                replicator.jain_krishna(keys, s, p, n_updates, initial=init)[1].lambda1
+            )
             t = time_call(fn, repeat=repeat)
             case = f"s={s}, {phase}"
-            rows.append(row("jain_krishna", case, "meshjax", size, t,
-                            b * n_updates, "updates/s"))
+            rows.append(
+                row(
+                    "jain_krishna", case, "meshjax", size, t, b * n_updates, "updates/s"
+                )
+            )
             rng = np.random.default_rng(0)
-            t = time_host(lambda: [numpy_jk(rng, s, p, n_updates, initial)
-                                   for _ in range(b)],
-                          repeat=max(1, repeat // 2), warmup=0)
-            rows.append(row("jain_krishna", case, "numpy", size, t,
-                            b * n_updates, "updates/s"))
+            t = time_host(
+                lambda: [numpy_jk(rng, s, p, n_updates, initial) for _ in range(b)],
+                repeat=max(1, repeat // 2),
+                warmup=0,
+            )
+            rows.append(
+                row("jain_krishna", case, "numpy", size, t, b * n_updates, "updates/s")
+            )
     return rows
 
 

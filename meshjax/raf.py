@@ -122,7 +122,9 @@ class ReactionSystem(eqx.Module):
         s, r = self.n_types, self.n_reactions
         food = _concrete(self.food)
         if food is not None and not food.reshape(-1, s).any(axis=1).all():
-            raise ValueError("food set is empty (food.any() is False); a RAF needs food")
+            raise ValueError(
+                "food set is empty (food.any() is False); a RAF needs food"
+            )
         checks = (
             ("reactants", self.reactants, 0, s),
             ("products", self.products, 0, s),
@@ -223,7 +225,9 @@ class ReactionSystem(eqx.Module):
           a product of reaction i) and the (s,) food mask.
         """
         if self.food.ndim != 1:
-            raise ValueError(f"to_dense takes one instance; food shape {self.food.shape}")
+            raise ValueError(
+                f"to_dense takes one instance; food shape {self.food.shape}"
+            )
         s, r = self.n_types, self.n_reactions
 
         def dense(idx):
@@ -234,7 +238,12 @@ class ReactionSystem(eqx.Module):
 
         cat = np.zeros((r + 1, s), bool)
         cat[np.asarray(self.catalyst_reactions), np.asarray(self.catalyst_types)] = True
-        return dense(self.reactants), cat[:r], dense(self.products), np.asarray(self.food)
+        return (
+            dense(self.reactants),
+            cat[:r],
+            dense(self.products),
+            np.asarray(self.food),
+        )
 
 
 def _check_system(system, name="system"):
@@ -245,7 +254,9 @@ def _check_system(system, name="system"):
 def _check_mask(system, reaction_mask, name="reaction_mask"):
     shape = system.food.shape[:-1] + (system.n_reactions,)
     if jnp.shape(reaction_mask) != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {jnp.shape(reaction_mask)}")
+        raise ValueError(
+            f"{name} must have shape {shape}; got {jnp.shape(reaction_mask)}"
+        )
 
 
 def _reactants_ok(system, avail):
@@ -442,11 +453,16 @@ def _raf_threshold(system, levels):
         mid = (lo + hi) // 2
         mask = _max_raf(sub_system(mid), init=hi_mask)  # warm start: maxRAF is monotone
         ok = jnp.any(mask)
-        return (jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi),
-                jnp.where(ok, mask, hi_mask))
+        return (
+            jnp.where(ok, lo, mid + 1),
+            jnp.where(ok, mid, hi),
+            jnp.where(ok, mask, hi_mask),
+        )
 
     hi0 = jnp.where(found, n_finite - 1, 0)
-    lo, hi, _ = lax.while_loop(lambda c: c[0] < c[1], body, (jnp.zeros_like(hi0), hi0, full))
+    lo, hi, _ = lax.while_loop(
+        lambda c: c[0] < c[1], body, (jnp.zeros_like(hi0), hi0, full)
+    )
     inf = jnp.array(jnp.inf, levels.dtype)
     return jnp.where(found, sorted_levels[hi], inf)
 
@@ -456,8 +472,9 @@ def _raf_threshold_jit(system, levels, batch_size):
     batch = system.food.shape[:-1]
     if not batch:
         return _raf_threshold(system, levels)
-    flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[len(batch):]),
-                        (system, levels))
+    flat = jax.tree.map(
+        lambda x: x.reshape((-1,) + x.shape[len(batch) :]), (system, levels)
+    )
     out = lax.map(lambda a: _raf_threshold(*a), flat, batch_size=batch_size)
     return out.reshape(batch)
 
@@ -528,7 +545,9 @@ def _capacity(max_catalysed, mean, n_reactions):
         return int(max_catalysed)
     m = _concrete(mean)
     if m is None:
-        raise ValueError("max_catalysed must be given when the catalysis level is traced")
+        raise ValueError(
+            "max_catalysed must be given when the catalysis level is traced"
+        )
     m = float(np.max(m))
     return min(int(math.ceil(m + 10.0 * math.sqrt(m) + 10.0)), n_reactions + 1)
 
@@ -575,18 +594,21 @@ def binary_polymer_size(n: int) -> tuple[int, int]:
 def _check_n(n, food_length=1):
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 2 <= n <= 16:
         raise ValueError(f"n={n!r}: maximal polymer length must be an int in [2, 16]")
-    if (
-        not isinstance(food_length, (int, np.integer))
-        or not 1 <= food_length < n
-    ):
-        raise ValueError(f"food_length={food_length!r}: must be an int in [1, n-1={n-1}]")
+    if not isinstance(food_length, (int, np.integer)) or not 1 <= food_length < n:
+        raise ValueError(
+            f"food_length={food_length!r}: must be an int in [1, n-1={n - 1}]"
+        )
 
 
 def _check_level(name, value, hi=None):
     v = _concrete(value)
     if v is None:
         return
-    if not np.all(np.isfinite(v)) or np.any(v < 0) or (hi is not None and np.any(v > hi)):
+    if (
+        not np.all(np.isfinite(v))
+        or np.any(v < 0)
+        or (hi is not None and np.any(v > hi))
+    ):
         rng = f"[0, {hi}]" if hi is not None else "[0, inf)"
         raise ValueError(f"{name}={value!r} outside {rng}")
 
@@ -660,8 +682,16 @@ def _per_key(fn):
 def _polymer_jit(key, f_max, n, food_length, reversible, cap):
     rea, pro, food = _polymer_structure(n, food_length)
     units = rea.shape[0] // 2 if reversible else rea.shape[0]
-    return _levels_system(key, jnp.asarray(rea), jnp.asarray(pro), jnp.asarray(food),
-                          f_max / units, cap, scale=units, reversible=reversible)
+    return _levels_system(
+        key,
+        jnp.asarray(rea),
+        jnp.asarray(pro),
+        jnp.asarray(food),
+        f_max / units,
+        cap,
+        scale=units,
+        reversible=reversible,
+    )
 
 
 def _levels_system(key, rea, pro, food, p, cap, scale, reversible=False):
@@ -672,7 +702,9 @@ def _levels_system(key, rea, pro, food, p, cap, scale, reversible=False):
     reactions = jnp.where(reactions < units, reactions, r)
     if reversible:  # unit i is ligation i and cleavage i + r/2 (see _polymer_structure)
         types = jnp.concatenate([types, types])
-        reactions = jnp.concatenate([reactions, jnp.where(reactions < r, reactions + units, r)])
+        reactions = jnp.concatenate(
+            [reactions, jnp.where(reactions < r, reactions + units, r)]
+        )
         levels = jnp.concatenate([levels, levels])
     system = ReactionSystem(rea, pro, types, reactions.astype(jnp.int32), food)
     return system, levels, overflow
@@ -706,8 +738,12 @@ def binary_polymer(
       A `ReactionSystem`: each type catalyses each reaction with probability f / |R|.
     """
     system, _ = binary_polymer_levels(
-        key, n, f, food_length=food_length, reversible=reversible,
-        max_catalysed=max_catalysed
+        key,
+        n,
+        f,
+        food_length=food_length,
+        reversible=reversible,
+        max_catalysed=max_catalysed,
     )
     return system
 
@@ -779,26 +815,43 @@ def mesh_operations_levels(
     cap = _capacity(max_catalysed, None if pm is None else pm * n_ops, n_ops)
     p_max = jnp.asarray(p_max, jnp.result_type(float))
     return _check_overflow(
-        _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap))
+        _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
 @_per_key
 def _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap):
     key_s, key_c = jr.split(key)
-    inputs, outputs, food = _mesh_structure(key_s, n_types, n_ops, n_food, n_inputs,
-                                            n_outputs)
+    inputs, outputs, food = _mesh_structure(
+        key_s, n_types, n_ops, n_food, n_inputs, n_outputs
+    )
     return _levels_system(key_c, inputs, outputs, food, p_max, cap, scale=1.0)
 
 
-def mesh_operations(key: PRNGKeyArray, n_types: int, n_ops: int, p, *, n_food: int,
-                    n_inputs: int = 2, n_outputs: int = 1,
-                    max_catalysed: int | None = None) -> ReactionSystem:
+def mesh_operations(
+    key: PRNGKeyArray,
+    n_types: int,
+    n_ops: int,
+    p,
+    *,
+    n_food: int,
+    n_inputs: int = 2,
+    n_outputs: int = 1,
+    max_catalysed: int | None = None,
+) -> ReactionSystem:
     """The mesh training-operation system at catalysis probability p (see
     `mesh_operations_levels` for the model and arguments)."""
-    system, _ = mesh_operations_levels(key, n_types, n_ops, p, n_food=n_food,
-                                       n_inputs=n_inputs, n_outputs=n_outputs,
-                                       max_catalysed=max_catalysed)
+    system, _ = mesh_operations_levels(
+        key,
+        n_types,
+        n_ops,
+        p,
+        n_food=n_food,
+        n_inputs=n_inputs,
+        n_outputs=n_outputs,
+        max_catalysed=max_catalysed,
+    )
     return system
 
 

@@ -126,7 +126,8 @@ def _attractor(adjacency, n_squarings, tol):
         return jnp.where(nonzero, w / jnp.where(nonzero, mx, 1), v), k + 1, nonzero
 
     v_top, _, cyclic = lax.while_loop(
-        path_cond, path_body, (jnp.ones((s,), dtype), jnp.array(0), jnp.array(True)))
+        path_cond, path_body, (jnp.ones((s,), dtype), jnp.array(0), jnp.array(True))
+    )
     acyclic = ~cyclic  # C^k 1 = 0 for some k <= s
 
     # cycles (λ1 >= 1): limit direction of (I + C)^m 1 by normalised squaring, until
@@ -144,8 +145,9 @@ def _attractor(adjacency, n_squarings, tol):
 
     def squarings(_):
         m = jnp.eye(s, dtype=dtype) + c
-        m, _, _ = lax.while_loop(sq_cond, sq_body, (m / jnp.max(m), jnp.array(0),
-                                                    jnp.array(True)))
+        m, _, _ = lax.while_loop(
+            sq_cond, sq_body, (m / jnp.max(m), jnp.array(0), jnp.array(True))
+        )
         return jnp.sum(m, axis=1)
 
     x_cyc = lax.cond(acyclic, lambda _: v_top, squarings, None)
@@ -198,8 +200,9 @@ def jk_rhs(x: Float[Array, " s"], adjacency: Bool[Array, "s s"]) -> Float[Array,
     return cx - x * jnp.sum(cx)
 
 
-def replicator_rhs_19(c: Float[Array, " s"], adjacency: Bool[Array, "s s"]
-                      ) -> Float[Array, " s"]:
+def replicator_rhs_19(
+    c: Float[Array, " s"], adjacency: Bool[Array, "s s"]
+) -> Float[Array, " s"]:
     r"""Right-hand side of (19) as printed, c_i((M c)_i − φ0), with φ0 = Σ_i c_i (M c)_i
     (the normalisation that keeps Σ c = 1; the chapter's N^{-1} is 1 on the simplex)."""
     mc = adjacency.astype(c.dtype) @ c
@@ -227,8 +230,12 @@ def _step(key, adjacency, p, n_squarings, tol):
 
 
 def jain_krishna_step(
-    key: PRNGKeyArray, adjacency: Bool[Array, "s s"], p, *, n_squarings: int = 40,
-    tol: float = 1e-9
+    key: PRNGKeyArray,
+    adjacency: Bool[Array, "s s"],
+    p,
+    *,
+    n_squarings: int = 40,
+    tol: float = 1e-9,
 ) -> tuple[Bool[Array, "s s"], JKRecord]:
     """One Jain–Krishna graph update: attractor, remove a least-fit type, new random links.
 
@@ -246,8 +253,9 @@ def jain_krishna_step(
     """
     _check_adjacency(adjacency)
     _check_p(p)
-    return _step_jit(key, jnp.asarray(adjacency, bool), jnp.asarray(p),
-                     int(n_squarings), float(tol))
+    return _step_jit(
+        key, jnp.asarray(adjacency, bool), jnp.asarray(p), int(n_squarings), float(tol)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
@@ -292,16 +300,21 @@ def jain_krishna(
     if initial is not None:
         _check_adjacency(initial, "initial")
         if jnp.shape(initial)[0] != s:
-            raise ValueError(f"initial has shape {jnp.shape(initial)}; expected ({s}, {s})")
+            raise ValueError(
+                f"initial has shape {jnp.shape(initial)}; expected ({s}, {s})"
+            )
         initial = jnp.asarray(initial, bool)
-    return _run_jit(key, jnp.asarray(p), initial, s, int(n_updates), int(n_squarings),
-                    float(tol))
+    return _run_jit(
+        key, jnp.asarray(p), initial, s, int(n_updates), int(n_squarings), float(tol)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _run_jit(key, p, initial, s, n_updates, n_squarings, tol):
     if jnp.ndim(key):
-        run = lambda k: _run_jit.__wrapped__(k, p, initial, s, n_updates, n_squarings, tol)
+        run = lambda k: _run_jit.__wrapped__(
+            k, p, initial, s, n_updates, n_squarings, tol
+        )
         for _ in range(jnp.ndim(key)):
             run = jax.vmap(run)
         return run(key)

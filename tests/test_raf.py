@@ -64,8 +64,14 @@ def from_dense_padded(rea, cat, pro, food):
     r, s = rea.shape
     pad = lambda m: np.pad(m, ((0, R_PAD - r), (0, S_PAD - s)))
     return raf.ReactionSystem.from_dense(
-        pad(rea), pad(cat), pad(pro), np.pad(food, (0, S_PAD - s)),
-        max_reactants=2, max_products=2, max_catalysts=S_PAD * R_PAD)
+        pad(rea),
+        pad(cat),
+        pad(pro),
+        np.pad(food, (0, S_PAD - s)),
+        max_reactants=2,
+        max_products=2,
+        max_catalysts=S_PAD * R_PAD,
+    )
 
 
 def random_dense(rng, s, r):
@@ -96,8 +102,9 @@ def test_max_raf_matches_reference_on_random_systems():
     s, r, n_sys = S_PAD, R_PAD, 300
     dense = [random_dense(rng, s, r) for _ in range(n_sys)]
     systems = [
-        raf.ReactionSystem.from_dense(*d, max_reactants=2, max_products=2,
-                                      max_catalysts=s * r)
+        raf.ReactionSystem.from_dense(
+            *d, max_reactants=2, max_products=2, max_catalysts=s * r
+        )
         for d in dense
     ]
     batch = stack(systems)
@@ -289,8 +296,9 @@ def test_catalysis_probability_and_inverse():
 
 def test_mesh_operations_structure_and_threshold(getkey):
     J, R, F, b = 12, 40, 3, 24
-    systems, levels = raf.mesh_operations_levels(jr.split(getkey(), b), J, R, 0.3,
-                                                 n_food=F, max_catalysed=41)
+    systems, levels = raf.mesh_operations_levels(
+        jr.split(getkey(), b), J, R, 0.3, n_food=F, max_catalysed=41
+    )
     assert systems.food.shape == (b, J)
     assert (np.asarray(systems.food).sum(axis=1) == F).all()
     assert (np.asarray(systems.products) >= F).all()  # outputs are not food
@@ -361,13 +369,24 @@ def test_autocatalysis_experiment_tiny(tmp_path, polymer_ensembles):
     exp = get("autocatalysis")
     params = dict(exp.defaults)
     # sizes shared with the tests above (and test_replicator), so nothing new compiles
-    params.update(polymer_n=[6], polymer_instances=N_INST, mesh_types=12, mesh_food=3,
-                  mesh_ops=[40], mesh_types_sweep=[], mesh_instances=24, jk_s=12,
-                  jk_m=1.1, jk_updates=20, jk_runs=2)
+    params.update(
+        polymer_n=[6],
+        polymer_instances=N_INST,
+        mesh_types=12,
+        mesh_food=3,
+        mesh_ops=[40],
+        mesh_types_sweep=[],
+        mesh_instances=24,
+        jk_s=12,
+        jk_m=1.1,
+        jk_updates=20,
+        jk_runs=2,
+    )
     exp.validate(params)
     res = exp.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert {"metrics", "polymer", "polymer_curve", "mesh", "jk", "jk_summary"} <= set(
-        res.tables)
+        res.tables
+    )
     (row,) = res.tables["polymer"]
     assert row["n"] == 6 and 0.3 < row["f_half"] < 5
     (mesh,) = res.tables["mesh"]

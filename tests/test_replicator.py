@@ -86,8 +86,11 @@ def test_ode_converges_to_attractor():
     np.testing.assert_allclose(sol.y[:, -1], x_star, atol=1e-7)
     # the rhs is the JK equation
     x = rng.random(s)
-    np.testing.assert_allclose(rep.jk_rhs(jnp.asarray(x), jnp.asarray(c)),
-                               cf @ x - x * (cf @ x).sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        rep.jk_rhs(jnp.asarray(x), jnp.asarray(c)),
+        cf @ x - x * (cf @ x).sum(),
+        rtol=1e-12,
+    )
 
 
 def test_eq19_as_printed_is_not_pf_selection():
@@ -106,8 +109,9 @@ def test_eq19_as_printed_is_not_pf_selection():
         return y * (mc - (y * mc).sum())
 
     y = np.array([0.2, 0.5, 0.3])
-    np.testing.assert_allclose(rep.replicator_rhs_19(jnp.asarray(y), jnp.asarray(c)),
-                               rhs(0, y), rtol=1e-12)
+    np.testing.assert_allclose(
+        rep.replicator_rhs_19(jnp.asarray(y), jnp.asarray(c)), rhs(0, y), rtol=1e-12
+    )
 
     end = solve_ivp(rhs, (0, 400), np.array([0.5, 0.3, 0.2]), rtol=1e-10).y[:, -1]
     # (19) with the factor c_i settles elsewhere (its rest points form a line)
@@ -128,8 +132,8 @@ def test_lambda1_staircase_and_link_growth(getkey):
     assert first > 0 and lam[first] >= 1 - 1e-9 and acs[first] >= 2
     assert np.all(acs[:first] == 0)
     # links grow once the ACS has formed and spread
-    assert links[-n // 4:].mean() > 1.5 * links[:first].mean()
-    assert acs[-n // 4:].mean() > s / 2
+    assert links[-n // 4 :].mean() > 1.5 * links[:first].mean()
+    assert acs[-n // 4 :].mean() > s / 2
 
 
 def test_least_fit_removed_is_outside_acs(getkey):
