@@ -195,7 +195,8 @@ def _jk(params, key, log):
             )
         has = lam[i] > 0.5
         first = int(np.argmax(has)) if has.any() else -1
-        dl = np.diff(np.round(lam[i], 6))
+        dl = np.diff(lam[i])  # changes below 1e-4 are float32 noise in λ1
+        dl = np.where(np.abs(dl) > 1e-4, dl, 0.0)
         full = np.flatnonzero(acs[i] == s)
         end = int(full[0]) if full.size else len(dl)
         growth = slice(max(first, 0), end) if first >= 0 else slice(0, 0)
