@@ -10,6 +10,8 @@ from . import (
     growth as growth,
     percolation as percolation,
     potts as potts,
+    raf as raf,
+    replicator as replicator,
     specialization as specialization,
 )
 from .graph import Graph as Graph
