@@ -1,0 +1,63 @@
+"""Tests for meshjax.calibration.fit: recovery of (a, Phi, delta, C0) from noisy C(t)."""
+
+import numpy as np
+import pytest
+
+from meshjax import calibration as cal
+
+TRUE = dict(a=0.5, Phi=0.6, delta=0.2, C0=1.0)  # regime (a): C* = 2.5**2.5
+TS = np.linspace(0.0, 60.0, 61)
+SIGMA = 0.02
+
+
+def _data(seed):
+    y = np.asarray(cal.model_log_c(TS, **TRUE))
+    return np.exp(y + SIGMA * np.random.default_rng(seed).standard_normal(TS.shape))
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return [cal.fit(TS, _data(seed)) for seed in range(3)]
+
+
+def test_recovers_parameters_within_stated_error(fits):
+    for r in fits:
+        assert r.converged
+        for k, v in TRUE.items():
+            z = (r.params[k] - v) / r.stderr[k]
+            assert abs(z) < 4, (k, r.params[k], r.stderr[k])
+        # the residual scale estimates the noise level (m = 61 points, 4 parameters)
+        assert abs(r.sigma / SIGMA - 1) < 4 * np.sqrt(1 / (2 * 57))
+
+
+def test_stated_error_matches_spread_across_datasets(fits):
+    # three independent datasets: their z-scores are jointly consistent with N(0, 1)
+    z = np.array([[(r.params[k] - v) / r.stderr[k] for k, v in TRUE.items()] for r in fits])
+    assert np.mean(z**2) < 4.0  # chi^2_12 / 12 < 4 with probability > 0.9999
+    assert all(r.stderr["Phi"] < 0.1 for r in fits)  # phi_eff resolved to +-0.1
+
+
+def test_phi_from_fit(fits):
+    phi, se = cal.phi_from_fit(fits[0], lam=0.9)
+    assert phi == pytest.approx(fits[0].params["Phi"] + 0.1)
+    assert se == fits[0].stderr["Phi"]
+    with pytest.raises(ValueError, match="lam"):
+        cal.phi_from_fit(fits[0], lam=0.0)
+
+
+def test_bad_inputs_raise():
+    c = _data(0)
+    with pytest.raises(ValueError, match="C_obs"):
+        cal.fit(TS, -c)
+    with pytest.raises(ValueError, match="C_obs"):
+        cal.fit(TS, np.where(TS > 10, np.nan, c))
+    with pytest.raises(ValueError, match="shape"):
+        cal.fit(TS[:-1], c)
+    with pytest.raises(ValueError, match="increasing"):
+        cal.fit(TS[::-1], c)
+    with pytest.raises(ValueError, match="observations"):
+        cal.fit(TS[:4], c[:4])
+    with pytest.raises(ValueError, match="unknown init"):
+        cal.fit(TS, c, init={"lambda": 1.0})
+    with pytest.raises(ValueError, match="init"):
+        cal.fit(TS, c, init={"a": -1.0})

@@ -1,0 +1,352 @@
+"""Tests for meshjax.growth: (22)-(33), saturation (26)-(27), variety (28)-(31), Baumol (40)-(42)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate
+
+from meshjax import growth as g
+
+T1 = 40.0
+
+
+def _grid():
+    """One flat batch covering every regime, so that the tests share one compiled solve."""
+    rows = []
+    for Phi in (1.2, 1.5, 2.0):  # regime (c), delta = 0: the chapter's (33)
+        for dg in (0.5, 1.0, 2.0):
+            rows.append(dict(delta_g=dg, phi=Phi, delta=0.0, C0=1.0, kind="c0"))
+    for Phi in (1.2, 1.5, 2.0):  # regime (c) with depreciation: exact blow-up time
+        for dg in (0.5, 1.0, 2.0):
+            rows.append(dict(delta_g=dg, phi=Phi, delta=0.1, C0=1.0, kind="cd"))
+    for Phi, d in ((0.3, 0.4), (0.6, 0.6), (0.8, 1.0)):  # regime (a)
+        rows.append(dict(delta_g=1.0, phi=Phi, delta=d, C0=0.5, kind="a"))
+    for dg, d in ((0.4, 0.1), (1.0, 0.3)):  # regime (b): Phi = 1 (lam = 1, phi = 1)
+        rows.append(dict(delta_g=dg, phi=1.0, delta=d, C0=1.0, kind="b"))
+    rows.append(dict(delta_g=1.0, phi=1.5, delta=0.5, C0=0.2, kind="decay"))  # C0 < C_u
+    rows.append(dict(delta_g=4.0, phi=1.5, delta=0.5, h=2.0, C0=1.0, kind="h"))  # saturated
+    rows.append(dict(delta_g=0.4, phi=1.0, delta=0.1, gamma_J=0.5, g_J=0.05, C0=1.0,
+                     kind="bJ"))
+    for Phi in (0.2, 0.4, 0.5, 0.7, 0.9):  # more regime (a): the batch has 32 points, the
+        rows.append(dict(delta_g=1.0, phi=Phi, delta=1.0, C0=2.0, kind="a"))  # experiment's
+    # stiff point: explicit steps need ~1e7 steps > max_steps, so the solve must report failure
+    rows.append(dict(delta_g=1.0, phi=0.5, delta=1e6, C0=1.0, kind="fail"))
+    keys = ("delta_g", "phi", "delta", "h", "gamma_J", "g_J")
+    cols = {k: np.array([r.get(k, 0.0) for r in rows]) for k in keys}
+    params = g.GrowthParams(f=0.5, lam=1.0, J0=1.0, **cols)
+    C0 = np.array([r["C0"] for r in rows])
+    kinds = np.array([r["kind"] for r in rows])
+    return params, C0, kinds
+
+
+@pytest.fixture(scope="module")
+def solved():
+    params, C0, kinds = _grid()
+    sol = g.solve(params, C0, T1, n_save=201)
+    return params, C0, kinds, sol
+
+
+def _sel(params, mask):
+    return jax.tree_util.tree_map(lambda x: x[mask] if np.ndim(x) else x, params)
+
+
+def test_phi_eff_and_threshold():
+    np.testing.assert_allclose(g.phi_eff(0.8, 0.25), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(g.beta_threshold(0.6), 2 / 3, rtol=1e-12)
+    phi0 = np.linspace(0.1, 0.9, 9)
+    beta = np.linspace(0.05, 0.95, 7)[:, None]
+    pe = np.asarray(g.phi_eff(phi0, beta))
+    assert np.all(pe > phi0)
+    assert np.all((pe >= 1) == (beta >= (1 - phi0) / phi0 - 1e-12))
+    np.testing.assert_allclose(g.composite_elasticity(0.7, 1.4), 1.1)
+
+
+def test_regime_c_blowup_time_matches_ts(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "c0"
+    assert np.all(np.asarray(sol.status)[m] == g.STATUS_BLOWUP)
+    Ts = np.asarray(g.singularity_time(_sel(params, m), C0[m]))
+    rel = np.abs(np.asarray(sol.t_end)[m] / Ts - 1)
+    assert rel.max() < 1e-3, rel
+    # after the singularity the trajectory is reported as +inf, not as garbage
+    after = np.asarray(sol.ts)[None, :] > np.asarray(sol.t_end)[m][:, None]
+    assert np.all(np.isposinf(np.asarray(sol.log_C)[m][after]))
+
+
+def test_regime_c_with_depreciation_is_later_than_ts(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "cd"
+    p = _sel(params, m)
+    Tb = np.asarray(g.blowup_time(p, C0[m]))
+    Ts = np.asarray(g.singularity_time(p, C0[m]))
+    assert np.all(Tb > Ts)
+    blew = np.asarray(sol.status)[m] == g.STATUS_BLOWUP
+    np.testing.assert_array_equal(blew, np.isfinite(Tb) & (Tb < T1))
+    np.testing.assert_allclose(np.asarray(sol.t_end)[m][blew], Tb[blew], rtol=1e-3)
+    # blowup_time -> T_s as delta -> 0
+    p0 = g.GrowthParams(delta_g=1.0, phi=1.5, delta=1e-9)
+    np.testing.assert_allclose(g.blowup_time(p0, 1.0), g.singularity_time(p0, 1.0), rtol=1e-6)
+
+
+def test_closed_form_matches_solver(solved):
+    params, C0, kinds, sol = solved
+    m = np.isin(kinds, ["a", "b", "decay", "cd", "c0"])
+    p = _sel(params, m)
+    cf = np.asarray(g.closed_form(np.asarray(sol.ts)[None, :],
+                                  jax.tree_util.tree_map(lambda x: x[:, None] if np.ndim(x) else x, p),
+                                  C0[m][:, None]))
+    num = np.asarray(sol.log_C)[m]
+    fin = np.isfinite(num) & np.isfinite(cf)
+    fin &= np.asarray(sol.ts)[None, :] < 0.999 * np.asarray(sol.t_end)[m][:, None]
+    np.testing.assert_allclose(num[fin], cf[fin], rtol=1e-6, atol=1e-7)
+
+
+def test_closed_form_against_scipy():
+    p = g.GrowthParams(delta_g=0.7, f=0.4, lam=0.8, phi=0.5, delta=0.3)
+    a, Phi = float(p.a()), float(p.Phi)
+    ts = np.linspace(0, 10, 11)
+    ref = scipy.integrate.solve_ivp(lambda t, c: a * c**Phi - 0.3 * c, (0, 10), [2.0],
+                                    t_eval=ts, rtol=1e-11, atol=1e-12).y[0]
+    np.testing.assert_allclose(np.exp(g.closed_form(ts, p, 2.0)), ref, rtol=1e-8)
+
+
+def test_regime_a_converges_below_ceiling(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "a"
+    c_star = np.asarray(g.steady_state(_sel(params, m)))
+    np.testing.assert_allclose(np.exp(np.asarray(sol.log_C)[m][:, -1]), c_star, rtol=2e-3)
+    # saturated variant (h > 0, Phi = 1.5 > 1): bounded by max(C0, 1/(h delta)), no blow-up
+    mh = kinds == "h"
+    assert np.all(np.asarray(sol.status)[mh] == g.STATUS_OK)
+    bound = 1 / (2.0 * 0.5)
+    assert np.all(np.exp(np.asarray(sol.log_C)[mh]) < max(1.0, bound) * (1 + 1e-9))
+
+
+def test_regime_b_constant_growth_rate(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "b"
+    p = _sel(params, m)
+    rate = np.asarray(sol.growth_rate)[m]
+    expected = np.asarray(p.a() - p.delta)
+    np.testing.assert_allclose(rate, np.broadcast_to(expected[:, None], rate.shape), rtol=1e-9)
+    slope = np.diff(np.asarray(sol.log_C)[m], axis=1) / np.diff(np.asarray(sol.ts))
+    np.testing.assert_allclose(slope, np.broadcast_to(expected[:, None], slope.shape), rtol=1e-7)
+
+
+def test_eq32_is_not_the_solution_with_growing_J(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "bJ"
+    p = _sel(params, m)
+    exact = np.asarray(g.closed_form_exp_variety(np.asarray(sol.ts), p, C0[m]))
+    np.testing.assert_allclose(np.asarray(sol.log_C)[m][0], exact, rtol=1e-7, atol=1e-8)
+    t = np.asarray(sol.ts)
+    a0 = float(p.a()[0])
+    eq32 = np.log(C0[m][0]) + (a0 * np.exp(0.5 * 0.05 * t) - 0.1) * t
+    assert np.max(np.abs(eq32 - exact)) > 1.0  # (32) is off by O(1) in log C at t = 40
+
+
+def test_regime_from_params_and_trajectory_agree(solved):
+    params, C0, kinds, sol = solved
+    expected = {"c0": g.REGIME_C, "a": g.REGIME_A, "b": g.REGIME_B, "decay": g.REGIME_DECAY,
+                "h": g.REGIME_A, "bJ": g.REGIME_B}
+    from_p = np.asarray(g.regime_from_params(params, C0))
+    for kind, code in expected.items():
+        if kind != "bJ":  # growing J: the parameter rule is for constant J
+            assert np.all(from_p[kinds == kind] == code), kind
+    from_t = np.asarray(g.regime_from_trajectory(sol))
+    for kind in ("c0", "a", "b", "h"):
+        assert np.all(from_t[kinds == kind] == expected[kind]), (kind, from_t[kinds == kind])
+    # with depreciation the blow-up regime needs C0 above the unstable point
+    mc = kinds == "cd"
+    blew = np.asarray(sol.status)[mc] == g.STATUS_BLOWUP
+    assert np.all(from_t[mc][blew] == g.REGIME_C)
+
+
+def test_batch_permutation_permutes_results(solved):
+    params, C0, kinds, sol = solved
+    perm = np.random.default_rng(0).permutation(C0.shape[0])
+    sol2 = g.solve(_sel(params, perm), C0[perm], T1, n_save=201)  # same shapes: no recompile
+    np.testing.assert_array_equal(np.asarray(sol2.status), np.asarray(sol.status)[perm])
+    np.testing.assert_allclose(np.asarray(sol2.t_end), np.asarray(sol.t_end)[perm], rtol=1e-12)
+
+
+def test_failed_solve_reports_status(solved):
+    params, C0, kinds, sol = solved
+    m = kinds == "fail"
+    assert np.all(np.asarray(sol.status)[m] == g.STATUS_FAILED)
+    assert np.all(np.isnan(np.asarray(sol.log_C)[m][:, -1]))
+    assert np.all(np.asarray(g.regime_from_trajectory(sol))[m] == -1)
+    assert np.all(np.asarray(sol.status)[~m] != g.STATUS_FAILED)
+
+
+@pytest.mark.parametrize("kw", [dict(delta=-0.1), dict(f=1.0), dict(f=0.0), dict(lam=1.5),
+                                dict(delta_g=np.nan), dict(h=-1.0), dict(alpha=2.0)])
+def test_bad_params_raise(kw):
+    with pytest.raises(ValueError):
+        g.GrowthParams(**kw)
+
+
+def test_bad_inputs_raise():
+    p = g.GrowthParams()
+    with pytest.raises(ValueError, match="C0"):
+        g.solve(p, -1.0, 1.0)
+    with pytest.raises(ValueError, match="C0"):
+        g.solve(p, np.nan, 1.0)
+    with pytest.raises(ValueError, match="t1"):
+        g.solve(p, 1.0, -1.0)
+    with pytest.raises(ValueError, match="phi0"):
+        g.phi_eff(1.2, 0.1)
+    with pytest.raises(ValueError, match="beta_auto"):
+        g.phi_eff(0.5, 1.0)
+    with pytest.raises(ValueError, match="rho"):
+        g.ces_aggregate(np.ones(3), 1.0)
+    with pytest.raises(ValueError, match="rho"):
+        g.c_max(5, 1.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match="h"):
+        g.saturation_ceiling(0.0, 1.0)
+    with pytest.raises(ValueError, match="delta"):
+        g.saturation_solve(np.ones((2, 2)), 1.0, -0.1, np.ones(2), 1.0)
+    with pytest.raises(ValueError, match="convention"):
+        g.ces_aggregate(np.ones(3), 0.5, "bogus")
+    with pytest.raises(ValueError, match="beta0"):
+        g.BaumolParams(beta0=1.0)
+
+
+# ----------------------------------------------------------------------------- saturation
+def test_saturation_symmetric_closed_form_and_lemma_bound():
+    J, a, h, delta = 4, 0.5, 2.0, 0.3
+    A = np.full((J, J), a)
+    s = a * J  # row sum
+    ts, C, status = g.saturation_solve(A, h, delta, np.full(J, 0.1), 300.0)
+    assert int(status) == g.STATUS_OK
+    c_star = 1 / (h * delta) - 1 / (h * s)
+    np.testing.assert_allclose(np.asarray(C)[-1], c_star, rtol=1e-6)
+    assert np.all(np.asarray(C)[-1] < np.asarray(g.saturation_ceiling(h, delta)))
+
+
+def test_saturation_random_matrix_converges_below_bounds(getkey):
+    rng = np.random.default_rng(1)
+    J, h, delta, rho = 4, 1.5, 0.2, 0.5
+    A = rng.uniform(0.05, 0.6, (J, J))
+    assert float(g.perron_root(A)) > delta
+    ts, C, status = g.saturation_solve(A, h, delta, rng.uniform(0.01, 3.0, J), 300.0)
+    C = np.asarray(C)
+    assert int(status) == g.STATUS_OK
+    # equilibrium: the vector field vanishes there, and each C_j < 1/(h delta)
+    resid = np.asarray(g.saturation_vector_field(0.0, jnp.asarray(C[-1]), (A, h, delta)))
+    assert np.max(np.abs(resid)) < 1e-8
+    assert np.all(C[-1] < 1 / (h * delta))
+    # a second start reaches the same equilibrium (global stability)
+    _, C2, _ = g.saturation_solve(A, h, delta, rng.uniform(5.0, 9.0, J), 300.0)
+    np.testing.assert_allclose(np.asarray(C2)[-1], C[-1], rtol=1e-6)
+    agg = float(g.ces_aggregate(C[-1], rho, "sum"))
+    assert agg < float(g.c_max_bound(J, rho, h, delta))
+
+
+def test_saturation_decays_when_perron_root_below_delta():
+    A = np.full((4, 4), 0.05)  # Perron root 0.2 < delta: Lemma 10.3's equilibrium is 0
+    ts, C, status = g.saturation_solve(A, 1.0, 0.3, np.full(4, 2.0), 300.0)
+    np.testing.assert_allclose(float(g.perron_root(A)), 0.2, rtol=1e-12)
+    assert np.all(np.asarray(C)[-1] < 1e-6)
+
+
+# ----------------------------------------------------------------------------- variety
+@pytest.mark.parametrize("convention", ["mean", "sum", "per_type"])
+@pytest.mark.parametrize("rho", [0.5, -0.5])
+def test_dceff_dJ_is_the_derivative(convention, rho):
+    C = jnp.asarray([1.0, 2.0, 3.5])
+    c_new = 1.7
+    S0 = jnp.sum(C**rho)
+
+    def ceff(J):  # continuous extension: the marginal type enters at c_new
+        S = S0 + (J - 3) * c_new**rho
+        out = S ** (1 / rho)
+        return {"mean": (S / J) ** (1 / rho), "sum": out, "per_type": out / J}[convention]
+
+    np.testing.assert_allclose(g.dceff_dJ(C, c_new, rho, convention), jax.grad(ceff)(3.0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(g.ces_aggregate(C, rho, convention), ceff(3.0), rtol=1e-12)
+
+
+def test_variety_signs_and_eq29():
+    C = jnp.asarray([1.0, 1.0, 1.0, 1.0])
+    # sum / per_type with rho < 0: adding a type at the same level lowers the aggregate
+    assert float(g.dceff_dJ(C, 1.0, -0.5, "sum")) < 0
+    assert float(g.dceff_dJ(C, 1.0, -0.5, "per_type")) < 0
+    # mean: positive iff the new type beats the power mean
+    assert float(g.dceff_dJ(C, 2.0, 0.5, "mean")) > 0 > float(g.dceff_dJ(C, 0.5, 0.5, "mean"))
+    # (29) (per_type, read with jdot = 1) agrees only when c_new equals the power mean
+    rho = 0.5
+    C2 = jnp.asarray([1.0, 4.0])
+    for c_new in (1.0, 3.0):
+        ceff = g.ces_aggregate(C2, rho, "per_type")
+        eq29 = (1 - rho) / rho * ceff / 2 * c_new**rho / (jnp.sum(C2**rho) / 2)
+        direct = g.dceff_dJ(C2, c_new, rho, "per_type")
+        mean_rho = float(jnp.mean(C2**rho)) ** (1 / rho)
+        if abs(c_new - mean_rho) > 1e-9:
+            assert abs(float(eq29) - float(direct)) > 1e-3
+    np.testing.assert_allclose(
+        g.dceff_dJ(C2, 2.25, rho, "per_type"),
+        (1 - rho) / rho * g.ces_aggregate(C2, rho, "per_type") / 2, rtol=1e-12)
+
+
+def test_variety_saturation_converges_to_ceiling():
+    a_s, h, delta, J_max, rho = 1.0, 1.0, 0.2, 20.0, 0.5
+    ts, c, J, ce, status = g.variety_solve(a_s=a_s, h=h, delta=delta, eta_J=0.5, f_J=0.2,
+                                           phi_J=0.3, J0=2.0, J_max=J_max, rho=rho, c0=0.1,
+                                           t1=300.0)
+    assert int(status) == g.STATUS_OK
+    c_star = 1 / (h * delta) - 1 / (h * a_s * J_max)
+    k = (1 - rho) / rho
+    np.testing.assert_allclose(float(J[-1]), J_max, rtol=1e-6)
+    np.testing.assert_allclose(float(ce[-1]), J_max**k * c_star, rtol=1e-6)
+    assert float(ce[-1]) < float(g.c_max(J_max, rho, h, delta))
+    assert np.all(np.diff(np.asarray(J)) >= -1e-6)  # J rises monotonically to J_max
+
+
+# ----------------------------------------------------------------------------- Baumol
+def test_baumol_cobb_douglas_tends_to_gC_not_gZ():
+    gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)  # g_C = 0.1
+    bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=0.0)
+    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)  # the experiment's shape
+    np.testing.assert_allclose(out["g_Ceff"], out["g_eq41"], rtol=1e-9, atol=1e-12)
+    assert abs(float(out["g_Ceff"][-1]) - 0.1) < 1e-4  # the chapter says -> g_Z = 0.03
+
+
+def test_baumol_complements_tend_to_gZ():
+    gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)
+    bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=-1.0)
+    out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)
+    gce = np.asarray(out["g_Ceff"])
+    t = np.asarray(out["ts"])
+    assert float(out["beta"][-1]) > 0.999
+    # g_Ceff - g_Z ~ p / (|rho_s| (t + tau)) -> 0 (complements + polynomial 1 - beta)
+    np.testing.assert_allclose(gce[-1] - 0.03, 1.0 / (t[-1] + 1.0), rtol=0.05)
+    assert np.all(np.diff(gce[2:]) < 0)
+
+
+# ----------------------------------------------------------------------------- experiment
+def test_capability_growth_experiment_tiny(tmp_path):
+    from meshjax.experiments import Context, get
+
+    exp = get("capability_growth")
+    # sizes chosen so that every solve reuses a compilation of the tests above: 32 growth
+    # points x 201 saves, Baumol with 401 saves, 112 collapse runs of 300 x 50 with J <= 10
+    tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], C0_values=[1.0],
+                collapse_J=[1, 10], collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5],
+                n_generations=300, replicas=14, n_samples=50, calibrate=False,
+                rho_s=[0.0, -1.0], baumol_t1=500.0)
+    exp.validate({**exp.defaults, **tiny})
+    res = exp.run(tiny, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert set(res.tables) >= {"metrics", "regime_map", "baumol", "collapse_formula",
+                               "collapse_sim"}
+    assert len(res.tables["regime_map"]) == 4 * 4 * 2
+    verdicts = {f.claim: f.verdict for f in res.findings}
+    assert verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"] == \
+        "not supported"
+    m = {r["metric"]: r["value"] for r in res.tables["metrics"]}
+    assert m["blowup_points"] > 0
+    assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
+    with pytest.raises(ValueError, match="n_phi0"):
+        exp.validate({**exp.defaults, "n_phi0": 1})
