@@ -1,0 +1,122 @@
+"""Potts sweeps: spin updates per second, meshjax vs a vectorised NumPy heat bath.
+
+Case (issue 3): Erdős–Rényi, n = 10^6, <k> = 10, q = 3, beta near the transition.
+* meshjax heat bath: `PottsModel.heat_bath` (class by class, O(n + E) per sweep), jitted,
+  `sweeps` sweeps per timed call under `lax.fori_loop`.
+* meshjax Swendsen–Wang: `PottsModel.swendsen_wang` (FK bonds + FastSV components).
+* NumPy peer: the same colouring and class layout, one `np.bincount` per class for the
+  neighbour-state counts, inverse-CDF sampling; the fastest vectorised CPU heat bath we
+  could write without compiled code. graph-tool (`PottsGlauberState`) is not installable
+  in the project venv (no Debian package / wheel there), so it is not run.
+
+Usage: `python -m benchmarks.bench_potts [--quick]` (quick: n = 10^5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax import lax
+
+from benchmarks._harness import add_ratios, print_table, row, time_call, time_host, write_json
+from meshjax import potts
+from meshjax.graph import colouring, erdos_renyi
+
+SUITE = "potts"
+
+
+def _numpy_peer(model: potts.PottsModel):
+    """A vectorised NumPy heat-bath sweep on the model's class layout (internal frame)."""
+    q = model.q
+    snd = np.asarray(model.pgraph.senders)
+    loc = np.asarray(model.slot_local)
+    mask = None if model.pgraph.edge_mask is None else np.asarray(
+        model.pgraph.edge_mask).astype(np.float64)
+    no, so = model.node_offsets, model.slot_offsets
+    classes = [(no[c], no[c + 1], so[c], so[c + 1]) for c in range(model.num_colours)]
+
+    def sweep(rng, s, beta):
+        for n0, n1, s0, s1 in classes:
+            nc = n1 - n0
+            idx = loc[s0:s1] * q + s[snd[s0:s1]]
+            w = None if mask is None else mask[s0:s1]
+            counts = np.bincount(idx, weights=w, minlength=nc * q).reshape(nc, q)
+            z = np.exp(beta * (counts - counts.max(1, keepdims=True)))
+            cw = np.cumsum(z, 1)
+            u = rng.random(nc) * cw[:, -1]
+            s[n0:n1] = (cw[:, :-1] <= u[:, None]).sum(1)
+        return s
+
+    return sweep
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sweeps", type=int, default=None)
+    args = ap.parse_args(argv)
+    n = 100_000 if args.quick else 1_000_000
+    k, q, beta = 10.0, 3, 0.28
+    sweeps = args.sweeps or (5 if args.quick else 5)
+    repeat = 3
+    key = jr.key(0)
+    t0 = time.perf_counter()
+    g = erdos_renyi(key, n, k)
+    col = colouring(g)
+    jax.block_until_ready(col)
+    t_graph = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = potts.PottsModel.build(g, col, q)
+    t_build = time.perf_counter() - t0
+    print(f"graph+colouring {t_graph:.2f} s, layout {t_build:.2f} s, "
+          f"{model.num_colours} colours, {g.n_slots // 2} edge slots")
+    s0 = model.to_internal(potts.init(key, g, q).spins)
+    b = jnp.asarray(beta, jnp.float32)
+    size = {"n": n, "mean_degree": k, "q": q, "beta": beta, "sweeps": sweeps}
+    rows = []
+
+    @jax.jit
+    def hb(model, key, s):
+        return lax.fori_loop(0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t),
+                                                                     s, b), s)
+
+    @jax.jit
+    def sw(model, key, s):
+        return lax.fori_loop(0, sweeps, lambda t, s: model.swendsen_wang(
+            jr.fold_in(key, t), s, b), s)
+
+    # equilibrate a little so SW sees realistic clusters
+    s_eq = hb(model, jr.fold_in(key, 1), s0)
+    for name, fn in (("heat_bath", hb), ("swendsen_wang", sw)):
+        tm = time_call(lambda: fn(model, jr.fold_in(key, 2), s_eq), repeat=repeat)
+        rows.append(row(SUITE, name, "meshjax", size, tm, n * sweeps, "spin updates/s"))
+    peer = _numpy_peer(model)
+    rng = np.random.default_rng(0)
+    s_np = np.asarray(s_eq).astype(np.int64)
+
+    def run_np():
+        s = s_np.copy()
+        for _ in range(sweeps):
+            s = peer(rng, s, beta)
+        return s
+
+    tm = time_host(run_np, repeat=repeat, warmup=0)
+    rows.append(row(SUITE, "heat_bath", "numpy (same colouring)", size, tm, n * sweeps,
+                    "spin updates/s"))
+    for r in rows:
+        r["per_ns"] = r["rate"] / 1e9
+    add_ratios(rows)
+    print_table(rows)
+    print("graph-tool: not available in this venv (no wheel; Debian package not "
+          "installable here), so PottsGlauberState was not run.")
+    write_json(rows, "benchmarks/out/potts.json")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""Tests for meshjax.potts: exactness against enumeration, FK/percolation, Bethe numbers."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.stats
+
+from meshjax import potts
+from meshjax.graph import (
+    colouring,
+    count_neighbor_states,
+    from_edges,
+    from_networkx,
+    random_regular,
+    to_edges,
+)
+from meshjax.percolation import bond_percolation
+
+Q = 3
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _small_graph():
+    """A fixed connected 10-node graph with 16 edges."""
+    G = nx.gnm_random_graph(10, 16, seed=3)
+    assert nx.is_connected(G)
+    return from_networkx(G)
+
+
+def _all_states(n, q):
+    return np.indices((q,) * n).reshape(n, -1).T  # (q^n, n)
+
+
+def _energies(states, edges, q, field=None, couplings=None):
+    j = np.ones(len(edges)) if couplings is None else np.asarray(couplings)
+    same = states[:, edges[:, 0]] == states[:, edges[:, 1]]
+    e = -(same * j).sum(1)
+    if field is not None:
+        f = np.asarray(field)
+        e = e - f[np.arange(states.shape[1]), states].sum(1)
+    return e
+
+
+def _chi2_energy(samples, exact_e, exact_p, n_bins=12):
+    """Chi-square of sampled energies against the exact distribution.
+
+    Energy levels (rounded) are merged, in order, into bins of roughly equal exact
+    probability, so every bin expects many counts.
+    """
+    levels = np.round(exact_e, 9)
+    uniq, inv = np.unique(levels, return_inverse=True)
+    p_lvl = np.bincount(inv, weights=exact_p)
+    cum = np.cumsum(p_lvl)
+    bin_of_level = np.minimum((cum - p_lvl / 2) * n_bins, n_bins - 1).astype(int)
+    p_bin = np.bincount(bin_of_level, weights=p_lvl, minlength=n_bins)
+    s = np.round(np.asarray(samples, np.float64).ravel(), 9)
+    idx = np.searchsorted(uniq, s)
+    assert np.all(uniq[np.minimum(idx, uniq.size - 1)] == s), "sampled an impossible energy"
+    obs = np.bincount(bin_of_level[idx], minlength=n_bins)
+    keep = p_bin > 0
+    exp_counts = p_bin[keep] * s.size
+    assert exp_counts.min() > 20
+    return scipy.stats.chisquare(obs[keep], exp_counts)
+
+
+# --------------------------------------------------------------- exactness (enumeration)
+
+
+@pytest.mark.parametrize("algorithm", ["heat_bath", "swendsen_wang"])
+@pytest.mark.parametrize("with_field", [False, True])
+def test_energy_distribution_matches_enumeration(algorithm, with_field, getkey):
+    g = _small_graph()
+    n = g.n_nodes
+    edges_all = np.stack([np.asarray(g.senders), np.asarray(g.receivers)], 1)
+    eid = np.asarray(g.edge_ids)
+    # one row per undirected edge, ordered by edge id
+    edges = np.zeros((g.n_edges, 2), np.int64)
+    edges[eid] = edges_all
+    beta = 0.8
+    field = couplings = None
+    if with_field:
+        rng = np.random.default_rng(7)
+        field = rng.normal(0.0, 0.7, (n, Q))
+        couplings = rng.uniform(0.3, 1.6, g.n_edges)
+    states = _all_states(n, Q)
+    e = _energies(states, edges, Q, field, couplings)
+    w = np.exp(-beta * (e - e.min()))
+    p = w / w.sum()
+    replicas = 20_000
+    key = getkey()
+    r = potts.run(key, g, Q, beta, n_sweeps=1, n_burn=30, algorithm=algorithm,
+                  field=field, couplings=couplings, replicas=replicas)
+    assert r.energy.shape == (replicas, 1)
+    assert r.spins.dtype == jnp.int8
+    sampled = np.asarray(r.energy)[:, 0] * n
+    # the recorded energy agrees with a direct evaluation of the final spins
+    direct = _energies(np.asarray(r.spins[:50]).astype(int), edges, Q, field, couplings)
+    np.testing.assert_allclose(sampled[:50], direct, rtol=1e-10, atol=1e-10)
+    if not with_field:  # same call again: reproducible (and a jit cache hit)
+        r2 = potts.run(key, g, Q, beta, n_sweeps=1, n_burn=30, algorithm=algorithm,
+                       replicas=replicas)
+        np.testing.assert_array_equal(np.asarray(r.spins), np.asarray(r2.spins))
+        assert not np.array_equal(np.asarray(r.spins[0]), np.asarray(r.spins[1]))
+    chi = _chi2_energy(sampled, e, p)
+    assert chi.pvalue > 1e-3, chi
+    mean, sd = (p * e).sum(), math.sqrt((p * e * e).sum() - (p * e).sum() ** 2)
+    assert abs(sampled.mean() - mean) < 5 * sd / math.sqrt(replicas)
+
+
+def test_fk_measure_matches_eq4_and_partition_identity(getkey):
+    """Bonds from `random_cluster` follow P(A) ~ p^|A| (1-p)^(|E|-|A|) q^c(A), eq. (4),
+    and Z_Potts = e^{beta J |E|} * (4) (the chapter omits this constant)."""
+    G = nx.Graph([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 5), (5, 3), (1, 4)])
+    g = from_networkx(G)
+    m = g.n_edges
+    edges = np.zeros((m, 2), np.int64)
+    edges[np.asarray(g.edge_ids)] = np.stack([np.asarray(g.senders),
+                                              np.asarray(g.receivers)], 1)
+    q, beta = 3, 0.9
+    p = -math.expm1(-beta)
+    # enumerate bond sets A
+    sizes, weights, z_fk = [], [], 0.0
+    for code in range(2 ** m):
+        a = [(code >> k) & 1 for k in range(m)]
+        H = nx.Graph()
+        H.add_nodes_from(range(g.n_nodes))
+        H.add_edges_from(edges[k] for k in range(m) if a[k])
+        wgt = p ** sum(a) * (1 - p) ** (m - sum(a)) * q ** nx.number_connected_components(H)
+        sizes.append(sum(a))
+        weights.append(wgt)
+        z_fk += wgt
+    z_potts = np.exp(-beta * _energies(_all_states(g.n_nodes, q), edges, q)).sum()
+    np.testing.assert_allclose(z_potts, math.exp(beta * m) * z_fk, rtol=1e-12)
+    dist = np.bincount(sizes, weights=weights, minlength=m + 1) / z_fk
+    keys = jr.split(getkey(), 8000)
+    bonds = jax.vmap(lambda k: potts.random_cluster(k, g, q, p, n_sweeps=15))(keys)
+    n_open = np.asarray(bonds.sum(1) // 2)
+    obs = np.bincount(n_open, minlength=m + 1)
+    keep = dist * keys.shape[0] > 5
+    exp_counts = dist[keep] * keys.shape[0]
+    obs_k, exp_k = obs[keep], exp_counts
+    if (~keep).any():
+        obs_k = np.append(obs_k, obs[~keep].sum())
+        exp_k = np.append(exp_k, dist[~keep].sum() * keys.shape[0])
+    assert scipy.stats.chisquare(obs_k, exp_k * obs_k.sum() / exp_k.sum()).pvalue > 1e-3
+
+
+def test_random_cluster_q1_is_bond_percolation(getkey):
+    g = random_regular(getkey(), 200, 3)
+    key = getkey()
+    for p in (0.2, 0.7):
+        a = potts.random_cluster(key, g, 1, p, n_sweeps=3)
+        b = bond_percolation(jr.split(key)[1], g, p)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_fk_bonds_only_on_satisfied_edges(getkey):
+    g = random_regular(getkey(), 300, 4)
+    s = potts.init(getkey(), g, Q)
+    bonds = np.asarray(potts.fk_bonds(getkey(), g, s, 2.0))
+    spins = np.asarray(s.spins)
+    snd, rcv = np.asarray(g.senders), np.asarray(g.receivers)
+    assert not np.any(bonds & (spins[snd] != spins[rcv]))
+    # both slots of an edge agree
+    eid = np.asarray(g.edge_ids)
+    per_edge = np.zeros((g.n_edges, 2), bool)
+    first = np.zeros(g.n_edges, bool)
+    for k in range(eid.size):
+        per_edge[eid[k], int(first[eid[k]])] = bonds[k]
+        first[eid[k]] = True
+    np.testing.assert_array_equal(per_edge[:, 0], per_edge[:, 1])
+    sat = (spins[snd] == spins[rcv]).sum()
+    frac = bonds.sum() / sat
+    assert abs(frac - (1 - math.exp(-2.0))) < 5 * math.sqrt(0.15 / (sat / 2))
+
+
+# ------------------------------------------------------------------ kernels and layout
+
+
+def test_layout_counts_match_count_neighbor_states(getkey):
+    G = nx.gnm_random_graph(60, 150, seed=1)
+    g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
+    c = colouring(g)
+    model = potts.PottsModel.build(g, c, Q)
+    s = potts.init(getkey(), g, Q).spins
+    sp = model.to_internal(s)
+    ref = np.asarray(count_neighbor_states(g, s, Q))[np.asarray(model.order)]
+    pg = model.pgraph
+    snd = np.asarray(pg.senders)
+    mask = np.asarray(pg.edge_mask)
+    for k in range(model.num_colours):
+        n0, n1 = model.node_offsets[k], model.node_offsets[k + 1]
+        s0, s1 = model.slot_offsets[k], model.slot_offsets[k + 1]
+        cnt = np.zeros((n1 - n0, Q))
+        np.add.at(cnt, (np.asarray(model.slot_local[s0:s1]),
+                        np.asarray(sp)[snd[s0:s1]]), mask[s0:s1])
+        np.testing.assert_array_equal(cnt, ref[n0:n1])
+    assert np.all(np.diff(np.asarray(pg.receivers)) >= 0)
+    # masked (padding) slots count as absent with and without explicit couplings
+    b = jnp.asarray(0.7)
+    k = getkey()
+    np.testing.assert_array_equal(
+        np.asarray(model.heat_bath(k, sp, b)),
+        np.asarray(model.heat_bath(k, sp, b, None, model.slot_couplings(None, b.dtype))))
+    np.testing.assert_array_equal(np.asarray(model.to_original(sp)), np.asarray(s))
+
+
+def test_heat_bath_sweep_wrapper_and_beta_zero_uniform(getkey):
+    g = random_regular(getkey(), 3000, 4)
+    s = potts.init(getkey(), g, Q, ordered=True)
+    assert s.spins.dtype == jnp.int8 and int(s.spins.max()) == 0
+    out = potts.heat_bath_sweep(getkey(), g, None, s, 0.0, Q)
+    assert isinstance(out, potts.PottsState) and out.spins.dtype == jnp.int8
+    counts = np.bincount(np.asarray(out.spins), minlength=Q)
+    assert scipy.stats.chisquare(counts).pvalue > 1e-3
+    out2 = potts.swendsen_wang_sweep(getkey(), g, np.asarray(s.spins), 0.0, Q)
+    assert isinstance(out2, jax.Array)
+    assert scipy.stats.chisquare(np.bincount(np.asarray(out2), minlength=Q)).pvalue > 1e-3
+
+
+def test_energy_and_order_parameter_match_numpy(getkey):
+    G = nx.gnm_random_graph(40, 90, seed=2)
+    g = from_networkx(G)
+    edges = to_edges(g)
+    s = np.asarray(potts.init(getkey(), g, 4).spins).astype(int)
+    field = np.asarray(potts.random_field(getkey(), 40, 4, 0.5, kind="gaussian"))
+    # couplings indexed by edge id: build the per-edge-id table for the reference
+    eid_edges = np.zeros((g.n_edges, 2), np.int64)
+    eid_edges[np.asarray(g.edge_ids)] = np.stack([np.asarray(g.senders),
+                                                  np.asarray(g.receivers)], 1)
+    j = np.linspace(0.5, 1.5, g.n_edges)
+    ref = _energies(s[None], eid_edges, 4, field, j)[0]
+    np.testing.assert_allclose(float(potts.energy(g, s, field, j)), ref, rtol=1e-12)
+    same = (s[edges[:, 0]] == s[edges[:, 1]]).sum()
+    np.testing.assert_allclose(float(potts.energy(g, s)), -same)
+    nmax = np.bincount(s, minlength=4).max()
+    np.testing.assert_allclose(float(potts.order_parameter(s, 4)), (4 * nmax / 40 - 1) / 3)
+    assert float(potts.order_parameter(np.zeros(40, np.int8), 4)) == 1.0
+    rf = np.asarray(potts.random_field(getkey(), 40, 4, 2.0))
+    assert rf.shape == (40, 4) and np.all(rf.sum(1) == 2.0)
+
+
+# ---------------------------------------------------------------- Bethe predictions
+
+
+@pytest.mark.parametrize("d", [3, 4, 6, 10])
+def test_bethe_ising_point(d):
+    t = potts.bethe_transitions(d, 2)
+    np.testing.assert_allclose(math.tanh(t["beta_first_order"] / 2), 1 / (d - 1),
+                               rtol=1e-12)
+    assert t["m_jump"] == 0.0
+    # continuous: just above the point the ordered branch starts at m -> 0
+    m = potts.bethe_regular(t["beta_para_instability"] * 1.0001, d, 2)["m_ordered"]
+    assert 0 < m < 0.05
+
+
+@pytest.mark.parametrize("d,q", [(3, 3), (4, 3), (4, 4), (4, 5), (6, 3), (5, 7)])
+def test_bethe_first_order_point(d, q):
+    t = potts.bethe_transitions(d, q)
+    # paramagnetic instability e^{beta J} = (d + q - 2)/(d - 2)
+    np.testing.assert_allclose(math.exp(t["beta_para_instability"]), (d + q - 2) / (d - 2))
+    # equal free energies agree with the closed form of Wu (1982) / Peruggi et al. (1983)
+    np.testing.assert_allclose(t["beta_first_order"], t["beta_first_order_closed_form"],
+                               rtol=1e-8)
+    assert t["beta_spinodal"] < t["beta_first_order"] < t["beta_para_instability"]
+    assert t["m_jump"] > 0.3 and t["latent_heat"] > 0
+    # the ordered fixed point exists just above the spinodal and not just below
+    assert math.isnan(potts.bethe_regular(t["beta_spinodal"] * 0.999, d, q)["m_ordered"])
+    assert potts.bethe_regular(t["beta_spinodal"] * 1.001, d, q)["m_ordered"] > 0.2
+
+
+@pytest.mark.parametrize("q", [3, 4])
+def test_bethe_mean_field_limit(q):
+    """Large d: K_t d -> 2 (q-1) ln(q-1)/(q-2) and m_jump -> (q-2)/(q-1) (Wu 1982)."""
+    d = 2000
+    t = potts.bethe_transitions(d, q)
+    mf = 2 * (q - 1) * math.log(q - 1) / (q - 2)
+    np.testing.assert_allclose(t["beta_first_order"] * d, mf, rtol=5e-3)
+    np.testing.assert_allclose(t["m_jump"], (q - 2) / (q - 1), rtol=5e-3)
+
+
+def test_bethe_paramagnet_energy_closed_form():
+    for d, q, beta in [(4, 3, 0.5), (3, 5, 1.2), (7, 2, 0.1)]:
+        b = potts.bethe_regular(beta, d, q)
+        x = math.exp(beta)
+        np.testing.assert_allclose(b["energy_para"], -d / 2 * x / (x + q - 1), rtol=1e-12)
+        assert b["m_para"] == 0.0
+
+
+def test_simulation_agrees_with_bethe_on_random_regular(getkey):
+    """On a random 4-regular graph the cavity solution is exact as n -> oo: compare
+    energy and m in the paramagnet (random start) and on the ordered branch."""
+    n, d = 2000, 4
+    g = random_regular(getkey(), n, d)
+    for beta, ordered in [(0.6, False), (1.3, True)]:
+        r = potts.run(getkey(), g, Q, beta, n_sweeps=300, n_burn=50, ordered=ordered)
+        est = potts.estimate(r.energy, r.m, n, beta, n_blocks=10)
+        b = potts.bethe_regular(beta, d, Q)
+        e_th = b["energy_ordered"] if ordered else b["energy_para"]
+        e, de = est["energy"]
+        # tolerance: statistical error plus an O(1/n) finite-size allowance
+        assert abs(e - e_th) < 5 * de + 2 / n * d, (beta, e, de, e_th)
+        if ordered:
+            mv, dm = est["m"]
+            assert abs(mv - b["m_ordered"]) < 5 * dm + 0.01
+
+
+# ------------------------------------------------------------------- drivers, estimators
+
+
+def test_anneal_and_experiment_tiny(getkey, tmp_path):
+    """`anneal` through the experiment at tiny size: shapes, branches, findings."""
+    from meshjax.experiments._base import Context
+    from meshjax.experiments.potts_crystallization import DEFAULTS, EXPERIMENT
+
+    p = dict(DEFAULTS)
+    p.update(n_nodes=400, degree=4, qs=[3], graphs=["regular"], algorithms=["heat_bath"],
+             beta_points=6, n_sweeps=30, n_burn=20, hist_sweeps=0)
+    EXPERIMENT.validate(p)
+    res = EXPERIMENT.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    rows = res.tables["metrics"]
+    assert len(rows) == 6 and all(r["q"] == 3 for r in rows)
+    betas = [r["beta"] for r in rows]
+    assert betas == sorted(betas)
+    a = res.extras["anneal"][("regular", 3, "heat_bath")]
+    assert a["mc"].shape == (6, 30) and a["eh"].shape == (6, 30)
+    # the grid spans the transition: disordered at the low end, ordered at the high end
+    assert rows[0]["m_cool"] < 0.35 and rows[0]["m_heat"] < 0.35  # finite n = 400
+    assert rows[-1]["m_cool"] > 0.6 and rows[-1]["m_heat"] > 0.6
+    claims = [f.claim for f in res.findings]
+    assert any("first-order" in c for c in claims)
+    assert all(f.verdict in ("supported", "not supported", "inconclusive")
+               for f in res.findings)
+    bad = dict(p, qs=[1])
+    with pytest.raises(ValueError, match="q"):
+        EXPERIMENT.validate(bad)
+    with pytest.raises(ValueError, match="betas"):
+        potts.anneal(getkey(), _small_graph(), Q, [0.1, -1.0], 2)
+
+
+def test_estimate_against_direct_formulas():
+    rng = np.random.default_rng(0)
+    e = rng.normal(-1.0, 0.1, 4000)
+    m = rng.normal(0.0, 1.0, 4000)
+    est = potts.estimate(e, m, n_nodes=50, beta=2.0, n_blocks=20)
+    np.testing.assert_allclose(est["energy"].value, e.mean())
+    np.testing.assert_allclose(est["specific_heat"].value, 50 * 4 * e.var(), rtol=1e-10)
+    np.testing.assert_allclose(est["susceptibility"].value, 50 * 2 * m.var(), rtol=1e-10)
+    np.testing.assert_allclose(est["binder"].value,
+                               1 - (m ** 4).mean() / (3 * (m ** 2).mean() ** 2))
+    # iid data: the jackknife/binning error is sigma / sqrt(T)
+    np.testing.assert_allclose(est["energy"].error, 0.1 / math.sqrt(4000), rtol=0.4)
+    assert abs(est["binder"].value) < 5 * est["binder"].error + 0.05
+    rep = potts.estimate(e.reshape(8, 500), m.reshape(8, 500), 50, 2.0)
+    np.testing.assert_allclose(rep["energy"].value, e.mean())
+    dens, edges = potts.energy_histogram(e, bins=30)
+    np.testing.assert_allclose((dens * np.diff(edges)).sum(), 1.0)
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+def test_bad_input_raises(getkey):
+    g = _small_graph()
+    key = getkey()
+    s = potts.init(key, g, Q).spins
+    with pytest.raises(ValueError, match="q"):
+        potts.init(key, g, 1)
+    with pytest.raises(ValueError, match="q"):
+        potts.run(key, g, 1, 0.5, 2)
+    for beta in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            potts.heat_bath_sweep(key, g, None, s, beta, Q)
+        with pytest.raises(ValueError, match="beta"):
+            potts.swendsen_wang_sweep(key, g, s, beta, Q)
+    bad_col = np.zeros(g.n_nodes, np.int32)
+    with pytest.raises(ValueError, match="colouring"):
+        potts.heat_bath_sweep(key, g, bad_col, s, 0.5, Q)
+    with pytest.raises(ValueError, match="colouring"):
+        potts.run(key, g, Q, 0.5, 2, colouring=bad_col)
+    with pytest.raises(ValueError, match="spins"):
+        potts.heat_bath_sweep(key, g, None, s.at[0].set(3), 0.5, Q)
+    with pytest.raises(ValueError, match="spins"):
+        potts.swendsen_wang_sweep(key, g, s.at[0].set(-1), 0.5, Q)
+    with pytest.raises(ValueError, match="field"):
+        potts.heat_bath_sweep(key, g, None, s, 0.5, Q, field=np.zeros((g.n_nodes, Q + 1)))
+    with pytest.raises(ValueError, match="field"):
+        potts.run(key, g, Q, 0.5, 2, algorithm="swendsen_wang", field=np.zeros(g.n_nodes))
+    with pytest.raises(ValueError, match="couplings"):
+        potts.run(key, g, Q, 0.5, 2, couplings=np.ones(3))
+    with pytest.raises(ValueError, match="couplings"):
+        potts.swendsen_wang_sweep(key, g, s, 0.5, Q, couplings=-np.ones(g.n_edges))
+    with pytest.raises(ValueError, match="algorithm"):
+        potts.run(key, g, Q, 0.5, 2, algorithm="metropolis")
+    with pytest.raises(ValueError, match="p"):
+        potts.random_cluster(key, g, 2, 1.0)
+    with pytest.raises(ValueError, match="d"):
+        potts.bethe_transitions(2, 3)
