@@ -29,7 +29,7 @@ from ._custom_types import Array
 
 
 class LanczosResult(NamedTuple):
-    """Outcome of `lanczos_extreme`.
+    r"""Outcome of `lanczos_extreme`.
 
     Attributes:
       value: The wanted extreme Ritz value.
@@ -47,9 +47,9 @@ class LanczosResult(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("matvec", "m", "k", "largest",
-                                             "max_restarts", "deflate_constant"))
+                                             "deflate_constant"))
 def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
-                    tol: Array, scale: Array, max_restarts: int,
+                    tol: Array, scale: Array, max_restarts: Array,
                     deflate_constant: bool) -> LanczosResult:
     r"""The extreme eigenpair of the symmetric operator `matvec(args, x)`.
 
@@ -62,7 +62,7 @@ def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
       largest: Wanted end of the spectrum (static).
       tol: Relative tolerance on the residual: stop when `residual <= tol * scale`.
       scale: Scale of the eigenvalue (e.g. a bound on the spectral radius).
-      max_restarts: Maximum number of cycles (static).
+      max_restarts: Maximum number of cycles (traced: changing it does not recompile).
       deflate_constant: Work in $\mathbf{1}^\perp$ (static): every vector is made
         orthogonal to the constant vector.
 

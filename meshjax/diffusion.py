@@ -303,6 +303,7 @@ def fiedler(graph: Graph, *, key: PRNGKeyArray | None = None, tol: float | None 
     if method not in ("auto", "lanczos", "dense"):
         raise ValueError(f"`method`={method!r}; allowed: 'auto', 'lanczos', 'dense'")
     dtype = jnp.dtype(dtype or jnp.result_type(float))
+    opts = _lanczos_options(basis_size, keep, max_restarts, tol, dtype)
     labels = connected_components(graph)
     n_comp = int(jnp.sum(labels == jnp.arange(n)))
     if n_comp > 1:
@@ -317,8 +318,7 @@ def fiedler(graph: Graph, *, key: PRNGKeyArray | None = None, tol: float | None 
         return SpectralResult(w[1], v[:, 1], jnp.linalg.norm(lap @ v[:, 1] - w[1] * v[:, 1]),
                               True, 0, "converged", 1)
     scale = 2.0 * float(jnp.max(graph.degrees()))
-    res = _lanczos(graph, _lap_mv, key, tol, basis_size, keep, max_restarts, dtype,
-                   largest=False, deflate=True, dim=n - 1, scale=scale, positive=False)
+    res = _lanczos(graph, _lap_mv, key, *opts, dtype, largest=False, deflate=True, dim=n - 1, scale=scale, positive=False)
     return res._replace(n_components=1)
 
 
@@ -352,6 +352,7 @@ def leading_adjacency(graph: Graph, *, key: PRNGKeyArray | None = None,
     """
     _check_graph(graph)
     dtype = jnp.dtype(dtype or jnp.result_type(float))
+    opts = _lanczos_options(basis_size, keep, max_restarts, tol, dtype)
     n = graph.n_nodes
     kmax = float(jnp.max(graph.degrees()))
     if kmax == 0:
@@ -362,8 +363,7 @@ def leading_adjacency(graph: Graph, *, key: PRNGKeyArray | None = None,
         w, v = jnp.linalg.eigh(a)
         return SpectralResult(w[-1], v[:, -1], jnp.linalg.norm(a @ v[:, -1] - w[-1] * v[:, -1]),
                               True, 0, "converged", -1)
-    return _lanczos(graph, _adj_mv, key, tol, basis_size, keep, max_restarts, dtype,
-                    largest=True, deflate=False, dim=n, scale=kmax, positive=True)
+    return _lanczos(graph, _adj_mv, key, *opts, dtype, largest=True, deflate=False, dim=n, scale=kmax, positive=True)
 
 
 def spectral_radius(graph: Graph, **kwargs) -> Array:
@@ -372,25 +372,29 @@ def spectral_radius(graph: Graph, **kwargs) -> Array:
     return _warn(leading_adjacency(graph, **kwargs), "spectral_radius").value
 
 
-def _lanczos(graph, mv, key, tol, m, k, max_restarts, dtype, *, largest, deflate, dim,
-             scale, positive) -> SpectralResult:
+def _lanczos_options(m, k, max_restarts, tol, dtype):
     m = check_int("basis_size", m, min_value=2)
     k = check_int("keep", k, min_value=1)
     max_restarts = check_int("max_restarts", max_restarts, min_value=1)
+    if tol is None:
+        tol = 1e-9 if dtype == jnp.float64 else 2e-5
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    return m, k, max_restarts, tol
+
+
+def _lanczos(graph, mv, key, m, k, max_restarts, tol, dtype, *, largest, deflate, dim,
+             scale, positive) -> SpectralResult:
     m = min(m, dim)
     if m < 2:
         raise ValueError(f"the operator has dimension {dim}; Lanczos needs >= 2")
     k = min(k, m - 1)
-    if tol is None:
-        tol = 1e-9 if dtype == jnp.float64 else 2e-5
-    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
     key = jr.key(0) if key is None else key
     v0 = jr.normal(key, (graph.n_nodes,), dtype)
     if positive:
         v0 = 1.0 + 0.1 * jnp.abs(v0)
     r = lanczos_extreme(mv, graph, v0, m=m, k=k, largest=largest,
                         tol=jnp.asarray(tol, dtype), scale=jnp.asarray(scale, dtype),
-                        max_restarts=max_restarts, deflate_constant=deflate)
+                        max_restarts=jnp.asarray(max_restarts), deflate_constant=deflate)
     conv = bool(r.converged)
     return SpectralResult(r.value, r.vector, r.residual, conv, int(r.n_matvec),
                           "converged" if conv else "not converged", -1)

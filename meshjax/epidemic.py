@@ -85,11 +85,14 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
     $\mu\,dt \ll 1$ are needed for that, not for validity.
 
     Quasi-stationary method (`qs`):
-      * "history" (de Oliveira & Dickman 2005): every run keeps `history_size` past
-        active configurations; at rate `history_rate` per unit time one of them,
-        chosen uniformly, is replaced by the current configuration. When the run falls
-        into the absorbing state (nobody infected) it restarts from a uniformly chosen
-        stored configuration. Averages over time then sample the QS distribution.
+      * "history" (de Oliveira & Dickman 2005): every run keeps up to `history_size`
+        past active configurations; at rate `history_rate` per unit time the current
+        configuration is stored (appended while there is room, then replacing a
+        uniformly chosen one). When the run falls into the absorbing state (nobody
+        infected) it restarts from a uniformly chosen stored configuration (from one
+        random infected node if none is stored yet). Time averages then sample the QS
+        distribution once the stored configurations have been renewed, i.e. after a
+        burn-in of several `history_size / history_rate` time units.
       * "reflect": on absorption one uniformly chosen node is infected (the reflecting
         boundary of e.g. Sander, Costa, Ferreira, Dickman); cheaper, no memory, slightly
         different from "history" near threshold.
@@ -156,7 +159,7 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
     keys = keys.reshape(-1)
     b_col = jnp.repeat(jnp.asarray(beta, f), n_replicas)
     m_col = jnp.repeat(jnp.asarray(mu, f), n_replicas)
-    out = _run(graph, keys, b_col, m_col, jnp.asarray(dt, f), n_steps, burn_in, qs,
+    out = _run(graph, keys, b_col, m_col, jnp.asarray(dt, f), n_steps, jnp.asarray(burn_in), qs,
                history_size if qs == "history" else 1, jnp.asarray(history_rate * dt, f),
                jnp.asarray(initial_fraction, f), record_every)
     rho_m, rho2_m, n_abs, series, final = out
@@ -172,7 +175,7 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
         final=jnp.moveaxis(final, 0, -1).reshape(shape + (n,)))
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6, 7, 8, 11))
+@functools.partial(jax.jit, static_argnums=(5, 7, 8, 11))
 def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
          record_every):
     n = graph.n_nodes
@@ -189,12 +192,13 @@ def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
 
     x0 = uniforms(k_init, 0, (n,)).T < frac  # (n, b) bool
     x0 = x0.at[0].set(x0[0] | ~jnp.any(x0, axis=0))  # at least one infected
-    hist0 = jnp.broadcast_to(x0[None], (m_hist, n, b))
+    hist0 = jnp.zeros((m_hist, n, b), bool)
+    n_filled0 = jnp.zeros(b, jnp.int32)  # history slots filled so far (append first)
     p_rec = -jnp.expm1(-mu * dt)  # (b,)
     rate_dt = beta * dt
 
     def step(carry, i):
-        x, hist, n_abs = carry
+        x, hist, n_filled, n_abs = carry
         m = graph.neighbor_sum(x.astype(f))  # infected neighbours (n, b)
         p_inf = -jnp.expm1(-rate_dt * m)
         u = uniforms(k_dyn, i, (n,)).T
@@ -204,18 +208,21 @@ def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
             aux = uniforms(k_aux, i, (3,))  # (b, 3)
 
             def reactivate(x_new):
-                if qs == "history":
-                    slot = jnp.minimum((aux[:, 0] * m_hist).astype(jnp.int32), m_hist - 1)
-                    restore = hist[slot, :, cols].T  # (n, b)
-                else:
-                    node = jnp.minimum((aux[:, 0] * n).astype(jnp.int32), n - 1)
-                    restore = jnp.arange(n)[:, None] == node[None, :]
+                node = jnp.minimum((aux[:, 0] * n).astype(jnp.int32), n - 1)
+                restore = jnp.arange(n)[:, None] == node[None, :]  # one random seed
+                if qs == "history":  # a stored configuration, if there is one yet
+                    slot = jnp.minimum((aux[:, 0] * n_filled).astype(jnp.int32),
+                                       jnp.maximum(n_filled - 1, 0))
+                    stored = hist[slot, :, cols].T  # (n, b)
+                    restore = jnp.where((n_filled > 0)[None, :], stored, restore)
                 return jnp.where(absorbed[None, :], restore, x_new)
 
             x_new = lax.cond(jnp.any(absorbed), reactivate, lambda x: x, x_new)
             if qs == "history":
-                replace = aux[:, 1] < p_hist
+                replace = (aux[:, 1] < p_hist) & jnp.any(x_new, axis=0)
                 slot = jnp.minimum((aux[:, 2] * m_hist).astype(jnp.int32), m_hist - 1)
+                slot = jnp.where(n_filled < m_hist, n_filled, slot)
+                n_filled = n_filled + (replace & (n_filled < m_hist)).astype(jnp.int32)
 
                 def store(hist):
                     cur = hist[slot, :, cols]  # (b, n)
@@ -225,26 +232,27 @@ def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
                 hist = lax.cond(jnp.any(replace), store, lambda h: h, hist)
         n_abs = n_abs + absorbed.astype(jnp.int32)
         rho = jnp.mean(x_new.astype(f), axis=0)  # (b,)
-        return (x_new, hist, n_abs), rho
+        return (x_new, hist, n_filled, n_abs), rho
 
     def block(carry, j):
         carry, rhos = lax.scan(step, carry, j * record_every + jnp.arange(record_every))
         return carry, rhos
 
     n_rec = n_steps // record_every
-    carry = (x0, hist0, jnp.zeros(b, jnp.int32))
+    carry = (x0, hist0, n_filled0, jnp.zeros(b, jnp.int32))
     carry, rhos = lax.scan(block, carry, jnp.arange(n_rec))
     rhos = rhos.reshape(n_rec * record_every, b)
     rest = n_steps - n_rec * record_every
     if rest:
         carry, tail = lax.scan(step, carry, n_rec * record_every + jnp.arange(rest))
         rhos = jnp.concatenate([rhos, tail], axis=0)
-    meas = rhos[burn_in:]
-    rho_m = jnp.mean(meas, axis=0)
-    rho2_m = jnp.mean(meas**2, axis=0)
+    w = (jnp.arange(n_steps) >= burn_in).astype(f)[:, None]  # burn_in is traced
+    n_meas = (n_steps - burn_in).astype(f)
+    rho_m = jnp.sum(w * rhos, axis=0) / n_meas
+    rho2_m = jnp.sum(w * rhos**2, axis=0) / n_meas
     series = rhos[record_every - 1 : n_rec * record_every : record_every]  # (n_rec, b)
-    x, _, n_abs = carry
-    return rho_m, rho2_m, n_abs, series, x.T
+    x, _, _, n_abs = carry
+    return rho_m, rho2_m, n_abs, series, x  # x: (n, b)
 
 
 def threshold_hmf(degrees: ArrayLike) -> Array:
