@@ -230,7 +230,7 @@ def test_consensus_decay_obeys_bound_and_is_tight_for_fiedler_vector(small):
     phi = np.asarray(diffusion.fiedler_vector(g))
     tight = diffusion.consensus_decay(g, 3.0 + phi, times, lambda2=lam2)
     np.testing.assert_allclose(np.asarray(tight.distance), np.asarray(tight.bound),
-                               rtol=1e-9)
+                               rtol=1e-9, atol=1e-11)
 
 
 def test_bandwidth():
@@ -244,3 +244,27 @@ def test_bandwidth():
         diffusion.bandwidth_crossing(1e6, 0.0)
     with pytest.raises(ValueError):
         diffusion.bandwidth_crossing(np.nan, 1.0)
+
+
+# --- the knowledge_diffusion experiment ------------------------------------------------
+
+
+def test_knowledge_diffusion_experiment_tiny(tmp_path):
+    from meshjax.experiments import Context, get
+
+    exp = get("knowledge_diffusion")
+    params = dict(decay_n=60, decay_points=9, spectral_families=["ba", "er"],
+                  spectral_sizes=[60], spectral_degrees=[8], sis_gammas=[2.3],
+                  sis_sizes=[60], sis_rate_count=5, sis_time=10.0, sis_dt=0.25,
+                  sis_replicas=1)
+    res = exp.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert {"decay", "spectral", "bandwidth", "sis", "metrics"} <= set(res.tables)
+    verdicts = {f.claim.split(":")[0]: f.verdict for f in res.findings}
+    assert verdicts["Lemma 5.1 / eq. (12)"] == "supported"
+    assert len(res.tables["spectral"]) == 2 and len(res.tables["sis"]) == 5
+    m = res.tables["metrics"][0]
+    assert 0 < m["lambda_c_hmf"] and 0 < m["lambda_c_qmf"] <= 1
+    with pytest.raises(ValueError):
+        exp.validate({**exp.defaults, "sis_gammas": [1.5]})
+    with pytest.raises(ValueError):
+        exp.validate({**exp.defaults, "sis_qs": "bogus"})
