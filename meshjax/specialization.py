@@ -1,0 +1,508 @@
+r"""Emergent specialisation: the fixed-response-threshold model with reinforcement,
+eqs. (9)–(10) (Bonabeau, Theraulaz & Deneubourg 1996; Theraulaz, Bonabeau & Deneubourg
+1998), for $N$ agents × $J$ tasks.
+
+The model, one synchronous step of length $\Delta t = 1$:
+
+1. A working agent stops with probability $p$ (`quit_prob`) and becomes idle.
+2. An agent idle at the start of the step draws one candidate task $j$ uniformly from the
+   $J$ tasks and takes it up with probability, eq. (9),
+   $$T_{\theta_{ij}}(s_j) = \frac{s_j^n}{s_j^n + \theta_{ij}^n}.$$
+3. With $x_{ij} \in \{0, 1\}$ the new activities and $W_j = \sum_i x_{ij}$, the stimuli
+   follow unmet demand (global form)
+   $$s_j \leftarrow \max\big(0,\; s_j + \delta_j - \alpha W_j / N\big),$$
+   i.e. $s_j$ rises by the demand $\delta_j$ per step and falls with the work done
+   ($\alpha$ = `efficiency`; $N$ = number of agents present). In steady state with $s_j > 0$
+   the work tracks demand: $W_j/N \to \delta_j/\alpha$. With `graph` given, each agent
+   has its own stimulus vector fed by its closed neighbourhood:
+   $s_{ij} \leftarrow \max(0, s_{ij} + \delta_j - \alpha (x_{ij} + \sum_k A_{ik} x_{kj})/(1 +
+   k_i))$.
+4. Thresholds adapt, eq. (10) in discrete time:
+   $$\theta_{ij} \leftarrow \mathrm{clip}\big(\theta_{ij} - \xi x_{ij} + \varphi (1 - x_{ij}),\;
+   \theta_{\min},\; \theta_{\max}\big),$$
+   performing lowers a threshold by $\xi$ (`learning`), not performing raises it by
+   $\varphi$ (`forgetting`). Thresholds are kept in $[\theta_{\min}, \theta_{\max}]$ as in
+   Theraulaz et al. (1998): the bounds are part of the model (without them (10) drives
+   thresholds to $\pm\infty$).
+5. A memory of the work done, $a_{ij} \leftarrow (1 - \lambda) a_{ij} + \lambda x_{ij}$
+   (`memory` = $\lambda$), from which the metrics are computed.
+
+Agents not `present` (not yet arrived) neither work nor learn.
+
+Metrics (`metrics`): the division-of-labour index of Gorelick, Bertram, Killeen & Fewell
+(2004), $\mathrm{DOL} = I(\text{agent}; \text{task}) / H(\text{task})$ from the work
+memory $a$ (0: every agent works like the colony average; 1: every agent does one task),
+the same index from the propensities $T_{\theta_{ij}}(s_j)$, the fraction of agents
+specialised (top task $\ge$ `spec_level` of their work), per-task coverage (share of agents
+whose dominant task is $j$), work per task $W_j/N$, and the CES aggregate (15) of the
+capability matrix $c_{ij} = \bar c_i\, a_{ij} / \sum_k a_{ik}$ (uniform $\bar c_i/J$ for an
+agent that has not worked yet).
+
+Cost: O(N·J) memory (thresholds, memory) and O(N·J) work per step (plus O(E·J) with a
+graph); the time loop is a `lax.scan`. N = 10^6, J = 10 takes ~100 MB in float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax import lax
+
+from ._checks import check_array_range, check_int, check_real
+from ._custom_types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
+from .graph import Graph
+
+__all__ = [
+    "ThresholdParams",
+    "ThresholdState",
+    "init_state",
+    "step",
+    "simulate",
+    "metrics",
+    "division_of_labour",
+    "response_probability",
+    "capability_matrix",
+]
+
+
+def _concrete(x):
+    try:
+        a = np.asarray(x)
+    except Exception:
+        return None
+    return None if a.dtype == object else a
+
+
+class ThresholdParams(eqx.Module):
+    r"""Parameters of the threshold model (module docstring for the equations).
+
+    Attributes:
+      demand: $\delta_j \ge 0$, shape `(J,)`: stimulus increase per step.
+      efficiency: $\alpha > 0$: stimulus removed per unit of work (per agent fraction).
+      steepness: $n \ge 1$ in (9) (the chapter asks $n \ge 2$; 1 is allowed).
+      learning: $\xi \ge 0$ in (10).
+      forgetting: $\varphi_t \ge 0$ in (10).
+      quit_prob: $p \in (0, 1]$, probability per step that a worker stops.
+      theta_min, theta_max: $0 \le \theta_{\min} < \theta_{\max}$, threshold bounds.
+      memory: $\lambda \in (0, 1]$, rate of the work memory (≈ 1/λ steps).
+    """
+
+    demand: Float[Array, " J"] = eqx.field(converter=jnp.asarray)
+    efficiency: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=1.0)
+    steepness: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=2.0)
+    learning: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.5)
+    forgetting: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.05)
+    quit_prob: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.1)
+    theta_min: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.01)
+    theta_max: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=20.0)
+    memory: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.005)
+
+    def __check_init__(self):
+        d = _concrete(self.demand)
+        if d is not None:
+            if d.ndim != 1:
+                raise ValueError(f"`demand` must have shape (J,), got {d.shape}")
+            check_int("J (length of demand)", d.shape[0], min_value=2)
+            check_array_range("demand", d, low=0.0)
+        checks = {
+            "efficiency": (0.0, None, True), "steepness": (1.0, None, False),
+            "learning": (0.0, None, False), "forgetting": (0.0, None, False),
+            "quit_prob": (0.0, 1.0, True), "theta_min": (0.0, None, False),
+            "theta_max": (0.0, None, True), "memory": (0.0, 1.0, True),
+        }
+        for name, (lo, hi, lo_open) in checks.items():
+            v = _concrete(getattr(self, name))
+            if v is None:
+                continue
+            if v.ndim:
+                raise ValueError(f"`{name}` must be a scalar, got shape {v.shape}")
+            check_real(name, v.item(), low=lo, high=hi, low_open=lo_open)
+        lo, hi = _concrete(self.theta_min), _concrete(self.theta_max)
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"`theta_min`={lo} must be < `theta_max`={hi}")
+
+    @property
+    def n_tasks(self) -> int:
+        return self.demand.shape[-1]
+
+
+class ThresholdState(eqx.Module):
+    r"""State of the threshold model.
+
+    Attributes:
+      thresholds: $\theta_{ij}$, `(N, J)`, within $[\theta_{\min}, \theta_{\max}]$.
+      task: `int16[N]`, the task each agent works on; `J` means idle.
+      stimuli: $s_j$, `(J,)` (global) or $s_{ij}$, `(N, J)` (graph-local).
+      activity: work memory $a_{ij}$, `(N, J)`.
+      t: Steps done.
+    """
+
+    thresholds: Float[Array, "N J"]
+    task: Int[Array, " N"]
+    stimuli: Float[Array, "*N J"]
+    activity: Float[Array, "N J"]
+    t: Int[Array, ""]
+
+
+def response_probability(stimuli: ArrayLike, thresholds: ArrayLike,
+                         steepness: ArrayLike) -> Float[Array, "..."]:
+    r"""Eq. (9): $T_\theta(s) = s^n / (s^n + \theta^n)$, computed as a logistic in logs.
+
+    $T = \sigma(n(\log s - \log\theta))$: no overflow for large $n$; $s = 0$ gives 0 and
+    $\theta = 0 < s$ gives 1; $s = \theta = 0$ gives 1/2.
+
+    Args (broadcast together):
+      stimuli: $s \ge 0$.
+      thresholds: $\theta \ge 0$.
+      steepness: $n \ge 1$.
+
+    Returns:
+      Probabilities in $[0, 1]$.
+
+    Raises:
+      ValueError: negative stimuli or thresholds, $n < 1$.
+    """
+    check_array_range("stimuli", stimuli, low=0.0)
+    check_array_range("thresholds", thresholds, low=0.0)
+    check_array_range("steepness", steepness, low=1.0)
+    return _response(jnp.asarray(stimuli), jnp.asarray(thresholds), jnp.asarray(steepness))
+
+
+@jax.jit
+def _response(s, theta, n):
+    dtype = jnp.result_type(s, theta, float)
+    s = s.astype(dtype)
+    theta = theta.astype(dtype)
+    tiny = jnp.finfo(dtype).tiny
+    ls = jnp.log(jnp.maximum(s, tiny))
+    lt = jnp.log(jnp.maximum(theta, tiny))
+    t = jax.nn.sigmoid(n.astype(dtype) * (ls - lt))
+    t = jnp.where((s == 0) & (theta > 0), jnp.zeros((), dtype), t)
+    return jnp.where((theta == 0) & (s > 0), jnp.ones((), dtype), t)
+
+
+def init_state(key: PRNGKeyArray, n_agents: int, params: ThresholdParams, *,
+               theta0: tuple[float, float] | None = None,
+               thresholds: ArrayLike | None = None, local: bool = False,
+               dtype=None) -> ThresholdState:
+    r"""Initial state: all agents idle, no memory, stimuli 0, heterogeneous thresholds.
+
+    Args:
+      key: PRNG key for the thresholds.
+      n_agents: $N \ge 1$ (static).
+      params: Model parameters (fix $J$ and the threshold range).
+      theta0: `(low, high)`: thresholds i.i.d. uniform in this sub-range of
+        $[\theta_{\min}, \theta_{\max}]$; default the middle third of the range.
+      thresholds: Explicit `(N, J)` thresholds instead (non-negative, within the range).
+      local: Per-agent stimuli `(N, J)` (for a graph-local demand) instead of `(J,)`.
+      dtype: Floating dtype (default: JAX's default float).
+
+    Returns:
+      A `ThresholdState`.
+
+    Raises:
+      ValueError: `n_agents < 1`, thresholds negative / outside the range / wrong shape,
+        `theta0` not inside the range.
+    """
+    n_agents = check_int("n_agents", n_agents, min_value=1)
+    J = params.n_tasks
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    lo_b, hi_b = float(params.theta_min), float(params.theta_max)
+    if thresholds is not None:
+        check_array_range("thresholds", thresholds, low=0.0)
+        th = jnp.asarray(thresholds, dtype=dtype)
+        if th.shape != (n_agents, J):
+            raise ValueError(f"`thresholds` must have shape {(n_agents, J)}, got {th.shape}")
+        check_array_range("thresholds", thresholds, low=lo_b, high=hi_b)
+    else:
+        if theta0 is None:
+            theta0 = (lo_b + (hi_b - lo_b) / 3, lo_b + 2 * (hi_b - lo_b) / 3)
+        lo, hi = (check_real("theta0[0]", theta0[0], low=0.0),
+                  check_real("theta0[1]", theta0[1], low=0.0))
+        if not lo_b <= lo <= hi <= hi_b:
+            raise ValueError(f"`theta0`={theta0} must satisfy theta_min={lo_b} <= low <= "
+                             f"high <= theta_max={hi_b}")
+        th = jr.uniform(key, (n_agents, J), dtype, lo, hi)
+    stim = jnp.zeros((n_agents, J) if local else (J,), dtype)
+    return ThresholdState(thresholds=th, task=jnp.full((n_agents,), J, jnp.int16),
+                          stimuli=stim, activity=jnp.zeros((n_agents, J), dtype),
+                          t=jnp.zeros((), jnp.int32))
+
+
+@eqx.filter_jit
+def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
+         graph: Graph | None = None, present: Bool[Array, " N"] | None = None
+         ) -> ThresholdState:
+    r"""One synchronous step of the threshold model (module docstring, steps 1–5).
+
+    Args:
+      key: PRNG key, consumed.
+      state: Current state (`stimuli` of shape `(N, J)` when `graph` is given).
+      params: Model parameters.
+      graph: Optional graph on the $N$ agents for neighbourhood-local stimuli.
+      present: Optional `bool[N]`: agents in the system (others frozen and idle).
+
+    Returns:
+      The next state. Cost O(N·J) (+ O(E·J) with a graph).
+    """
+    th, task = state.thresholds, state.task
+    N, J = th.shape
+    dtype = th.dtype
+    k_quit, k_pick, k_go = jr.split(key, 3)
+    working = task < J
+    quits = jr.uniform(k_quit, (N,), dtype) < params.quit_prob.astype(dtype)
+    cand = jr.randint(k_pick, (N,), 0, J, dtype=jnp.int32)
+    th_c = jnp.take_along_axis(th, cand[:, None], axis=1)[:, 0]
+    if state.stimuli.ndim == 1:
+        s_c = state.stimuli[cand]
+    else:
+        s_c = jnp.take_along_axis(state.stimuli, cand[:, None], axis=1)[:, 0]
+    go = jr.uniform(k_go, (N,), dtype) < _response(s_c, th_c, params.steepness)
+    new_task = jnp.where(working, jnp.where(quits, J, task.astype(jnp.int32)),
+                         jnp.where(go, cand, J))
+    if present is not None:
+        new_task = jnp.where(present, new_task, J)
+    x = (new_task[:, None] == jnp.arange(J)[None, :]).astype(dtype)  # (N, J)
+    demand = params.demand.astype(dtype)
+    alpha = params.efficiency.astype(dtype)
+    if state.stimuli.ndim == 1:
+        n_present = N if present is None else jnp.maximum(jnp.sum(present), 1)
+        work = jnp.sum(x, axis=0)
+        stim = jnp.maximum(state.stimuli + demand - alpha * work / n_present, 0.0)
+    else:
+        if graph is None:
+            raise ValueError("graph-local stimuli (shape (N, J)) need `graph`")
+        nb = graph.neighbor_sum(x)
+        deg = graph.degrees().astype(dtype)[:, None]
+        stim = jnp.maximum(state.stimuli + demand - alpha * (x + nb) / (1.0 + deg), 0.0)
+    th_new = jnp.clip(th - params.learning.astype(dtype) * x
+                      + params.forgetting.astype(dtype) * (1.0 - x),
+                      params.theta_min.astype(dtype), params.theta_max.astype(dtype))
+    lam = params.memory.astype(dtype)
+    act = (1.0 - lam) * state.activity + lam * x
+    if present is not None:
+        p = present[:, None]
+        th_new = jnp.where(p, th_new, th)
+        act = jnp.where(p, act, state.activity)
+        if stim.ndim == 2:
+            stim = jnp.where(p, stim, state.stimuli)
+    return ThresholdState(thresholds=th_new, task=new_task.astype(jnp.int16), stimuli=stim,
+                          activity=act, t=state.t + 1)
+
+
+def division_of_labour(weights: ArrayLike, members: ArrayLike | None = None
+                       ) -> Float[Array, ""]:
+    r"""Gorelick et al. (2004) division-of-labour index $I(\text{agent};\text{task}) /
+    H(\text{task})$ of a non-negative agent × task matrix (counts, work memory or
+    propensities).
+
+    $p_{ij} = w_{ij}/\sum w$, $I = \sum_{ij} p_{ij} \log\frac{p_{ij}}{p_{i\cdot} p_{\cdot j}}$,
+    $H = -\sum_j p_{\cdot j}\log p_{\cdot j}$. 1 when every agent uses one task only (and
+    more than one task is used), 0 when every agent's profile equals the population's.
+
+    Args:
+      weights: `(N, J)`, non-negative, $J \ge 2$.
+      members: Optional `bool[N]` selecting the agents.
+
+    Returns:
+      The index in $[0, 1]$ (0 if $H = 0$). Cost O(N·J).
+
+    Raises:
+      ValueError: negative weights, wrong shape, $J < 2$.
+    """
+    check_array_range("weights", weights, low=0.0)
+    w = jnp.asarray(weights)
+    if w.ndim != 2:
+        raise ValueError(f"`weights` must have shape (N, J), got {w.shape}")
+    check_int("J", w.shape[1], min_value=2)
+    if members is not None and jnp.shape(members) != w.shape[:1]:
+        raise ValueError(f"`members` must have shape {w.shape[:1]}, got {jnp.shape(members)}")
+    return _dol(w.astype(jnp.result_type(w, float)), members)
+
+
+def _xlogx(p):
+    safe = jnp.where(p > 0, p, jnp.ones((), p.dtype))
+    return jnp.where(p > 0, p * jnp.log(safe), jnp.zeros((), p.dtype))
+
+
+@jax.jit
+def _dol(w, members=None):
+    if members is not None:
+        w = jnp.where(members[:, None], w, jnp.zeros((), w.dtype))
+    total = jnp.sum(w)
+    p = w / jnp.where(total > 0, total, 1.0)
+    pi = jnp.sum(p, axis=1)
+    pj = jnp.sum(p, axis=0)
+    h_j = -jnp.sum(_xlogx(pj))
+    h_i = -jnp.sum(_xlogx(pi))
+    h_ij = -jnp.sum(_xlogx(p))
+    mi = h_i + h_j - h_ij
+    return jnp.where(h_j > 1e-12, mi / jnp.where(h_j > 1e-12, h_j, 1.0), 0.0)
+
+
+def capability_matrix(state: ThresholdState, capability: ArrayLike | None = None
+                      ) -> Float[Array, "N J"]:
+    r"""$c_{ij} = \bar c_i\, a_{ij} / \sum_k a_{ik}$ ($\bar c_i / J$ before any work).
+
+    Args:
+      state: Model state.
+      capability: $\bar c_i \ge 0$, shape `(N,)` or scalar; default 1.
+
+    Returns:
+      `(N, J)`; every row sums to $\bar c_i$.
+    """
+    if capability is not None:
+        check_array_range("capability", capability, low=0.0)
+    return _capability_matrix(state.activity, capability)
+
+
+def _capability_matrix(act, capability=None):
+    J = act.shape[1]
+    tot = jnp.sum(act, axis=1, keepdims=True)
+    prof = jnp.where(tot > 0, act / jnp.where(tot > 0, tot, 1.0), 1.0 / J)
+    if capability is None:
+        return prof
+    cap = jnp.broadcast_to(jnp.asarray(capability, act.dtype), act.shape[:1])
+    return prof * cap[:, None]
+
+
+def metrics(state: ThresholdState, params: ThresholdParams, *,
+            present: Bool[Array, " N"] | None = None, capability: ArrayLike | None = None,
+            rho: float = 0.5, spec_level: float = 0.9) -> dict[str, Array]:
+    r"""Specialisation metrics of a state (module docstring).
+
+    Args:
+      state: Model state.
+      params: Model parameters.
+      present: Optional `bool[N]` of agents counted.
+      capability: $\bar c_i$, `(N,)` or scalar, for the CES aggregate; default 1.
+      rho: CES $\rho < 1$, $\ne 0$, for the aggregate (15), unnormalised.
+      spec_level: An agent is specialised when its top task has at least this share of
+        its work memory, in $(0, 1]$.
+
+    Returns:
+      Dict: `dol` (from work memory), `dol_propensity`, `frac_specialised`, `coverage`
+      `(J,)`, `work` `(J,)` ($W_j/N$), `stimulus` `(J,)` (mean over agents if local),
+      `ces` ($C_{\mathrm{mesh}}$ of the capability matrix, eq. (15)).
+
+    Raises:
+      ValueError: `rho` outside $(-\infty, 1) \setminus \{0\}$, `spec_level` outside (0, 1].
+    """
+    rho = check_real("rho", rho, high=1.0, high_open=True)
+    if rho == 0.0:
+        raise ValueError("`rho`=0 is not allowed (eq. (15) needs rho != 0)")
+    spec_level = check_real("spec_level", spec_level, low=0.0, high=1.0, low_open=True)
+    if capability is not None:
+        check_array_range("capability", capability, low=0.0)
+    return _metrics_jit(state, params, present, capability, rho, spec_level)
+
+
+def _metrics(state, params, present, capability, rho, spec_level):
+    from .ces import _log_power_mean
+
+    act = state.activity
+    N, J = act.shape
+    dtype = act.dtype
+    pres = jnp.ones((N,), bool) if present is None else present
+    n_p = jnp.maximum(jnp.sum(pres), 1).astype(dtype)
+    s = state.stimuli if state.stimuli.ndim == 2 else state.stimuli[None, :]
+    prop = _response(s, state.thresholds, params.steepness)
+    tot = jnp.sum(act, axis=1)
+    top = jnp.max(act, axis=1)
+    active = pres & (tot > 0)
+    spec = active & (top >= spec_level * tot)
+    dom = jnp.argmax(act, axis=1)
+    onehot_dom = (dom[:, None] == jnp.arange(J)[None, :]) & active[:, None]
+    x = (state.task[:, None] == jnp.arange(J)[None, :]) & pres[:, None]
+    cap = _capability_matrix(act, capability)
+    C = jnp.sum(jnp.where(pres[:, None], cap, 0.0), axis=0)
+    log_ces = _log_power_mean(C, jnp.asarray(rho, dtype), 0) + math.log(J) / rho
+    return {
+        "dol": _dol(act, pres),
+        "dol_propensity": _dol(prop, pres),
+        "frac_specialised": jnp.sum(spec) / n_p,
+        "coverage": jnp.sum(onehot_dom, axis=0) / jnp.maximum(jnp.sum(active), 1),
+        "work": jnp.sum(x, axis=0).astype(dtype) / n_p,
+        "stimulus": jnp.mean(s, axis=0) if present is None or s.shape[0] == 1 else
+        jnp.sum(jnp.where(pres[:, None], s, 0.0), axis=0) / n_p,
+        "ces": jnp.exp(log_ces),
+    }
+
+
+_metrics_jit = eqx.filter_jit(_metrics)
+
+
+def simulate(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
+             num_steps: int, *, record_every: int = 1, graph: Graph | None = None,
+             present: Bool[Array, " N"] | None = None, capability: ArrayLike | None = None,
+             rho: float = 0.5, spec_level: float = 0.9
+             ) -> tuple[ThresholdState, dict[str, Array]]:
+    r"""Runs `num_steps` steps under `lax.scan`, recording `metrics` every `record_every`.
+
+    Step $t$ (counted from `state.t`) uses the key `fold_in(key, t)`, so results do not
+    depend on `record_every`.
+
+    Args:
+      key: PRNG key.
+      state: Initial state (`init_state`; `local=True` when `graph` is given).
+      params: Model parameters.
+      num_steps: Steps, a positive multiple of `record_every` (static).
+      record_every: Steps between records (static).
+      graph: Optional graph for neighbourhood-local stimuli.
+      present: Optional `bool[N]` of agents present.
+      capability: Optional $\bar c_i$ for the CES aggregate.
+      rho, spec_level: As in `metrics`.
+
+    Returns:
+      `(final_state, series)` with each metric stacked along a leading axis of length
+      `num_steps // record_every`, plus `t` (the step count at each record).
+      Cost O(num_steps · N · J).
+
+    Raises:
+      ValueError: bad sizes, a graph whose `n_nodes` differs from N, global stimuli with a
+        graph, or arguments rejected by `metrics`.
+    """
+    num_steps = check_int("num_steps", num_steps, min_value=1)
+    record_every = check_int("record_every", record_every, min_value=1)
+    if num_steps % record_every:
+        raise ValueError(f"`num_steps`={num_steps} must be a multiple of "
+                         f"`record_every`={record_every}")
+    rho = check_real("rho", rho, high=1.0, high_open=True)
+    if rho == 0.0:
+        raise ValueError("`rho`=0 is not allowed (eq. (15) needs rho != 0)")
+    spec_level = check_real("spec_level", spec_level, low=0.0, high=1.0, low_open=True)
+    N, J = state.thresholds.shape
+    if J != params.n_tasks:
+        raise ValueError(f"state has J={J} tasks but `params.demand` has {params.n_tasks}")
+    if graph is not None:
+        if graph.n_nodes != N:
+            raise ValueError(f"`graph.n_nodes`={graph.n_nodes} must equal N={N}")
+        if state.stimuli.ndim != 2:
+            raise ValueError("with `graph`, use init_state(..., local=True)")
+    if present is not None and jnp.shape(present) != (N,):
+        raise ValueError(f"`present` must have shape ({N},), got {jnp.shape(present)}")
+    if capability is not None:
+        check_array_range("capability", capability, low=0.0)
+        capability = jnp.asarray(capability, state.thresholds.dtype)
+    return _simulate(key, state, params, graph, present, capability, num_steps // record_every,
+                     record_every, rho, spec_level)
+
+
+@eqx.filter_jit
+def _simulate(key, state, params, graph, present, capability, n_records: int, every: int,
+              rho: float, spec_level: float):
+    def inner(_, st):
+        return step(jr.fold_in(key, st.t), st, params, graph, present)
+
+    def outer(st, _):
+        st = lax.fori_loop(0, every, inner, st)
+        m = _metrics(st, params, present, capability, rho, spec_level)
+        m["t"] = st.t
+        return st, m
+
+    return lax.scan(outer, state, None, length=n_records)
