@@ -145,7 +145,7 @@ def test_experiments_tiny(tmp_path):
     exp = get("mesh_equilibrium")
     p = dict(exp.defaults)
     p.update(n_max=400, M=12, records=6, steps_per_record=10, grid_points=4,
-             curve_steps=40, replicas=2, widths=[0.5], type_counts=[J], n_tasks=J)
+             curve_steps=40, replicas=2, widths=[0.5], type_counts=[], n_tasks=J)
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert {"metrics", "phases", "n_sweep", "entropy"} <= set(res.tables)
     assert len(res.tables["metrics"]) == 6
