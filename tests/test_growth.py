@@ -28,7 +28,7 @@ def _grid():
     rows.append(dict(delta_g=4.0, phi=1.5, delta=0.5, h=2.0, C0=1.0, kind="h"))  # saturated
     rows.append(dict(delta_g=0.4, phi=1.0, delta=0.1, gamma_J=0.5, g_J=0.05, C0=1.0,
                      kind="bJ"))
-    for Phi in (0.2, 0.4, 0.5, 0.7, 0.9):  # more regime (a): the batch has 32 points, the
+    for Phi in (0.2, 0.4, 0.5, 0.7, 0.75):  # more regime (a): the batch has 32 points, the
         rows.append(dict(delta_g=1.0, phi=Phi, delta=1.0, C0=2.0, kind="a"))  # experiment's
     # stiff point: explicit steps need ~1e7 steps > max_steps, so the solve must report failure
     rows.append(dict(delta_g=1.0, phi=0.5, delta=1e6, C0=1.0, kind="fail"))
@@ -350,3 +350,5 @@ def test_capability_growth_experiment_tiny(tmp_path):
     assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
     with pytest.raises(ValueError, match="n_phi0"):
         exp.validate({**exp.defaults, "n_phi0": 1})
+    paths = exp.plot(res, tmp_path)
+    assert len(paths) == 3 and all(p.exists() for p in paths)

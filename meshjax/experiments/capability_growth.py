@@ -275,9 +275,9 @@ def run(params, ctx: Context) -> Result:
         f"on {decidable.sum()} grid points decidable by t1, the chapter's rule (Phi, h) agrees "
         f"with the simulated trajectories on {agree_ch:.1%}, the exact rule (with delta, C0) "
         f"on {agree_ex:.1%}; the two rules differ on {differ} of {rm['traj'].size} points "
-        f"(phi_eff > 1 but C0 < C_u = (delta/a)^(1/(Phi-1)): C decays instead of blowing up); "
-        f"the exact rule's misses all have |Phi - 1| <= {mis_phi:.3f} (near-exponential over "
-        f"[0, t1], which a finite horizon cannot separate)"))
+        f"(phi_eff > 1 but C0 < C_u = (delta/a)^(1/(Phi-1)): C decays instead of blowing up)"
+        + (f"; the exact rule's misses all have |Phi - 1| <= {mis_phi:.3f}" if mis.any()
+           else "")))
     if (rm["hs"] > 0).any():
         hmask = np.broadcast_to(rm["hs"][None, None, :, None] > 0, rm["status"].shape)
         bound = max(max(p["C0_values"]), 1 / (max(min(rm["hs"][rm["hs"] > 0]), 1e-300) * p["delta"])) \
@@ -410,9 +410,10 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         ax.plot(ph, (1 - ph) / ph, "w--", lw=1.2, label="phi_eff = 1")
         ax.set_ylim(0, p["beta_max"])
         ax.set(xlabel="phi0", ylabel="beta_auto",
-               title=f"h = {h}, C0 = {rm['c0s'][0]:g}: regime (blue a, green b, red c, "
-                     f"grey decay); blow-up time contours")
+               title=f"h = {h}, C0 = {rm['c0s'][0]:g}")
         ax.legend(loc="upper right", fontsize=7)
+    fig.suptitle("regime from trajectories: blue (a), green (b), red (c), grey decay; "
+                 "contours: blow-up time", fontsize=9)
     fig.tight_layout()
     paths.append(out_dir / "regime_map.png")
     fig.savefig(paths[-1], dpi=120)
