@@ -5,7 +5,8 @@
   plain NumPy Hordijk–Steel loop on the same index arrays.
 * Jain–Krishna graph updates/s: s = 100, m = 0.25 links per type, `jain_krishna`
   (lax.scan; one run and a vmapped batch of runs) versus a plain NumPy implementation of
-  the same update (attractor by normalised squaring of I + C, acyclic case by C^k 1).
+  the same update (attractor by normalised squaring of I + C, acyclic case by C^k 1),
+  from a random graph (before the first ACS) and from a graph with a grown ACS.
 
 Usage: python -m benchmarks.bench_raf [--quick]
 """
@@ -50,9 +51,12 @@ def numpy_max_raf(reactants, products, cat_types, cat_reactions, food):
         active = new_active
 
 
-def numpy_jk(rng, s, p, n_updates, n_squarings=40, tol=1e-9):
+def numpy_jk(rng, s, p, n_updates, initial=None, n_squarings=40, tol=1e-9):
     """The same Jain–Krishna update in NumPy (float64)."""
-    c = (rng.random((s, s)) < p) & ~np.eye(s, dtype=bool)
+    if initial is None:
+        c = (rng.random((s, s)) < p) & ~np.eye(s, dtype=bool)
+    else:
+        c = np.array(initial, bool)
     lams = np.empty(n_updates)
     for t in range(n_updates):
         cf = c.astype(float)
@@ -118,21 +122,31 @@ def bench_max_raf(n, batch, fs, repeat):
     return rows
 
 
-def bench_jk(s, m, n_updates, runs, repeat):
+def bench_jk(s, m, n_updates, runs, repeat, warm_updates):
+    """Two phases: from a random graph (no ACS yet: cheap acyclic attractors) and from
+    a graph whose ACS has grown (`warm_updates` updates at 2m links per type first)."""
     rows = []
     p = m / (s - 1)
-    for b in (1, runs):
-        size = {"s": s, "m": m, "runs": b, "updates": n_updates}
-        keys = jr.split(jr.key(0), b) if b > 1 else jr.key(0)
-        t = time_call(lambda: replicator.jain_krishna(keys, s, p, n_updates)[1].lambda1,
-                      repeat=repeat)
-        rows.append(row("jain_krishna", f"s={s}", "meshjax", size, t,
-                        b * n_updates, "updates/s"))
-        rng = np.random.default_rng(0)
-        t = time_host(lambda: [numpy_jk(rng, s, p, n_updates) for _ in range(b)],
-                      repeat=max(1, repeat // 2), warmup=0)
-        rows.append(row("jain_krishna", f"s={s}", "numpy", size, t,
-                        b * n_updates, "updates/s"))
+    grown, rec = replicator.jain_krishna(jr.key(1), s, 2 * p, warm_updates)
+    grown = np.asarray(grown)
+    acs = int(rec.acs_size[-1])
+    for phase, initial in (("random start", None), (f"grown ACS ({acs} types)", grown)):
+        init = None if initial is None else jnp.asarray(initial)
+        for b in (1, runs):
+            size = {"s": s, "m": m, "runs": b, "updates": n_updates}
+            keys = jr.split(jr.key(0), b) if b > 1 else jr.key(0)
+            fn = lambda: replicator.jain_krishna(keys, s, p, n_updates,
+                                                 initial=init)[1].lambda1
+            t = time_call(fn, repeat=repeat)
+            case = f"s={s}, {phase}"
+            rows.append(row("jain_krishna", case, "meshjax", size, t,
+                            b * n_updates, "updates/s"))
+            rng = np.random.default_rng(0)
+            t = time_host(lambda: [numpy_jk(rng, s, p, n_updates, initial)
+                                   for _ in range(b)],
+                          repeat=max(1, repeat // 2), warmup=0)
+            rows.append(row("jain_krishna", case, "numpy", size, t,
+                            b * n_updates, "updates/s"))
     return rows
 
 
@@ -142,10 +156,10 @@ def main(argv=None) -> list[dict]:
     args = ap.parse_args(argv)
     if args.quick:
         rows = bench_max_raf(8, 4, (1.0, 3.0), repeat=2)
-        rows += bench_jk(50, 0.25, 50, 2, repeat=2)
+        rows += bench_jk(50, 0.25, 50, 2, repeat=2, warm_updates=500)
     else:
         rows = bench_max_raf(10, 16, (1.0, 3.0), repeat=3)
-        rows += bench_jk(100, 0.25, 200, 4, repeat=3)
+        rows += bench_jk(100, 0.25, 200, 4, repeat=3, warm_updates=2000)
     add_ratios(rows)
     print(f"jax {jax.__version__}, {jax.devices()[0]}, dtype {jnp.result_type(float)}")
     print_table(rows)

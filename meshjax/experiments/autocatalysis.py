@@ -22,7 +22,7 @@ from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
     "polymer_n": [5, 6, 7, 8, 9, 10],
-    "polymer_instances": 24,
+    "polymer_instances": 16,
     "polymer_f_max": 6.0,
     "polymer_reversible": False,
     "mesh_types": 40,
@@ -31,12 +31,12 @@ DEFAULTS = {
     "mesh_ops": [400, 800, 1600, 3200, 6400],
     "mesh_types_sweep": [10, 20, 40],
     "ops_per_type_sq": 2.0,
-    "mesh_instances": 24,
+    "mesh_instances": 16,
     "beta_t": 0.001,
     "jk_s": 100,
-    "jk_m": 0.25,
-    "jk_updates": 5000,
-    "jk_runs": 2,
+    "jk_m": 0.5,
+    "jk_updates": 3000,
+    "jk_runs": 4,
 }
 
 
@@ -119,6 +119,7 @@ def _mesh(params, key, log):
             "sweep": sweep, "J": j, "R": r, "food": params["mesh_food"],
             "beta_t": beta, "p_max": p_max, "p_half": p_half,
             "p_half_times_R": p_half * r, "p_half_times_J": p_half * j,
+            "p_half_R_over_J": p_half * r / j,
             "N_auto": n_auto, "N_auto_beta": n_auto * beta,
             "chapter_1_over_J_beta": 1.0 / (j * beta),
             "chapter_lnR_over_beta": math.log(r) / beta,
@@ -213,15 +214,21 @@ def _findings(params, poly, mesh, jk):
         f"f ({conv}) at P(RAF)=1/2: " + ", ".join(f"n={n}: {fh[n]:.2f}" for n in ns)
         + "; 10-90% widths: " + ", ".join(
             f"n={r['n']}: {r['f_10']:.2f}-{r['f_90']:.2f}" for r in poly) + "."))
-    if len(ns) >= 2:
-        lin = fh[ns[-1]] <= fh[ns[0]] * ns[-1] / ns[0]
+    # n <= 5 is dominated by one-reaction RAFs (food reactants, food catalyst), whose
+    # probability ~ 40·6·f/|R| vanishes as |R| grows: judge the growth on n >= 6
+    big = [n for n in ns if n >= 6] or ns
+    if len(big) >= 2:
+        lin = fh[big[-1]] <= fh[big[0]] * big[-1] / big[0]
         out.append(Finding(
             "The catalysis level needed grows at most linearly in n (Hordijk–Steel; "
             "Mossel–Steel)",
             "supported" if lin else "not supported",
-            f"f_half grows from {fh[ns[0]]:.2f} (n={ns[0]}) to {fh[ns[-1]]:.2f} "
-            f"(n={ns[-1]}): ratio {fh[ns[-1]] / fh[ns[0]]:.2f} vs linear "
-            f"{ns[-1] / ns[0]:.2f}; log-log slope {_slope(ns, [fh[n] for n in ns]):.2f}."))
+            f"f_half grows from {fh[big[0]]:.2f} (n={big[0]}) to {fh[big[-1]]:.2f} "
+            f"(n={big[-1]}): ratio {fh[big[-1]] / fh[big[0]]:.2f} vs linear "
+            f"{big[-1] / big[0]:.2f}; log-log slope "
+            f"{_slope(big, [fh[n] for n in big]):.2f}"
+            + (f" (n={ns[0]}: {fh[ns[0]]:.2f}, lowered by one-reaction RAFs)"
+               if ns[0] < big[0] else "") + "."))
     ops = [r for r in mesh if r["sweep"] == "ops"]
     ops_ok = [r for r in ops if np.isfinite(r["N_auto"])]
     if len(ops_ok) >= 2:
