@@ -366,7 +366,7 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         times = jnp.zeros((0,), jnp.int32)
     graph = None
     if build_graph:
-        g = _assemble(ends[0::2], jnp.maximum(ends[1::2], 0), None, n, dedupe=False)
+        g = _assemble(ends[0::2], jnp.maximum(ends[1::2], 0), n, dedupe=False)
         graph = Graph(g.senders, g.receivers, g.edge_ids, None, n)
     return BBGrowth(graph, degrees, times, tracked, shares, nprop, ok)
 
