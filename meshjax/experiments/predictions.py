@@ -188,8 +188,8 @@ def _p1(p, key, rows, extras):
     ok = j3 > 2 * j2 and h3 > 2 * h2 and h3 > 0.2
     verdict = ("supported" if ok else "not supported" if (j3 <= j2 and h3 <= 2 * h2)
                else "inconclusive")
-    detail = (f"random {d}-regular, n={n}, {len(betas)} beta points over 0.85-1.15 beta_c (heat bath, "
-              f"{p['potts_burn']}+{p['potts_sweeps']} sweeps per point): "
+    detail = (f"random {d}-regular, n={n}, {len(betas)} beta points over 0.85-1.15 "
+              f"beta_c (heat bath, {p['potts_burn']}+{p['potts_sweeps']} sweeps per point): "
               f"largest jump of m between adjacent points q=3: {j3:.3f} vs q=2: {j2:.3f}; "
               f"largest cooling/heating gap q=3: {out[3]['hyst']:.3f} vs q=2: "
               f"{out[2]['hyst']:.3f}; Bethe m_jump q=3: {out[3]['bethe_jump']:.3f} "
@@ -484,7 +484,8 @@ def _p12(p, rows):
     detail = (f"(26)+(28) mean field, {s}: J {J[0]:.1f}->{J[-1]:.1f}, growth rate of J "
               f"peaks at {gJ[peak]:.3f} and falls to {gJ[-1]:.2g} near J_max; C_eff "
               f"{ceff[0]:.3f}->{ceff[-1]:.3f}, rising in {100 * share_up:.0f}% of the steps "
-              f"where J grows, corr(log J, log C_eff)={corr:.3f}. For complements (rho<0) adding types lowers the "
+              f"where J grows, corr(log J, log C_eff)={corr:.3f}. For complements (rho<0) "
+              f"adding types lowers the "
               f"'sum' aggregate (dC_eff/dJ={d_neg:.3f} at rho=-0.5). The 15-30%/yr rate is "
               "empirical.")
     return Finding(f"P12: {PREDICTIONS['P12']}", verdict, detail)
