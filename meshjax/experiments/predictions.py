@@ -326,7 +326,7 @@ def _p7(p, key, rows):
         rows.append(_row("P7", "N_star_max", setting, hi))
         verdict = "supported"
         more = (f"every instance has a RAF once N >= N* (a sharp per-instance threshold); "
-                f"N* ranges {lo:.0f}-{hi:.0f}, median N_auto={n_auto:.0f} agents "
+                f"N* ranges {lo:.2g}-{hi:.2g}, median N_auto={n_auto:.2g} agents "
                 f"(p*={np.median(th):.4f})")
     else:
         verdict = "inconclusive"
@@ -444,7 +444,7 @@ def _p11(p, rows):
     blow = ", ".join(f"{f}: t={t_end[i]:.2f}"
                      for i, f in enumerate(phis) if above[i])
     detail = (f"(22) with lambda=1 (Phi=phi_eff), delta=h=0, C0=1: phi_eff in [0.6, 0.8] "
-              f"-> regime (a) {a_ok} (growth rate at t={t1:g} falling: {band_rates}); "
+              f"-> regime (a) {a_ok} (growth rate d ln C/dt at t={t1:g}: {band_rates}, -> 0 as t^-1); "
               f"phi_eff > 1 -> finite-time singularity {c_ok} (blow-up at {blow}). "
               f"Example (24): phi0=0.6, beta_auto=0.3 gives phi_eff={eff:.3f}. The "
               "estimate itself is empirical.")
