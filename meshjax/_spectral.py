@@ -1,0 +1,139 @@
+r"""Extreme eigenpairs of a symmetric operator: thick-restart Lanczos with full
+reorthogonalisation, matrix-free and jittable.
+
+Used by `diffusion.fiedler_value` (smallest eigenvalue of $L$ on $\mathbf{1}^\perp$) and
+`diffusion.spectral_radius` (largest eigenvalue of $A$). Memory: a basis of `m` vectors,
+O(m n); work per restart cycle: (m − k) operator applications plus O(m² n) for the
+reorthogonalisation.
+
+Algorithm (Wu & Simon 2000, "Thick-restart Lanczos method for large symmetric eigenvalue
+problems"): extend an orthonormal basis $V$ by $w = A v_j$, orthogonalised twice (classical
+Gram–Schmidt, two passes) against every basis vector and the locked ("deflated") vectors;
+the projected matrix $T = V^\top A V$ is filled from the Gram–Schmidt coefficients, so it is
+the exact Rayleigh–Ritz matrix of the basis. After `m` vectors, $T$ is diagonalised; the
+`k` Ritz vectors nearest the wanted end of the spectrum and the last residual direction
+become the start of the next cycle. The residual norm of Ritz pair $i$ is
+$|\beta_m y_{m-1,i}|$; by the Bauer–Fike/Kato bound an eigenvalue of $A$ lies within it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._custom_types import Array
+
+
+class LanczosResult(NamedTuple):
+    r"""Outcome of `lanczos_extreme`.
+
+    Attributes:
+      value: The wanted extreme Ritz value.
+      vector: Its unit Ritz vector, shape `(n,)`.
+      residual: $\|A x - \theta x\|_2$ for that pair (an eigenvalue lies within it).
+      n_matvec: Operator applications used.
+      converged: Whether `residual <= tol * scale` was reached.
+    """
+
+    value: Array
+    vector: Array
+    residual: Array
+    n_matvec: Array
+    converged: Array
+
+
+@functools.partial(jax.jit, static_argnames=("matvec", "m", "k", "largest",
+                                             "deflate_constant"))
+def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
+                    tol: Array, scale: Array, max_restarts: Array,
+                    deflate_constant: bool) -> LanczosResult:
+    r"""The extreme eigenpair of the symmetric operator `matvec(args, x)`.
+
+    Args:
+      matvec: Static callable `(args, x) -> A x` for `x` of shape `(n,)`.
+      args: Pytree of arrays passed to `matvec` (e.g. the `Graph`).
+      v0: Start vector `(n,)`, nonzero (after deflation).
+      m: Basis size per cycle (static), `2 <= m <= n` (minus 1 with deflation).
+      k: Ritz vectors kept at a restart (static), `1 <= k < m`.
+      largest: Wanted end of the spectrum (static).
+      tol: Relative tolerance on the residual: stop when `residual <= tol * scale`.
+      scale: Scale of the eigenvalue (e.g. a bound on the spectral radius).
+      max_restarts: Maximum number of cycles (traced: changing it does not recompile).
+      deflate_constant: Work in $\mathbf{1}^\perp$ (static): every vector is made
+        orthogonal to the constant vector.
+
+    Returns:
+      A `LanczosResult`.
+    """
+    n = v0.shape[0]
+    dtype = v0.dtype
+
+    def deflate(x):
+        if deflate_constant:
+            return x - jnp.mean(x)
+        return x
+
+    def orth(w, V, active):
+        # Two passes of classical Gram–Schmidt against the active rows of V.
+        h = jnp.where(active, V @ w, 0)
+        w = w - h @ V
+        h2 = jnp.where(active, V @ w, 0)
+        w = w - h2 @ V
+        return deflate(deflate(w)), h + h2
+
+    v0 = deflate(v0)
+    v0 = v0 / jnp.linalg.norm(v0)
+    idx = jnp.arange(m)
+
+    def extend(j, state):
+        V, T, _, _ = state
+        v = V[j]
+        w = deflate(matvec(args, v))
+        active = idx <= j
+        w, h = orth(w, V, active)
+        beta = jnp.linalg.norm(w)
+        T = T.at[:, j].set(jnp.where(active, h, T[:, j]))
+        T = T.at[j, :].set(jnp.where(active, h, T[j, :]))
+        # Breakdown (the basis spans an invariant subspace): continue with a fresh
+        # pseudo-random direction orthogonal to the basis; T stays V^T A V.
+        safe = beta > 100 * jnp.finfo(dtype).eps * scale
+
+        def fresh(_):
+            r = jnp.sin((jnp.arange(n, dtype=dtype) + 1) * (0.7548776662466927 * (j + 1) + 0.5698402909980532))
+            r, _ = orth(r, V, active)
+            return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
+
+        w_next = lax.cond(safe, lambda _: w / jnp.where(safe, beta, 1), fresh, None)
+        V = V.at[j + 1].set(w_next, mode="drop")  # no row m: dropped
+        beta = jnp.where(safe, beta, 0)
+        return V, T, w_next, beta
+
+    def cycle(state):
+        V, T, kk, it, nmv, _, _, _, _ = state
+        V, T, w_next, beta = lax.fori_loop(
+            kk, m, extend, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype)))
+        Ts = 0.5 * (T + T.T)
+        theta, Y = jnp.linalg.eigh(Ts)  # ascending
+        if largest:
+            theta, Y = theta[::-1], Y[:, ::-1]
+        res = jnp.abs(beta * Y[m - 1, :])
+        X = Y[:, :k].T @ V  # (k, n) Ritz vectors
+        new_V = jnp.zeros_like(V).at[:k].set(X).at[k].set(w_next)
+        new_T = jnp.zeros_like(T).at[idx[:k], idx[:k]].set(theta[:k])
+        nmv = nmv + (m - kk)
+        conv = res[0] <= tol * scale
+        return (new_V, new_T, jnp.asarray(k), it + 1, nmv, theta[0], X[0], res[0], conv)
+
+    V = jnp.zeros((m, n), dtype).at[0].set(v0)
+    T = jnp.zeros((m, m), dtype)
+    zero = jnp.zeros((), dtype)
+    state = (V, T, jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), zero, v0,
+             jnp.asarray(jnp.inf, dtype), jnp.asarray(False))
+    state = lax.while_loop(lambda s: (~s[8]) & (s[3] < max_restarts), cycle, state)
+    _, _, _, _, nmv, value, vec, res, conv = state
+    vec = vec / jnp.linalg.norm(vec)
+    return LanczosResult(value, vec, res, nmv, conv)

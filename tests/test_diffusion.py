@@ -1,0 +1,270 @@
+"""Tests for meshjax.diffusion: exp(-tL) against scipy, Fiedler values against closed forms
+and scipy, the spectral radius, Lemma 5.1's bound, bandwidth (13), bad input.
+
+Graphs for the Lanczos tests share one shape (128 nodes, padded to one edge capacity), so
+the solver compiles once per operator.
+"""
+
+import math
+
+import jax.numpy as jnp
+import jax.random as jr
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.linalg as sla
+import scipy.sparse.linalg as spl
+
+from meshjax import diffusion, graph as mg
+
+N_PAD = 128
+CAP = N_PAD * (N_PAD - 1) // 2  # room for the complete graph
+
+
+def padded(G: nx.Graph) -> mg.Graph:
+    G = nx.convert_node_labels_to_integers(G)
+    assert G.number_of_nodes() == N_PAD
+    edges = np.array(G.edges(), dtype=np.int64).reshape(-1, 2)
+    return mg.from_edges(edges, N_PAD, capacity=CAP)
+
+
+def laplacian(G: nx.Graph) -> np.ndarray:
+    G = nx.convert_node_labels_to_integers(G)
+    return nx.laplacian_matrix(G, nodelist=range(G.number_of_nodes())).toarray().astype(float)
+
+
+CLOSED_FORMS = {
+    "path": (nx.path_graph(N_PAD), 2 - 2 * math.cos(math.pi / N_PAD)),
+    "cycle": (nx.cycle_graph(N_PAD), 2 - 2 * math.cos(2 * math.pi / N_PAD)),
+    "complete": (nx.complete_graph(N_PAD), float(N_PAD)),
+    "hypercube": (nx.hypercube_graph(7), 2.0),
+}
+
+
+# --- diffuse ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small():
+    G = nx.gnm_random_graph(40, 90, seed=2)
+    return G, mg.from_networkx(G), laplacian(G)
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+def test_diffuse_matches_expm(small, batch):
+    G, g, L = small
+    rng = np.random.default_rng(0)
+    u0 = rng.normal(size=(40,) if batch is None else (40, batch))
+    times = np.array([0.0, 0.05, 0.7, 4.0, 30.0])
+    out = np.asarray(diffusion.diffuse(g, u0, times))
+    assert out.shape == (5,) + u0.shape
+    for i, t in enumerate(times):
+        ref = sla.expm(-t * L) @ u0
+        np.testing.assert_allclose(out[i], ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+    # the mean is conserved to rounding
+    np.testing.assert_allclose(out.mean(axis=1), np.broadcast_to(u0.mean(0), out.mean(1).shape),
+                               rtol=0, atol=1e-13)
+
+
+def test_diffuse_scalar_time_float32_and_masked_graph(small):
+    G, _, L = small
+    edges = np.array(G.edges())
+    g = mg.from_edges(edges, 40, capacity=edges.shape[0] + 11)  # masked padding slots
+    u0 = np.random.default_rng(1).normal(size=40).astype(np.float32)
+    out = diffusion.diffuse(g, u0, 0.3)
+    assert out.shape == (40,) and out.dtype == jnp.float32
+    ref = sla.expm(-0.3 * L) @ u0.astype(np.float64)
+    np.testing.assert_allclose(np.asarray(out), ref, rtol=0, atol=2e-5)
+    assert abs(float(jnp.mean(out)) - float(u0.mean())) < 1e-6
+
+
+def test_chebyshev_coefficients_match_scipy():
+    import scipy.special as ss
+
+    for a in [0.0, 0.2, 3.0, 80.0, 2e4]:
+        c = diffusion._chebyshev_exp_coeffs(a, 1e-14)
+        k = np.arange(c.size)
+        ref = ss.ive(k, a) * np.where(k == 0, 1.0, 2.0) * (-1.0) ** k
+        np.testing.assert_allclose(c, ref, rtol=0, atol=1e-15)
+        tail = 2 * ss.ive(np.arange(c.size, c.size + 4000), a).sum()
+        assert tail <= 1e-14
+
+
+def test_diffuse_edgeless_graph_is_constant():
+    g = mg.from_edges(np.zeros((0, 2), np.int64), 5)
+    u0 = np.arange(5.0)
+    out = diffusion.diffuse(g, u0, [0.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(out), np.stack([u0, u0]))
+
+
+@pytest.mark.parametrize("bad, err", [
+    (dict(times=[-1.0]), ValueError),
+    (dict(times=[np.nan]), ValueError),
+    (dict(times=[[1.0]]), ValueError),
+    (dict(u0=np.ones(39)), ValueError),
+    (dict(u0=np.ones((40, 2, 2))), ValueError),
+    (dict(u0=np.full(40, np.nan)), ValueError),
+    (dict(u0=np.ones(40, bool)), TypeError),
+    (dict(tol=0.0), ValueError),
+    (dict(spectral_bound=-1.0), ValueError),
+    (dict(graph="not a graph"), TypeError),
+])
+def test_diffuse_bad_input(small, bad, err):
+    args = dict(graph=small[1], u0=np.ones(40), times=[1.0])
+    args.update(bad)
+    with pytest.raises(err):
+        diffusion.diffuse(**args)
+
+
+# --- Fiedler value and vector ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CLOSED_FORMS))
+def test_fiedler_closed_forms(name):
+    G, exact = CLOSED_FORMS[name]
+    res = diffusion.fiedler(padded(G), method="lanczos")
+    assert res.status == "converged" and res.converged and res.n_components == 1
+    np.testing.assert_allclose(float(res.value), exact, rtol=1e-4)
+    x = np.asarray(res.vector)
+    L = laplacian(G)
+    assert abs(x.sum()) < 1e-8 and abs(np.linalg.norm(x) - 1) < 1e-10
+    assert np.linalg.norm(L @ x - float(res.value) * x) <= float(res.residual) + 1e-10
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fiedler_matches_scipy_on_random_graphs(seed):
+    graphs = [nx.random_regular_graph(4, N_PAD, seed=seed),
+              nx.barabasi_albert_graph(N_PAD, 2, seed=seed),
+              nx.connected_watts_strogatz_graph(N_PAD, 6, 0.2, seed=seed)]
+    for G in graphs:
+        assert nx.is_connected(G)
+        ref = np.sort(np.linalg.eigvalsh(laplacian(G)))[1]
+        val = diffusion.fiedler_value(padded(G), method="lanczos", key=jr.key(seed))
+        np.testing.assert_allclose(float(val), ref, rtol=1e-4)
+        # and networkx's own routine agrees
+        nx_ref = nx.algebraic_connectivity(G, method="tracemin_lu", tol=1e-10)
+        np.testing.assert_allclose(float(val), nx_ref, rtol=1e-4)
+
+
+def test_fiedler_dense_path_and_vector():
+    G = nx.path_graph(10)
+    g = mg.from_networkx(G)
+    res = diffusion.fiedler(g)  # n <= 64: dense
+    assert res.n_matvec == 0
+    np.testing.assert_allclose(float(res.value), 2 - 2 * math.cos(math.pi / 10), rtol=1e-12)
+    v = np.asarray(diffusion.fiedler_vector(g))
+    # the path's Fiedler vector is cos(pi (i + 1/2) / n), up to sign
+    ref = np.cos(np.pi * (np.arange(10) + 0.5) / 10)
+    ref /= np.linalg.norm(ref)
+    assert min(np.abs(v - ref).max(), np.abs(v + ref).max()) < 1e-10
+
+
+def test_fiedler_disconnected_is_zero_and_says_so():
+    G = nx.disjoint_union(nx.cycle_graph(6), nx.cycle_graph(5))
+    g = mg.from_networkx(G)
+    res = diffusion.fiedler(g)
+    assert res.status == "disconnected" and res.n_components == 2
+    assert float(res.value) == 0.0
+    x = np.asarray(res.vector)
+    np.testing.assert_allclose(laplacian(G) @ x, 0, atol=1e-12)
+    assert abs(x.sum()) < 1e-12
+    with pytest.warns(UserWarning, match="disconnected"):
+        assert float(diffusion.fiedler_value(g)) == 0.0
+
+
+def test_fiedler_reports_non_convergence():
+    g = padded(CLOSED_FORMS["path"][0])
+    res = diffusion.fiedler(g, method="lanczos", tol=1e-14, max_restarts=1)
+    assert res.status == "not converged" and not res.converged
+    assert float(res.residual) > 0
+    with pytest.warns(diffusion.ConvergenceWarning):
+        diffusion.fiedler_value(g, method="lanczos", tol=1e-14, max_restarts=1)
+
+
+@pytest.mark.parametrize("bad", [dict(method="qr"), dict(basis_size=1), dict(keep=0),
+                                 dict(tol=2.0), dict(max_restarts=0)])
+def test_fiedler_bad_input(bad):
+    g = mg.from_networkx(nx.path_graph(70))
+    with pytest.raises(ValueError):
+        diffusion.fiedler(g, **bad)
+    with pytest.raises(ValueError):
+        diffusion.fiedler(mg.from_edges(np.zeros((0, 2), np.int64), 1))
+
+
+# --- spectral radius ----------------------------------------------------------------------
+
+
+def test_spectral_radius():
+    for G, exact in [(nx.complete_graph(N_PAD), N_PAD - 1.0), (nx.cycle_graph(N_PAD), 2.0),
+                     (nx.hypercube_graph(7), 7.0)]:
+        np.testing.assert_allclose(float(diffusion.spectral_radius(padded(G))), exact,
+                                   rtol=1e-8)
+    G = nx.barabasi_albert_graph(N_PAD, 2, seed=5)
+    A = nx.adjacency_matrix(G, nodelist=range(N_PAD)).astype(float)
+    ref = spl.eigsh(A, k=1, which="LA")[0][0]
+    res = diffusion.leading_adjacency(padded(G))
+    assert res.converged
+    np.testing.assert_allclose(float(res.value), ref, rtol=1e-8)
+    assert np.all(np.asarray(res.vector) * np.sign(res.vector[0]) > 0)  # Perron vector
+    # small graphs use the dense path
+    np.testing.assert_allclose(float(diffusion.spectral_radius(mg.from_networkx(
+        nx.star_graph(9)))), 3.0, rtol=1e-12)
+
+
+# --- Lemma 5.1, bandwidth -----------------------------------------------------------------
+
+
+def test_consensus_decay_obeys_bound_and_is_tight_for_fiedler_vector(small):
+    G = nx.connected_watts_strogatz_graph(40, 4, 0.3, seed=3)
+    g = mg.from_networkx(G)
+    lam2 = float(diffusion.fiedler_value(g))
+    times = np.linspace(0, 40, 11)
+    u0 = np.random.default_rng(3).normal(size=(40, 4))
+    curve = diffusion.consensus_decay(g, u0, times, lambda2=lam2)
+    assert curve.distance.shape == (11, 4) == curve.bound.shape
+    assert np.all(np.asarray(curve.distance) <= np.asarray(curve.bound) * (1 + 1e-9) + 1e-12)
+    # slope at late times -> lambda2
+    d = np.asarray(curve.distance)[:, 0]
+    np.testing.assert_allclose(-np.log(d[-1] / d[-2]) / (times[-1] - times[-2]), lam2,
+                               rtol=0.05)
+    phi = np.asarray(diffusion.fiedler_vector(g))
+    tight = diffusion.consensus_decay(g, 3.0 + phi, times, lambda2=lam2)
+    np.testing.assert_allclose(np.asarray(tight.distance), np.asarray(tight.bound),
+                               rtol=1e-9, atol=1e-11)
+
+
+def test_bandwidth():
+    np.testing.assert_allclose(float(diffusion.mesh_bandwidth(1000, 10.0, 2.0)), 2e4)
+    n_x = diffusion.bandwidth_crossing(1e6, 10.0)
+    np.testing.assert_allclose(float(n_x), 1e5)
+    assert float(diffusion.mesh_bandwidth(n_x * 1.01, 10.0)) > 1e6
+    with pytest.raises(ValueError):
+        diffusion.mesh_bandwidth(-1, 10.0)
+    with pytest.raises(ValueError):
+        diffusion.bandwidth_crossing(1e6, 0.0)
+    with pytest.raises(ValueError):
+        diffusion.bandwidth_crossing(np.nan, 1.0)
+
+
+# --- the knowledge_diffusion experiment ------------------------------------------------
+
+
+def test_knowledge_diffusion_experiment_tiny(tmp_path):
+    from meshjax.experiments import Context, get
+
+    exp = get("knowledge_diffusion")
+    params = dict(decay_n=60, decay_points=9, spectral_families=["ba", "er"],
+                  spectral_sizes=[60], spectral_degrees=[8], sis_gammas=[2.3],
+                  sis_sizes=[60], sis_rate_count=5, sis_time=10.0, sis_dt=0.25,
+                  sis_replicas=1)
+    res = exp.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    assert {"decay", "spectral", "bandwidth", "sis", "metrics"} <= set(res.tables)
+    verdicts = {f.claim.split(":")[0]: f.verdict for f in res.findings}
+    assert verdicts["Lemma 5.1 / eq. (12)"] == "supported"
+    assert len(res.tables["spectral"]) == 2 and len(res.tables["sis"]) == 5
+    m = res.tables["metrics"][0]
+    assert 0 < m["lambda_c_hmf"] and 0 < m["lambda_c_qmf"] <= 1
+    with pytest.raises(ValueError):
+        exp.validate({**exp.defaults, "sis_gammas": [1.5]})
+    with pytest.raises(ValueError):
+        exp.validate({**exp.defaults, "sis_qs": "bogus"})
