@@ -16,8 +16,15 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from benchmarks._harness import (add_ratios, peer_available, print_table, row, time_call,
-                                 time_host, write_json)
+from benchmarks._harness import (
+    add_ratios,
+    peer_available,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 from meshjax import diffusion, epidemic, graph as mg
 
 
@@ -149,11 +156,11 @@ def bench_sis(n: int, k: float, tmax: float, chains: int) -> list[dict]:
         out = {}
 
         def eon():
-            t, S, I = EoN.fast_SIS(G, rate, 1.0, initial_infecteds=init, tmax=tmax)
-            t, I = np.asarray(t), np.asarray(I, np.float64)
+            t, _s, inf = EoN.fast_SIS(G, rate, 1.0, initial_infecteds=init, tmax=tmax)
+            t, inf = np.asarray(t), np.asarray(inf, np.float64)
             dt_ev = np.diff(t)  # time average of the piecewise-constant I(t), t > tmax/2
             late = t[:-1] >= tmax / 2
-            out["rho"] = float(np.sum(I[:-1][late] * dt_ev[late]) / np.sum(dt_ev[late]) / n)
+            out["rho"] = float(np.sum(inf[:-1][late] * dt_ev[late]) / np.sum(dt_ev[late]) / n)
 
         rows.append(row("sis", "chains=1", "EoN.fast_SIS", size,
                         time_host(eon, repeat=1, warmup=0), n * tmax, "node-time/s"))
