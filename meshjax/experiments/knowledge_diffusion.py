@@ -145,8 +145,8 @@ def run(params, ctx: Context) -> Result:
         f"max distance/bound over all t and starts = {worst_ratio:.6f}, max excess "
         f"(d - bound)/d(0) = {worst_excess:.2e} (BA and random regular, "
         f"n≈{p['decay_n']}); equality for the Fiedler-vector start; late-time decay rate of "
-        "a random start vs λ2: " + ", ".join(f"{k}: {s:.4f} vs {l:.4f}"
-                                             for k, (l, s) in rates.items()) + "."))
+        "a random start vs λ2: " + ", ".join(f"{k}: {s:.4f} vs {lam:.4f}"
+                                             for k, (lam, s) in rates.items()) + "."))
 
     # --- λ2 vs N and <k> -------------------------------------------------------------------
     t0 = time.perf_counter()
