@@ -33,7 +33,9 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def time_call(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> dict[str, float]:
+def time_call(
+    fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1
+) -> dict[str, float]:
     """Times `fn()` (which must return something `block_until_ready` accepts).
 
     The first call (compile + run) is reported as `first_s`; after `warmup` further calls,
@@ -52,7 +54,9 @@ def time_call(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> dic
     return {"first_s": first, "median_s": statistics.median(times), "min_s": min(times)}
 
 
-def time_host(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> dict[str, float]:
+def time_host(
+    fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1
+) -> dict[str, float]:
     """Times a host (NumPy/peer library) call the same way, without JAX."""
     t0 = time.perf_counter()
     fn()
@@ -67,11 +71,22 @@ def time_host(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> dic
     return {"first_s": first, "median_s": statistics.median(times), "min_s": min(times)}
 
 
-def row(suite: str, case: str, impl: str, size: dict[str, Any], timing: dict[str, float],
-        work: float, unit: str) -> dict[str, Any]:
+def row(
+    suite: str,
+    case: str,
+    impl: str,
+    size: dict[str, Any],
+    timing: dict[str, float],
+    work: float,
+    unit: str,
+) -> dict[str, Any]:
     """One result row: `work` units done per call, rate = work / median time."""
     return {
-        "suite": suite, "case": case, "impl": impl, **size, **timing,
+        "suite": suite,
+        "case": case,
+        "impl": impl,
+        **size,
+        **timing,
         "rate": work / timing["median_s"] if timing["median_s"] > 0 else float("inf"),
         "unit": unit,
     }
@@ -81,8 +96,11 @@ def add_ratios(rows: list[dict[str, Any]], ours: str = "meshjax") -> None:
     """Adds `vs_best_peer` = our rate / best peer rate, per (suite, case, size)."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
-        key = tuple((k, v) for k, v in r.items()
-                    if k not in ("impl", "first_s", "median_s", "min_s", "rate", "note"))
+        key = tuple(
+            (k, v)
+            for k, v in r.items()
+            if k not in ("impl", "first_s", "median_s", "min_s", "rate", "note")
+        )
         groups.setdefault(key, []).append(r)
     for group in groups.values():
         peers = [r["rate"] for r in group if r["impl"] != ours]

@@ -17,7 +17,15 @@ import jax.random as jr
 
 from meshjax import fitness as F
 
-from ._harness import add_ratios, peer_available, print_table, row, time_call, time_host, write_json
+from ._harness import (
+    add_ratios,
+    peer_available,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 
 
 def main(argv=None) -> list[dict]:
@@ -32,7 +40,9 @@ def main(argv=None) -> list[dict]:
         links = m * (n - m - 1)
         fit = F.uniform_fitness(jr.key(1), n, dtype=jax.numpy.float32)
         for build in (True, False):
-            fn = lambda k=jr.key(0), b=build: F.bianconi_barabasi(k, fit, m, build_graph=b)
+            fn = lambda k=jr.key(0), b=build: F.bianconi_barabasi(
+                k, fit, m, build_graph=b
+            )
             t = time_call(fn, repeat=2, warmup=0)
             res = fn()
             assert bool(res.ok)
@@ -42,22 +52,51 @@ def main(argv=None) -> list[dict]:
             import igraph
 
             t = time_host(lambda: igraph.Graph.Barabasi(n, m), repeat=2, warmup=0)
-            rows.append(row("bb_growth", "graph", "igraph BA (no fitness)", size,
-                            t, links, "links/s"))
+            rows.append(
+                row(
+                    "bb_growth",
+                    "graph",
+                    "igraph BA (no fitness)",
+                    size,
+                    t,
+                    links,
+                    "links/s",
+                )
+            )
         if peer_available("networkit"):
             import networkit as nk
 
-            t = time_host(lambda: nk.generators.BarabasiAlbertGenerator(m, n).generate(),
-                          repeat=2, warmup=0)
-            rows.append(row("bb_growth", "graph", "networkit BA (no fitness)",
-                            size, t, links, "links/s"))
+            t = time_host(
+                lambda: nk.generators.BarabasiAlbertGenerator(m, n).generate(),
+                repeat=2,
+                warmup=0,
+            )
+            rows.append(
+                row(
+                    "bb_growth",
+                    "graph",
+                    "networkit BA (no fitness)",
+                    size,
+                    t,
+                    links,
+                    "links/s",
+                )
+            )
         if peer_available("networkx"):
             import networkx as nx
 
-            t = time_host(lambda: nx.barabasi_albert_graph(n_nx, m, seed=0), repeat=2,
-                          warmup=0)
-            r = row("bb_growth", "graph", "networkx BA (no fitness)", size, t,
-                    m * (n_nx - m), "links/s")
+            t = time_host(
+                lambda: nx.barabasi_albert_graph(n_nx, m, seed=0), repeat=2, warmup=0
+            )
+            r = row(
+                "bb_growth",
+                "graph",
+                "networkx BA (no fitness)",
+                size,
+                t,
+                m * (n_nx - m),
+                "links/s",
+            )
             r["note"] = f"run at N={n_nx}, rate per link"
             rows.append(r)
     add_ratios(rows)

@@ -17,7 +17,13 @@ import jax.random as jr
 import numpy as np
 
 from benchmarks._harness import (
-    add_ratios, peer_available, print_table, row, time_call, time_host, write_json,
+    add_ratios,
+    peer_available,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
 )
 from meshjax import graph as G
 
@@ -54,33 +60,69 @@ def main(argv=None) -> list[dict]:
         t = time_call(lambda: G.erdos_renyi(key, n, kbar), repeat=rep)
         rows.append(row(SUITE, "generate_er", "meshjax", size, t, m_edges, "edges/s"))
         t = time_call(lambda: G.barabasi_albert(key, n, int(kbar // 2)), repeat=rep)
-        rows.append(row(SUITE, "generate_ba", "meshjax", size, t, n * int(kbar // 2),
-                        "edges/s"))
+        rows.append(
+            row(SUITE, "generate_ba", "meshjax", size, t, n * int(kbar // 2), "edges/s")
+        )
         t = time_call(lambda: G.power_law(key, n, 2.5, kbar), repeat=rep)
-        rows.append(row(SUITE, "generate_powerlaw", "meshjax", size, t, m_edges, "edges/s"))
+        rows.append(
+            row(SUITE, "generate_powerlaw", "meshjax", size, t, m_edges, "edges/s")
+        )
         if have["networkit"]:
             import networkit as nk
 
             nk.setSeed(1, False)
-            t = time_host(lambda: nk.generators.ErdosRenyiGenerator(n, kbar / (n - 1))
-                          .generate(), repeat=rep)
-            rows.append(row(SUITE, "generate_er", "networkit", size, t, m_edges, "edges/s"))
-            t = time_host(lambda: nk.generators.BarabasiAlbertGenerator(
-                int(kbar // 2), n).generate(), repeat=rep)
-            rows.append(row(SUITE, "generate_ba", "networkit", size, t,
-                            n * int(kbar // 2), "edges/s"))
+            t = time_host(
+                lambda: nk.generators.ErdosRenyiGenerator(n, kbar / (n - 1)).generate(),
+                repeat=rep,
+            )
+            rows.append(
+                row(SUITE, "generate_er", "networkit", size, t, m_edges, "edges/s")
+            )
+            t = time_host(
+                lambda: nk.generators.BarabasiAlbertGenerator(
+                    int(kbar // 2), n
+                ).generate(),
+                repeat=rep,
+            )
+            rows.append(
+                row(
+                    SUITE,
+                    "generate_ba",
+                    "networkit",
+                    size,
+                    t,
+                    n * int(kbar // 2),
+                    "edges/s",
+                )
+            )
             seq = np.asarray(G.power_law(key, n, 2.5, kbar).degrees()).tolist()
-            t = time_host(lambda: nk.generators.ChungLuGenerator(seq).generate(), repeat=rep)
-            rows.append(row(SUITE, "generate_powerlaw", "networkit", size, t, m_edges,
-                            "edges/s"))
+            t = time_host(
+                lambda: nk.generators.ChungLuGenerator(seq).generate(), repeat=rep
+            )
+            rows.append(
+                row(
+                    SUITE, "generate_powerlaw", "networkit", size, t, m_edges, "edges/s"
+                )
+            )
         if have["igraph"]:
             import igraph as ig
 
             t = time_host(lambda: ig.Graph.Erdos_Renyi(n=n, m=m_edges), repeat=rep)
-            rows.append(row(SUITE, "generate_er", "igraph", size, t, m_edges, "edges/s"))
+            rows.append(
+                row(SUITE, "generate_er", "igraph", size, t, m_edges, "edges/s")
+            )
             t = time_host(lambda: ig.Graph.Barabasi(n, int(kbar // 2)), repeat=rep)
-            rows.append(row(SUITE, "generate_ba", "igraph", size, t, n * int(kbar // 2),
-                            "edges/s"))
+            rows.append(
+                row(
+                    SUITE,
+                    "generate_ba",
+                    "igraph",
+                    size,
+                    t,
+                    n * int(kbar // 2),
+                    "edges/s",
+                )
+            )
 
         # -- mat-vec and components on one ER graph
         g = G.erdos_renyi(key, n, kbar)
@@ -90,7 +132,9 @@ def main(argv=None) -> list[dict]:
         t = time_call(lambda: ns(g, x), repeat=rep * 2)
         rows.append(row(SUITE, "neighbor_sum", "meshjax", size, t, m_edges, "edges/s"))
         t = time_call(lambda: lap(g, x), repeat=rep * 2)
-        rows.append(row(SUITE, "laplacian_matvec", "meshjax", size, t, m_edges, "edges/s"))
+        rows.append(
+            row(SUITE, "laplacian_matvec", "meshjax", size, t, m_edges, "edges/s")
+        )
         t = time_call(lambda: G.connected_components(g), repeat=rep)
         rows.append(row(SUITE, "components", "meshjax", size, t, m_edges, "edges/s"))
         if have["scipy"]:
@@ -101,11 +145,16 @@ def main(argv=None) -> list[dict]:
             L = (sp.diags(np.asarray(A.sum(1)).ravel()) - A).tocsr()
             xn = np.asarray(x)
             t = time_host(lambda: A @ xn, repeat=rep * 2)
-            rows.append(row(SUITE, "neighbor_sum", "scipy", size, t, m_edges, "edges/s"))
+            rows.append(
+                row(SUITE, "neighbor_sum", "scipy", size, t, m_edges, "edges/s")
+            )
             t = time_host(lambda: L @ xn, repeat=rep * 2)
-            rows.append(row(SUITE, "laplacian_matvec", "scipy", size, t, m_edges, "edges/s"))
-            t = time_host(lambda: csgraph.connected_components(A, directed=False),
-                          repeat=rep)
+            rows.append(
+                row(SUITE, "laplacian_matvec", "scipy", size, t, m_edges, "edges/s")
+            )
+            t = time_host(
+                lambda: csgraph.connected_components(A, directed=False), repeat=rep
+            )
             rows.append(row(SUITE, "components", "scipy", size, t, m_edges, "edges/s"))
         edges = G.to_edges(g)
         if have["igraph"]:
@@ -126,14 +175,18 @@ def main(argv=None) -> list[dict]:
                 return cc.numberOfComponents()
 
             t = time_host(nk_cc, repeat=rep)
-            rows.append(row(SUITE, "components", "networkit", size, t, m_edges, "edges/s"))
+            rows.append(
+                row(SUITE, "components", "networkit", size, t, m_edges, "edges/s")
+            )
         print(f"[graph] n={n} done", flush=True)
     add_ratios(rows)
     print_table(rows)
     for peer, ok in have.items():
         if not ok:
-            print(f"note: {peer} is not installed here; its rows are missing "
-                  f"(pip install '.[peers]')")
+            print(
+                f"note: {peer} is not installed here; its rows are missing "
+                f"(pip install '.[peers]')"
+            )
     write_json(rows, args.out)
     return rows
 

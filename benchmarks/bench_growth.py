@@ -21,7 +21,14 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks._harness import (  # noqa: E402
-    add_ratios, peer_available, print_table, row, time_call, time_host, write_json)
+    add_ratios,
+    peer_available,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 from meshjax import growth as gr  # noqa: E402
 
 RTOL, ATOL, T1, FACTOR = 1e-6, 1e-9, 20.0, 1e9
@@ -29,12 +36,14 @@ RTOL, ATOL, T1, FACTOR = 1e-6, 1e-9, 20.0, 1e9
 
 def _grid(n_points: int):
     """A grid over (Phi, delta_g, delta, C0) mixing regimes (a), (b), (c) and decay."""
-    side = round(n_points ** 0.25)
+    side = round(n_points**0.25)
     phi = np.linspace(0.3, 1.8, side)
     dg = np.linspace(0.2, 1.0, side)
     delta = np.linspace(0.0, 0.3, side)
     c0 = np.linspace(0.5, 2.0, side)
-    P, D, De, C = (x.reshape(-1) for x in np.meshgrid(phi, dg, delta, c0, indexing="ij"))
+    P, D, De, C = (
+        x.reshape(-1) for x in np.meshgrid(phi, dg, delta, c0, indexing="ij")
+    )
     return P, D, De, C
 
 
@@ -53,8 +62,15 @@ def _scipy_loop(P, D, De, C, idx):
             return a * math.exp((Phi - 1) * y[0]) - d - FACTOR / T1
 
         blow.terminal = True
-        sol = solve_ivp(f, (0.0, T1), [math.log(C[i])], method="RK45", rtol=RTOL, atol=ATOL,
-                        events=blow)
+        sol = solve_ivp(
+            f,
+            (0.0, T1),
+            [math.log(C[i])],
+            method="RK45",
+            rtol=RTOL,
+            atol=ATOL,
+            events=blow,
+        )
         out[k] = sol.t[-1]
     return out
 
@@ -67,20 +83,31 @@ def main(argv=None) -> list[dict]:
     n_peer = 50 if args.quick else 100
     P, D, De, C = _grid(n)
     n = P.size
-    params = gr.GrowthParams(delta_g=jnp.asarray(D), f=0.5, lam=1.0, phi=jnp.asarray(P),
-                             delta=jnp.asarray(De))
+    params = gr.GrowthParams(
+        delta_g=jnp.asarray(D),
+        f=0.5,
+        lam=1.0,
+        phi=jnp.asarray(P),
+        delta=jnp.asarray(De),
+    )
     c0 = jnp.asarray(C)
 
     def ours():
-        return gr.solve(params, c0, T1, n_save=2, rtol=RTOL, atol=ATOL, blowup_factor=FACTOR)
+        return gr.solve(
+            params, c0, T1, n_save=2, rtol=RTOL, atol=ATOL, blowup_factor=FACTOR
+        )
 
     rows = []
     t = time_call(lambda: ours().t_end, repeat=3)
     sol = ours()
     status = np.asarray(sol.status)
     size = {"points": n, "dtype": "float64", "t1": T1}
-    rows.append(row("growth_sweep", "eq22_vmapped", "meshjax", size, t, n, "points/s")
-                | {"note": f"blowup {int((status == 1).sum())}, failed {int((status == 2).sum())}"})
+    rows.append(
+        row("growth_sweep", "eq22_vmapped", "meshjax", size, t, n, "points/s")
+        | {
+            "note": f"blowup {int((status == 1).sum())}, failed {int((status == 2).sum())}"
+        }
+    )
     if peer_available("scipy"):
         idx = np.random.default_rng(0).choice(n, n_peer, replace=False)
         t_peer = time_host(lambda: _scipy_loop(P, D, De, C, idx), repeat=3, warmup=0)
@@ -88,10 +115,21 @@ def main(argv=None) -> list[dict]:
         t_scaled = {k: v * scale for k, v in t_peer.items()}
         t_end_peer = _scipy_loop(P, D, De, C, idx)
         agree = float(np.max(np.abs(t_end_peer - np.asarray(sol.t_end)[idx]) / T1))
-        rows.append(row("growth_sweep", "eq22_vmapped", "scipy.solve_ivp loop", size, t_scaled,
-                        n, "points/s")
-                    | {"note": f"timed on {n_peer} points x{scale:.0f}; max |t_stop diff|/t1 "
-                               f"{agree:.1e}"})
+        rows.append(
+            row(
+                "growth_sweep",
+                "eq22_vmapped",
+                "scipy.solve_ivp loop",
+                size,
+                t_scaled,
+                n,
+                "points/s",
+            )
+            | {
+                "note": f"timed on {n_peer} points x{scale:.0f}; max |t_stop diff|/t1 "
+                f"{agree:.1e}"
+            }
+        )
     add_ratios(rows)
     print(f"device: {jax.devices()[0]}, jax {jax.__version__}")
     print_table(rows)

@@ -23,7 +23,14 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from benchmarks._harness import add_ratios, print_table, row, time_call, time_host, write_json
+from benchmarks._harness import (
+    add_ratios,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 from meshjax import potts
 from meshjax.graph import colouring, erdos_renyi
 
@@ -35,8 +42,11 @@ def _numpy_peer(model: potts.PottsModel):
     q = model.q
     snd = np.asarray(model.pgraph.senders)
     loc = np.asarray(model.slot_local)
-    mask = None if model.pgraph.edge_mask is None else np.asarray(
-        model.pgraph.edge_mask).astype(np.float64)
+    mask = (
+        None
+        if model.pgraph.edge_mask is None
+        else np.asarray(model.pgraph.edge_mask).astype(np.float64)
+    )
     no, so = model.node_offsets, model.slot_offsets
     classes = [(no[c], no[c + 1], so[c], so[c + 1]) for c in range(model.num_colours)]
 
@@ -73,8 +83,10 @@ def main(argv=None) -> list[dict]:
     t0 = time.perf_counter()
     model = potts.PottsModel.build(g, col, q)
     t_build = time.perf_counter() - t0
-    print(f"graph+colouring {t_graph:.2f} s, layout {t_build:.2f} s, "
-          f"{model.num_colours} colours, {g.n_slots // 2} edge slots")
+    print(
+        f"graph+colouring {t_graph:.2f} s, layout {t_build:.2f} s, "
+        f"{model.num_colours} colours, {g.n_slots // 2} edge slots"
+    )
     s0 = model.to_internal(potts.init(key, g, q).spins)
     b = jnp.asarray(beta, jnp.float32)
     size = {"n": n, "mean_degree": k, "q": q, "beta": beta, "sweeps": sweeps}
@@ -82,13 +94,15 @@ def main(argv=None) -> list[dict]:
 
     @jax.jit
     def hb(model, key, s):
-        return lax.fori_loop(0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t),
-                                                                     s, b), s)
+        return lax.fori_loop(
+            0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t), s, b), s
+        )
 
     @jax.jit
     def sw(model, key, s):
-        return lax.fori_loop(0, sweeps, lambda t, s: model.swendsen_wang(
-            jr.fold_in(key, t), s, b), s)
+        return lax.fori_loop(
+            0, sweeps, lambda t, s: model.swendsen_wang(jr.fold_in(key, t), s, b), s
+        )
 
     # equilibrate a little so SW sees realistic clusters
     s_eq = hb(model, jr.fold_in(key, 1), s0)
@@ -106,14 +120,25 @@ def main(argv=None) -> list[dict]:
         return s
 
     tm = time_host(run_np, repeat=repeat, warmup=0)
-    rows.append(row(SUITE, "heat_bath", "numpy (same colouring)", size, tm, n * sweeps,
-                    "spin updates/s"))
+    rows.append(
+        row(
+            SUITE,
+            "heat_bath",
+            "numpy (same colouring)",
+            size,
+            tm,
+            n * sweeps,
+            "spin updates/s",
+        )
+    )
     for r in rows:
         r["per_ns"] = r["rate"] / 1e9
     add_ratios(rows)
     print_table(rows)
-    print("graph-tool: not available in this venv (no wheel; Debian package not "
-          "installable here), so PottsGlauberState was not run.")
+    print(
+        "graph-tool: not available in this venv (no wheel; Debian package not "
+        "installable here), so PottsGlauberState was not run."
+    )
     write_json(rows, "benchmarks/out/potts.json")
     return rows
 

@@ -41,13 +41,18 @@ def main(argv=None) -> list[dict]:
     kbar = args.mean_degree
     g = G.erdos_renyi(jr.key(0), n, kbar)
     x = jr.normal(jr.key(1), (n,))
-    size = {"n": n, "mean_degree": kbar, "slots": g.n_slots,
-            "platform": jax.devices()[0].platform}
+    size = {
+        "n": n,
+        "mean_degree": kbar,
+        "slots": g.n_slots,
+        "platform": jax.devices()[0].platform,
+    }
     f = jax.jit(G.neighbor_sum)
     rows: list[dict] = []
     t = time_call(lambda: f(g, x), repeat=args.repeat)
-    rows.append(row(SUITE, "neighbor_sum", "meshjax unsharded", size, t, g.n_slots,
-                    "slots/s"))
+    rows.append(
+        row(SUITE, "neighbor_sum", "meshjax unsharded", size, t, g.n_slots, "slots/s")
+    )
     available = jax.device_count()
     for d in (int(s) for s in args.devices.split(",")):
         if d > available:
@@ -57,8 +62,15 @@ def main(argv=None) -> list[dict]:
         gs = shard_graph(g, mesh)
         xs = replicate(x, mesh)
         t = time_call(lambda gs=gs, xs=xs: f(gs, xs), repeat=args.repeat)
-        r = row(SUITE, "neighbor_sum", f"meshjax sharded {d} dev", size, t, g.n_slots,
-                "slots/s")
+        r = row(
+            SUITE,
+            "neighbor_sum",
+            f"meshjax sharded {d} dev",
+            size,
+            t,
+            g.n_slots,
+            "slots/s",
+        )
         r["vs_unsharded"] = r["rate"] / rows[0]["rate"]
         rows.append(r)
         del gs, xs

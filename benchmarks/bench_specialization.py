@@ -17,12 +17,35 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from benchmarks._harness import add_ratios, print_table, row, time_call, time_host, write_json
+from benchmarks._harness import (
+    add_ratios,
+    print_table,
+    row,
+    time_call,
+    time_host,
+    write_json,
+)
 from meshjax import specialization as sp
 
 
-def _numpy_run(rng, th, task, stim, act, demand, steps, *, n=2.0, alpha=1.0, xi=0.5,
-               phi=0.05, quit_prob=0.1, tmin=0.01, tmax=20.0, lam=0.005):
+def _numpy_run(
+    rng,
+    th,
+    task,
+    stim,
+    act,
+    demand,
+    steps,
+    *,
+    n=2.0,
+    alpha=1.0,
+    xi=0.5,
+    phi=0.05,
+    quit_prob=0.1,
+    tmin=0.01,
+    tmax=20.0,
+    lam=0.005,
+):
     N, J = th.shape
     rows = np.arange(N)
     tasks = np.arange(J)
@@ -59,22 +82,43 @@ def main(argv=None) -> list[dict]:
     rows = []
 
     def ours():
-        final, series = sp.simulate(jr.key(2), st0, params, steps_jax,
-                                    record_every=steps_jax)
+        final, series = sp.simulate(
+            jr.key(2), st0, params, steps_jax, record_every=steps_jax
+        )
         return final.thresholds, series["dol"]
 
     t = time_call(ours, repeat=3)
-    rows.append(row("specialization", "threshold step", "meshjax", size, t,
-                    N * J * steps_jax, "agent-task updates/s"))
+    rows.append(
+        row(
+            "specialization",
+            "threshold step",
+            "meshjax",
+            size,
+            t,
+            N * J * steps_jax,
+            "agent-task updates/s",
+        )
+    )
 
     th = np.asarray(st0.thresholds)
     task = np.asarray(st0.task).astype(np.int64)
     stim = np.asarray(st0.stimuli)
     act = np.asarray(st0.activity)
     rng = np.random.default_rng(0)
-    t = time_host(lambda: _numpy_run(rng, th, task, stim, act, demand, steps_np), repeat=3)
-    rows.append(row("specialization", "threshold step", "numpy", size, t,
-                    N * J * steps_np, "agent-task updates/s"))
+    t = time_host(
+        lambda: _numpy_run(rng, th, task, stim, act, demand, steps_np), repeat=3
+    )
+    rows.append(
+        row(
+            "specialization",
+            "threshold step",
+            "numpy",
+            size,
+            t,
+            N * J * steps_np,
+            "agent-task updates/s",
+        )
+    )
     add_ratios(rows)
     print(f"jax {jax.__version__} on {jax.devices()[0]}")
     print_table(rows)

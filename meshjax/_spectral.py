@@ -46,11 +46,22 @@ class LanczosResult(NamedTuple):
     converged: Array
 
 
-@functools.partial(jax.jit, static_argnames=("matvec", "m", "k", "largest",
-                                             "deflate_constant"))
-def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
-                    tol: Array, scale: Array, max_restarts: Array,
-                    deflate_constant: bool) -> LanczosResult:
+@functools.partial(
+    jax.jit, static_argnames=("matvec", "m", "k", "largest", "deflate_constant")
+)
+def lanczos_extreme(
+    matvec,
+    args,
+    v0: Array,
+    *,
+    m: int,
+    k: int,
+    largest: bool,
+    tol: Array,
+    scale: Array,
+    max_restarts: Array,
+    deflate_constant: bool,
+) -> LanczosResult:
     r"""The extreme eigenpair of the symmetric operator `matvec(args, x)`.
 
     Args:
@@ -103,7 +114,10 @@ def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
         safe = beta > 100 * jnp.finfo(dtype).eps * scale
 
         def fresh(_):
-            r = jnp.sin((jnp.arange(n, dtype=dtype) + 1) * (0.7548776662466927 * (j + 1) + 0.5698402909980532))
+            r = jnp.sin(
+                (jnp.arange(n, dtype=dtype) + 1)
+                * (0.7548776662466927 * (j + 1) + 0.5698402909980532)
+            )
             r, _ = orth(r, V, active)
             return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
 
@@ -115,7 +129,8 @@ def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
     def cycle(state):
         V, T, kk, it, nmv, _, _, _, _ = state
         V, T, w_next, beta = lax.fori_loop(
-            kk, m, extend, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype)))
+            kk, m, extend, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype))
+        )
         Ts = 0.5 * (T + T.T)
         theta, Y = jnp.linalg.eigh(Ts)  # ascending
         if largest:
@@ -131,8 +146,17 @@ def lanczos_extreme(matvec, args, v0: Array, *, m: int, k: int, largest: bool,
     V = jnp.zeros((m, n), dtype).at[0].set(v0)
     T = jnp.zeros((m, m), dtype)
     zero = jnp.zeros((), dtype)
-    state = (V, T, jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), zero, v0,
-             jnp.asarray(jnp.inf, dtype), jnp.asarray(False))
+    state = (
+        V,
+        T,
+        jnp.asarray(0),
+        jnp.asarray(0),
+        jnp.asarray(0),
+        zero,
+        v0,
+        jnp.asarray(jnp.inf, dtype),
+        jnp.asarray(False),
+    )
     state = lax.while_loop(lambda s: (~s[8]) & (s[3] < max_restarts), cycle, state)
     _, _, _, _, nmv, value, vec, res, conv = state
     vec = vec / jnp.linalg.norm(vec)

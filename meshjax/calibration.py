@@ -72,10 +72,19 @@ def _log_c_model(theta_nat, ts, rtol, atol, adjoint=None):
         return a * jnp.exp((Phi - 1) * y) - delta
 
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), diffrax.Tsit5(), ts[0], ts[-1], None, jnp.log(C0), None,
-        saveat=diffrax.SaveAt(ts=ts), stepsize_controller=diffrax.PIDController(rtol, atol),
-        max_steps=4096, throw=False,
-        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint)
+        diffrax.ODETerm(field),
+        diffrax.Tsit5(),
+        ts[0],
+        ts[-1],
+        None,
+        jnp.log(C0),
+        None,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol, atol),
+        max_steps=4096,
+        throw=False,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+    )
     ok = sol.result == diffrax.RESULTS.successful
     return jnp.where(ok & jnp.isfinite(sol.ys), sol.ys, 1e3)
 
@@ -103,9 +112,16 @@ def _to_nat(u, fit_delta):
     return jnp.stack([a, Phi, delta, C0])
 
 
-def fit(ts: Float[ArrayLike, " t"], C_obs: Float[ArrayLike, " t"], *,
-        init: dict[str, float] | None = None, fit_delta: bool = True, n_iter: int = 200,
-        gtol: float = 1e-9, ftol: float = 1e-13) -> FitResult:
+def fit(
+    ts: Float[ArrayLike, " t"],
+    C_obs: Float[ArrayLike, " t"],
+    *,
+    init: dict[str, float] | None = None,
+    fit_delta: bool = True,
+    n_iter: int = 200,
+    gtol: float = 1e-9,
+    ftol: float = 1e-13,
+) -> FitResult:
     r"""Estimates $(a, \Phi, \delta, C_0)$ of (22) from an observed series by least squares.
 
     Args:
@@ -133,7 +149,9 @@ def fit(ts: Float[ArrayLike, " t"], C_obs: Float[ArrayLike, " t"], *,
     _check("ts", ts_np, np.isfinite, "finite, increasing")
     _check("C_obs", c_np, lambda v: (v > 0) & np.isfinite(v), "0 < C_obs < inf")
     if ts_np.ndim != 1 or ts_np.shape != c_np.shape:
-        raise ValueError(f"ts shape {ts_np.shape} and C_obs shape {c_np.shape} must be equal (m,)")
+        raise ValueError(
+            f"ts shape {ts_np.shape} and C_obs shape {c_np.shape} must be equal (m,)"
+        )
     n_par = 4 if fit_delta else 3
     if ts_np.shape[0] < n_par + 2:
         raise ValueError(f"{ts_np.shape[0]} observations; need at least {n_par + 2}")
@@ -207,7 +225,9 @@ def fit(ts: Float[ArrayLike, " t"], C_obs: Float[ArrayLike, " t"], *,
     idx = [0, 1, 2, 3] if fit_delta else [0, 1, 3]
     # Gauss-Newton in natural coordinates: d(nat)/du = nat for log-coordinates, 1 for Phi.
     nat_np = np.asarray(nat)[idx]
-    dnat_du = np.array([1.0 if NAMES[k] == "Phi" else nat_np[i] for i, k in enumerate(idx)])
+    dnat_du = np.array(
+        [1.0 if NAMES[k] == "Phi" else nat_np[i] for i, k in enumerate(idx)]
+    )
     jac = jac_u / dnat_du[None, :]
     m = r.shape[0]
     rss = float(np.sum(r**2))
@@ -216,9 +236,19 @@ def fit(ts: Float[ArrayLike, " t"], C_obs: Float[ArrayLike, " t"], *,
     names = tuple(NAMES[i] for i in idx)
     params = {k: float(v) for k, v in zip(NAMES, np.asarray(nat))}
     stderr = {k: 0.0 for k in NAMES}
-    stderr.update({k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(names)})
-    return FitResult(params=params, stderr=stderr, cov=cov, names=names, loss=rss / m,
-                     sigma=math.sqrt(s2), n_iter=it, converged=bool(converged))
+    stderr.update(
+        {k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(names)}
+    )
+    return FitResult(
+        params=params,
+        stderr=stderr,
+        cov=cov,
+        names=names,
+        loss=rss / m,
+        sigma=math.sqrt(s2),
+        n_iter=it,
+        converged=bool(converged),
+    )
 
 
 _CACHE: dict = {}
@@ -227,6 +257,7 @@ _CACHE: dict = {}
 def _compiled(fit_delta: bool):
     key = ("fit", fit_delta, jnp.result_type(float))
     if key not in _CACHE:
+
         def residuals(u, ts, y_obs):
             rtol, atol = _default_tols(ts.dtype)
             nat = _to_nat(u, fit_delta)

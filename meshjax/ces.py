@@ -47,7 +47,10 @@ __all__ = [
     "critical_mass",
 ]
 
-def _check_rho(rho, *, allow_zero: bool, allow_neg_inf: bool, name: str = "rho") -> None:
+
+def _check_rho(
+    rho, *, allow_zero: bool, allow_neg_inf: bool, name: str = "rho"
+) -> None:
     """Checks concrete values of rho; traced values pass (they are the caller's duty)."""
     try:
         a = np.asarray(rho, dtype=float)
@@ -60,8 +63,10 @@ def _check_rho(rho, *, allow_zero: bool, allow_neg_inf: bool, name: str = "rho")
     if not allow_neg_inf and np.any(np.isinf(a)):
         raise ValueError(f"`{name}`=-inf is not allowed here; allowed: finite rho < 1")
     if not allow_zero and np.any(a == 0.0):
-        raise ValueError(f"`{name}`=0 is not allowed here (the form needs rho != 0); "
-                         "allowed: rho < 1, rho != 0")
+        raise ValueError(
+            f"`{name}`=0 is not allowed here (the form needs rho != 0); "
+            "allowed: rho < 1, rho != 0"
+        )
 
 
 def _float_dtype(*xs):
@@ -92,23 +97,33 @@ def _log_power_mean(c: Array, rho: Array, axis: int) -> Array:
     z_m = jnp.where(nz, z, -jnp.inf)
     zmax = jnp.max(z_m, axis=axis)
     zmax_safe = jnp.where(jnp.isfinite(zmax), zmax, jnp.zeros((), dtype))
-    small_form = jnp.log1p(jnp.sum(jnp.where(nz, jnp.expm1(jnp.minimum(z, 30.0)), -1.0),
-                                   axis=axis) / j)
-    big_form = zmax_safe + jnp.log(jnp.sum(jnp.where(
-        nz, jnp.exp(jnp.minimum(z - jnp.expand_dims(zmax_safe, axis), 0.0)), 0.0),
-        axis=axis) / j)
+    small_form = jnp.log1p(
+        jnp.sum(jnp.where(nz, jnp.expm1(jnp.minimum(z, 30.0)), -1.0), axis=axis) / j
+    )
+    big_form = zmax_safe + jnp.log(
+        jnp.sum(
+            jnp.where(
+                nz, jnp.exp(jnp.minimum(z - jnp.expand_dims(zmax_safe, axis), 0.0)), 0.0
+            ),
+            axis=axis,
+        )
+        / j
+    )
     lme = jnp.where(zmax <= 30.0, small_form, big_form)
     general = xbar + lme / rho_safe
     var = jnp.sum(y * y, axis=axis) / j
     rho_zero = jnp.where(zero, rho, jnp.zeros((), dtype))
-    geometric = xbar + rho_zero * var / 2  # value xbar at rho = 0, with the right derivative
+    geometric = (
+        xbar + rho_zero * var / 2
+    )  # value xbar at rho = 0, with the right derivative
     minimum = jnp.min(jnp.where(nz, logc, jnp.inf), axis=axis)
     out = jnp.where(neg_inf, minimum, jnp.where(zero, geometric, general))
     return jnp.where(has_zero & (rho <= 0), -jnp.inf, out)
 
 
-def ces_aggregate(capabilities: ArrayLike, rho: ArrayLike, axis: int = -1, *,
-                  normalized: bool = True) -> Float[Array, "..."]:
+def ces_aggregate(
+    capabilities: ArrayLike, rho: ArrayLike, axis: int = -1, *, normalized: bool = True
+) -> Float[Array, ...]:
     r"""CES aggregate of capabilities along `axis`, eq. (1).
 
     $$C_{\mathrm{eff}} = \Big(\tfrac{1}{J}\textstyle\sum_{j=1}^J C_j^\rho\Big)^{1/\rho}
@@ -144,11 +159,13 @@ def ces_aggregate(capabilities: ArrayLike, rho: ArrayLike, axis: int = -1, *,
     j = c.shape[axis]
     check_int("J (length of the task axis)", j, min_value=2)
     rho = jnp.asarray(rho, dtype=c.dtype)
-    out_shape = c.shape[:axis] + c.shape[axis + 1:]
+    out_shape = c.shape[:axis] + c.shape[axis + 1 :]
     rho = jnp.broadcast_to(rho, jnp.broadcast_shapes(rho.shape, out_shape))
     if rho.shape != out_shape:
-        c = jnp.broadcast_to(jnp.expand_dims(c, tuple(range(rho.ndim - len(out_shape)))),
-                             rho.shape[: rho.ndim - len(out_shape)] + c.shape)
+        c = jnp.broadcast_to(
+            jnp.expand_dims(c, tuple(range(rho.ndim - len(out_shape)))),
+            rho.shape[: rho.ndim - len(out_shape)] + c.shape,
+        )
         axis = axis + rho.ndim - len(out_shape)
     return _ces_core(c, rho, axis, normalized)
 
@@ -159,12 +176,13 @@ def _ces_core(c, rho, axis: int, normalized: bool):
     log_m = _log_power_mean(c, rho, axis)
     if not normalized:
         rho_nz = jnp.where(jnp.isneginf(rho) | (rho == 0), jnp.ones((), rho.dtype), rho)
-        log_m = log_m + jnp.where(jnp.isneginf(rho), jnp.zeros((), rho.dtype),
-                                  math.log(j) / rho_nz)
+        log_m = log_m + jnp.where(
+            jnp.isneginf(rho), jnp.zeros((), rho.dtype), math.log(j) / rho_nz
+        )
     return jnp.exp(log_m)
 
 
-def curvature(rho: ArrayLike, J: int) -> Float[Array, "..."]:
+def curvature(rho: ArrayLike, J: int) -> Float[Array, ...]:
     r"""CES curvature $K = (1 - \rho)(J - 1)/J$ (Chapter 2, Definition 3.1; §2.1).
 
     Args:
@@ -183,7 +201,7 @@ def curvature(rho: ArrayLike, J: int) -> Float[Array, "..."]:
     return (1.0 - rho) * (J - 1) / J
 
 
-def diversity_premium(J: ArrayLike, rho: ArrayLike) -> Float[Array, "..."]:
+def diversity_premium(J: ArrayLike, rho: ArrayLike) -> Float[Array, ...]:
     r"""Diversity premium of Lemma 4.1, eq. (7): $C_{\mathrm{eff}}|_{\mathrm{equal}} /
     C_{\mathrm{eff}}|_{\mathrm{concentrated}}$ at fixed total $\bar C$.
 
@@ -217,8 +235,9 @@ def diversity_premium(J: ArrayLike, rho: ArrayLike) -> Float[Array, "..."]:
     return jnp.where(pos, val, jnp.inf)
 
 
-def centralized_capability(M: ArrayLike, c: ArrayLike, J: int, rho: ArrayLike, *,
-                           normalized: bool = False) -> Float[Array, "..."]:
+def centralized_capability(
+    M: ArrayLike, c: ArrayLike, J: int, rho: ArrayLike, *, normalized: bool = False
+) -> Float[Array, ...]:
     r"""Centralised benchmark, eq. (8): $M$ units of capability $\bar c$, each spread
     evenly over the $J$ tasks, so $C_j^{\mathrm{cent}} = M\bar c/J$ and
 
@@ -248,14 +267,19 @@ def centralized_capability(M: ArrayLike, c: ArrayLike, J: int, rho: ArrayLike, *
     if normalized:
         return per_task * jnp.ones_like(rho)
     rho_safe = jnp.where(jnp.isneginf(rho), -jnp.ones((), dtype), rho)
-    factor = jnp.where(jnp.isneginf(rho), jnp.ones((), dtype),
-                       jnp.exp(jnp.log(float(J)) / rho_safe))
+    factor = jnp.where(
+        jnp.isneginf(rho), jnp.ones((), dtype), jnp.exp(jnp.log(float(J)) / rho_safe)
+    )
     return per_task * factor
 
 
-def mesh_capability(capabilities: ArrayLike, rho: ArrayLike, *,
-                    members: ArrayLike | None = None,
-                    normalized: bool = False) -> Float[Array, "..."]:
+def mesh_capability(
+    capabilities: ArrayLike,
+    rho: ArrayLike,
+    *,
+    members: ArrayLike | None = None,
+    normalized: bool = False,
+) -> Float[Array, ...]:
     r"""Mesh capability, eq. (15): $C_{\mathrm{mesh}} = \big(\sum_j (\sum_{i\in\mathrm{mesh}}
     c_{ij})^\rho\big)^{1/\rho}$ from an agent × task matrix.
 
@@ -281,16 +305,23 @@ def mesh_capability(capabilities: ArrayLike, rho: ArrayLike, *,
     if members is not None:
         members = jnp.asarray(members)
         if members.shape != c.shape[:-1]:
-            raise ValueError(f"`members` must have shape {c.shape[:-1]}, got "
-                             f"{members.shape}")
+            raise ValueError(
+                f"`members` must have shape {c.shape[:-1]}, got {members.shape}"
+            )
         c = jnp.where(members[..., None], c, jnp.zeros((), c.dtype))
     per_task = jnp.sum(c, axis=-2)
     return ces_aggregate(per_task, rho, axis=-1, normalized=normalized)
 
 
-def critical_mass(M: ArrayLike, c_cent: ArrayLike, c_mesh: ArrayLike,
-                  s_inf: ArrayLike, *, shares: ArrayLike | None = None,
-                  rho: ArrayLike | None = None) -> Float[Array, "..."]:
+def critical_mass(
+    M: ArrayLike,
+    c_cent: ArrayLike,
+    c_mesh: ArrayLike,
+    s_inf: ArrayLike,
+    *,
+    shares: ArrayLike | None = None,
+    rho: ArrayLike | None = None,
+) -> Float[Array, ...]:
     r"""Critical mass $N^*$ of Theorem 6.1, eq. (16), in the corrected form.
 
     With $N$ agents, a fraction $S_\infty$ in the giant component, mean specialist
@@ -329,8 +360,9 @@ def critical_mass(M: ArrayLike, c_cent: ArrayLike, c_mesh: ArrayLike,
             raise ValueError(f"`{name}` has a value {a.min()}; allowed: > 0")
     check_array_range("s_inf", s_inf, high=1.0)
     dtype = _float_dtype(M, c_cent, c_mesh, s_inf)
-    M, c_cent, c_mesh, s_inf = (jnp.asarray(x, dtype=dtype)
-                                for x in (M, c_cent, c_mesh, s_inf))
+    M, c_cent, c_mesh, s_inf = (
+        jnp.asarray(x, dtype=dtype) for x in (M, c_cent, c_mesh, s_inf)
+    )
     base = M * c_cent / (s_inf * c_mesh)
     if shares is None:
         return base
@@ -340,7 +372,9 @@ def critical_mass(M: ArrayLike, c_cent: ArrayLike, c_mesh: ArrayLike,
     check_array_range("shares", shares, low=0.0)
     p = jnp.asarray(shares, dtype=dtype)
     if p.ndim < 1 or p.shape[-1] < 2:
-        raise ValueError(f"`shares` must have shape (..., J) with J >= 2, got {p.shape}")
+        raise ValueError(
+            f"`shares` must have shape (..., J) with J >= 2, got {p.shape}"
+        )
     sums = np.asarray(jnp.sum(p, axis=-1))
     if np.any(np.abs(sums - 1.0) > 1e-5):
         raise ValueError(f"`shares` must sum to 1 along the last axis; got sums {sums}")

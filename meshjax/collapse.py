@@ -55,20 +55,30 @@ def _rho_factor(rho, negative_rho: str):
     if negative_rho not in ("raise", "saturate"):
         raise ValueError(f"negative_rho={negative_rho!r}; allowed: 'raise', 'saturate'")
     if negative_rho == "raise":
-        _check("rho", rho, lambda v: (v >= 0) & (v < 1),
-               "0 <= rho < 1 ((36) is real only there; pass negative_rho='saturate' "
-               "for rho < 0)")
+        _check(
+            "rho",
+            rho,
+            lambda v: (v >= 0) & (v < 1),
+            "0 <= rho < 1 ((36) is real only there; pass negative_rho='saturate' "
+            "for rho < 0)",
+        )
     else:
         _check("rho", rho, lambda v: v < 1, "rho < 1")
     rho = jnp.asarray(rho)
-    r = jnp.clip(rho, 0.0, None)  # saturate: rho < 0 uses the rho = 0 value (documented)
+    r = jnp.clip(
+        rho, 0.0, None
+    )  # saturate: rho < 0 uses the rho = 0 value (documented)
     r_safe = jnp.where(r > 0, r, 1.0)
     pw = jnp.where(r > 0, jnp.exp(jnp.log(r_safe) / (1 - r)), 0.0)
     return 1 - pw
 
 
-def diversity_correction(rho: Float[ArrayLike, "..."], J: Float[ArrayLike, "..."], *,
-                         negative_rho: str = "raise") -> Array:
+def diversity_correction(
+    rho: Float[ArrayLike, ...],
+    J: Float[ArrayLike, ...],
+    *,
+    negative_rho: str = "raise",
+) -> Array:
     r"""$D(\rho, J) = \frac{J-1}{J}(1 - \rho^{1/(1-\rho)})$ (36).
 
     Args:
@@ -98,16 +108,24 @@ def alpha_eff(alpha_ext, rho, J, *, negative_rho: str = "raise") -> Array:
     return a + (1 - a) * diversity_correction(rho, J, negative_rho=negative_rho)
 
 
-def avoids_collapse(alpha_ext, rho, J, alpha_crit, *, negative_rho: str = "raise") -> Array:
+def avoids_collapse(
+    alpha_ext, rho, J, alpha_crit, *, negative_rho: str = "raise"
+) -> Array:
     r"""Condition (37): $\alpha_{eff}(\rho, J) > \alpha_{crit}$ (bool, broadcast shape)."""
-    _check("alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1")
-    return alpha_eff(alpha_ext, rho, J, negative_rho=negative_rho) > jnp.asarray(alpha_crit)
+    _check(
+        "alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1"
+    )
+    return alpha_eff(alpha_ext, rho, J, negative_rho=negative_rho) > jnp.asarray(
+        alpha_crit
+    )
 
 
 def d_threshold(alpha_ext, alpha_crit) -> Array:
     r"""Right side of (38): $(\alpha_{crit} - \alpha_{ext})/(1 - \alpha_{ext})$."""
     _check("alpha_ext", alpha_ext, lambda v: (v >= 0) & (v < 1), "0 <= alpha_ext < 1")
-    _check("alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1")
+    _check(
+        "alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1"
+    )
     a = jnp.asarray(alpha_ext)
     return (jnp.asarray(alpha_crit) - a) / (1 - a)
 
@@ -181,8 +199,10 @@ def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
         var_new = jnp.where(active, var_new, 1.0)
         kl = gaussian_kl(mu_new, var_new)
         Jf = J.astype(dtype)
-        obs = (jnp.sum(jnp.where(active, kl, 0.0)) / Jf,
-               jnp.sum(jnp.where(active, var_new, 0.0)) / Jf)
+        obs = (
+            jnp.sum(jnp.where(active, kl, 0.0)) / Jf,
+            jnp.sum(jnp.where(active, var_new, 0.0)) / Jf,
+        )
         return (mu_new, var_new), obs
 
     mu = jnp.where(active, mu, 0.0)
@@ -191,9 +211,16 @@ def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
     return kl, v
 
 
-def simulate_collapse(key: PRNGKeyArray, J: Float[ArrayLike, "..."],
-                      alpha_ext: Float[ArrayLike, "..."], *, n_samples: int = 100,
-                      n_generations: int = 200, source: str = "pool", ddof: int = 1):
+def simulate_collapse(
+    key: PRNGKeyArray,
+    J: Float[ArrayLike, ...],
+    alpha_ext: Float[ArrayLike, ...],
+    *,
+    n_samples: int = 100,
+    n_generations: int = 200,
+    source: str = "pool",
+    ddof: int = 1,
+):
     r"""Iterated refitting of $J$ Gaussian specialists on real + mesh-synthetic data.
 
     Every grid point (broadcast of `J` and `alpha_ext`) runs independently, with key
@@ -235,13 +262,17 @@ def simulate_collapse(key: PRNGKeyArray, J: Float[ArrayLike, "..."],
     Jf = jnp.broadcast_to(jnp.asarray(J_np, jnp.int32), shape).reshape(-1)
     af = jnp.broadcast_to(jnp.asarray(alpha_ext, dtype), shape).reshape(-1)
     keys = jax.vmap(lambda i: jr.fold_in(key, i))(jnp.arange(Jf.shape[0]))
-    kl, var = _run_batch(keys, Jf, af, int(J_np.max()), n_samples, n_generations, source, ddof)
+    kl, var = _run_batch(
+        keys, Jf, af, int(J_np.max()), n_samples, n_generations, source, ddof
+    )
     return kl.reshape(*shape, n_generations), var.reshape(*shape, n_generations)
 
 
 @eqx.filter_jit
 def _run_batch(keys, J, alpha_ext, J_pad, n, G, source, ddof):
-    fn = lambda k, j, a: _one_run(k, j, a, J_pad=J_pad, n=n, G=G, source=source, ddof=ddof)
+    fn = lambda k, j, a: _one_run(
+        k, j, a, J_pad=J_pad, n=n, G=G, source=source, ddof=ddof
+    )
     return jax.vmap(fn)(keys, J, alpha_ext)
 
 

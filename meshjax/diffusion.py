@@ -42,8 +42,14 @@ class ConvergenceWarning(RuntimeWarning):
 # ---------------------------------------------------------------------------------------
 
 
-def diffuse(graph: Graph, u0: ArrayLike, times: ArrayLike, *, tol: float | None = None,
-            spectral_bound: float | None = None) -> Float[Array, "t n *b"]:
+def diffuse(
+    graph: Graph,
+    u0: ArrayLike,
+    times: ArrayLike,
+    *,
+    tol: float | None = None,
+    spectral_bound: float | None = None,
+) -> Float[Array, "t n *b"]:
     r"""Solve the Laplacian dynamics (11), $\dot{\mathbf u} = -L \mathbf u$, at given times.
 
     $\mathbf u(t) = e^{-tL}\mathbf u(0)$ by a Chebyshev expansion on the spectral interval
@@ -82,7 +88,9 @@ def diffuse(graph: Graph, u0: ArrayLike, times: ArrayLike, *, tol: float | None 
     u0 = _check_states(graph, u0)
     t_arr = np.asarray(times, dtype=np.float64) if _is_concrete(times) else None
     if t_arr is None:
-        raise TypeError("`times` must be concrete (a NumPy/JAX array or numbers), not traced")
+        raise TypeError(
+            "`times` must be concrete (a NumPy/JAX array or numbers), not traced"
+        )
     scalar = t_arr.ndim == 0
     t_arr = np.atleast_1d(t_arr)
     if t_arr.ndim != 1:
@@ -108,7 +116,9 @@ def diffuse(graph: Graph, u0: ArrayLike, times: ArrayLike, *, tol: float | None 
     coeffs = np.zeros((k_pad, t_arr.size))
     for i, c in enumerate(cols):
         coeffs[: c.size, i] = c
-    out = _chebyshev_apply(graph, u0, jnp.asarray(coeffs, dtype), jnp.asarray(ell, dtype))
+    out = _chebyshev_apply(
+        graph, u0, jnp.asarray(coeffs, dtype), jnp.asarray(ell, dtype)
+    )
     return out[0] if scalar else out
 
 
@@ -194,8 +204,14 @@ class DecayCurve(NamedTuple):
     lambda2: Array
 
 
-def consensus_decay(graph: Graph, u0: ArrayLike, times: ArrayLike, *,
-                    lambda2: float | None = None, tol: float | None = None) -> DecayCurve:
+def consensus_decay(
+    graph: Graph,
+    u0: ArrayLike,
+    times: ArrayLike,
+    *,
+    lambda2: float | None = None,
+    tol: float | None = None,
+) -> DecayCurve:
     r"""The decay of disagreement under (11) beside the bound (12) of Lemma 5.1.
 
     (12) holds for every connected graph and every $\mathbf u(0)$: writing
@@ -261,9 +277,17 @@ def _adj_mv(graph, x):
     return graph.neighbor_sum(x)
 
 
-def fiedler(graph: Graph, *, key: PRNGKeyArray | None = None, tol: float | None = None,
-            method: str = "auto", basis_size: int = 64, keep: int = 24,
-            max_restarts: int = 1000, dtype=None) -> SpectralResult:
+def fiedler(
+    graph: Graph,
+    *,
+    key: PRNGKeyArray | None = None,
+    tol: float | None = None,
+    method: str = "auto",
+    basis_size: int = 64,
+    keep: int = 24,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> SpectralResult:
     r"""The Fiedler pair $(\lambda_2(L), \phi_2)$, the algebraic connectivity of §5.1.
 
     A disconnected graph has $\lambda_2 = 0$: this is detected first with
@@ -310,15 +334,40 @@ def fiedler(graph: Graph, *, key: PRNGKeyArray | None = None, tol: float | None 
         ind = (labels == labels[0]).astype(dtype)
         vec = ind - jnp.mean(ind)
         vec = vec / jnp.linalg.norm(vec)
-        return SpectralResult(jnp.zeros((), dtype), vec, jnp.zeros((), dtype), True, 0,
-                              "disconnected", n_comp)
+        return SpectralResult(
+            jnp.zeros((), dtype),
+            vec,
+            jnp.zeros((), dtype),
+            True,
+            0,
+            "disconnected",
+            n_comp,
+        )
     if method == "dense" or (method == "auto" and n <= 64):
         lap = _dense_laplacian(graph, dtype)
         w, v = jnp.linalg.eigh(lap)
-        return SpectralResult(w[1], v[:, 1], jnp.linalg.norm(lap @ v[:, 1] - w[1] * v[:, 1]),
-                              True, 0, "converged", 1)
+        return SpectralResult(
+            w[1],
+            v[:, 1],
+            jnp.linalg.norm(lap @ v[:, 1] - w[1] * v[:, 1]),
+            True,
+            0,
+            "converged",
+            1,
+        )
     scale = 2.0 * float(jnp.max(graph.degrees()))
-    res = _lanczos(graph, _lap_mv, key, *opts, dtype, largest=False, deflate=True, dim=n - 1, scale=scale, positive=False)
+    res = _lanczos(
+        graph,
+        _lap_mv,
+        key,
+        *opts,
+        dtype,
+        largest=False,
+        deflate=True,
+        dim=n - 1,
+        scale=scale,
+        positive=False,
+    )
     return res._replace(n_components=1)
 
 
@@ -336,9 +385,16 @@ def fiedler_vector(graph: Graph, **kwargs) -> Array:
     return _warn(fiedler(graph, **kwargs), "fiedler_vector").vector
 
 
-def leading_adjacency(graph: Graph, *, key: PRNGKeyArray | None = None,
-                      tol: float | None = None, basis_size: int = 32, keep: int = 8,
-                      max_restarts: int = 1000, dtype=None) -> SpectralResult:
+def leading_adjacency(
+    graph: Graph,
+    *,
+    key: PRNGKeyArray | None = None,
+    tol: float | None = None,
+    basis_size: int = 32,
+    keep: int = 8,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> SpectralResult:
     r"""The leading eigenpair of the adjacency matrix, $(\lambda_{\max}(A), \mathbf v)$.
 
     Thick-restart Lanczos on $A$ (largest algebraic eigenvalue, which for a graph is the
@@ -356,14 +412,39 @@ def leading_adjacency(graph: Graph, *, key: PRNGKeyArray | None = None,
     n = graph.n_nodes
     kmax = float(jnp.max(graph.degrees()))
     if kmax == 0:
-        return SpectralResult(jnp.zeros((), dtype), jnp.ones(n, dtype) / math.sqrt(n),
-                              jnp.zeros((), dtype), True, 0, "converged", -1)
+        return SpectralResult(
+            jnp.zeros((), dtype),
+            jnp.ones(n, dtype) / math.sqrt(n),
+            jnp.zeros((), dtype),
+            True,
+            0,
+            "converged",
+            -1,
+        )
     if n <= 64:
         a = _dense_laplacian(graph, dtype, adjacency=True)
         w, v = jnp.linalg.eigh(a)
-        return SpectralResult(w[-1], v[:, -1], jnp.linalg.norm(a @ v[:, -1] - w[-1] * v[:, -1]),
-                              True, 0, "converged", -1)
-    return _lanczos(graph, _adj_mv, key, *opts, dtype, largest=True, deflate=False, dim=n, scale=kmax, positive=True)
+        return SpectralResult(
+            w[-1],
+            v[:, -1],
+            jnp.linalg.norm(a @ v[:, -1] - w[-1] * v[:, -1]),
+            True,
+            0,
+            "converged",
+            -1,
+        )
+    return _lanczos(
+        graph,
+        _adj_mv,
+        key,
+        *opts,
+        dtype,
+        largest=True,
+        deflate=False,
+        dim=n,
+        scale=kmax,
+        positive=True,
+    )
 
 
 def spectral_radius(graph: Graph, **kwargs) -> Array:
@@ -382,8 +463,22 @@ def _lanczos_options(m, k, max_restarts, tol, dtype):
     return m, k, max_restarts, tol
 
 
-def _lanczos(graph, mv, key, m, k, max_restarts, tol, dtype, *, largest, deflate, dim,
-             scale, positive) -> SpectralResult:
+def _lanczos(
+    graph,
+    mv,
+    key,
+    m,
+    k,
+    max_restarts,
+    tol,
+    dtype,
+    *,
+    largest,
+    deflate,
+    dim,
+    scale,
+    positive,
+) -> SpectralResult:
     m = min(m, dim)
     if m < 2:
         raise ValueError(f"the operator has dimension {dim}; Lanczos needs >= 2")
@@ -392,12 +487,28 @@ def _lanczos(graph, mv, key, m, k, max_restarts, tol, dtype, *, largest, deflate
     v0 = jr.normal(key, (graph.n_nodes,), dtype)
     if positive:
         v0 = 1.0 + 0.1 * jnp.abs(v0)
-    r = lanczos_extreme(mv, graph, v0, m=m, k=k, largest=largest,
-                        tol=jnp.asarray(tol, dtype), scale=jnp.asarray(scale, dtype),
-                        max_restarts=jnp.asarray(max_restarts), deflate_constant=deflate)
+    r = lanczos_extreme(
+        mv,
+        graph,
+        v0,
+        m=m,
+        k=k,
+        largest=largest,
+        tol=jnp.asarray(tol, dtype),
+        scale=jnp.asarray(scale, dtype),
+        max_restarts=jnp.asarray(max_restarts),
+        deflate_constant=deflate,
+    )
     conv = bool(r.converged)
-    return SpectralResult(r.value, r.vector, r.residual, conv, int(r.n_matvec),
-                          "converged" if conv else "not converged", -1)
+    return SpectralResult(
+        r.value,
+        r.vector,
+        r.residual,
+        conv,
+        int(r.n_matvec),
+        "converged" if conv else "not converged",
+        -1,
+    )
 
 
 def _dense_laplacian(graph: Graph, dtype, adjacency: bool = False) -> Array:
@@ -411,12 +522,20 @@ def _dense_laplacian(graph: Graph, dtype, adjacency: bool = False) -> Array:
 
 def _warn(res: SpectralResult, name: str) -> SpectralResult:
     if res.status == "disconnected":
-        warnings.warn(f"{name}: the graph is disconnected ({res.n_components} components),"
-                      " so lambda_2 = 0", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}: the graph is disconnected ({res.n_components} components),"
+            " so lambda_2 = 0",
+            UserWarning,
+            stacklevel=3,
+        )
     elif not res.converged:
-        warnings.warn(f"{name}: Lanczos did not converge after {res.n_matvec} mat-vecs "
-                      f"(residual {float(res.residual):.3g}); the value may be off by up "
-                      "to the residual", ConvergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}: Lanczos did not converge after {res.n_matvec} mat-vecs "
+            f"(residual {float(res.residual):.3g}); the value may be off by up "
+            "to the residual",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     return res
 
 
@@ -425,8 +544,9 @@ def _warn(res: SpectralResult, name: str) -> SpectralResult:
 # ---------------------------------------------------------------------------------------
 
 
-def mesh_bandwidth(n_nodes: ArrayLike, mean_degree: ArrayLike,
-                   link_capacity: ArrayLike = 1.0) -> Array:
+def mesh_bandwidth(
+    n_nodes: ArrayLike, mean_degree: ArrayLike, link_capacity: ArrayLike = 1.0
+) -> Array:
     r"""Eq. (13)'s left side: $B_{\rm mesh} = N\langle k\rangle c$.
 
     $N\langle k\rangle = 2E$ counts each link once per direction, so this is the total
@@ -439,12 +559,16 @@ def mesh_bandwidth(n_nodes: ArrayLike, mean_degree: ArrayLike,
     _check_nonneg_array("mean_degree", mean_degree)
     _check_nonneg_array("link_capacity", link_capacity)
     f = jnp.result_type(float)
-    return (jnp.asarray(n_nodes, f) * jnp.asarray(mean_degree, f)
-            * jnp.asarray(link_capacity, f))
+    return (
+        jnp.asarray(n_nodes, f)
+        * jnp.asarray(mean_degree, f)
+        * jnp.asarray(link_capacity, f)
+    )
 
 
-def bandwidth_crossing(hub_bandwidth: ArrayLike, mean_degree: ArrayLike,
-                       link_capacity: ArrayLike = 1.0) -> Array:
+def bandwidth_crossing(
+    hub_bandwidth: ArrayLike, mean_degree: ArrayLike, link_capacity: ArrayLike = 1.0
+) -> Array:
     r"""The $N$ at which (13) turns: $N^\times = B_{\rm hub} / (\langle k\rangle c)$; the
     mesh out-serves the hub for $N > N^\times$.
 
@@ -455,8 +579,9 @@ def bandwidth_crossing(hub_bandwidth: ArrayLike, mean_degree: ArrayLike,
     _check_nonneg_array("mean_degree", mean_degree, strict=True)
     _check_nonneg_array("link_capacity", link_capacity, strict=True)
     f = jnp.result_type(float)
-    return jnp.asarray(hub_bandwidth, f) / (jnp.asarray(mean_degree, f)
-                                            * jnp.asarray(link_capacity, f))
+    return jnp.asarray(hub_bandwidth, f) / (
+        jnp.asarray(mean_degree, f) * jnp.asarray(link_capacity, f)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -475,16 +600,19 @@ def _check_graph(graph) -> None:
 
 def _check_states(graph: Graph, u0) -> Array:
     if isinstance(u0, jax.core.Tracer):
-        raise TypeError("`u0` must be concrete at the Python boundary (call diffuse "
-                        "outside jit)")
+        raise TypeError(
+            "`u0` must be concrete at the Python boundary (call diffuse outside jit)"
+        )
     arr = np.asarray(u0)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
         raise TypeError(f"`u0` must be a real array, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise TypeError("`u0` must be real, got a complex array")
     if arr.ndim not in (1, 2) or arr.shape[0] != graph.n_nodes:
-        raise ValueError(f"`u0` must have shape (n,) or (n, b) with n={graph.n_nodes}, "
-                         f"got {arr.shape}")
+        raise ValueError(
+            f"`u0` must have shape (n,) or (n, b) with n={graph.n_nodes}, "
+            f"got {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError("`u0` must be finite; got NaN or inf")
     u = jnp.asarray(u0)
@@ -498,12 +626,23 @@ def _check_nonneg_array(name, x, strict=False) -> None:
     if not np.all(np.isfinite(a)):
         raise ValueError(f"`{name}` must be finite; got NaN or inf")
     if a.size and (a.min() <= 0 if strict else a.min() < 0):
-        raise ValueError(f"`{name}` has a value {a.min()}; allowed: "
-                         f"{'> 0' if strict else '>= 0'}")
+        raise ValueError(
+            f"`{name}` has a value {a.min()}; allowed: {'> 0' if strict else '>= 0'}"
+        )
 
 
 __all__ = [
-    "ConvergenceWarning", "DecayCurve", "SpectralResult", "bandwidth_crossing",
-    "consensus_decay", "consensus_distance", "diffuse", "fiedler", "fiedler_value",
-    "fiedler_vector", "leading_adjacency", "mesh_bandwidth", "spectral_radius",
+    "ConvergenceWarning",
+    "DecayCurve",
+    "SpectralResult",
+    "bandwidth_crossing",
+    "consensus_decay",
+    "consensus_distance",
+    "diffuse",
+    "fiedler",
+    "fiedler_value",
+    "fiedler_vector",
+    "leading_adjacency",
+    "mesh_bandwidth",
+    "spectral_radius",
 ]

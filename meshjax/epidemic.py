@@ -70,11 +70,22 @@ class SISResult(eqx.Module):
         return rho, n * (rho2 - rho**2) / jnp.maximum(rho, 1.0 / n)
 
 
-def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
-        recovery_rate: ArrayLike = 1.0, *, n_steps: int, dt: float = 0.05,
-        burn_in: int | None = None, n_replicas: int = 1, qs: str = "history",
-        history_size: int = 32, history_rate: float = 1.0,
-        initial_fraction: float = 0.5, record_every: int = 10) -> SISResult:
+def sis(
+    key: PRNGKeyArray,
+    graph: Graph,
+    infection_rate: ArrayLike,
+    recovery_rate: ArrayLike = 1.0,
+    *,
+    n_steps: int,
+    dt: float = 0.05,
+    burn_in: int | None = None,
+    n_replicas: int = 1,
+    qs: str = "history",
+    history_size: int = 32,
+    history_rate: float = 1.0,
+    initial_fraction: float = 0.5,
+    record_every: int = 10,
+) -> SISResult:
     r"""Discrete-time SIS with a quasi-stationary method, vmapped over rates and replicas.
 
     One step of length $dt$, synchronous: an infected node recovers with probability
@@ -131,12 +142,16 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
     try:
         beta, mu = np.broadcast_arrays(np.atleast_1d(beta), np.atleast_1d(mu))
     except ValueError as e:
-        raise ValueError(f"`infection_rate` {np.shape(infection_rate)} and "
-                         f"`recovery_rate` {np.shape(recovery_rate)} do not broadcast") from e
+        raise ValueError(
+            f"`infection_rate` {np.shape(infection_rate)} and "
+            f"`recovery_rate` {np.shape(recovery_rate)} do not broadcast"
+        ) from e
     if beta.ndim != 1:
         raise ValueError(f"rates must be scalars or 1-D, got shape {beta.shape}")
     n_steps = check_int("n_steps", n_steps, min_value=1)
-    burn_in = n_steps // 2 if burn_in is None else check_int("burn_in", burn_in, min_value=0)
+    burn_in = (
+        n_steps // 2 if burn_in is None else check_int("burn_in", burn_in, min_value=0)
+    )
     if burn_in >= n_steps:
         raise ValueError(f"`burn_in`={burn_in}; allowed: < n_steps={n_steps}")
     dt = check_real("dt", dt, low=0.0, low_open=True)
@@ -145,23 +160,40 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
         raise ValueError(f"`qs`={qs!r}; allowed: {QS_METHODS}")
     history_size = check_int("history_size", history_size, min_value=1)
     history_rate = check_real("history_rate", history_rate, low=0.0, low_open=True)
-    initial_fraction = check_real("initial_fraction", initial_fraction, low=0.0,
-                                  high=1.0, low_open=True)
+    initial_fraction = check_real(
+        "initial_fraction", initial_fraction, low=0.0, high=1.0, low_open=True
+    )
     record_every = check_int("record_every", record_every, min_value=1)
     n_rec = n_steps // record_every
     if n_rec == 0:
-        raise ValueError(f"`record_every`={record_every}; allowed: <= n_steps={n_steps}")
+        raise ValueError(
+            f"`record_every`={record_every}; allowed: <= n_steps={n_steps}"
+        )
 
     f = jnp.result_type(float)
     r = beta.shape[0]
-    keys = jax.vmap(lambda i: jax.vmap(lambda j: jr.fold_in(jr.fold_in(key, i), j))(
-        jnp.arange(n_replicas)))(jnp.arange(r))  # (r, R)
+    keys = jax.vmap(
+        lambda i: jax.vmap(lambda j: jr.fold_in(jr.fold_in(key, i), j))(
+            jnp.arange(n_replicas)
+        )
+    )(jnp.arange(r))  # (r, R)
     keys = keys.reshape(-1)
     b_col = jnp.repeat(jnp.asarray(beta, f), n_replicas)
     m_col = jnp.repeat(jnp.asarray(mu, f), n_replicas)
-    out = _run(graph, keys, b_col, m_col, jnp.asarray(dt, f), n_steps, jnp.asarray(burn_in), qs,
-               history_size if qs == "history" else 1, jnp.asarray(history_rate * dt, f),
-               jnp.asarray(initial_fraction, f), record_every)
+    out = _run(
+        graph,
+        keys,
+        b_col,
+        m_col,
+        jnp.asarray(dt, f),
+        n_steps,
+        jnp.asarray(burn_in),
+        qs,
+        history_size if qs == "history" else 1,
+        jnp.asarray(history_rate * dt, f),
+        jnp.asarray(initial_fraction, f),
+        record_every,
+    )
     rho_m, rho2_m, n_abs, series, final = out
     shape = (r, n_replicas)
     n = graph.n_nodes
@@ -169,15 +201,21 @@ def sis(key: PRNGKeyArray, graph: Graph, infection_rate: ArrayLike,
     chi = n * (rho2_m - rho_m**2) / jnp.maximum(rho_m, 1.0 / n)
     times = dt * record_every * jnp.arange(1, n_rec + 1, dtype=f)
     return SISResult(
-        rates=jnp.asarray(beta / mu, f), rho_mean=rho_m, rho2_mean=rho2_m, chi=chi,
+        rates=jnp.asarray(beta / mu, f),
+        rho_mean=rho_m,
+        rho2_mean=rho2_m,
+        chi=chi,
         n_absorbed=n_abs.reshape(shape),
-        prevalence=jnp.moveaxis(series, 0, -1).reshape(shape + (n_rec,)), times=times,
-        final=jnp.moveaxis(final, 0, -1).reshape(shape + (n,)))
+        prevalence=jnp.moveaxis(series, 0, -1).reshape(shape + (n_rec,)),
+        times=times,
+        final=jnp.moveaxis(final, 0, -1).reshape(shape + (n,)),
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(5, 7, 8, 11))
-def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
-         record_every):
+def _run(
+    graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac, record_every
+):
     n = graph.n_nodes
     b = keys.shape[0]
     f = beta.dtype
@@ -211,8 +249,10 @@ def _run(graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac,
                 node = jnp.minimum((aux[:, 0] * n).astype(jnp.int32), n - 1)
                 restore = jnp.arange(n)[:, None] == node[None, :]  # one random seed
                 if qs == "history":  # a stored configuration, if there is one yet
-                    slot = jnp.minimum((aux[:, 0] * n_filled).astype(jnp.int32),
-                                       jnp.maximum(n_filled - 1, 0))
+                    slot = jnp.minimum(
+                        (aux[:, 0] * n_filled).astype(jnp.int32),
+                        jnp.maximum(n_filled - 1, 0),
+                    )
                     stored = hist[slot, :, cols].T  # (n, b)
                     restore = jnp.where((n_filled > 0)[None, :], stored, restore)
                 return jnp.where(absorbed[None, :], restore, x_new)
@@ -266,7 +306,9 @@ def threshold_hmf(degrees: ArrayLike) -> Array:
     """
     k = np.asarray(degrees)
     if k.ndim != 1 or k.size == 0:
-        raise ValueError(f"`degrees` must be a non-empty 1-D array, got shape {k.shape}")
+        raise ValueError(
+            f"`degrees` must be a non-empty 1-D array, got shape {k.shape}"
+        )
     if not np.all(np.isfinite(k.astype(np.float64))) or (k < 0).any():
         raise ValueError("`degrees` must be finite and >= 0")
     if not k.any():
@@ -327,8 +369,10 @@ def susceptibility_peak(rates: ArrayLike, chi: ArrayLike) -> Float[Array, ""]:
     lam = np.asarray(rates, np.float64)
     c = np.asarray(chi, np.float64)
     if lam.ndim != 1 or lam.shape != c.shape or lam.size < 3:
-        raise ValueError(f"`rates` and `chi` must be 1-D of one length >= 3, got "
-                         f"{lam.shape} and {c.shape}")
+        raise ValueError(
+            f"`rates` and `chi` must be 1-D of one length >= 3, got "
+            f"{lam.shape} and {c.shape}"
+        )
     if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(c))):
         raise ValueError("`rates` and `chi` must be finite")
     if (lam <= 0).any() or (np.diff(lam) <= 0).any():
@@ -351,10 +395,18 @@ def _check_rates(name, x, strict):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"`{name}` must be finite; got NaN or inf")
     if a.size and (a.min() <= 0 if strict else a.min() < 0):
-        raise ValueError(f"`{name}` has a value {a.min()}; allowed: "
-                         f"{'> 0' if strict else '>= 0'}")
+        raise ValueError(
+            f"`{name}` has a value {a.min()}; allowed: {'> 0' if strict else '>= 0'}"
+        )
     return a
 
 
-__all__ = ["QS_METHODS", "SISResult", "pair_approximation_prevalence", "sis",
-           "susceptibility_peak", "threshold_hmf", "threshold_qmf"]
+__all__ = [
+    "QS_METHODS",
+    "SISResult",
+    "pair_approximation_prevalence",
+    "sis",
+    "susceptibility_peak",
+    "threshold_hmf",
+    "threshold_qmf",
+]

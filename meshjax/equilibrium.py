@@ -66,16 +66,22 @@ def _mesh_c(act, capability, members, rho):
     cap = spec._capability_matrix(act, capability)
     C = jnp.sum(jnp.where(members[:, None], cap, 0.0), axis=0)
     J = act.shape[1]
-    return jnp.exp(_log_power_mean(C, jnp.asarray(rho, act.dtype), 0) + math.log(J) / rho), C
+    return jnp.exp(
+        _log_power_mean(C, jnp.asarray(rho, act.dtype), 0) + math.log(J) / rho
+    ), C
 
 
 def _check_common(params, capability, rho, M, c_cent):
     if not isinstance(params, spec.ThresholdParams):
-        raise TypeError(f"`params` must be a ThresholdParams, got {type(params).__name__}")
+        raise TypeError(
+            f"`params` must be a ThresholdParams, got {type(params).__name__}"
+        )
     check_array_range("capability", capability, low=0.0)
     cap = jnp.asarray(capability)
     if cap.ndim != 1 or cap.shape[0] < 2:
-        raise ValueError(f"`capability` must have shape (N_max,), N_max >= 2; got {cap.shape}")
+        raise ValueError(
+            f"`capability` must have shape (N_max,), N_max >= 2; got {cap.shape}"
+        )
     rho = check_real("rho", rho, high=1.0, high_open=True)
     if rho == 0.0:
         raise ValueError("`rho`=0 is not allowed (eqs. (8), (15) need rho != 0)")
@@ -84,10 +90,19 @@ def _check_common(params, capability, rho, M, c_cent):
     return cap, rho, M, c_cent
 
 
-def grow_mesh(key: PRNGKeyArray, n_schedule: ArrayLike, *, beta: float,
-              params: spec.ThresholdParams, capability: ArrayLike, rho: float, M: float,
-              c_cent: float, steps_per_record: int = 10,
-              theta0: tuple[float, float] | None = None) -> dict[str, Array]:
+def grow_mesh(
+    key: PRNGKeyArray,
+    n_schedule: ArrayLike,
+    *,
+    beta: float,
+    params: spec.ThresholdParams,
+    capability: ArrayLike,
+    rho: float,
+    M: float,
+    c_cent: float,
+    steps_per_record: int = 10,
+    theta0: tuple[float, float] | None = None,
+) -> dict[str, Array]:
     r"""Theorem 6.1 as a time series: agents arrive, connect, specialise; $C_{\mathrm{mesh}}(t)$.
 
     Record $r$ has $N_r$ = `n_schedule[r]` agents present; between records the threshold
@@ -123,7 +138,9 @@ def grow_mesh(key: PRNGKeyArray, n_schedule: ArrayLike, *, beta: float,
     steps_per_record = check_int("steps_per_record", steps_per_record, min_value=1)
     sched = np.asarray(n_schedule)
     if sched.ndim != 1 or sched.size < 1 or not np.issubdtype(sched.dtype, np.integer):
-        raise ValueError(f"`n_schedule` must be a 1-d int array, got {sched.dtype}{sched.shape}")
+        raise ValueError(
+            f"`n_schedule` must be a 1-d int array, got {sched.dtype}{sched.shape}"
+        )
     if sched.min() < 1 or sched.max() > n_max or np.any(np.diff(sched) < 0):
         raise ValueError(f"`n_schedule` must be non-decreasing in [1, {n_max}]")
     k_graph, k_th, k_dyn = jr.split(key, 3)
@@ -131,8 +148,16 @@ def grow_mesh(key: PRNGKeyArray, n_schedule: ArrayLike, *, beta: float,
     graph = erdos_renyi(k_graph, n_max, min(mean_k, n_max - 1 - 1e-9))
     state = spec.init_state(k_th, n_max, params, theta0=theta0, dtype=cap.dtype)
     c_c = centralized_capability(M, c_cent, params.n_tasks, rho)
-    out = _grow(k_dyn, graph, state, params, cap, jnp.asarray(sched, jnp.int32), rho,
-                steps_per_record)
+    out = _grow(
+        k_dyn,
+        graph,
+        state,
+        params,
+        cap,
+        jnp.asarray(sched, jnp.int32),
+        rho,
+        steps_per_record,
+    )
     out["n"] = jnp.asarray(sched)
     out["r0"] = beta * jnp.asarray(sched, cap.dtype)
     out["s_theory"] = giant_component_fraction_theory(out["r0"])
@@ -160,19 +185,34 @@ def _grow(key, graph, state, params, cap, sched, rho: float, every: int):
         c_mesh, C = _mesh_c(st.activity, cap, members, rho)
         m = spec._metrics(st, params, members, cap, rho, 0.9)
         covered = jnp.sum(C >= 0.5 * jnp.sum(C) / J)
-        return st, {"c_mesh": c_mesh, "s_measured": gsize / n_now, "giant_size": gsize,
-                    "dol": m["dol"], "frac_specialised": m["frac_specialised"],
-                    "types_covered": covered}
+        return st, {
+            "c_mesh": c_mesh,
+            "s_measured": gsize / n_now,
+            "giant_size": gsize,
+            "dol": m["dol"],
+            "frac_specialised": m["frac_specialised"],
+            "types_covered": covered,
+        }
 
     _, out = lax.scan(record, state, sched)
     return out
 
 
-def capability_curve(key: PRNGKeyArray, n_grid: ArrayLike, *, mean_degree: float,
-                     params: spec.ThresholdParams, capability: ArrayLike, rho: float,
-                     M: float, c_cent: float, steps: int = 300, replicas: int = 4,
-                     theta0: tuple[float, float] | None = None,
-                     thresholds: ArrayLike | None = None) -> dict[str, Array]:
+def capability_curve(
+    key: PRNGKeyArray,
+    n_grid: ArrayLike,
+    *,
+    mean_degree: float,
+    params: spec.ThresholdParams,
+    capability: ArrayLike,
+    rho: float,
+    M: float,
+    c_cent: float,
+    steps: int = 300,
+    replicas: int = 4,
+    theta0: tuple[float, float] | None = None,
+    thresholds: ArrayLike | None = None,
+) -> dict[str, Array]:
     r"""$C_{\mathrm{mesh}}(N) / C_{\mathrm{cent}}$ on a grid of $N$ at fixed mean degree.
 
     For each replica $r$ (key `fold_in(key, r)`) and grid point $N$: the first $N$ agents
@@ -221,14 +261,26 @@ def capability_curve(key: PRNGKeyArray, n_grid: ArrayLike, *, mean_degree: float
         check_array_range("thresholds", thresholds, low=0.0)
         if np.shape(thresholds) != (n_max, params.n_tasks):
             raise ValueError(f"`thresholds` must have shape {(n_max, params.n_tasks)}")
-    res = _curve(key, params, cap, jnp.asarray(grid, jnp.int32), jnp.asarray(q, cap.dtype),
-                 None if thresholds is None else jnp.asarray(thresholds, cap.dtype),
-                 theta0, rho, steps, replicas, float(k_base))
+    res = _curve(
+        key,
+        params,
+        cap,
+        jnp.asarray(grid, jnp.int32),
+        jnp.asarray(q, cap.dtype),
+        None if thresholds is None else jnp.asarray(thresholds, cap.dtype),
+        theta0,
+        rho,
+        steps,
+        replicas,
+        float(k_base),
+    )
     c_c = centralized_capability(M, c_cent, params.n_tasks, rho)
     res["c_cent"] = c_c
     res["ratio"] = res["c_mesh"] / c_c
     res["n"] = jnp.asarray(grid)
-    res["s_theory"] = giant_component_fraction_theory(jnp.asarray(mean_degree, cap.dtype))
+    res["s_theory"] = giant_component_fraction_theory(
+        jnp.asarray(mean_degree, cap.dtype)
+    )
     res["mean_capability"] = jnp.mean(cap[: int(grid.max())])
     return res
 
@@ -243,8 +295,9 @@ def _curve(key, params, cap, grid, q, thresholds, theta0, rho, steps, replicas, 
         if thresholds is None:
             state = spec.init_state(k_th, n_max, params, theta0=theta0, dtype=cap.dtype)
         else:
-            state = spec.init_state(k_th, n_max, params, thresholds=thresholds,
-                                    dtype=cap.dtype)
+            state = spec.init_state(
+                k_th, n_max, params, thresholds=thresholds, dtype=cap.dtype
+            )
         outs.append(_curve_one(k_dyn, graph, state, params, cap, grid, q, rho, steps))
     return {k: jnp.stack([o[k] for o in outs]) for k in outs[0]}
 
@@ -266,9 +319,13 @@ def _curve_one(key, graph, state, params, cap, grid, q, rho: float, steps: int):
         members, gsize = _giant_members(graph, mask, present)
         c_mesh, C = _mesh_c(st.activity, cap, members, rho)
         m = spec._metrics(st, params, members, cap, rho, 0.9)
-        return {"c_mesh": c_mesh, "s_measured": gsize / n_now, "dol": m["dol"],
-                "frac_specialised": m["frac_specialised"],
-                "task_shares": C / jnp.sum(C)}
+        return {
+            "c_mesh": c_mesh,
+            "s_measured": gsize / n_now,
+            "dol": m["dol"],
+            "frac_specialised": m["frac_specialised"],
+            "task_shares": C / jnp.sum(C),
+        }
 
     return jax.vmap(point)(jnp.arange(grid.shape[0]), grid, q)
 
@@ -288,7 +345,9 @@ def measured_critical_mass(n: ArrayLike, ratio: ArrayLike) -> np.ndarray:
     n = np.asarray(n, float)
     r = np.asarray(ratio, float)
     if n.ndim != 1 or r.shape[-1] != n.shape[0]:
-        raise ValueError(f"`ratio` must end with the grid axis {n.shape}, got {r.shape}")
+        raise ValueError(
+            f"`ratio` must end with the grid axis {n.shape}, got {r.shape}"
+        )
     flat = r.reshape(-1, n.shape[0])
     out = np.full(flat.shape[0], np.nan)
     for k, row in enumerate(flat):
@@ -301,8 +360,9 @@ def measured_critical_mass(n: ArrayLike, ratio: ArrayLike) -> np.ndarray:
     return out.reshape(r.shape[:-1])
 
 
-def critical_mass_fixed_beta(M: float, c_cent: float, c_mesh: float, beta: float
-                             ) -> float:
+def critical_mass_fixed_beta(
+    M: float, c_cent: float, c_mesh: float, beta: float
+) -> float:
     r"""$N^*$ when $\beta$ (not $R_0$) is fixed: the root of $N S_\infty(\beta N) = M \bar
     c_{\mathrm{cent}} / \bar c$ (eq. (16) with $S_\infty$ depending on $N$ through (2)-(3)).
 
@@ -343,8 +403,9 @@ def critical_mass_fixed_beta(M: float, c_cent: float, c_mesh: float, beta: float
     return 0.5 * (lo + hi)
 
 
-def classify_phases(c_mesh: ArrayLike, r0: ArrayLike, *, low: float = 0.1,
-                    high: float = 0.9) -> np.ndarray:
+def classify_phases(
+    c_mesh: ArrayLike, r0: ArrayLike, *, low: float = 0.1, high: float = 0.9
+) -> np.ndarray:
     r"""Labels each record with a phase of §7 from the measured $C_{\mathrm{mesh}}(t)$.
 
     0 = pre-critical ($R_0 \le 1$), 1 = nucleation ($R_0 > 1$, $C_{\mathrm{mesh}} <$
@@ -373,13 +434,13 @@ def classify_phases(c_mesh: ArrayLike, r0: ArrayLike, *, low: float = 0.1,
     return lab
 
 
-def uniform_entropy(width: ArrayLike) -> Float[Array, "..."]:
+def uniform_entropy(width: ArrayLike) -> Float[Array, ...]:
     r"""Differential entropy $\ln(2w)$ of the uniform fitness law on $[1-w, 1+w]$."""
     check_array_range("width", width, low=0.0)
     return jnp.log(2.0 * jnp.asarray(width, jnp.result_type(float)))
 
 
-def discrete_entropy(p: ArrayLike) -> Float[Array, "..."]:
+def discrete_entropy(p: ArrayLike) -> Float[Array, ...]:
     r"""Shannon entropy $-\sum_k p_k \ln p_k$ of a distribution over types (last axis)."""
     check_array_range("p", p, low=0.0)
     p = jnp.asarray(p)

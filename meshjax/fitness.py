@@ -93,10 +93,18 @@ class BBGrowth(eqx.Module):
     ok: Bool[Array, ""]
 
 
-def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int, *,
-                      n_core: int | None = None, track: ArrayLike | None = None,
-                      record_every: int | None = None, build_graph: bool = True,
-                      distinct: bool = True, chunk: int = 1024) -> BBGrowth:
+def bianconi_barabasi(
+    key: PRNGKeyArray,
+    fitness: Float[ArrayLike, " n"],
+    m: int,
+    *,
+    n_core: int | None = None,
+    track: ArrayLike | None = None,
+    record_every: int | None = None,
+    build_graph: bool = True,
+    distinct: bool = True,
+    chunk: int = 1024,
+) -> BBGrowth:
     r"""Grows a Bianconi–Barabási network, eq. (5), by exact sequential attachment.
 
     Nodes $0, \dots, n_0 - 1$ form a complete core ($n_0$ = `n_core`). Node
@@ -150,11 +158,15 @@ def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int
         n_core = m + 1
     n_core = check_int("n_core", n_core, min_value=2)
     if m > n_core:
-        raise ValueError(f"`m`={m} is larger than the initial core `n_core`={n_core}; "
-                         f"allowed: 1 <= m <= n_core")
+        raise ValueError(
+            f"`m`={m} is larger than the initial core `n_core`={n_core}; "
+            f"allowed: 1 <= m <= n_core"
+        )
     if n_core >= n:
-        raise ValueError(f"`n_core`={n_core} is out of range; allowed: 2 <= n_core < "
-                         f"n = len(fitness) = {n}")
+        raise ValueError(
+            f"`n_core`={n_core} is out of range; allowed: 2 <= n_core < "
+            f"n = len(fitness) = {n}"
+        )
     _check_fitness_values(fitness, n_core, m)
     chunk = check_int("chunk", chunk, min_value=1)
     track_arr = None
@@ -174,7 +186,9 @@ def bianconi_barabasi(key: PRNGKeyArray, fitness: Float[ArrayLike, " n"], m: int
         track_arr = jnp.zeros((0,), jnp.int32)
     record = record_every is not None
     block = min(record_every if record else chunk, n_new)
-    return _grow(key, fit, track_arr, m, n_core, block, record, build_graph, bool(distinct))
+    return _grow(
+        key, fit, track_arr, m, n_core, block, record, build_graph, bool(distinct)
+    )
 
 
 def _as_fitness(fitness) -> Array:
@@ -183,8 +197,9 @@ def _as_fitness(fitness) -> Array:
     else:
         arr = jnp.asarray(fitness)
     if arr.ndim != 1:
-        raise ValueError(f"`fitness` must be 1-D (one value per node), got shape "
-                         f"{arr.shape}")
+        raise ValueError(
+            f"`fitness` must be 1-D (one value per node), got shape {arr.shape}"
+        )
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(jnp.result_type(float))
     return arr
@@ -199,12 +214,15 @@ def _check_fitness_values(fitness, n_core: int, m: int) -> None:
     if a.min() < 0:
         raise ValueError(f"`fitness` has a value {a.min()}; allowed: >= 0")
     if not np.any(a > 0):
-        raise ValueError("`fitness` is all zero; allowed: at least m core nodes with "
-                         "fitness > 0")
+        raise ValueError(
+            "`fitness` is all zero; allowed: at least m core nodes with fitness > 0"
+        )
     if np.count_nonzero(a[:n_core] > 0) < m:
-        raise ValueError(f"`fitness` has {np.count_nonzero(a[:n_core] > 0)} core nodes "
-                         f"(of n_core={n_core}) with fitness > 0; allowed: >= m = {m}, "
-                         f"else the first arrival cannot find m targets")
+        raise ValueError(
+            f"`fitness` has {np.count_nonzero(a[:n_core] > 0)} core nodes "
+            f"(of n_core={n_core}) with fitness > 0; allowed: >= m = {m}, "
+            f"else the first arrival cannot find m targets"
+        )
 
 
 def _n_batch(m: int) -> int:
@@ -212,8 +230,17 @@ def _n_batch(m: int) -> int:
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
-def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
-          build_graph: bool, distinct: bool = True) -> BBGrowth:
+def _grow(
+    key,
+    fit,
+    track,
+    m: int,
+    n_core: int,
+    block: int,
+    record: bool,
+    build_graph: bool,
+    distinct: bool = True,
+) -> BBGrowth:
     r"""The growth kernel.
 
     Semantics (what makes it exact and sequential): arrival $t$ reads its first `nb`
@@ -242,7 +269,7 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
     eta_max = jnp.max(fit)
     ci, cj = np.triu_indices(n_core, 1)
     core = np.stack([ci, cj], axis=1).reshape(-1).astype(np.int32)
-    ends = jnp.zeros((cap_pad,), jnp.int32).at[:core.size].set(jnp.asarray(core))
+    ends = jnp.zeros((cap_pad,), jnp.int32).at[: core.size].set(jnp.asarray(core))
     deg = None
     if record:
         deg = jnp.zeros((n,), jnp.int32).at[:n_core].set(n_core - 1)
@@ -258,7 +285,9 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         acc = u * eta_max < fit[cand]
         if distinct:
             in_sel = jnp.any(cand[:, None] == sel[None, :], axis=1)
-            dup = jnp.any((cand[:, None] == cand[None, :]) & lower & acc[None, :], axis=1)
+            dup = jnp.any(
+                (cand[:, None] == cand[None, :]) & lower & acc[None, :], axis=1
+            )
             valid = acc & ~in_sel & ~dup
         else:
             valid = acc
@@ -310,18 +339,25 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
             ends, sel, count, todo, extra = st
             i = todo[j]
             ends, s_i, c_i, r_i = redraw(ends, ts[i], lengths[i], sel[i], count[i])
-            return (ends, sel.at[i].set(s_i), count.at[i].set(c_i), todo,
-                    extra + r_i - 1)
+            return (
+                ends,
+                sel.at[i].set(s_i),
+                count.at[i].set(c_i),
+                todo,
+                extra + r_i - 1,
+            )
 
         def sweep(st):
             ends, sel_prev, _, _, extra = st
-            sel, count = select_all(ends, idx, u, sel_none,
-                                    jnp.zeros((block,), jnp.int32))
+            sel, count = select_all(
+                ends, idx, u, sel_none, jnp.zeros((block,), jnp.int32)
+            )
             need = (count < m) & real
             todo = jnp.nonzero(need, size=block, fill_value=0)[0]
             n_todo = jnp.sum(need, dtype=jnp.int32)
             ends, sel, count, _, extra = lax.fori_loop(
-                0, n_todo, finish, (ends, sel, count, todo, extra))
+                0, n_todo, finish, (ends, sel, count, todo, extra)
+            )
             # The barrier keeps XLA from fusing the gathers from `ends` into the
             # in-place update of `ends` (which would copy all of `ends`).
             pairs = lax.optimization_barrier(interleave(ts, sel))
@@ -331,9 +367,16 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
         # Sweeps to the fixed point: after sweep k the first k arrivals of the block
         # are final, so at most block + 1 sweeps (typically 2-4).
         ends, sel, count, _, extra = lax.while_loop(
-            lambda st: st[3], sweep,
-            (ends, jnp.full((block, m), -2, jnp.int32), jnp.zeros((block,), jnp.int32),
-             jnp.bool_(True), jnp.int32(0)))
+            lambda st: st[3],
+            sweep,
+            (
+                ends,
+                jnp.full((block, m), -2, jnp.int32),
+                jnp.zeros((block,), jnp.int32),
+                jnp.bool_(True),
+                jnp.int32(0),
+            ),
+        )
         nprop = nprop + (jnp.sum(real, dtype=jnp.int32) + extra) * nb
         obs = None
         if record:
@@ -341,8 +384,12 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
             src = jnp.where(real, ts, n)
             # New nodes first (degree m), then every link of the block to its target
             # (a new node may already be a target of a later arrival in the block).
-            deg = deg.at[src].set(m, mode="drop").at[tgt.reshape(-1)].add(1, mode="drop")
-            kmax = jnp.maximum(kmax, jnp.max(deg.at[tgt].get(mode="fill", fill_value=0)))
+            deg = (
+                deg.at[src].set(m, mode="drop").at[tgt.reshape(-1)].add(1, mode="drop")
+            )
+            kmax = jnp.maximum(
+                kmax, jnp.max(deg.at[tgt].get(mode="fill", fill_value=0))
+            )
             kmax = jnp.maximum(kmax, m)
             tot = jnp.sum(deg, dtype=jnp.int32)
             obs = deg[track], kmax.astype(fit.dtype) / tot.astype(fit.dtype)
@@ -354,13 +401,15 @@ def _grow(key, fit, track, m: int, n_core: int, block: int, record: bool,
     ends, _, _, nprop, _ = carry
     ends = ends[:cap]
     # A stalled arrival leaves -1 among its targets (never otherwise).
-    ok = jnp.all(ends[2 * n_core_edges + 1::2] >= 0)
-    degrees = jnp.zeros((n,), jnp.int32).at[jnp.where(ends >= 0, ends, n)].add(
-        1, mode="drop")
+    ok = jnp.all(ends[2 * n_core_edges + 1 :: 2] >= 0)
+    degrees = (
+        jnp.zeros((n,), jnp.int32).at[jnp.where(ends >= 0, ends, n)].add(1, mode="drop")
+    )
     if record:
         tracked, shares = obs
-        times = jnp.asarray(np.minimum(n_core + block * (1 + np.arange(n_blocks)), n),
-                            jnp.int32)
+        times = jnp.asarray(
+            np.minimum(n_core + block * (1 + np.arange(n_blocks)), n), jnp.int32
+        )
     else:
         tracked = jnp.zeros((0, 0), jnp.int32)
         shares = jnp.zeros((0,), fit.dtype)
@@ -412,15 +461,16 @@ def _from_bits(bits, length, dtype):
     l1 = bits[0] * n
     s = l1 + _mulhi(bits[1], n)
     idx = (h1 + (s < l1).astype(jnp.uint32)).astype(jnp.int32)
-    u = (bits[2] >> 8).astype(dtype) * jnp.asarray(2.0 ** -24, dtype)
+    u = (bits[2] >> 8).astype(dtype) * jnp.asarray(2.0**-24, dtype)
     return idx, u
 
 
 # ----------------------------------------------------------------------------- fitness
 
 
-def uniform_fitness(key: PRNGKeyArray, n_nodes: int, eta_max: float = 1.0,
-                    dtype=None) -> Float[Array, " n"]:
+def uniform_fitness(
+    key: PRNGKeyArray, n_nodes: int, eta_max: float = 1.0, dtype=None
+) -> Float[Array, " n"]:
     r"""$\eta_i \sim \mathrm{Uniform}(0, \eta_{\max})$, i.i.d., shape `(n_nodes,)`.
 
     For $\eta_{\max} = 1$, (6) gives $C \ln(C/(C - 1)) = 2$, i.e. $e^{-2/C} = 1 - 1/C$,
@@ -432,8 +482,9 @@ def uniform_fitness(key: PRNGKeyArray, n_nodes: int, eta_max: float = 1.0,
     return eta_max * jr.uniform(key, (n_nodes,), dtype=dtype)
 
 
-def theta_fitness(key: PRNGKeyArray, n_nodes: int, theta: float,
-                  dtype=None) -> Float[Array, " n"]:
+def theta_fitness(
+    key: PRNGKeyArray, n_nodes: int, theta: float, dtype=None
+) -> Float[Array, " n"]:
     r"""$\eta_i \sim \rho(\eta) = (1 + \theta)(1 - \eta)^\theta$ on $[0, 1]$, i.i.d.
 
     Sampled as $\eta = 1 - U^{1/(1+\theta)}$. $I(1) = \int\rho\,\eta/(1-\eta) = 1/\theta$,
@@ -457,9 +508,16 @@ def theta_pdf(theta: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda eta: (1 + theta) * (1 - eta) ** theta
 
 
-def datacenter_edge_fitness(key: PRNGKeyArray, n_nodes: int, learning: float, *,
-                            n_datacenters: int = 1, gap: float = 0.5,
-                            theta_bulk: float = 0.0, dtype=None) -> Float[Array, " n"]:
+def datacenter_edge_fitness(
+    key: PRNGKeyArray,
+    n_nodes: int,
+    learning: float,
+    *,
+    n_datacenters: int = 1,
+    gap: float = 0.5,
+    theta_bulk: float = 0.0,
+    dtype=None,
+) -> Float[Array, " n"]:
     r"""Datacenters plus edge devices; the learning curve moves the devices up (Prop. 3.3).
 
     The first `n_datacenters` nodes (incumbents, in the core) have $\eta = \eta_{\max} = 1$.
@@ -483,8 +541,9 @@ def datacenter_edge_fitness(key: PRNGKeyArray, n_nodes: int, learning: float, *,
       theta_bulk: Shape $\theta_b > -1$ of the device distribution.
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
-    n_datacenters = check_int("n_datacenters", n_datacenters, min_value=1,
-                              max_value=n_nodes - 1)
+    n_datacenters = check_int(
+        "n_datacenters", n_datacenters, min_value=1, max_value=n_nodes - 1
+    )
     learning = check_real("learning", learning, low=0.0, high=1.0)
     gap = check_real("gap", gap, low=0.0, high=1.0, low_open=True)
     theta_bulk = check_real("theta_bulk", theta_bulk, low=-1.0, low_open=True)
@@ -495,8 +554,9 @@ def datacenter_edge_fitness(key: PRNGKeyArray, n_nodes: int, learning: float, *,
     return eta.at[:n_datacenters].set(1)
 
 
-def datacenter_edge_bulk_pdf(learning: float, *, gap: float = 0.5,
-                             theta_bulk: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
+def datacenter_edge_bulk_pdf(
+    learning: float, *, gap: float = 0.5, theta_bulk: float = 0.0
+) -> Callable[[np.ndarray], np.ndarray]:
     r"""Density of the edge devices of `datacenter_edge_fitness` on $[0, 1]$:
     $\rho(\eta) = \rho_x(\eta/a)/a$ on $[0, a)$, 0 above."""
     learning = check_real("learning", learning, low=0.0, high=1.0)
@@ -508,8 +568,11 @@ def datacenter_edge_bulk_pdf(learning: float, *, gap: float = 0.5,
         eta = np.asarray(eta, float)
         x = np.clip(eta / a, 0.0, 1.0)
         inside = eta < a
-        return np.where(inside, (1 + theta_bulk) * np.where(inside, 1 - x, 1.0)
-                        ** theta_bulk / a, 0.0)
+        return np.where(
+            inside,
+            (1 + theta_bulk) * np.where(inside, 1 - x, 1.0) ** theta_bulk / a,
+            0.0,
+        )
 
     pdf.support_max = a  # used by the quadrature to place the endpoint
     return pdf
@@ -538,8 +601,9 @@ class Condensation(NamedTuple):
     condensate_fraction: float
 
 
-def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *,
-                          eta_max: float = 1.0) -> Condensation:
+def condensation_constant(
+    rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *, eta_max: float = 1.0
+) -> Condensation:
     r"""Solves the self-consistency equation (6), $\int\rho(\eta)\,\eta/(C - \eta)\,d\eta = 1$.
 
     $I(C) = \int \rho\,\eta/(C - \eta)$ decreases from $I(\eta_{\max})$ to 0 on
@@ -569,11 +633,14 @@ def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *
         x, d_hi, w = _tanh_sinh(hi)
         dens = np.asarray(rho(x), float)
         if not np.all(np.isfinite(dens)) or dens.min() < 0:
-            raise ValueError("`rho` must be a finite, non-negative density on "
-                             "(0, eta_max)")
+            raise ValueError(
+                "`rho` must be a finite, non-negative density on (0, eta_max)"
+            )
         total = np.sum(w * dens)
         if abs(total - 1) > 1e-3:
-            raise ValueError(f"`rho` integrates to {total:.6g}; allowed: 1 (normalise it)")
+            raise ValueError(
+                f"`rho` integrates to {total:.6g}; allowed: 1 (normalise it)"
+            )
         gap_top = (eta_max - hi) + d_hi  # eta_max - x, without cancellation
         wd = w * dens * x
 
@@ -584,14 +651,17 @@ def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *
         if s.size == 0 or not np.all(np.isfinite(s)):
             raise ValueError("`rho` samples must be a non-empty finite array")
         if s.min() < 0 or s.max() > eta_max:
-            raise ValueError(f"`rho` samples must lie in [0, eta_max={eta_max}]; got "
-                             f"[{s.min()}, {s.max()}]")
+            raise ValueError(
+                f"`rho` samples must lie in [0, eta_max={eta_max}]; got "
+                f"[{s.min()}, {s.max()}]"
+            )
         if not np.any(s > 0):
             raise ValueError("`rho` samples are all zero")
 
         def integral(eps):
             with np.errstate(divide="ignore"):
                 return float(np.mean(s / (eps + (eta_max - s))))
+
     i_max = integral(0.0)
     if not i_max > 1:
         return Condensation(eta_max, True, i_max, max(0.0, 1.0 - i_max))
@@ -608,29 +678,30 @@ def condensation_constant(rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *
     return Condensation(c, False, i_max, 0.0)
 
 
-def predicted_link_share(rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *,
-                         eta_max: float = 1.0) -> float:
+def predicted_link_share(
+    rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *, eta_max: float = 1.0
+) -> float:
     r"""Share of all link ends held by nodes with $\eta \ge \eta_{
-m low}$, from (5)–(6).
+    m low}$, from (5)–(6).
 
-    A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
-    $\eta \in A$ hold $m t \int_A 
-ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
-    condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
-    $$s = 	frac12\Big[\int_{\eta_{
-m low}}^{\eta_{\max}} rac{
-ho(\eta)\,d\eta}
-         {1 - \eta/C} + n_0\Big].$$
-    (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
-    smaller.)
+        A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
+        $\eta \in A$ hold $m t \int_A
+    ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
+        condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
+        $$s = 	frac12\Big[\int_{\eta_{
+    m low}}^{\eta_{\max}} rac{
+    ho(\eta)\,d\eta}
+             {1 - \eta/C} + n_0\Big].$$
+        (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
+        smaller.)
 
-    Args:
-      rho: A density on $[0, \eta_{\max}]$ (vectorised callable).
-      eta_low: Threshold in $[0, \eta_{\max})$.
-      eta_max: $\eta_{\max}$.
+        Args:
+          rho: A density on $[0, \eta_{\max}]$ (vectorised callable).
+          eta_low: Threshold in $[0, \eta_{\max})$.
+          eta_max: $\eta_{\max}$.
 
-    Returns:
-      The predicted share in $[0, 1]$ (a float).
+        Returns:
+          The predicted share in $[0, 1]$ (a float).
     """
     eta_max = check_real("eta_max", eta_max, low=0.0, low_open=True)
     eta_low = check_real("eta_low", eta_low, low=0.0, high=eta_max, high_open=True)
@@ -640,7 +711,9 @@ ho(\eta)\,d\eta}
         return 0.5 * cond.condensate_fraction
     x, d_hi, w = _tanh_sinh(hi - eta_low)
     x = eta_low + x
-    keep = x < hi  # nodes that round onto the endpoint are dropped (as in the quadrature)
+    keep = (
+        x < hi
+    )  # nodes that round onto the endpoint are dropped (as in the quadrature)
     x, d_hi, w = x[keep], d_hi[keep], w[keep]
     gap_top = (eta_max - hi) + d_hi
     dens = np.asarray(rho(x), float)
@@ -659,7 +732,9 @@ def _tanh_sinh(b: float, h: float = 1 / 64, tmax: float = 3.2):
     return x[keep], d_hi[keep], w[keep]
 
 
-def predicted_exponents(fitness: Float[ArrayLike, "..."], C: float) -> Float[Array, "..."]:
+def predicted_exponents(
+    fitness: Float[ArrayLike, ...], C: float
+) -> Float[Array, ...]:
     r"""Growth exponents $\beta(\eta) = \eta / C$ of eq. (5), same shape as `fitness`."""
     C = check_real("C", C, low=0.0, low_open=True)
     f = jnp.asarray(fitness)
@@ -669,8 +744,12 @@ def predicted_exponents(fitness: Float[ArrayLike, "..."], C: float) -> Float[Arr
 # ----------------------------------------------------------------------------- measures
 
 
-def growth_exponents(times: Int[ArrayLike, " r"], degrees: Int[ArrayLike, "*b r k"], *,
-                     t_min: float = 1.0) -> Float[Array, "*b k"]:
+def growth_exponents(
+    times: Int[ArrayLike, " r"],
+    degrees: Int[ArrayLike, "*b r k"],
+    *,
+    t_min: float = 1.0,
+) -> Float[Array, "*b k"]:
     r"""Least-squares slopes of $\log k_i$ on $\log t$ over records with $t \ge t_{\min}$.
 
     The measured counterpart of the exponent $\eta_i / C$ in (5). Records where a node
@@ -687,7 +766,9 @@ def growth_exponents(times: Int[ArrayLike, " r"], degrees: Int[ArrayLike, "*b r 
     """
     t = np.asarray(times, float)
     if t.ndim != 1:
-        raise ValueError(f"`times` must be 1-D (one replica's `times`), got shape {t.shape}")
+        raise ValueError(
+            f"`times` must be 1-D (one replica's `times`), got shape {t.shape}"
+        )
     sel = t >= t_min
     if sel.sum() < 2:
         raise ValueError(f"`t_min`={t_min} leaves {sel.sum()} records; need >= 2")

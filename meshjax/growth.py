@@ -137,7 +137,7 @@ def _jit_checked(check=None):
 
 
 # ----------------------------------------------------------------------------- phi_eff
-def phi_eff(phi0: Float[ArrayLike, "..."], beta_auto: Float[ArrayLike, "..."]):
+def phi_eff(phi0: Float[ArrayLike, ...], beta_auto: Float[ArrayLike, ...]):
     r"""Effective training elasticity (24): $\varphi_{eff} = \varphi_0/(1-\beta_{auto}\varphi_0)$.
 
     Args:
@@ -157,7 +157,7 @@ def phi_eff(phi0: Float[ArrayLike, "..."], beta_auto: Float[ArrayLike, "..."]):
     return phi0 / (1 - beta_auto * phi0)
 
 
-def beta_threshold(phi0: Float[ArrayLike, "..."]):
+def beta_threshold(phi0: Float[ArrayLike, ...]):
     r"""Automation fraction at which $\varphi_{eff} = 1$ (Prop. 10.1): $(1-\varphi_0)/\varphi_0$.
 
     Raises:
@@ -225,8 +225,12 @@ class GrowthParams(eqx.Module):
         _check("phi_J", self.phi_J, np.isfinite, "finite phi_J")
         _check("J_max", self.J_max, lambda v: v > 0, "J_max > 0")
         _check("alpha", self.alpha, lambda v: (v >= 0) & (v <= 1), "0 <= alpha <= 1")
-        _check("alpha_crit", self.alpha_crit, lambda v: (v >= 0) & (v <= 1),
-               "0 <= alpha_crit <= 1")
+        _check(
+            "alpha_crit",
+            self.alpha_crit,
+            lambda v: (v >= 0) & (v <= 1),
+            "0 <= alpha_crit <= 1",
+        )
 
     @property
     def Phi(self):
@@ -321,20 +325,35 @@ def _solve_one(params, log_c0, ts, t1, rtol, atol, max_steps, blowup_factor):
     term = diffrax.ODETerm(vector_field)
     saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)])
     sol = diffrax.diffeqsolve(
-        term, diffrax.Tsit5(), jnp.zeros((), dtype), t1, None, (log_c0, params.J0.astype(dtype)),
-        params, saveat=saveat,
+        term,
+        diffrax.Tsit5(),
+        jnp.zeros((), dtype),
+        t1,
+        None,
+        (log_c0, params.J0.astype(dtype)),
+        params,
+        saveat=saveat,
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, dtmin=None),
-        event=diffrax.Event((blowup, overflow)), max_steps=max_steps, throw=False,
+        event=diffrax.Event((blowup, overflow)),
+        max_steps=max_steps,
+        throw=False,
     )
     (log_c, J), _ = sol.ys
     t_end = sol.ts[1][0]
     event = sol.result == diffrax.RESULTS.event_occurred
     ok = sol.result == diffrax.RESULTS.successful
-    mask_blow, mask_over = sol.event_mask if sol.event_mask is not None else (False, False)
+    mask_blow, mask_over = (
+        sol.event_mask if sol.event_mask is not None else (False, False)
+    )
     status = jnp.where(
-        ok, STATUS_OK,
-        jnp.where(event & mask_blow, STATUS_BLOWUP,
-                  jnp.where(event & mask_over, STATUS_OVERFLOW, STATUS_FAILED)))
+        ok,
+        STATUS_OK,
+        jnp.where(
+            event & mask_blow,
+            STATUS_BLOWUP,
+            jnp.where(event & mask_over, STATUS_OVERFLOW, STATUS_FAILED),
+        ),
+    )
     after = ts > t_end
     log_c = jnp.where(after & (status == STATUS_BLOWUP), jnp.inf, log_c)
     bad = (status == STATUS_FAILED) | (status == STATUS_OVERFLOW)
@@ -354,15 +373,25 @@ def _broadcast_params(params, *extra):
     leaves, treedef = jax.tree_util.tree_flatten(params)
     dtype = _float_dtype(*leaves, *extra)
     shape = jnp.broadcast_shapes(*[jnp.shape(x) for x in (*leaves, *extra)])
-    leaves = [jnp.broadcast_to(jnp.asarray(x, dtype), shape).reshape(-1) for x in leaves]
+    leaves = [
+        jnp.broadcast_to(jnp.asarray(x, dtype), shape).reshape(-1) for x in leaves
+    ]
     extra = [jnp.broadcast_to(jnp.asarray(x, dtype), shape).reshape(-1) for x in extra]
     return jax.tree_util.tree_unflatten(treedef, leaves), extra, shape, dtype
 
 
-def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_save: int = 101,
-          ts: Float[ArrayLike, " t"] | None = None, rtol: float | None = None,
-          atol: float | None = None, max_steps: int = 16384,
-          blowup_factor: float | None = None) -> GrowthSolution:
+def solve(
+    params: GrowthParams,
+    C0: Float[ArrayLike, ...],
+    t1: float,
+    *,
+    n_save: int = 101,
+    ts: Float[ArrayLike, " t"] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = 16384,
+    blowup_factor: float | None = None,
+) -> GrowthSolution:
     r"""Solves (22) (with (26) saturation and (28) variety) for every parameter point at once.
 
     One `jit(vmap(diffeqsolve))` over the broadcast batch of `params` and `C0`: Tsit5 with a
@@ -409,25 +438,44 @@ def solve(params: GrowthParams, C0: Float[ArrayLike, "..."], t1: float, *, n_sav
         ts = jnp.linspace(0.0, t1, n_save, dtype=dtype)
     else:
         ts_np = _concrete(ts)
-        if ts_np is not None and (ts_np.ndim != 1 or np.any(np.diff(ts_np) < 0)
-                                  or ts_np[0] < 0 or ts_np[-1] > t1 or np.any(np.isnan(ts_np))):
-            raise ValueError(f"ts must be increasing within [0, t1={t1}], got {_show(ts_np)}")
+        if ts_np is not None and (
+            ts_np.ndim != 1
+            or np.any(np.diff(ts_np) < 0)
+            or ts_np[0] < 0
+            or ts_np[-1] > t1
+            or np.any(np.isnan(ts_np))
+        ):
+            raise ValueError(
+                f"ts must be increasing within [0, t1={t1}], got {_show(ts_np)}"
+            )
         ts = jnp.asarray(ts, dtype)
     d_rtol, d_atol = _default_tols(dtype)
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     log_c, J, status, t_end, rate = _solve_batch(
-        flat, jnp.log(c0), ts, jnp.asarray(t1, dtype), rtol, atol, max_steps,
-        jnp.asarray(blowup_factor, dtype))
+        flat,
+        jnp.log(c0),
+        ts,
+        jnp.asarray(t1, dtype),
+        rtol,
+        atol,
+        max_steps,
+        jnp.asarray(blowup_factor, dtype),
+    )
     n_t = ts.shape[0]
-    return GrowthSolution(ts, log_c.reshape(*shape, n_t), J.reshape(*shape, n_t),
-                          status.reshape(shape), t_end.reshape(shape),
-                          rate.reshape(*shape, n_t))
+    return GrowthSolution(
+        ts,
+        log_c.reshape(*shape, n_t),
+        J.reshape(*shape, n_t),
+        status.reshape(shape),
+        t_end.reshape(shape),
+        rate.reshape(*shape, n_t),
+    )
 
 
 # ----------------------------------------------------------------------------- closed forms
 @_jit_checked(_check_c0)
-def closed_form(t: Float[ArrayLike, "..."], params: GrowthParams, C0) -> Array:
+def closed_form(t: Float[ArrayLike, ...], params: GrowthParams, C0) -> Array:
     r"""Exact $\ln C(t)$ of (22) with constant $J$ and $h = 0$, including the $-\delta C$ term.
 
     With $v = C^{1-\Phi}$ the Bernoulli equation is linear:
@@ -457,8 +505,9 @@ def closed_form(t: Float[ArrayLike, "..."], params: GrowthParams, C0) -> Array:
     v_0 = v0 + e * a * t
     v = jnp.where(d > 0, v_d, v_0)
     pos = v > 0
-    log_c = jnp.where(pos, jnp.log(jnp.where(pos, v, 1.0)) / e,
-                      jnp.where(e < 0, jnp.inf, -jnp.inf))
+    log_c = jnp.where(
+        pos, jnp.log(jnp.where(pos, v, 1.0)) / e, jnp.where(e < 0, jnp.inf, -jnp.inf)
+    )
     return jnp.where(one, log_c0 + (a - d) * t, log_c)
 
 
@@ -491,7 +540,9 @@ def singularity_time(params: GrowthParams, C0) -> Array:
     a, Phi = p.a(), p.Phi
     above = (Phi > 1) & (a > 0)
     e = jnp.where(above, Phi - 1, 1.0)
-    return jnp.where(above, jnp.asarray(C0) ** (-e) / (e * jnp.where(above, a, 1.0)), jnp.inf)
+    return jnp.where(
+        above, jnp.asarray(C0) ** (-e) / (e * jnp.where(above, a, 1.0)), jnp.inf
+    )
 
 
 @_jit_checked()
@@ -500,7 +551,9 @@ def unstable_point(params: GrowthParams) -> Array:
     p = params
     a, Phi = p.a(), p.Phi
     e = jnp.where(Phi != 1, Phi - 1, 1.0)
-    return jnp.where((Phi > 1) & (a > 0), (p.delta / jnp.where(a > 0, a, 1.0)) ** (1 / e), jnp.inf)
+    return jnp.where(
+        (Phi > 1) & (a > 0), (p.delta / jnp.where(a > 0, a, 1.0)) ** (1 / e), jnp.inf
+    )
 
 
 @_jit_checked(_check_c0)
@@ -535,7 +588,9 @@ def steady_state(params: GrowthParams) -> Array:
     a, Phi, d = p.a(), p.Phi, p.delta
     ok = (Phi < 1) & (d > 0) & (a > 0)
     e = jnp.where(ok, 1 - Phi, 1.0)
-    return jnp.where(ok, (jnp.where(ok, a, 1.0) / jnp.where(ok, d, 1.0)) ** (1 / e), jnp.inf)
+    return jnp.where(
+        ok, (jnp.where(ok, a, 1.0) / jnp.where(ok, d, 1.0)) ** (1 / e), jnp.inf
+    )
 
 
 # ----------------------------------------------------------------------------- regimes
@@ -559,9 +614,14 @@ def regime_from_params(params: GrowthParams, C0=1.0, *, tol: float = 1e-9) -> Ar
     knife = jnp.abs(Phi - 1) <= tol
     c_u = unstable_point(p)
     r_h0 = jnp.where(
-        knife, jnp.where(a > d, REGIME_B, jnp.where(a == d, REGIME_A, REGIME_DECAY)),
-        jnp.where(Phi < 1, jnp.where(a > 0, REGIME_A, REGIME_DECAY),
-                  jnp.where(jnp.asarray(C0) > c_u, REGIME_C, REGIME_DECAY)))
+        knife,
+        jnp.where(a > d, REGIME_B, jnp.where(a == d, REGIME_A, REGIME_DECAY)),
+        jnp.where(
+            Phi < 1,
+            jnp.where(a > 0, REGIME_A, REGIME_DECAY),
+            jnp.where(jnp.asarray(C0) > c_u, REGIME_C, REGIME_DECAY),
+        ),
+    )
     # h > 0: d ln C/dt > 0 iff q(C) = a C^(Phi-1) (1 - h delta C) > delta. For Phi < 1, q falls
     # from +inf: C -> the positive root (a). For Phi = 1, q(0+) = a. For Phi > 1, q rises to
     # its maximum at C_m = (Phi-1)/(Phi h delta), then falls: growth to the stable root iff
@@ -571,14 +631,25 @@ def regime_from_params(params: GrowthParams, C0=1.0, *, tol: float = 1e-9) -> Ar
     q = lambda c: a * c ** (Phi - 1) * (1 - hd * c)
     c_m = jnp.where(Phi > 1, (Phi - 1) / (jnp.where(Phi > 1, Phi, 2.0) * hd), 1.0)
     grows_sup = (q(c_m) > d) & ((q(C0) > d) | (C0 > c_m))
-    r_h = jnp.where(Phi < 1 - tol, jnp.where(a > 0, REGIME_A, REGIME_DECAY),
-                    jnp.where(Phi <= 1 + tol, jnp.where(a > d, REGIME_A, REGIME_DECAY),
-                              jnp.where(grows_sup | (d == 0), REGIME_A, REGIME_DECAY)))
+    r_h = jnp.where(
+        Phi < 1 - tol,
+        jnp.where(a > 0, REGIME_A, REGIME_DECAY),
+        jnp.where(
+            Phi <= 1 + tol,
+            jnp.where(a > d, REGIME_A, REGIME_DECAY),
+            jnp.where(grows_sup | (d == 0), REGIME_A, REGIME_DECAY),
+        ),
+    )
     return jnp.where(p.h > 0, r_h, r_h0).astype(jnp.int32)
 
 
-def regime_from_trajectory(sol: GrowthSolution, *, tail: float = 0.25,
-                           rate_tol: float = 1e-3, decay_log: float = -20.0) -> Array:
+def regime_from_trajectory(
+    sol: GrowthSolution,
+    *,
+    tail: float = 0.25,
+    rate_tol: float = 1e-3,
+    decay_log: float = -20.0,
+) -> Array:
     r"""Classifies simulated trajectories: the regime a solve actually went into.
 
     `status == blowup` → (c). Otherwise, over the last `tail` fraction of `ts`: a growth
@@ -602,12 +673,18 @@ def regime_from_trajectory(sol: GrowthSolution, *, tail: float = 0.25,
 
 @eqx.filter_jit
 def _regime_from_trajectory(sol, tail, rate_tol, decay_log):
-    return _regime_from_trajectory_impl(sol, tail=tail, rate_tol=rate_tol,
-                                        decay_log=decay_log)
+    return _regime_from_trajectory_impl(
+        sol, tail=tail, rate_tol=rate_tol, decay_log=decay_log
+    )
 
 
-def _regime_from_trajectory_impl(sol: GrowthSolution, *, tail: float = 0.25,
-                                 rate_tol: float = 1e-3, decay_log: float = -20.0) -> Array:
+def _regime_from_trajectory_impl(
+    sol: GrowthSolution,
+    *,
+    tail: float = 0.25,
+    rate_tol: float = 1e-3,
+    decay_log: float = -20.0,
+) -> Array:
     if not 0 < tail <= 0.5:
         raise ValueError(f"tail={tail!r}; allowed: 0 < tail <= 0.5")
     n = sol.ts.shape[0]
@@ -619,8 +696,10 @@ def _regime_from_trajectory_impl(sol: GrowthSolution, *, tail: float = 0.25,
     steady = jnp.abs(g_end - g_mid) <= scale + rate_tol * jnp.abs(g_end)
     decayed = (sol.log_C[..., -1] - sol.log_C[..., 0]) < decay_log
     code = jnp.where(
-        decayed | ((g_end < -scale) & (steady | (g_end <= g_mid))), REGIME_DECAY,
-        jnp.where(steady & (g_end > scale), REGIME_B, REGIME_A))
+        decayed | ((g_end < -scale) & (steady | (g_end <= g_mid))),
+        REGIME_DECAY,
+        jnp.where(steady & (g_end > scale), REGIME_B, REGIME_A),
+    )
     code = jnp.where(sol.status == STATUS_BLOWUP, REGIME_C, code)
     code = jnp.where(sol.status == STATUS_OVERFLOW, REGIME_B, code)
     return jnp.where(sol.status == STATUS_FAILED, -1, code).astype(jnp.int32)
@@ -671,10 +750,18 @@ def _check_matrix(A):
         raise ValueError("A has non-finite entries; allowed: finite A >= 0")
 
 
-def saturation_solve(A: Float[ArrayLike, "J J"], h: float, delta: float,
-                     C0: Float[ArrayLike, " J"], t1: float, *, n_save: int = 101,
-                     rtol: float | None = None, atol: float | None = None,
-                     max_steps: int = 16384):
+def saturation_solve(
+    A: Float[ArrayLike, "J J"],
+    h: float,
+    delta: float,
+    C0: Float[ArrayLike, " J"],
+    t1: float,
+    *,
+    n_save: int = 101,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = 16384,
+):
     r"""Solves (26) from `C0` on $[0, t_1]$ (Tsit5, adaptive).
 
     Args:
@@ -699,19 +786,36 @@ def saturation_solve(A: Float[ArrayLike, "J J"], h: float, delta: float,
     dtype = _float_dtype(A, C0, h, delta)
     d_rtol, d_atol = _default_tols(dtype)
     ts = jnp.linspace(0.0, t1, n_save, dtype=dtype)
-    return _saturation_solve(jnp.asarray(A, dtype), jnp.asarray(h, dtype),
-                             jnp.asarray(delta, dtype), jnp.asarray(C0, dtype), ts,
-                             rtol or d_rtol, atol or d_atol, max_steps)
+    return _saturation_solve(
+        jnp.asarray(A, dtype),
+        jnp.asarray(h, dtype),
+        jnp.asarray(delta, dtype),
+        jnp.asarray(C0, dtype),
+        ts,
+        rtol or d_rtol,
+        atol or d_atol,
+        max_steps,
+    )
 
 
 @eqx.filter_jit
 def _saturation_solve(A, h, delta, C0, ts, rtol, atol, max_steps):
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(saturation_vector_field), diffrax.Tsit5(), ts[0], ts[-1], None, C0,
-        (A, h, delta), saveat=diffrax.SaveAt(ts=ts),
+        diffrax.ODETerm(saturation_vector_field),
+        diffrax.Tsit5(),
+        ts[0],
+        ts[-1],
+        None,
+        C0,
+        (A, h, delta),
+        saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        max_steps=max_steps, throw=False)
-    status = jnp.where(sol.result == diffrax.RESULTS.successful, STATUS_OK, STATUS_FAILED)
+        max_steps=max_steps,
+        throw=False,
+    )
+    status = jnp.where(
+        sol.result == diffrax.RESULTS.successful, STATUS_OK, STATUS_FAILED
+    )
     return ts, sol.ys, status.astype(jnp.int32)
 
 
@@ -808,9 +912,22 @@ def dceff_dJ(C: Float[ArrayLike, " J"], c_new, rho, convention: str = "mean") ->
     return c_eff / (rho * J) * (ratio - 1)
 
 
-def variety_solve(*, a_s: float, h: float, delta: float, eta_J: float, f_J: float,
-                  phi_J: float, J0: float, J_max: float, rho: float, c0: float, t1: float,
-                  convention: str = "per_type", n_save: int = 101):
+def variety_solve(
+    *,
+    a_s: float,
+    h: float,
+    delta: float,
+    eta_J: float,
+    f_J: float,
+    phi_J: float,
+    J0: float,
+    J_max: float,
+    rho: float,
+    c0: float,
+    t1: float,
+    convention: str = "per_type",
+    n_save: int = 101,
+):
     r"""Saturation (26) with variety expansion (28), symmetric mean-field version.
 
     All active types share capability $c$ and benefit from each other with $a_{jk} = a_s$,
@@ -828,12 +945,17 @@ def variety_solve(*, a_s: float, h: float, delta: float, eta_J: float, f_J: floa
       ValueError: any rate or size outside its domain, `J0 > J_max`, NaN.
     """
     for name, v, ok, allowed in [
-        ("a_s", a_s, lambda v: v > 0, "> 0"), ("h", h, lambda v: v > 0, "> 0"),
-        ("delta", delta, lambda v: v > 0, "> 0"), ("eta_J", eta_J, lambda v: v >= 0, ">= 0"),
+        ("a_s", a_s, lambda v: v > 0, "> 0"),
+        ("h", h, lambda v: v > 0, "> 0"),
+        ("delta", delta, lambda v: v > 0, "> 0"),
+        ("eta_J", eta_J, lambda v: v >= 0, ">= 0"),
         ("f_J", f_J, lambda v: (v >= 0) & (v <= 1), "in [0, 1]"),
-        ("phi_J", phi_J, np.isfinite, "finite"), ("J0", J0, lambda v: v >= 1, ">= 1"),
+        ("phi_J", phi_J, np.isfinite, "finite"),
+        ("J0", J0, lambda v: v >= 1, ">= 1"),
         ("J_max", J_max, lambda v: (v >= J0) & np.isfinite(v), ">= J0, finite"),
-        ("c0", c0, lambda v: v > 0, "> 0"), ("t1", t1, lambda v: v > 0, "> 0")]:
+        ("c0", c0, lambda v: v > 0, "> 0"),
+        ("t1", t1, lambda v: v > 0, "> 0"),
+    ]:
         _check(name, v, ok, allowed)
     _check_rho(rho)
     if convention not in _CONVENTIONS:
@@ -842,7 +964,9 @@ def variety_solve(*, a_s: float, h: float, delta: float, eta_J: float, f_J: floa
     dtype = _float_dtype(a_s, c0)
     ts = jnp.linspace(0.0, t1, n_save, dtype=dtype)
     args = jnp.asarray([a_s, h, delta, eta_J, f_J, phi_J, J_max, k], dtype)
-    c, J, status = _variety_solve(args, jnp.asarray(c0, dtype), jnp.asarray(J0, dtype), ts)
+    c, J, status = _variety_solve(
+        args, jnp.asarray(c0, dtype), jnp.asarray(J0, dtype), ts
+    )
     return ts, c, J, J**k * c, status
 
 
@@ -859,10 +983,21 @@ def _variety_field(t, y, args):
 def _variety_solve(args, c0, J0, ts):
     rtol, atol = _default_tols(c0.dtype)
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_variety_field), diffrax.Tsit5(), ts[0], ts[-1], None, (c0, J0), args,
-        saveat=diffrax.SaveAt(ts=ts), stepsize_controller=diffrax.PIDController(rtol, atol),
-        max_steps=16384, throw=False)
-    status = jnp.where(sol.result == diffrax.RESULTS.successful, STATUS_OK, STATUS_FAILED)
+        diffrax.ODETerm(_variety_field),
+        diffrax.Tsit5(),
+        ts[0],
+        ts[-1],
+        None,
+        (c0, J0),
+        args,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol, atol),
+        max_steps=16384,
+        throw=False,
+    )
+    status = jnp.where(
+        sol.result == diffrax.RESULTS.successful, STATUS_OK, STATUS_FAILED
+    )
     return sol.ys[0], sol.ys[1], status.astype(jnp.int32)
 
 
@@ -905,7 +1040,9 @@ class BaumolParams(eqx.Module):
         """$\\beta(t)$ and $\\dot\\beta(t)$."""
         if self.schedule == "power":
             s = (1 + t / self.tau) ** (-self.p)
-            return 1 - (1 - self.beta0) * s, (1 - self.beta0) * self.p / self.tau * s / (1 + t / self.tau)
+            return 1 - (1 - self.beta0) * s, (
+                1 - self.beta0
+            ) * self.p / self.tau * s / (1 + t / self.tau)
         s = jnp.exp(-t / self.tau)
         return 1 - (1 - self.beta0) * s, (1 - self.beta0) * s / self.tau
 
@@ -914,13 +1051,24 @@ def _log_composite(beta, log_c1, log_c2, rho_s):
     cd = beta * log_c1 + (1 - beta) * log_c2
     r = jnp.where(rho_s != 0, rho_s, 1.0)
     # log(beta e^{r l1} + (1-beta) e^{r l2}) / r, stably
-    ces = jax.nn.logsumexp(jnp.stack([r * log_c1, r * log_c2]), axis=0,
-                           b=jnp.stack([beta, 1 - beta])) / r
+    ces = (
+        jax.nn.logsumexp(
+            jnp.stack([r * log_c1, r * log_c2]), axis=0, b=jnp.stack([beta, 1 - beta])
+        )
+        / r
+    )
     return jnp.where(rho_s == 0, cd, ces)
 
 
-def baumol_solve(growth: GrowthParams, baumol: BaumolParams, C1_0: float, Z0: float,
-                 t1: float, *, n_save: int = 201):
+def baumol_solve(
+    growth: GrowthParams,
+    baumol: BaumolParams,
+    C1_0: float,
+    Z0: float,
+    t1: float,
+    *,
+    n_save: int = 201,
+):
     r"""Simulates the two-sector Baumol model (40)–(42).
 
     Sector 1 (the mesh) follows the growth system (22)/(28) with `growth` (its growth rate
@@ -942,7 +1090,8 @@ def baumol_solve(growth: GrowthParams, baumol: BaumolParams, C1_0: float, Z0: fl
     if int(np.asarray(sol.status)) != STATUS_OK:
         raise ValueError(
             f"sector-1 growth solve stopped with status {STATUS[int(np.asarray(sol.status))]!r} "
-            f"at t={float(sol.t_end):.4g}; choose parameters without blow-up before t1")
+            f"at t={float(sol.t_end):.4g}; choose parameters without blow-up before t1"
+        )
     ts = sol.ts
     log_z = jnp.log(jnp.asarray(Z0, ts.dtype)) + baumol.g_Z * ts
     beta, beta_dot = baumol.beta(ts)
@@ -953,8 +1102,20 @@ def baumol_solve(growth: GrowthParams, baumol: BaumolParams, C1_0: float, Z0: fl
         return _log_composite(b, l1, l2, baumol.rho_s)
 
     log_ce = log_ceff(ts, sol.log_C, log_z)
-    _, g_ce = jax.jvp(log_ceff, (ts, sol.log_C, log_z),
-                      (jnp.ones_like(ts), g1, jnp.broadcast_to(baumol.g_Z, ts.shape)))
+    _, g_ce = jax.jvp(
+        log_ceff,
+        (ts, sol.log_C, log_z),
+        (jnp.ones_like(ts), g1, jnp.broadcast_to(baumol.g_Z, ts.shape)),
+    )
     g41 = beta * g1 + (1 - beta) * baumol.g_Z + beta_dot * (sol.log_C - log_z)
-    return {"ts": ts, "beta": beta, "log_C1": sol.log_C, "log_Z": log_z, "log_Ceff": log_ce,
-            "g_C1": g1, "g_Ceff": g_ce, "g_eq41": g41, "status": sol.status}
+    return {
+        "ts": ts,
+        "beta": beta,
+        "log_C1": sol.log_C,
+        "log_Z": log_z,
+        "log_Ceff": log_ce,
+        "g_C1": g1,
+        "g_Ceff": g_ce,
+        "g_eq41": g41,
+        "status": sol.status,
+    }

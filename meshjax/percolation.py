@@ -21,8 +21,9 @@ from ._custom_types import Array, ArrayLike, Bool, Float, PRNGKeyArray
 from .graph import Graph, giant_component_fraction
 
 
-def r0_mesh(n_nodes: ArrayLike, beta: ArrayLike, value: ArrayLike,
-            attrition: ArrayLike) -> Float[Array, "..."]:
+def r0_mesh(
+    n_nodes: ArrayLike, beta: ArrayLike, value: ArrayLike, attrition: ArrayLike
+) -> Float[Array, ...]:
     r"""Mesh reproduction number, eq. (2): $R_0^{\mathrm{mesh}} = N \beta v / D$.
 
     Args (broadcast together):
@@ -40,8 +41,10 @@ def r0_mesh(n_nodes: ArrayLike, beta: ArrayLike, value: ArrayLike,
     check_array_range("attrition", attrition, low=0.0)
     _check_positive("n_nodes", n_nodes)
     _check_positive("attrition", attrition)
-    n, b, v, d = (jnp.asarray(x, dtype=jnp.result_type(float)) for x in
-                  (n_nodes, beta, value, attrition))
+    n, b, v, d = (
+        jnp.asarray(x, dtype=jnp.result_type(float))
+        for x in (n_nodes, beta, value, attrition)
+    )
     return n * b * v / d
 
 
@@ -56,7 +59,7 @@ def _check_positive(name, x):
         raise ValueError(f"`{name}` has a value {a.min()}; allowed: > 0")
 
 
-def giant_component_fraction_theory(r0: ArrayLike) -> Float[Array, "..."]:
+def giant_component_fraction_theory(r0: ArrayLike) -> Float[Array, ...]:
     r"""The largest solution of eq. (3), $S_\infty = 1 - e^{-R_0 S_\infty}$.
 
     0 for $R_0 \le 1$; for $R_0 > 1$ the unique root in $(0, 1)$ (Prop. 3.1), found by
@@ -99,7 +102,9 @@ def _s_inf_jvp(primals, tangents):
     return s, ds * dr0
 
 
-def bond_percolation(key: PRNGKeyArray, graph: Graph, p: ArrayLike) -> Bool[Array, " e"]:
+def bond_percolation(
+    key: PRNGKeyArray, graph: Graph, p: ArrayLike
+) -> Bool[Array, " e"]:
     r"""Bond percolation: keep each present undirected edge independently with prob. $p$.
 
     One uniform number per undirected edge (indexed by `graph.edge_ids`), so both slots
@@ -122,8 +127,9 @@ def bond_percolation(key: PRNGKeyArray, graph: Graph, p: ArrayLike) -> Bool[Arra
     return keep
 
 
-def giant_fraction_sweep(key: PRNGKeyArray, graph: Graph, ps: ArrayLike,
-                         replicas: int = 1) -> dict[str, Array]:
+def giant_fraction_sweep(
+    key: PRNGKeyArray, graph: Graph, ps: ArrayLike, replicas: int = 1
+) -> dict[str, Array]:
     r"""Measured $S$ under bond percolation for a grid of $p$, beside eq. (3).
 
     For each $p$ and replica $r$ the key is `fold_in(key, i * replicas + r)`; all points
@@ -147,8 +153,12 @@ def giant_fraction_sweep(key: PRNGKeyArray, graph: Graph, ps: ArrayLike,
     s = _sweep(key, graph, ps, idx)
     mean_k = 2.0 * graph.num_active_edges() / graph.n_nodes
     r0 = ps * mean_k
-    return {"p": ps, "r0": r0, "s_measured": s,
-            "s_theory": giant_component_fraction_theory(r0)}
+    return {
+        "p": ps,
+        "r0": r0,
+        "s_measured": s,
+        "s_theory": giant_component_fraction_theory(r0),
+    }
 
 
 @functools.partial(jax.jit)

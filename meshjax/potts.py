@@ -43,15 +43,35 @@ from jax import lax
 
 from ._checks import check_int, check_real
 from ._custom_types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
-from .graph import Graph, check_colouring, colouring as _default_colouring
-from .graph import connected_components
+from .graph import (
+    Graph,
+    check_colouring,
+    colouring as _default_colouring,
+    connected_components,
+)
 from .percolation import bond_percolation
 
 __all__ = [
-    "PottsState", "PottsModel", "PottsRun", "AnnealResult", "init", "spin_dtype",
-    "heat_bath_sweep", "swendsen_wang_sweep", "fk_bonds", "random_cluster", "run", "anneal",
-    "energy", "order_parameter", "random_field", "estimate", "energy_histogram",
-    "bethe_regular", "bethe_transitions", "bethe_first_order_closed_form",
+    "PottsState",
+    "PottsModel",
+    "PottsRun",
+    "AnnealResult",
+    "init",
+    "spin_dtype",
+    "heat_bath_sweep",
+    "swendsen_wang_sweep",
+    "fk_bonds",
+    "random_cluster",
+    "run",
+    "anneal",
+    "energy",
+    "order_parameter",
+    "random_field",
+    "estimate",
+    "energy_histogram",
+    "bethe_regular",
+    "bethe_transitions",
+    "bethe_first_order_closed_form",
 ]
 
 ALGORITHMS = ("heat_bath", "swendsen_wang")
@@ -124,7 +144,9 @@ class PottsModel(eqx.Module):
         """
         q = check_int("q", q, min_value=1)
         if not isinstance(graph, Graph):
-            raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+            raise TypeError(
+                f"`graph` must be a meshjax Graph, got {type(graph).__name__}"
+            )
         if colouring is None:
             colouring = _default_colouring(graph)
         check_colouring(graph, colouring)
@@ -147,13 +169,27 @@ class PottsModel(eqx.Module):
         slot_counts = np.bincount(col[rcv], minlength=num_colours)
         slot_off = np.concatenate([[0], np.cumsum(slot_counts)])
         local = new_r - node_off[col[order[new_r]]]
-        mask = None if graph.edge_mask is None else jnp.asarray(
-            np.asarray(graph.edge_mask)[perm])
-        pgraph = Graph(jnp.asarray(new_s, jnp.int32), jnp.asarray(new_r, jnp.int32),
-                       jnp.asarray(eid[perm], jnp.int32), mask, n)
-        return cls(pgraph, jnp.asarray(order, jnp.int32), jnp.asarray(inverse, jnp.int32),
-                   jnp.asarray(local, jnp.int32), tuple(int(x) for x in node_off),
-                   tuple(int(x) for x in slot_off), q)
+        mask = (
+            None
+            if graph.edge_mask is None
+            else jnp.asarray(np.asarray(graph.edge_mask)[perm])
+        )
+        pgraph = Graph(
+            jnp.asarray(new_s, jnp.int32),
+            jnp.asarray(new_r, jnp.int32),
+            jnp.asarray(eid[perm], jnp.int32),
+            mask,
+            n,
+        )
+        return cls(
+            pgraph,
+            jnp.asarray(order, jnp.int32),
+            jnp.asarray(inverse, jnp.int32),
+            jnp.asarray(local, jnp.int32),
+            tuple(int(x) for x in node_off),
+            tuple(int(x) for x in slot_off),
+            q,
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -177,7 +213,9 @@ class PottsModel(eqx.Module):
         g = self.pgraph
         if couplings is None or jnp.ndim(couplings) == 0:
             if g.edge_mask is None:
-                return None if couplings is None else jnp.full(g.n_slots, couplings, dtype)
+                return (
+                    None if couplings is None else jnp.full(g.n_slots, couplings, dtype)
+                )
             j = jnp.asarray(1 if couplings is None else couplings, dtype)
             return jnp.where(g.edge_mask, j, jnp.zeros((), dtype))
         j = jnp.asarray(couplings, dtype)[g.edge_ids]
@@ -186,8 +224,14 @@ class PottsModel(eqx.Module):
         return j
 
     # ---- kernels (internal numbering, no validation; jit/vmap freely) ---------------
-    def heat_bath(self, key: PRNGKeyArray, spins: Array, beta: Array,
-                  field: Array | None = None, slot_j: Array | None = None) -> Array:
+    def heat_bath(
+        self,
+        key: PRNGKeyArray,
+        spins: Array,
+        beta: Array,
+        field: Array | None = None,
+        slot_j: Array | None = None,
+    ) -> Array:
         r"""One heat-bath sweep over all colour classes, internal numbering.
 
         Node $i$ of class $c$ takes state $s$ with probability
@@ -209,8 +253,11 @@ class PottsModel(eqx.Module):
             nb = spins[g.senders[s0:s1]].astype(jnp.int32)
             flat = self.slot_local[s0:s1] * q + nb
             if slot_j is None:  # J = 1 on present slots
-                w = (jnp.ones((s1 - s0,), dtype) if g.edge_mask is None
-                     else g.edge_mask[s0:s1].astype(dtype))
+                w = (
+                    jnp.ones((s1 - s0,), dtype)
+                    if g.edge_mask is None
+                    else g.edge_mask[s0:s1].astype(dtype)
+                )
             else:
                 w = slot_j[s0:s1]
             counts = jax.ops.segment_sum(w, flat, nc * q).reshape(nc, q)
@@ -221,17 +268,24 @@ class PottsModel(eqx.Module):
             spins = lax.dynamic_update_slice(spins, new, (n0,))
         return spins
 
-    def swendsen_wang(self, key: PRNGKeyArray, spins: Array, beta: Array,
-                      field: Array | None = None, slot_j: Array | None = None,
-                      couplings: Array | None = None) -> Array:
+    def swendsen_wang(
+        self,
+        key: PRNGKeyArray,
+        spins: Array,
+        beta: Array,
+        field: Array | None = None,
+        slot_j: Array | None = None,
+        couplings: Array | None = None,
+    ) -> Array:
         """One Swendsen–Wang sweep, internal numbering (see `swendsen_wang_sweep`)."""
         key_b, key_s = jr.split(key)
         bonds = _fk_bonds(key_b, self.pgraph, spins, beta, couplings)
         labels = connected_components(self.pgraph, bonds)
         return _cluster_states(key_s, labels, spins, beta, field, self.q)
 
-    def energy(self, spins: Array, field: Array | None = None,
-               slot_j: Array | None = None) -> Array:
+    def energy(
+        self, spins: Array, field: Array | None = None, slot_j: Array | None = None
+    ) -> Array:
         """Total energy $H(s)$, internal numbering. Cost O(n + E)."""
         g = self.pgraph
         same = spins[g.senders] == spins[g.receivers]
@@ -243,14 +297,17 @@ class PottsModel(eqx.Module):
         else:
             e = -jnp.sum(jnp.where(same, slot_j, jnp.zeros((), dtype))) / 2
         if field is not None:
-            e = e - jnp.sum(jnp.take_along_axis(
-                field, spins.astype(jnp.int32)[:, None], axis=1))
+            e = e - jnp.sum(
+                jnp.take_along_axis(field, spins.astype(jnp.int32)[:, None], axis=1)
+            )
         return e
 
 
 def _sample_rows(key, logits):
     """One categorical draw per row of `logits` (n, q) from one uniform per row."""
-    return _sample_rows_u(jr.uniform(key, (logits.shape[0],), dtype=logits.dtype), logits)
+    return _sample_rows_u(
+        jr.uniform(key, (logits.shape[0],), dtype=logits.dtype), logits
+    )
 
 
 def _sample_rows_u(u, logits):
@@ -306,12 +363,16 @@ def _check_spins(spins, graph: Graph, q: int) -> Array:
     if not isinstance(spins, jax.core.Tracer):
         a = np.asarray(spins)
         if a.shape != (graph.n_nodes,):
-            raise ValueError(f"`spins` must have shape ({graph.n_nodes},), got {a.shape}")
+            raise ValueError(
+                f"`spins` must have shape ({graph.n_nodes},), got {a.shape}"
+            )
         if not np.issubdtype(a.dtype, np.integer):
             raise ValueError(f"`spins` must be integer, got dtype {a.dtype}")
         if a.size and (a.min() < 0 or a.max() >= q):
-            raise ValueError(f"`spins` has values in [{a.min()}, {a.max()}]; allowed: "
-                             f"[0, {q - 1}] for q={q}")
+            raise ValueError(
+                f"`spins` has values in [{a.min()}, {a.max()}]; allowed: "
+                f"[0, {q - 1}] for q={q}"
+            )
     return jnp.asarray(spins).astype(spin_dtype(q))
 
 
@@ -320,8 +381,10 @@ def _check_field(field, graph: Graph, q: int):
         return None
     a = np.asarray(field)
     if a.shape != (graph.n_nodes, q):
-        raise ValueError(f"`field` must have shape (n_nodes, q) = ({graph.n_nodes}, {q}), "
-                         f"got {a.shape}")
+        raise ValueError(
+            f"`field` must have shape (n_nodes, q) = ({graph.n_nodes}, {q}), "
+            f"got {a.shape}"
+        )
     if not np.all(np.isfinite(a)):
         raise ValueError("`field` must be finite; got NaN or inf")
     return jnp.asarray(field, jnp.result_type(float))
@@ -332,13 +395,17 @@ def _check_couplings(couplings, graph: Graph, nonnegative: bool = False):
         return None
     a = np.asarray(couplings, dtype=float)
     if a.ndim != 0 and a.shape != (graph.n_edges,):
-        raise ValueError(f"`couplings` must be a scalar or have shape (n_edges,) = "
-                         f"({graph.n_edges},), got {a.shape}")
+        raise ValueError(
+            f"`couplings` must be a scalar or have shape (n_edges,) = "
+            f"({graph.n_edges},), got {a.shape}"
+        )
     if not np.all(np.isfinite(a)):
         raise ValueError("`couplings` must be finite; got NaN or inf")
     if nonnegative and a.size and a.min() < 0:
-        raise ValueError(f"`couplings` has a value {a.min()}; Swendsen–Wang / FK needs "
-                         "J_e >= 0 (ferromagnetic)")
+        raise ValueError(
+            f"`couplings` has a value {a.min()}; Swendsen–Wang / FK needs "
+            "J_e >= 0 (ferromagnetic)"
+        )
     return jnp.asarray(couplings, jnp.result_type(float))
 
 
@@ -375,17 +442,25 @@ def init(key: PRNGKeyArray, graph: Graph, q: int, ordered: bool = False) -> Pott
     dt = spin_dtype(q)
     if ordered:
         return PottsState(jnp.zeros(graph.n_nodes, dt))
-    return PottsState(jr.randint(key, (graph.n_nodes,), 0, q, dtype=jnp.int32).astype(dt))
+    return PottsState(
+        jr.randint(key, (graph.n_nodes,), 0, q, dtype=jnp.int32).astype(dt)
+    )
 
 
 def _wrap_like(template, spins):
     return PottsState(spins) if isinstance(template, PottsState) else spins
 
 
-def heat_bath_sweep(key: PRNGKeyArray, graph: Graph, colouring: ArrayLike | None,
-                    spins: Int[Array, " n"] | PottsState, beta: float, q: int,
-                    field: Float[Array, "n q"] | None = None,
-                    couplings: Float[ArrayLike, "..."] | None = None):
+def heat_bath_sweep(
+    key: PRNGKeyArray,
+    graph: Graph,
+    colouring: ArrayLike | None,
+    spins: Int[Array, " n"] | PottsState,
+    beta: float,
+    q: int,
+    field: Float[Array, "n q"] | None = None,
+    couplings: Float[ArrayLike, ...] | None = None,
+):
     r"""One exact heat-bath (Glauber) sweep, one colour class at a time.
 
     Every node $i$ of a class is redrawn from
@@ -435,10 +510,15 @@ def _hb_once(model, key, spins, beta, field, couplings):
     return model.to_original(sp)
 
 
-def swendsen_wang_sweep(key: PRNGKeyArray, graph: Graph,
-                        spins: Int[Array, " n"] | PottsState, beta: float, q: int,
-                        field: Float[Array, "n q"] | None = None,
-                        couplings: Float[ArrayLike, "..."] | None = None):
+def swendsen_wang_sweep(
+    key: PRNGKeyArray,
+    graph: Graph,
+    spins: Int[Array, " n"] | PottsState,
+    beta: float,
+    q: int,
+    field: Float[Array, "n q"] | None = None,
+    couplings: Float[ArrayLike, ...] | None = None,
+):
     r"""One Swendsen–Wang sweep through the Fortuin–Kasteleyn coupling, eq. (4).
 
     1. Every satisfied edge ($s_i = s_j$) becomes a bond with probability
@@ -484,9 +564,13 @@ def _sw_once(key, graph, spins, beta, field, couplings, q):
     return _cluster_states(key_s, labels, spins, beta, field, q)
 
 
-def fk_bonds(key: PRNGKeyArray, graph: Graph, spins: Int[Array, " n"] | PottsState,
-             beta: float, couplings: Float[ArrayLike, "..."] | None = None
-             ) -> Bool[Array, " e"]:
+def fk_bonds(
+    key: PRNGKeyArray,
+    graph: Graph,
+    spins: Int[Array, " n"] | PottsState,
+    beta: float,
+    couplings: Float[ArrayLike, ...] | None = None,
+) -> Bool[Array, " e"]:
     r"""Fortuin–Kasteleyn bonds given spins: the first half of a Swendsen–Wang step.
 
     Each present edge with $s_i = s_j$ is open with probability $1 - e^{-\beta J_e}$,
@@ -501,13 +585,16 @@ def fk_bonds(key: PRNGKeyArray, graph: Graph, spins: Int[Array, " n"] | PottsSta
         spins = spins.spins
     spins = jnp.asarray(spins)
     if spins.shape != (graph.n_nodes,):
-        raise ValueError(f"`spins` must have shape ({graph.n_nodes},), got {spins.shape}")
+        raise ValueError(
+            f"`spins` must have shape ({graph.n_nodes},), got {spins.shape}"
+        )
     couplings = _check_couplings(couplings, graph, nonnegative=True)
     return _fk_bonds(key, graph, spins, _as_beta(beta), couplings)
 
 
-def random_cluster(key: PRNGKeyArray, graph: Graph, q: int, p: float,
-                   n_sweeps: int = 10) -> Bool[Array, " e"]:
+def random_cluster(
+    key: PRNGKeyArray, graph: Graph, q: int, p: float, n_sweeps: int = 10
+) -> Bool[Array, " e"]:
     r"""A sample of the FK random-cluster measure (4) at integer $q \ge 1$.
 
     $P(A) \propto p^{|A|}(1-p)^{|E|-|A|} q^{c(A)}$ over bond sets $A \subseteq E$.
@@ -544,6 +631,7 @@ def _random_cluster(key_chain, key_bonds, graph, beta, q, n_sweeps):
     key_init, key_chain = jr.split(key_chain)
     spins = jr.randint(key_init, (graph.n_nodes,), 0, q, dtype=jnp.int32).astype(dt)
     if q > 1:
+
         def body(s, k):
             kb, ks = jr.split(k)
             bonds = _fk_bonds(kb, graph, s, beta, None)
@@ -554,9 +642,12 @@ def _random_cluster(key_chain, key_bonds, graph, beta, q, n_sweeps):
     return _fk_bonds(key_bonds, graph, spins, beta, None)
 
 
-def energy(graph: Graph, spins: Int[Array, " n"] | PottsState,
-           field: Float[Array, "n q"] | None = None,
-           couplings: Float[ArrayLike, "..."] | None = None) -> Float[Array, ""]:
+def energy(
+    graph: Graph,
+    spins: Int[Array, " n"] | PottsState,
+    field: Float[Array, "n q"] | None = None,
+    couplings: Float[ArrayLike, ...] | None = None,
+) -> Float[Array, ""]:
     r"""$H(s) = -\sum_{\langle ij\rangle} J_{ij}\delta(s_i,s_j) - \sum_i h_i(s_i)$ (total).
 
     Cost O(n + E). `field` has shape `(n, q)`; `couplings` is a scalar or `(n_edges,)`.
@@ -565,7 +656,9 @@ def energy(graph: Graph, spins: Int[Array, " n"] | PottsState,
         spins = spins.spins
     spins = jnp.asarray(spins)
     if spins.shape != (graph.n_nodes,):
-        raise ValueError(f"`spins` must have shape ({graph.n_nodes},), got {spins.shape}")
+        raise ValueError(
+            f"`spins` must have shape ({graph.n_nodes},), got {spins.shape}"
+        )
     if field is not None:
         field = jnp.asarray(field, jnp.result_type(float))
         if field.ndim != 2 or field.shape[0] != graph.n_nodes:
@@ -610,8 +703,9 @@ def _order_parameter(spins, q):
     return (q * jnp.max(counts).astype(dtype) / n - 1) / (q - 1)
 
 
-def random_field(key: PRNGKeyArray, n_nodes: int, q: int, strength: float,
-                 kind: str = "preferred") -> Float[Array, "n q"]:
+def random_field(
+    key: PRNGKeyArray, n_nodes: int, q: int, strength: float, kind: str = "preferred"
+) -> Float[Array, "n q"]:
     r"""Random fields $h_i(s)$ for the random-field Potts model (§15).
 
     * `"preferred"`: each node prefers one uniform random state $\sigma_i$:
@@ -674,8 +768,9 @@ class AnnealResult(eqx.Module):
 def _prepare(graph, q, colouring, field, couplings, algorithm, spins, key, ordered):
     _check_algorithm(algorithm)
     field = _check_field(field, graph, q)
-    couplings = _check_couplings(couplings, graph,
-                                 nonnegative=algorithm == "swendsen_wang")
+    couplings = _check_couplings(
+        couplings, graph, nonnegative=algorithm == "swendsen_wang"
+    )
     if algorithm == "heat_bath":
         model = PottsModel.build(graph, colouring, q)
     else:
@@ -707,11 +802,22 @@ def _measure(model, s, field_p, slot_j, q):
     return model.energy(s, field_p, slot_j) / n, _order_parameter(s, q)
 
 
-def run(key: PRNGKeyArray, graph: Graph, q: int, beta: float, n_sweeps: int,
-        n_burn: int = 0, algorithm: str = "heat_bath", *,
-        colouring: ArrayLike | None = None, spins: ArrayLike | PottsState | None = None,
-        ordered: bool = False, field: Float[Array, "n q"] | None = None,
-        couplings: Float[ArrayLike, "..."] | None = None, replicas: int = 1) -> PottsRun:
+def run(
+    key: PRNGKeyArray,
+    graph: Graph,
+    q: int,
+    beta: float,
+    n_sweeps: int,
+    n_burn: int = 0,
+    algorithm: str = "heat_bath",
+    *,
+    colouring: ArrayLike | None = None,
+    spins: ArrayLike | PottsState | None = None,
+    ordered: bool = False,
+    field: Float[Array, "n q"] | None = None,
+    couplings: Float[ArrayLike, ...] | None = None,
+    replicas: int = 1,
+) -> PottsRun:
     r"""Runs a Potts chain under `lax.scan` and records $H/N$ and $m$ after every sweep.
 
     `n_burn` sweeps are done first and not recorded, then `n_sweeps` recorded ones.
@@ -746,29 +852,47 @@ def run(key: PRNGKeyArray, graph: Graph, q: int, beta: float, n_sweeps: int,
     n_burn = check_int("n_burn", n_burn, min_value=0)
     replicas = check_int("replicas", replicas, min_value=1)
     key_init, key = jr.split(key)
-    model, s0, field, couplings = _prepare(graph, q, colouring, field, couplings,
-                                           algorithm, spins, key_init, ordered)
+    model, s0, field, couplings = _prepare(
+        graph, q, colouring, field, couplings, algorithm, spins, key_init, ordered
+    )
     if replicas == 1:
-        return _run(model, key, s0, _as_beta(beta), field, couplings, n_sweeps, n_burn,
-                    algorithm)
+        return _run(
+            model,
+            key,
+            s0,
+            _as_beta(beta),
+            field,
+            couplings,
+            n_sweeps,
+            n_burn,
+            algorithm,
+        )
     keys = jr.split(key, replicas)
     if spins is None and not ordered:
         s0 = jax.vmap(lambda k: init(k, graph, q).spins)(jr.split(key_init, replicas))
     else:
         s0 = jnp.broadcast_to(s0, (replicas, graph.n_nodes))
-    return _run_replicas(model, keys, s0, _as_beta(beta), field, couplings, n_sweeps,
-                         n_burn, algorithm)
+    return _run_replicas(
+        model, keys, s0, _as_beta(beta), field, couplings, n_sweeps, n_burn, algorithm
+    )
 
 
 @eqx.filter_jit
 def _run(model, key, spins, beta, field, couplings, n_sweeps, n_burn, algorithm):
-    return _run_impl(model, key, spins, beta, field, couplings, n_sweeps, n_burn, algorithm)
+    return _run_impl(
+        model, key, spins, beta, field, couplings, n_sweeps, n_burn, algorithm
+    )
 
 
 @eqx.filter_jit
-def _run_replicas(model, keys, spins, beta, field, couplings, n_sweeps, n_burn, algorithm):
-    return jax.vmap(lambda k, s: _run_impl(model, k, s, beta, field, couplings, n_sweeps,
-                                           n_burn, algorithm))(keys, spins)
+def _run_replicas(
+    model, keys, spins, beta, field, couplings, n_sweeps, n_burn, algorithm
+):
+    return jax.vmap(
+        lambda k, s: _run_impl(
+            model, k, s, beta, field, couplings, n_sweeps, n_burn, algorithm
+        )
+    )(keys, spins)
 
 
 def _run_impl(model, key, spins, beta, field, couplings, n_sweeps, n_burn, algorithm):
@@ -787,10 +911,19 @@ def _run_impl(model, key, spins, beta, field, couplings, n_sweeps, n_burn, algor
     return PottsRun(e[n_burn:], m[n_burn:], model.to_original(s))
 
 
-def anneal(key: PRNGKeyArray, graph: Graph, q: int, betas: ArrayLike, n_sweeps: int,
-           n_burn: int = 0, algorithm: str = "heat_bath", *,
-           colouring: ArrayLike | None = None, field: Float[Array, "n q"] | None = None,
-           couplings: Float[ArrayLike, "..."] | None = None) -> AnnealResult:
+def anneal(
+    key: PRNGKeyArray,
+    graph: Graph,
+    q: int,
+    betas: ArrayLike,
+    n_sweeps: int,
+    n_burn: int = 0,
+    algorithm: str = "heat_bath",
+    *,
+    colouring: ArrayLike | None = None,
+    field: Float[Array, "n q"] | None = None,
+    couplings: Float[ArrayLike, ...] | None = None,
+) -> AnnealResult:
     r"""Cooling then heating over a β grid with the state carried along (hysteresis).
 
     Cooling visits `betas` in ascending order from a random start; heating visits them in
@@ -818,10 +951,12 @@ def anneal(key: PRNGKeyArray, graph: Graph, q: int, betas: ArrayLike, n_sweeps: 
     n_sweeps = check_int("n_sweeps", n_sweeps, min_value=1)
     n_burn = check_int("n_burn", n_burn, min_value=0)
     key_init, key = jr.split(key)
-    model, s0, field, couplings = _prepare(graph, q, colouring, field, couplings,
-                                           algorithm, None, key_init, False)
-    return _anneal(model, key, s0, _as_beta(b), field, couplings, n_sweeps, n_burn,
-                   algorithm)
+    model, s0, field, couplings = _prepare(
+        graph, q, colouring, field, couplings, algorithm, None, key_init, False
+    )
+    return _anneal(
+        model, key, s0, _as_beta(b), field, couplings, n_sweeps, n_burn, algorithm
+    )
 
 
 @eqx.filter_jit
@@ -829,8 +964,17 @@ def _anneal(model, key, spins, betas, field, couplings, n_sweeps, n_burn, algori
     def one_pass(s, pkey, bs):
         def point(s, xb):
             i, beta = xb
-            r = _run_impl(model, jr.fold_in(pkey, i), s, beta, field, couplings,
-                          n_sweeps, n_burn, algorithm)
+            r = _run_impl(
+                model,
+                jr.fold_in(pkey, i),
+                s,
+                beta,
+                field,
+                couplings,
+                n_sweeps,
+                n_burn,
+                algorithm,
+            )
             return r.spins, (r.energy, r.m)
 
         idx = jnp.arange(bs.shape[0])
@@ -853,8 +997,9 @@ class Estimate(NamedTuple):
     error: float
 
 
-def estimate(energy: ArrayLike, m: ArrayLike, n_nodes: int, beta: float,
-             n_blocks: int = 10) -> dict[str, Estimate]:
+def estimate(
+    energy: ArrayLike, m: ArrayLike, n_nodes: int, beta: float, n_blocks: int = 10
+) -> dict[str, Estimate]:
     r"""Thermodynamic estimators with jackknife errors over blocks or replicas.
 
     * energy per node $\langle e \rangle$, order parameter $\langle m \rangle$;
@@ -882,27 +1027,38 @@ def estimate(energy: ArrayLike, m: ArrayLike, n_nodes: int, beta: float,
     e = np.asarray(energy, np.float64)
     mm = np.asarray(m, np.float64)
     if e.shape != mm.shape or e.ndim not in (1, 2):
-        raise ValueError(f"`energy` and `m` must share a shape (T,) or (R, T); got "
-                         f"{e.shape} and {mm.shape}")
+        raise ValueError(
+            f"`energy` and `m` must share a shape (T,) or (R, T); got "
+            f"{e.shape} and {mm.shape}"
+        )
     if e.ndim == 1:
         n_blocks = check_int("n_blocks", n_blocks, min_value=2)
         t = (e.shape[0] // n_blocks) * n_blocks
         if t == 0:
-            raise ValueError(f"series of length {e.shape[0]} is shorter than "
-                             f"n_blocks={n_blocks}")
+            raise ValueError(
+                f"series of length {e.shape[0]} is shorter than n_blocks={n_blocks}"
+            )
         e = e[:t].reshape(n_blocks, -1)
         mm = mm[:t].reshape(n_blocks, -1)
     if e.shape[0] < 2:
         raise ValueError("need at least 2 replicas/blocks for error bars")
     # Block moments.
-    mom = np.stack([e.mean(1), (e ** 2).mean(1), mm.mean(1), (mm ** 2).mean(1),
-                    (mm ** 4).mean(1)], axis=1)
+    mom = np.stack(
+        [e.mean(1), (e**2).mean(1), mm.mean(1), (mm**2).mean(1), (mm**4).mean(1)],
+        axis=1,
+    )
 
     def stats(x):
         e1, e2, m1, m2, m4 = x
-        return np.array([e1, m1, n_nodes * beta ** 2 * (e2 - e1 ** 2),
-                         n_nodes * beta * (m2 - m1 ** 2),
-                         1 - m4 / (3 * m2 ** 2) if m2 > 0 else np.nan])
+        return np.array(
+            [
+                e1,
+                m1,
+                n_nodes * beta**2 * (e2 - e1**2),
+                n_nodes * beta * (m2 - m1**2),
+                1 - m4 / (3 * m2**2) if m2 > 0 else np.nan,
+            ]
+        )
 
     b = mom.shape[0]
     full = stats(mom.mean(0))
@@ -912,9 +1068,11 @@ def estimate(energy: ArrayLike, m: ArrayLike, n_nodes: int, beta: float,
     return {k: Estimate(float(v), float(s)) for k, v, s in zip(names, full, err)}
 
 
-def energy_histogram(energy: ArrayLike, bins: int | ArrayLike = 50,
-                     range: tuple[float, float] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def energy_histogram(
+    energy: ArrayLike,
+    bins: int | ArrayLike = 50,
+    range: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Normalised histogram of per-node energies (a density): `(density, edges)`.
 
     A first-order transition shows two peaks (ordered and disordered) near the
@@ -1001,9 +1159,14 @@ def bethe_regular(beta: float, d: int, q: int, coupling: float = 1.0) -> dict:
         m1 = u1 = p1 = np.nan
     else:
         m1, u1, p1 = _bethe_branch(x, K, d, q)
-    return {"m_para": float(m0), "energy_para": float(u0 * coupling),
-            "phi_para": float(p0), "m_ordered": float(m1),
-            "energy_ordered": float(u1 * coupling), "phi_ordered": float(p1)}
+    return {
+        "m_para": float(m0),
+        "energy_para": float(u0 * coupling),
+        "phi_para": float(p0),
+        "m_ordered": float(m1),
+        "energy_ordered": float(u1 * coupling),
+        "phi_ordered": float(p1),
+    }
 
 
 def bethe_first_order_closed_form(d: int, q: int) -> float:
@@ -1052,12 +1215,16 @@ def bethe_transitions(d: int, q: int, coupling: float = 1.0) -> dict:
     kc = math.log((d + q - 2) / (d - 2))
     kt_cf = bethe_first_order_closed_form(d, q)
     if q == 2:
-        return {"beta_para_instability": kc / coupling, "beta_spinodal": kc / coupling,
-                "beta_first_order": kc / coupling,
-                "beta_first_order_closed_form": kt_cf / coupling, "m_jump": 0.0,
-                "latent_heat": 0.0,
-                "energy_para": float(_bethe_branch(0.0, kc, d, q)[1] * coupling),
-                "energy_ordered": float(_bethe_branch(0.0, kc, d, q)[1] * coupling)}
+        return {
+            "beta_para_instability": kc / coupling,
+            "beta_spinodal": kc / coupling,
+            "beta_first_order": kc / coupling,
+            "beta_first_order_closed_form": kt_cf / coupling,
+            "m_jump": 0.0,
+            "latent_heat": 0.0,
+            "energy_para": float(_bethe_branch(0.0, kc, d, q)[1] * coupling),
+            "energy_ordered": float(_bethe_branch(0.0, kc, d, q)[1] * coupling),
+        }
 
     def has_ordered(K):
         return not np.isnan(_ordered_fixed_point(K, d, q))
@@ -1085,8 +1252,13 @@ def bethe_transitions(d: int, q: int, coupling: float = 1.0) -> dict:
     kt = 0.5 * (lo + hi)
     m1, u1, _ = _bethe_branch(_ordered_fixed_point(kt, d, q), kt, d, q)
     _, u0, _ = _bethe_branch(0.0, kt, d, q)
-    return {"beta_para_instability": kc / coupling, "beta_spinodal": ksp / coupling,
-            "beta_first_order": kt / coupling,
-            "beta_first_order_closed_form": kt_cf / coupling, "m_jump": float(m1),
-            "latent_heat": float((u0 - u1) * coupling),
-            "energy_para": float(u0 * coupling), "energy_ordered": float(u1 * coupling)}
+    return {
+        "beta_para_instability": kc / coupling,
+        "beta_spinodal": ksp / coupling,
+        "beta_first_order": kt / coupling,
+        "beta_first_order_closed_form": kt_cf / coupling,
+        "m_jump": float(m1),
+        "latent_heat": float((u0 - u1) * coupling),
+        "energy_para": float(u0 * coupling),
+        "energy_ordered": float(u1 * coupling),
+    }

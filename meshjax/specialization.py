@@ -110,10 +110,14 @@ class ThresholdParams(eqx.Module):
             check_int("J (length of demand)", d.shape[0], min_value=2)
             check_array_range("demand", d, low=0.0)
         checks = {
-            "efficiency": (0.0, None, True), "steepness": (1.0, None, False),
-            "learning": (0.0, None, False), "forgetting": (0.0, None, False),
-            "quit_prob": (0.0, 1.0, True), "theta_min": (0.0, None, False),
-            "theta_max": (0.0, None, True), "memory": (0.0, 1.0, True),
+            "efficiency": (0.0, None, True),
+            "steepness": (1.0, None, False),
+            "learning": (0.0, None, False),
+            "forgetting": (0.0, None, False),
+            "quit_prob": (0.0, 1.0, True),
+            "theta_min": (0.0, None, False),
+            "theta_max": (0.0, None, True),
+            "memory": (0.0, 1.0, True),
         }
         for name, (lo, hi, lo_open) in checks.items():
             v = _concrete(getattr(self, name))
@@ -149,8 +153,9 @@ class ThresholdState(eqx.Module):
     t: Int[Array, ""]
 
 
-def response_probability(stimuli: ArrayLike, thresholds: ArrayLike,
-                         steepness: ArrayLike) -> Float[Array, "..."]:
+def response_probability(
+    stimuli: ArrayLike, thresholds: ArrayLike, steepness: ArrayLike
+) -> Float[Array, ...]:
     r"""Eq. (9): $T_\theta(s) = s^n / (s^n + \theta^n)$, computed as a logistic in logs.
 
     $T = \sigma(n(\log s - \log\theta))$: no overflow for large $n$; $s = 0$ gives 0 and
@@ -170,7 +175,9 @@ def response_probability(stimuli: ArrayLike, thresholds: ArrayLike,
     check_array_range("stimuli", stimuli, low=0.0)
     check_array_range("thresholds", thresholds, low=0.0)
     check_array_range("steepness", steepness, low=1.0)
-    return _response(jnp.asarray(stimuli), jnp.asarray(thresholds), jnp.asarray(steepness))
+    return _response(
+        jnp.asarray(stimuli), jnp.asarray(thresholds), jnp.asarray(steepness)
+    )
 
 
 @jax.jit
@@ -186,10 +193,16 @@ def _response(s, theta, n):
     return jnp.where((theta == 0) & (s > 0), jnp.ones((), dtype), t)
 
 
-def init_state(key: PRNGKeyArray, n_agents: int, params: ThresholdParams, *,
-               theta0: tuple[float, float] | None = None,
-               thresholds: ArrayLike | None = None, local: bool = False,
-               dtype=None) -> ThresholdState:
+def init_state(
+    key: PRNGKeyArray,
+    n_agents: int,
+    params: ThresholdParams,
+    *,
+    theta0: tuple[float, float] | None = None,
+    thresholds: ArrayLike | None = None,
+    local: bool = False,
+    dtype=None,
+) -> ThresholdState:
     r"""Initial state: all agents idle, no memory, stimuli 0, heterogeneous thresholds.
 
     Args:
@@ -217,27 +230,41 @@ def init_state(key: PRNGKeyArray, n_agents: int, params: ThresholdParams, *,
         check_array_range("thresholds", thresholds, low=0.0)
         th = jnp.asarray(thresholds, dtype=dtype)
         if th.shape != (n_agents, J):
-            raise ValueError(f"`thresholds` must have shape {(n_agents, J)}, got {th.shape}")
+            raise ValueError(
+                f"`thresholds` must have shape {(n_agents, J)}, got {th.shape}"
+            )
         check_array_range("thresholds", thresholds, low=lo_b, high=hi_b)
     else:
         if theta0 is None:
             theta0 = (lo_b + (hi_b - lo_b) / 3, lo_b + 2 * (hi_b - lo_b) / 3)
-        lo, hi = (check_real("theta0[0]", theta0[0], low=0.0),
-                  check_real("theta0[1]", theta0[1], low=0.0))
+        lo, hi = (
+            check_real("theta0[0]", theta0[0], low=0.0),
+            check_real("theta0[1]", theta0[1], low=0.0),
+        )
         if not lo_b <= lo <= hi <= hi_b:
-            raise ValueError(f"`theta0`={theta0} must satisfy theta_min={lo_b} <= low <= "
-                             f"high <= theta_max={hi_b}")
+            raise ValueError(
+                f"`theta0`={theta0} must satisfy theta_min={lo_b} <= low <= "
+                f"high <= theta_max={hi_b}"
+            )
         th = jr.uniform(key, (n_agents, J), dtype, lo, hi)
     stim = jnp.zeros((n_agents, J) if local else (J,), dtype)
-    return ThresholdState(thresholds=th, task=jnp.full((n_agents,), J, jnp.int16),
-                          stimuli=stim, activity=jnp.zeros((n_agents, J), dtype),
-                          t=jnp.zeros((), jnp.int32))
+    return ThresholdState(
+        thresholds=th,
+        task=jnp.full((n_agents,), J, jnp.int16),
+        stimuli=stim,
+        activity=jnp.zeros((n_agents, J), dtype),
+        t=jnp.zeros((), jnp.int32),
+    )
 
 
 @eqx.filter_jit
-def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
-         graph: Graph | None = None, present: Bool[Array, " N"] | None = None
-         ) -> ThresholdState:
+def step(
+    key: PRNGKeyArray,
+    state: ThresholdState,
+    params: ThresholdParams,
+    graph: Graph | None = None,
+    present: Bool[Array, " N"] | None = None,
+) -> ThresholdState:
     r"""One synchronous step of the threshold model (module docstring, steps 1–5).
 
     Args:
@@ -263,8 +290,9 @@ def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
     else:
         s_c = jnp.take_along_axis(state.stimuli, cand[:, None], axis=1)[:, 0]
     go = jr.uniform(k_go, (N,), dtype) < _response(s_c, th_c, params.steepness)
-    new_task = jnp.where(working, jnp.where(quits, J, task.astype(jnp.int32)),
-                         jnp.where(go, cand, J))
+    new_task = jnp.where(
+        working, jnp.where(quits, J, task.astype(jnp.int32)), jnp.where(go, cand, J)
+    )
     if present is not None:
         new_task = jnp.where(present, new_task, J)
     x = (new_task[:, None] == jnp.arange(J)[None, :]).astype(dtype)  # (N, J)
@@ -280,9 +308,13 @@ def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
         nb = graph.neighbor_sum(x)
         deg = graph.degrees().astype(dtype)[:, None]
         stim = jnp.maximum(state.stimuli + demand - alpha * (x + nb) / (1.0 + deg), 0.0)
-    th_new = jnp.clip(th - params.learning.astype(dtype) * x
-                      + params.forgetting.astype(dtype) * (1.0 - x),
-                      params.theta_min.astype(dtype), params.theta_max.astype(dtype))
+    th_new = jnp.clip(
+        th
+        - params.learning.astype(dtype) * x
+        + params.forgetting.astype(dtype) * (1.0 - x),
+        params.theta_min.astype(dtype),
+        params.theta_max.astype(dtype),
+    )
     lam = params.memory.astype(dtype)
     act = (1.0 - lam) * state.activity + lam * x
     if present is not None:
@@ -291,12 +323,18 @@ def step(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
         act = jnp.where(p, act, state.activity)
         if stim.ndim == 2:
             stim = jnp.where(p, stim, state.stimuli)
-    return ThresholdState(thresholds=th_new, task=new_task.astype(jnp.int16), stimuli=stim,
-                          activity=act, t=state.t + 1)
+    return ThresholdState(
+        thresholds=th_new,
+        task=new_task.astype(jnp.int16),
+        stimuli=stim,
+        activity=act,
+        t=state.t + 1,
+    )
 
 
-def division_of_labour(weights: ArrayLike, members: ArrayLike | None = None
-                       ) -> Float[Array, ""]:
+def division_of_labour(
+    weights: ArrayLike, members: ArrayLike | None = None
+) -> Float[Array, ""]:
     r"""Gorelick et al. (2004) division-of-labour index $I(\text{agent};\text{task}) /
     H(\text{task})$ of a non-negative agent × task matrix (counts, work memory or
     propensities).
@@ -321,7 +359,9 @@ def division_of_labour(weights: ArrayLike, members: ArrayLike | None = None
         raise ValueError(f"`weights` must have shape (N, J), got {w.shape}")
     check_int("J", w.shape[1], min_value=2)
     if members is not None and jnp.shape(members) != w.shape[:1]:
-        raise ValueError(f"`members` must have shape {w.shape[:1]}, got {jnp.shape(members)}")
+        raise ValueError(
+            f"`members` must have shape {w.shape[:1]}, got {jnp.shape(members)}"
+        )
     return _dol(w.astype(jnp.result_type(w, float)), members)
 
 
@@ -345,8 +385,9 @@ def _dol(w, members=None):
     return jnp.where(h_j > 1e-12, mi / jnp.where(h_j > 1e-12, h_j, 1.0), 0.0)
 
 
-def capability_matrix(state: ThresholdState, capability: ArrayLike | None = None
-                      ) -> Float[Array, "N J"]:
+def capability_matrix(
+    state: ThresholdState, capability: ArrayLike | None = None
+) -> Float[Array, "N J"]:
     r"""$c_{ij} = \bar c_i\, a_{ij} / \sum_k a_{ik}$ ($\bar c_i / J$ before any work).
 
     Args:
@@ -371,9 +412,15 @@ def _capability_matrix(act, capability=None):
     return prof * cap[:, None]
 
 
-def metrics(state: ThresholdState, params: ThresholdParams, *,
-            present: Bool[Array, " N"] | None = None, capability: ArrayLike | None = None,
-            rho: float = 0.5, spec_level: float = 0.9) -> dict[str, Array]:
+def metrics(
+    state: ThresholdState,
+    params: ThresholdParams,
+    *,
+    present: Bool[Array, " N"] | None = None,
+    capability: ArrayLike | None = None,
+    rho: float = 0.5,
+    spec_level: float = 0.9,
+) -> dict[str, Array]:
     r"""Specialisation metrics of a state (module docstring).
 
     Args:
@@ -428,8 +475,9 @@ def _metrics(state, params, present, capability, rho, spec_level):
         "frac_specialised": jnp.sum(spec) / n_p,
         "coverage": jnp.sum(onehot_dom, axis=0) / jnp.maximum(jnp.sum(active), 1),
         "work": jnp.sum(x, axis=0).astype(dtype) / n_p,
-        "stimulus": jnp.mean(s, axis=0) if present is None or s.shape[0] == 1 else
-        jnp.sum(jnp.where(pres[:, None], s, 0.0), axis=0) / n_p,
+        "stimulus": jnp.mean(s, axis=0)
+        if present is None or s.shape[0] == 1
+        else jnp.sum(jnp.where(pres[:, None], s, 0.0), axis=0) / n_p,
         "ces": jnp.exp(log_ces),
     }
 
@@ -437,11 +485,19 @@ def _metrics(state, params, present, capability, rho, spec_level):
 _metrics_jit = eqx.filter_jit(_metrics)
 
 
-def simulate(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
-             num_steps: int, *, record_every: int = 1, graph: Graph | None = None,
-             present: Bool[Array, " N"] | None = None, capability: ArrayLike | None = None,
-             rho: float = 0.5, spec_level: float = 0.9
-             ) -> tuple[ThresholdState, dict[str, Array]]:
+def simulate(
+    key: PRNGKeyArray,
+    state: ThresholdState,
+    params: ThresholdParams,
+    num_steps: int,
+    *,
+    record_every: int = 1,
+    graph: Graph | None = None,
+    present: Bool[Array, " N"] | None = None,
+    capability: ArrayLike | None = None,
+    rho: float = 0.5,
+    spec_level: float = 0.9,
+) -> tuple[ThresholdState, dict[str, Array]]:
     r"""Runs `num_steps` steps under `lax.scan`, recording `metrics` every `record_every`.
 
     Step $t$ (counted from `state.t`) uses the key `fold_in(key, t)`, so results do not
@@ -470,15 +526,19 @@ def simulate(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
     num_steps = check_int("num_steps", num_steps, min_value=1)
     record_every = check_int("record_every", record_every, min_value=1)
     if num_steps % record_every:
-        raise ValueError(f"`num_steps`={num_steps} must be a multiple of "
-                         f"`record_every`={record_every}")
+        raise ValueError(
+            f"`num_steps`={num_steps} must be a multiple of "
+            f"`record_every`={record_every}"
+        )
     rho = check_real("rho", rho, high=1.0, high_open=True)
     if rho == 0.0:
         raise ValueError("`rho`=0 is not allowed (eq. (15) needs rho != 0)")
     spec_level = check_real("spec_level", spec_level, low=0.0, high=1.0, low_open=True)
     N, J = state.thresholds.shape
     if J != params.n_tasks:
-        raise ValueError(f"state has J={J} tasks but `params.demand` has {params.n_tasks}")
+        raise ValueError(
+            f"state has J={J} tasks but `params.demand` has {params.n_tasks}"
+        )
     if graph is not None:
         if graph.n_nodes != N:
             raise ValueError(f"`graph.n_nodes`={graph.n_nodes} must equal N={N}")
@@ -489,13 +549,33 @@ def simulate(key: PRNGKeyArray, state: ThresholdState, params: ThresholdParams,
     if capability is not None:
         check_array_range("capability", capability, low=0.0)
         capability = jnp.asarray(capability, state.thresholds.dtype)
-    return _simulate(key, state, params, graph, present, capability, num_steps // record_every,
-                     record_every, rho, spec_level)
+    return _simulate(
+        key,
+        state,
+        params,
+        graph,
+        present,
+        capability,
+        num_steps // record_every,
+        record_every,
+        rho,
+        spec_level,
+    )
 
 
 @eqx.filter_jit
-def _simulate(key, state, params, graph, present, capability, n_records: int, every: int,
-              rho: float, spec_level: float):
+def _simulate(
+    key,
+    state,
+    params,
+    graph,
+    present,
+    capability,
+    n_records: int,
+    every: int,
+    rho: float,
+    spec_level: float,
+):
     def inner(_, st):
         return step(jr.fold_in(key, st.t), st, params, graph, present)
 

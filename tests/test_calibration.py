@@ -32,7 +32,9 @@ def test_recovers_parameters_within_stated_error(fits):
 
 def test_stated_error_matches_spread_across_datasets(fits):
     # three independent datasets: their z-scores are jointly consistent with N(0, 1)
-    z = np.array([[(r.params[k] - v) / r.stderr[k] for k, v in TRUE.items()] for r in fits])
+    z = np.array(
+        [[(r.params[k] - v) / r.stderr[k] for k, v in TRUE.items()] for r in fits]
+    )
     assert np.mean(z**2) < 4.0  # chi^2_12 / 12 < 4 with probability > 0.9999
     assert all(r.stderr["Phi"] < 0.1 for r in fits)  # phi_eff resolved to +-0.1
 

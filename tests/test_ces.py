@@ -24,7 +24,9 @@ def test_aggregate_matches_numpy(rho):
     np.testing.assert_allclose(got, _np_power_mean(c, rho), rtol=1e-9)
     if abs(rho) >= 0.1:  # otherwise J^(1/rho) overflows
         got_u = ces.ces_aggregate(c, rho, normalized=False)
-        np.testing.assert_allclose(got_u, np.sum(c**rho, axis=-1) ** (1 / rho), rtol=1e-9)
+        np.testing.assert_allclose(
+            got_u, np.sum(c**rho, axis=-1) ** (1 / rho), rtol=1e-9
+        )
         # the conventions differ by J^(1/rho), the same for every vector
         np.testing.assert_allclose(got_u / got, 6 ** (1 / rho), rtol=1e-9)
 
@@ -33,8 +35,12 @@ def test_axis_and_broadcast_rho():
     c = RNG.uniform(0.5, 2.0, (5, 4))
     rho = np.array([-1.0, 0.5, 0.0, -np.inf])
     got = ces.ces_aggregate(c, rho, axis=0)
-    want = [_np_power_mean(c[:, 0], -1.0), _np_power_mean(c[:, 1], 0.5),
-            scipy.stats.gmean(c[:, 2]), c[:, 3].min()]
+    want = [
+        _np_power_mean(c[:, 0], -1.0),
+        _np_power_mean(c[:, 1], 0.5),
+        scipy.stats.gmean(c[:, 2]),
+        c[:, 3].min(),
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
@@ -47,15 +53,17 @@ def test_limit_rho_to_zero_is_geometric_mean():
     # the approach is first order with slope Var(log C)/2
     rho = 1e-4
     var = np.var(np.log(c), axis=-1)
-    np.testing.assert_allclose(np.log(ces.ces_aggregate(c, rho)) - np.log(g),
-                               rho * var / 2, rtol=1e-3)
+    np.testing.assert_allclose(
+        np.log(ces.ces_aggregate(c, rho)) - np.log(g), rho * var / 2, rtol=1e-3
+    )
 
 
 def test_limit_rho_to_minus_infinity_is_min():
     c = RNG.uniform(0.1, 10.0, (5, 8))
     np.testing.assert_allclose(ces.ces_aggregate(c, -np.inf), c.min(-1), rtol=0)
-    np.testing.assert_allclose(ces.ces_aggregate(c, -np.inf, normalized=False),
-                               c.min(-1), rtol=0)
+    np.testing.assert_allclose(
+        ces.ces_aggregate(c, -np.inf, normalized=False), c.min(-1), rtol=0
+    )
     # M_rho -> min from above; within a factor J^(-1/rho) of it
     for rho in (-50.0, -500.0, -1e5):
         m = np.asarray(ces.ces_aggregate(c, rho))
@@ -66,8 +74,11 @@ def test_limit_rho_to_minus_infinity_is_min():
 def test_zero_entries():
     c = np.array([0.0, 1.0, 4.0])
     np.testing.assert_allclose(ces.ces_aggregate(c, 0.5), _np_power_mean(c, 0.5))
-    np.testing.assert_allclose(ces.ces_aggregate(c, 1e-7), ((1 + 1) / 3) ** 1e7 * 0 + (
-        np.mean(c**1e-7) ** 1e7), rtol=1e-6)
+    np.testing.assert_allclose(
+        ces.ces_aggregate(c, 1e-7),
+        ((1 + 1) / 3) ** 1e7 * 0 + (np.mean(c**1e-7) ** 1e7),
+        rtol=1e-6,
+    )
     for rho in (0.0, -0.5, -np.inf):
         assert float(ces.ces_aggregate(c, rho)) == 0.0
     assert float(ces.ces_aggregate(np.zeros(3), 0.5)) == 0.0
@@ -81,8 +92,9 @@ def test_diversity_premium_identity(J, rho, normalized):
     equal = ces.ces_aggregate(np.full(J, total / J), rho, normalized=normalized)
     conc = ces.ces_aggregate(np.r_[total, np.zeros(J - 1)], rho, normalized=normalized)
     np.testing.assert_allclose(equal / conc, J ** ((1 - rho) / rho), rtol=1e-10)
-    np.testing.assert_allclose(ces.diversity_premium(J, rho), J ** ((1 - rho) / rho),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        ces.diversity_premium(J, rho), J ** ((1 - rho) / rho), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("rho", [0.0, -0.5, -np.inf])
@@ -110,8 +122,9 @@ def test_gradients_finite_everywhere(dtype):
         gc, gr = g(c, jnp.asarray(rho, dtype))
         assert gc.dtype == dtype
         assert np.all(np.isfinite(gc)) and np.isfinite(gr), rho
-        np.testing.assert_allclose(np.sum(gc), 1.0 if np.isinf(rho) else np.sum(gc),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            np.sum(gc), 1.0 if np.isinf(rho) else np.sum(gc), rtol=1e-5
+        )
     # at rho = 0 the rho-derivative is Var(log C)/2 * geometric mean (finite difference)
     c64 = np.asarray(c, float)
     gm = scipy.stats.gmean(c64)
@@ -127,8 +140,9 @@ def test_gradients_finite_everywhere(dtype):
 def test_float32_stays_float32():
     c = jnp.asarray([1.0, 2.0, 3.0], jnp.float32)
     assert ces.ces_aggregate(c, 0.5).dtype == jnp.float32
-    np.testing.assert_allclose(ces.ces_aggregate(c, 1e-5), _np_power_mean([1, 2, 3], 1e-5),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ces.ces_aggregate(c, 1e-5), _np_power_mean([1, 2, 3], 1e-5), rtol=1e-6
+    )
 
 
 def test_curvature():
@@ -142,8 +156,9 @@ def test_centralized_capability_eq8():
         np.testing.assert_allclose(got, 4 ** ((1 - rho) / rho) * 30.0, rtol=1e-12)
         direct = ces.ces_aggregate(np.full(4, 30.0 / 4), rho, normalized=False)
         np.testing.assert_allclose(got, direct, rtol=1e-12)
-        np.testing.assert_allclose(ces.centralized_capability(10, 3.0, 4, rho,
-                                                              normalized=True), 7.5)
+        np.testing.assert_allclose(
+            ces.centralized_capability(10, 3.0, 4, rho, normalized=True), 7.5
+        )
     np.testing.assert_allclose(ces.centralized_capability(10, 3.0, 4, -np.inf), 7.5)
 
 
@@ -168,7 +183,9 @@ def test_critical_mass_eq16():
     n_star = float(ces.critical_mass(100, 10.0, 2.0, 0.8, shares=shares, rho=rho))
     assert n_star > float(base)
     for normalized in (True, False):
-        c_mesh = ces.ces_aggregate(0.8 * n_star * 2.0 * shares, rho, normalized=normalized)
+        c_mesh = ces.ces_aggregate(
+            0.8 * n_star * 2.0 * shares, rho, normalized=normalized
+        )
         c_cent = ces.centralized_capability(100, 10.0, J, rho, normalized=normalized)
         np.testing.assert_allclose(c_mesh, c_cent, rtol=1e-10)
     # the printed middle expression of (16) (extra 1/J) would give J times the N*
@@ -177,34 +194,37 @@ def test_critical_mass_eq16():
     assert math.isclose(c_mesh_printed * J, c_cent, rel_tol=1e-12)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: ces.ces_aggregate([1.0, 2.0], 1.0),
-    lambda: ces.ces_aggregate([1.0, 2.0], 1.5),
-    lambda: ces.ces_aggregate([1.0, 2.0], np.nan),
-    lambda: ces.ces_aggregate([1.0, 2.0], 0.0, normalized=False),
-    lambda: ces.ces_aggregate([1.0], 0.5),
-    lambda: ces.ces_aggregate([1.0, -2.0], 0.5),
-    lambda: ces.ces_aggregate([1.0, np.inf], 0.5),
-    lambda: ces.curvature(1.0, 3),
-    lambda: ces.curvature(0.5, 1),
-    lambda: ces.curvature(-np.inf, 3),
-    lambda: ces.diversity_premium(1, 0.5),
-    lambda: ces.diversity_premium(3, 1.0),
-    lambda: ces.centralized_capability(-1, 1.0, 3, 0.5),
-    lambda: ces.centralized_capability(1, -1.0, 3, 0.5),
-    lambda: ces.centralized_capability(1, 1.0, 1, 0.5),
-    lambda: ces.centralized_capability(1, 1.0, 3, 0.0),
-    lambda: ces.mesh_capability(np.ones((3, 1)), 0.5),
-    lambda: ces.mesh_capability(-np.ones((3, 2)), 0.5),
-    lambda: ces.mesh_capability(np.ones(3), 0.5),
-    lambda: ces.mesh_capability(np.ones((3, 2)), 0.5, members=np.ones(2, bool)),
-    lambda: ces.critical_mass(0, 1.0, 1.0, 0.5),
-    lambda: ces.critical_mass(1, 1.0, 1.0, 1.5),
-    lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.6], rho=0.5),
-    lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5]),
-    lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[1.0], rho=0.5),
-    lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5], rho=0.0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ces.ces_aggregate([1.0, 2.0], 1.0),
+        lambda: ces.ces_aggregate([1.0, 2.0], 1.5),
+        lambda: ces.ces_aggregate([1.0, 2.0], np.nan),
+        lambda: ces.ces_aggregate([1.0, 2.0], 0.0, normalized=False),
+        lambda: ces.ces_aggregate([1.0], 0.5),
+        lambda: ces.ces_aggregate([1.0, -2.0], 0.5),
+        lambda: ces.ces_aggregate([1.0, np.inf], 0.5),
+        lambda: ces.curvature(1.0, 3),
+        lambda: ces.curvature(0.5, 1),
+        lambda: ces.curvature(-np.inf, 3),
+        lambda: ces.diversity_premium(1, 0.5),
+        lambda: ces.diversity_premium(3, 1.0),
+        lambda: ces.centralized_capability(-1, 1.0, 3, 0.5),
+        lambda: ces.centralized_capability(1, -1.0, 3, 0.5),
+        lambda: ces.centralized_capability(1, 1.0, 1, 0.5),
+        lambda: ces.centralized_capability(1, 1.0, 3, 0.0),
+        lambda: ces.mesh_capability(np.ones((3, 1)), 0.5),
+        lambda: ces.mesh_capability(-np.ones((3, 2)), 0.5),
+        lambda: ces.mesh_capability(np.ones(3), 0.5),
+        lambda: ces.mesh_capability(np.ones((3, 2)), 0.5, members=np.ones(2, bool)),
+        lambda: ces.critical_mass(0, 1.0, 1.0, 0.5),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 1.5),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.6], rho=0.5),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5]),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[1.0], rho=0.5),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5], rho=0.0),
+    ],
+)
 def test_bad_input(call):
     with pytest.raises(ValueError):
         call()

@@ -18,19 +18,24 @@ def test_diversity_correction_values():
     ref = (10 - 1) / 10 * (1 - rho ** (1 / (1 - rho)))
     np.testing.assert_allclose(c.diversity_correction(rho, 10), ref, rtol=1e-12)
     # rho -> 1: the factor tends to 1 - 1/e, not to 0
-    np.testing.assert_allclose(c.diversity_correction(1 - 1e-7, 2), 0.5 * (1 - math.exp(-1)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        c.diversity_correction(1 - 1e-7, 2), 0.5 * (1 - math.exp(-1)), rtol=1e-5
+    )
     grid = np.linspace(0.0, 0.99, 100)
     d = np.asarray(c.diversity_correction(grid, 10))
     assert np.all(np.diff(d) < 0)  # decreasing in rho
-    assert np.all(np.diff(np.asarray(c.diversity_correction(0.5, np.arange(1, 50)))) > 0)
+    assert np.all(
+        np.diff(np.asarray(c.diversity_correction(0.5, np.arange(1, 50)))) > 0
+    )
 
 
 def test_negative_rho_policy():
     with pytest.raises(ValueError, match="rho"):
         c.diversity_correction(-0.5, 10)
-    np.testing.assert_allclose(c.diversity_correction(-0.5, 10, negative_rho="saturate"),
-                               c.diversity_correction(0.0, 10))
+    np.testing.assert_allclose(
+        c.diversity_correction(-0.5, 10, negative_rho="saturate"),
+        c.diversity_correction(0.0, 10),
+    )
     with pytest.raises(ValueError, match="negative_rho"):
         c.diversity_correction(0.5, 10, negative_rho="abs")
 
@@ -64,8 +69,16 @@ def test_j_min_increases_with_rho_and_chapter_ceiling_slip():
     assert math.isinf(float(c.j_min(0.9, 0.0, 0.7)))
 
 
-@pytest.mark.parametrize("kw", [dict(alpha_ext=-0.1), dict(alpha_ext=1.5), dict(rho=1.0),
-                                dict(rho=np.nan), dict(J=0.5)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(alpha_ext=-0.1),
+        dict(alpha_ext=1.5),
+        dict(rho=1.0),
+        dict(rho=np.nan),
+        dict(J=0.5),
+    ],
+)
 def test_bad_inputs_raise(kw):
     args = dict(alpha_ext=0.2, rho=0.5, J=5)
     args.update(kw)
@@ -83,7 +96,12 @@ def test_simulation_bad_inputs():
 
 
 CASES = [  # (J, alpha_ext)
-    (1, 0.5), (1, 0.0), (10, 0.0), (1, 0.1), (10, 0.1), (1, 0.19),
+    (1, 0.5),
+    (1, 0.0),
+    (10, 0.0),
+    (1, 0.1),
+    (10, 0.1),
+    (1, 0.19),
 ]
 
 

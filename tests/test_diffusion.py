@@ -30,7 +30,11 @@ def padded(G: nx.Graph) -> mg.Graph:
 
 def laplacian(G: nx.Graph) -> np.ndarray:
     G = nx.convert_node_labels_to_integers(G)
-    return nx.laplacian_matrix(G, nodelist=range(G.number_of_nodes())).toarray().astype(float)
+    return (
+        nx.laplacian_matrix(G, nodelist=range(G.number_of_nodes()))
+        .toarray()
+        .astype(float)
+    )
 
 
 CLOSED_FORMS = {
@@ -60,10 +64,16 @@ def test_diffuse_matches_expm(small, batch):
     assert out.shape == (5,) + u0.shape
     for i, t in enumerate(times):
         ref = sla.expm(-t * L) @ u0
-        np.testing.assert_allclose(out[i], ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+        np.testing.assert_allclose(
+            out[i], ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max()
+        )
     # the mean is conserved to rounding
-    np.testing.assert_allclose(out.mean(axis=1), np.broadcast_to(u0.mean(0), out.mean(1).shape),
-                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        out.mean(axis=1),
+        np.broadcast_to(u0.mean(0), out.mean(1).shape),
+        rtol=0,
+        atol=1e-13,
+    )
 
 
 def test_diffuse_scalar_time_float32_and_masked_graph(small):
@@ -97,18 +107,21 @@ def test_diffuse_edgeless_graph_is_constant():
     np.testing.assert_array_equal(np.asarray(out), np.stack([u0, u0]))
 
 
-@pytest.mark.parametrize("bad, err", [
-    (dict(times=[-1.0]), ValueError),
-    (dict(times=[np.nan]), ValueError),
-    (dict(times=[[1.0]]), ValueError),
-    (dict(u0=np.ones(39)), ValueError),
-    (dict(u0=np.ones((40, 2, 2))), ValueError),
-    (dict(u0=np.full(40, np.nan)), ValueError),
-    (dict(u0=np.ones(40, bool)), TypeError),
-    (dict(tol=0.0), ValueError),
-    (dict(spectral_bound=-1.0), ValueError),
-    (dict(graph="not a graph"), TypeError),
-])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (dict(times=[-1.0]), ValueError),
+        (dict(times=[np.nan]), ValueError),
+        (dict(times=[[1.0]]), ValueError),
+        (dict(u0=np.ones(39)), ValueError),
+        (dict(u0=np.ones((40, 2, 2))), ValueError),
+        (dict(u0=np.full(40, np.nan)), ValueError),
+        (dict(u0=np.ones(40, bool)), TypeError),
+        (dict(tol=0.0), ValueError),
+        (dict(spectral_bound=-1.0), ValueError),
+        (dict(graph="not a graph"), TypeError),
+    ],
+)
 def test_diffuse_bad_input(small, bad, err):
     args = dict(graph=small[1], u0=np.ones(40), times=[1.0])
     args.update(bad)
@@ -133,9 +146,11 @@ def test_fiedler_closed_forms(name):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fiedler_matches_scipy_on_random_graphs(seed):
-    graphs = [nx.random_regular_graph(4, N_PAD, seed=seed),
-              nx.barabasi_albert_graph(N_PAD, 2, seed=seed),
-              nx.connected_watts_strogatz_graph(N_PAD, 6, 0.2, seed=seed)]
+    graphs = [
+        nx.random_regular_graph(4, N_PAD, seed=seed),
+        nx.barabasi_albert_graph(N_PAD, 2, seed=seed),
+        nx.connected_watts_strogatz_graph(N_PAD, 6, 0.2, seed=seed),
+    ]
     for G in graphs:
         assert nx.is_connected(G)
         ref = np.sort(np.linalg.eigvalsh(laplacian(G)))[1]
@@ -151,7 +166,9 @@ def test_fiedler_dense_path_and_vector():
     g = mg.from_networkx(G)
     res = diffusion.fiedler(g)  # n <= 64: dense
     assert res.n_matvec == 0
-    np.testing.assert_allclose(float(res.value), 2 - 2 * math.cos(math.pi / 10), rtol=1e-12)
+    np.testing.assert_allclose(
+        float(res.value), 2 - 2 * math.cos(math.pi / 10), rtol=1e-12
+    )
     v = np.asarray(diffusion.fiedler_vector(g))
     # the path's Fiedler vector is cos(pi (i + 1/2) / n), up to sign
     ref = np.cos(np.pi * (np.arange(10) + 0.5) / 10)
@@ -181,8 +198,16 @@ def test_fiedler_reports_non_convergence():
         diffusion.fiedler_value(g, method="lanczos", tol=1e-14, max_restarts=1)
 
 
-@pytest.mark.parametrize("bad", [dict(method="qr"), dict(basis_size=1), dict(keep=0),
-                                 dict(tol=2.0), dict(max_restarts=0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(method="qr"),
+        dict(basis_size=1),
+        dict(keep=0),
+        dict(tol=2.0),
+        dict(max_restarts=0),
+    ],
+)
 def test_fiedler_bad_input(bad):
     g = mg.from_networkx(nx.path_graph(70))
     with pytest.raises(ValueError):
@@ -195,10 +220,14 @@ def test_fiedler_bad_input(bad):
 
 
 def test_spectral_radius():
-    for G, exact in [(nx.complete_graph(N_PAD), N_PAD - 1.0), (nx.cycle_graph(N_PAD), 2.0),
-                     (nx.hypercube_graph(7), 7.0)]:
-        np.testing.assert_allclose(float(diffusion.spectral_radius(padded(G))), exact,
-                                   rtol=1e-8)
+    for G, exact in [
+        (nx.complete_graph(N_PAD), N_PAD - 1.0),
+        (nx.cycle_graph(N_PAD), 2.0),
+        (nx.hypercube_graph(7), 7.0),
+    ]:
+        np.testing.assert_allclose(
+            float(diffusion.spectral_radius(padded(G))), exact, rtol=1e-8
+        )
     G = nx.barabasi_albert_graph(N_PAD, 2, seed=5)
     A = nx.adjacency_matrix(G, nodelist=range(N_PAD)).astype(float)
     ref = spl.eigsh(A, k=1, which="LA")[0][0]
@@ -207,8 +236,11 @@ def test_spectral_radius():
     np.testing.assert_allclose(float(res.value), ref, rtol=1e-8)
     assert np.all(np.asarray(res.vector) * np.sign(res.vector[0]) > 0)  # Perron vector
     # small graphs use the dense path
-    np.testing.assert_allclose(float(diffusion.spectral_radius(mg.from_networkx(
-        nx.star_graph(9)))), 3.0, rtol=1e-12)
+    np.testing.assert_allclose(
+        float(diffusion.spectral_radius(mg.from_networkx(nx.star_graph(9)))),
+        3.0,
+        rtol=1e-12,
+    )
 
 
 # --- Lemma 5.1, bandwidth -----------------------------------------------------------------
@@ -222,15 +254,19 @@ def test_consensus_decay_obeys_bound_and_is_tight_for_fiedler_vector(small):
     u0 = np.random.default_rng(3).normal(size=(40, 4))
     curve = diffusion.consensus_decay(g, u0, times, lambda2=lam2)
     assert curve.distance.shape == (11, 4) == curve.bound.shape
-    assert np.all(np.asarray(curve.distance) <= np.asarray(curve.bound) * (1 + 1e-9) + 1e-12)
+    assert np.all(
+        np.asarray(curve.distance) <= np.asarray(curve.bound) * (1 + 1e-9) + 1e-12
+    )
     # slope at late times -> lambda2
     d = np.asarray(curve.distance)[:, 0]
-    np.testing.assert_allclose(-np.log(d[-1] / d[-2]) / (times[-1] - times[-2]), lam2,
-                               rtol=0.05)
+    np.testing.assert_allclose(
+        -np.log(d[-1] / d[-2]) / (times[-1] - times[-2]), lam2, rtol=0.05
+    )
     phi = np.asarray(diffusion.fiedler_vector(g))
     tight = diffusion.consensus_decay(g, 3.0 + phi, times, lambda2=lam2)
-    np.testing.assert_allclose(np.asarray(tight.distance), np.asarray(tight.bound),
-                               rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(
+        np.asarray(tight.distance), np.asarray(tight.bound), rtol=1e-9, atol=1e-11
+    )
 
 
 def test_bandwidth():
@@ -253,10 +289,19 @@ def test_knowledge_diffusion_experiment_tiny(tmp_path):
     from meshjax.experiments import Context, get
 
     exp = get("knowledge_diffusion")
-    params = dict(decay_n=60, decay_points=9, spectral_families=["ba"],
-                  spectral_sizes=[60], spectral_degrees=[8], sis_gammas=[2.3],
-                  sis_sizes=[60], sis_rate_count=5, sis_time=10.0, sis_dt=0.25,
-                  sis_replicas=1)
+    params = dict(
+        decay_n=60,
+        decay_points=9,
+        spectral_families=["ba"],
+        spectral_sizes=[60],
+        spectral_degrees=[8],
+        sis_gammas=[2.3],
+        sis_sizes=[60],
+        sis_rate_count=5,
+        sis_time=10.0,
+        sis_dt=0.25,
+        sis_replicas=1,
+    )
     res = exp.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert {"decay", "spectral", "bandwidth", "sis", "metrics"} <= set(res.tables)
     verdicts = {f.claim.split(":")[0]: f.verdict for f in res.findings}

@@ -16,9 +16,18 @@ def test_measured_n_star_matches_eq16():
     """Agents spread evenly over J types, fixed mean degree: N* = M c_cent / (S c)."""
     n_max, r0, M, c_cent, rho = 1200, 4.0, 40, 10.0, 0.5
     grid = np.array([250, 300, 350, 400, 450, 500, 600, 800, 1200])
-    res = eq.capability_curve(jr.key(0), grid, mean_degree=r0, params=PARAMS,
-                              capability=jnp.ones(n_max), rho=rho, M=M, c_cent=c_cent,
-                              steps=150, replicas=4)
+    res = eq.capability_curve(
+        jr.key(0),
+        grid,
+        mean_degree=r0,
+        params=PARAMS,
+        capability=jnp.ones(n_max),
+        rho=rho,
+        M=M,
+        c_cent=c_cent,
+        steps=150,
+        replicas=4,
+    )
     s = float(res["s_theory"])
     pred = float(ces.critical_mass(M, c_cent, 1.0, s))
     n_star = eq.measured_critical_mass(res["n"], res["ratio"])
@@ -38,9 +47,17 @@ def test_measured_n_star_matches_eq16():
 def test_grow_mesh_series():
     n_max, beta = 1000, 6.0 / 1000
     sched = np.linspace(50, n_max, 12).astype(np.int64)
-    out = eq.grow_mesh(jr.key(1), sched, beta=beta, params=PARAMS,
-                       capability=jnp.ones(n_max), rho=0.5, M=30, c_cent=10.0,
-                       steps_per_record=40)
+    out = eq.grow_mesh(
+        jr.key(1),
+        sched,
+        beta=beta,
+        params=PARAMS,
+        capability=jnp.ones(n_max),
+        rho=0.5,
+        M=30,
+        c_cent=10.0,
+        steps_per_record=40,
+    )
     r0 = np.asarray(out["r0"])
     np.testing.assert_allclose(r0, beta * sched)
     s_m, s_t = np.asarray(out["s_measured"]), np.asarray(out["s_theory"])
@@ -103,31 +120,104 @@ def test_n_star_falls_with_type_entropy():
     assert np.all(np.diff(H) > 0) and np.all(np.diff(n) < 0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: eq.grow_mesh(jr.key(0), np.array([5, 3]), beta=0.1, params=PARAMS,
-                         capability=jnp.ones(10), rho=0.5, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5, 30]), beta=0.1, params=PARAMS,
-                         capability=jnp.ones(10), rho=0.5, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5]), beta=0.0, params=PARAMS,
-                         capability=jnp.ones(10), rho=0.5, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=PARAMS,
-                         capability=-jnp.ones(10), rho=0.5, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=PARAMS,
-                         capability=jnp.ones(10), rho=1.0, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=PARAMS,
-                         capability=jnp.ones(10), rho=0.0, M=1, c_cent=1.0),
-    lambda: eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=PARAMS,
-                         capability=jnp.ones(10), rho=0.5, M=0, c_cent=1.0),
-    lambda: eq.capability_curve(jr.key(0), np.array([5, 4]), mean_degree=2.0,
-                                params=PARAMS, capability=jnp.ones(10), rho=0.5, M=1,
-                                c_cent=1.0),
-    lambda: eq.capability_curve(jr.key(0), np.array([5, 8]), mean_degree=5.0,
-                                params=PARAMS, capability=jnp.ones(10), rho=0.5, M=1,
-                                c_cent=1.0),
-    lambda: eq.critical_mass_fixed_beta(1, 1.0, 1.0, 1.5),
-    lambda: eq.classify_phases([1.0, 2.0], [1.0]),
-    lambda: eq.measured_critical_mass([1, 2], [[1.0, 2.0, 3.0]]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5, 3]),
+            beta=0.1,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5, 30]),
+            beta=0.1,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.0,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.1,
+            params=PARAMS,
+            capability=-jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.1,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=1.0,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.1,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.0,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.1,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=0,
+            c_cent=1.0,
+        ),
+        lambda: eq.capability_curve(
+            jr.key(0),
+            np.array([5, 4]),
+            mean_degree=2.0,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.capability_curve(
+            jr.key(0),
+            np.array([5, 8]),
+            mean_degree=5.0,
+            params=PARAMS,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        ),
+        lambda: eq.critical_mass_fixed_beta(1, 1.0, 1.0, 1.5),
+        lambda: eq.classify_phases([1.0, 2.0], [1.0]),
+        lambda: eq.measured_critical_mass([1, 2], [[1.0, 2.0, 3.0]]),
+    ],
+)
 def test_bad_input(call):
     with pytest.raises(ValueError):
         call()
@@ -135,8 +225,16 @@ def test_bad_input(call):
 
 def test_bad_params_type():
     with pytest.raises(TypeError):
-        eq.grow_mesh(jr.key(0), np.array([5]), beta=0.1, params=None,
-                     capability=jnp.ones(10), rho=0.5, M=1, c_cent=1.0)
+        eq.grow_mesh(
+            jr.key(0),
+            np.array([5]),
+            beta=0.1,
+            params=None,
+            capability=jnp.ones(10),
+            rho=0.5,
+            M=1,
+            c_cent=1.0,
+        )
 
 
 def test_experiments_tiny(tmp_path):
@@ -144,8 +242,18 @@ def test_experiments_tiny(tmp_path):
 
     exp = get("mesh_equilibrium")
     p = dict(exp.defaults)
-    p.update(n_max=400, M=12, records=6, steps_per_record=10, grid_points=4,
-             curve_steps=40, replicas=2, widths=[0.5], type_counts=[], n_tasks=J)
+    p.update(
+        n_max=400,
+        M=12,
+        records=6,
+        steps_per_record=10,
+        grid_points=4,
+        curve_steps=40,
+        replicas=2,
+        widths=[0.5],
+        type_counts=[],
+        n_tasks=J,
+    )
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert {"metrics", "phases", "n_sweep", "entropy"} <= set(res.tables)
     assert len(res.tables["metrics"]) == 6

@@ -60,9 +60,11 @@ def test_datacenter_bulk_threshold():
     for ell in (0.0, ell_star - 0.02, ell_star + 0.02, 1.0):
         cond = F.condensation_constant(F.datacenter_edge_bulk_pdf(ell, gap=0.5))
         a = 1 - 0.5 * (1 - ell)
-        np.testing.assert_allclose(cond.integral_at_max,
-                                   -1 - math.log1p(-a) / a if a < 1 else cond.integral_at_max,
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            cond.integral_at_max,
+            -1 - math.log1p(-a) / a if a < 1 else cond.integral_at_max,
+            rtol=1e-6,
+        )
         assert cond.condensed == (ell < ell_star)
 
 
@@ -72,7 +74,9 @@ def test_samplers(getkey):
         eta = np.asarray(F.theta_fitness(getkey(), n, theta))
         assert eta.min() >= 0 and eta.max() <= 1
         # E[eta] = 1/(2 + theta); standard error ~ 0.3/sqrt(n).
-        np.testing.assert_allclose(eta.mean(), 1 / (2 + theta), atol=5 * 0.3 / math.sqrt(n))
+        np.testing.assert_allclose(
+            eta.mean(), 1 / (2 + theta), atol=5 * 0.3 / math.sqrt(n)
+        )
     eta = np.asarray(F.datacenter_edge_fitness(getkey(), 1000, 0.0, n_datacenters=3))
     assert np.all(eta[:3] == 1) and eta[3:].max() <= 0.5
     eta = np.asarray(F.uniform_fitness(getkey(), 10, eta_max=2.0))
@@ -137,7 +141,9 @@ def test_growth_law_is_exact_on_tiny_networks(getkey):
             sets.append(frozenset(i for i in range(t) if bits >> i & 1))
         counts[tuple(reversed(sets))] = k
     assert set(counts) <= set(exact)
-    chi2 = sum((counts.get(k, 0) - reps * p) ** 2 / (reps * p) for k, p in exact.items())
+    chi2 = sum(
+        (counts.get(k, 0) - reps * p) ** 2 / (reps * p) for k, p in exact.items()
+    )
     dof = len(exact) - 1
     # chi-square with dof degrees of freedom: mean dof, sd sqrt(2 dof); 5 sd margin.
     assert chi2 < dof + 5 * math.sqrt(2 * dof), (chi2, dof)
@@ -153,8 +159,11 @@ _PER = 6  # tracked nodes per level
 
 
 def _grow(keys, fit, track):
-    return jax.vmap(lambda k: F.bianconi_barabasi(
-        k, fit, _M, track=track, record_every=_EVERY, build_graph=False))(keys)
+    return jax.vmap(
+        lambda k: F.bianconi_barabasi(
+            k, fit, _M, track=track, record_every=_EVERY, build_graph=False
+        )
+    )(keys)
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +196,11 @@ def test_records_are_consistent(uniform_run):
     deg = np.asarray(res.degrees)
     assert res.times[0, -1] == _N and res.times.shape == (_REPS, _N // _EVERY)
     np.testing.assert_array_equal(np.asarray(res.tracked_degrees)[:, -1], deg[:, track])
-    np.testing.assert_allclose(np.asarray(res.kmax_share)[:, -1],
-                               np.asarray(F.condensate_share(deg)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(res.kmax_share)[:, -1],
+        np.asarray(F.condensate_share(deg)),
+        rtol=1e-6,
+    )
     assert np.all(deg.sum(axis=1) == 2 * (3 + _M * (_N - 3)))
     assert np.all(deg.min(axis=1) >= _M)
     # Replicas differ.
@@ -209,7 +221,9 @@ def test_equal_fitness_is_barabasi_albert():
     gamma = F.degree_exponent_mle(deg, k_min=8)
     assert abs(gamma - 3) < 0.2, gamma
     # Growth exponent 1/2 (C = 2 eta).
-    beta = np.asarray(F.growth_exponents(res.times[0], res.tracked_degrees, t_min=2_000))
+    beta = np.asarray(
+        F.growth_exponents(res.times[0], res.tracked_degrees, t_min=2_000)
+    )
     np.testing.assert_allclose(beta.mean(), 0.5, atol=0.05)
 
 
@@ -218,7 +232,7 @@ def test_equal_fitness_is_barabasi_albert():
 
 def test_growth_exponents_on_exact_power_laws():
     t = np.arange(10, 1000, 10)
-    k = np.stack([3 * t ** 0.3, 2 * t ** 0.8], axis=1)
+    k = np.stack([3 * t**0.3, 2 * t**0.8], axis=1)
     np.testing.assert_allclose(F.growth_exponents(t, k), [0.3, 0.8], rtol=1e-10)
 
 
@@ -231,19 +245,22 @@ def test_degree_exponent_mle_on_zeta_samples():
 # ----------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("fit, m, kw, match", [
-    ([1.0, -0.5, 1.0, 1.0], 1, {}, "fitness"),
-    ([1.0, np.nan, 1.0, 1.0], 1, {}, "fitness"),
-    ([0.0, 0.0, 0.0, 0.0], 1, {}, "all zero"),
-    ([1.0, 0.0, 0.0, 1.0, 1.0], 2, {}, "core"),
-    ([1.0, 1.0, 1.0, 1.0], 0, {}, "`m`"),
-    ([1.0] * 6, 3, {"n_core": 2}, "larger than the initial core"),
-    ([1.0] * 4, 1, {"n_core": 4}, "n_core"),
-    ([1.0] * 4, 1, {"n_core": 1}, "n_core"),
-    ([[1.0, 1.0], [1.0, 1.0]], 1, {}, "1-D"),
-    ([1.0] * 6, 1, {"track": [7]}, "track"),
-    ([1.0] * 6, 1, {"record_every": 0}, "record_every"),
-])
+@pytest.mark.parametrize(
+    "fit, m, kw, match",
+    [
+        ([1.0, -0.5, 1.0, 1.0], 1, {}, "fitness"),
+        ([1.0, np.nan, 1.0, 1.0], 1, {}, "fitness"),
+        ([0.0, 0.0, 0.0, 0.0], 1, {}, "all zero"),
+        ([1.0, 0.0, 0.0, 1.0, 1.0], 2, {}, "core"),
+        ([1.0, 1.0, 1.0, 1.0], 0, {}, "`m`"),
+        ([1.0] * 6, 3, {"n_core": 2}, "larger than the initial core"),
+        ([1.0] * 4, 1, {"n_core": 4}, "n_core"),
+        ([1.0] * 4, 1, {"n_core": 1}, "n_core"),
+        ([[1.0, 1.0], [1.0, 1.0]], 1, {}, "1-D"),
+        ([1.0] * 6, 1, {"track": [7]}, "track"),
+        ([1.0] * 6, 1, {"record_every": 0}, "record_every"),
+    ],
+)
 def test_bad_input(fit, m, kw, match):
     with pytest.raises(ValueError, match=match):
         F.bianconi_barabasi(jr.key(0), np.asarray(fit), m, **kw)
@@ -266,14 +283,20 @@ def test_bad_input_theory():
         F.bianconi_barabasi(jr.key(0), np.ones(5), 1.5)
 
 
-
 def test_inverse_bec_experiment_tiny(tmp_path):
     from meshjax.experiments import Context
     from meshjax.experiments.inverse_bec import EXPERIMENT
 
-    params = {**EXPERIMENT.defaults, "n_nodes": 2_000, "replicas": 2, "records": 20,
-              "thetas": [0.5, 3.0], "learnings": [0.0, 1.0], "m": _M,
-              "nodes_per_level": 2}
+    params = {
+        **EXPERIMENT.defaults,
+        "n_nodes": 2_000,
+        "replicas": 2,
+        "records": 20,
+        "thetas": [0.5, 3.0],
+        "learnings": [0.0, 1.0],
+        "m": _M,
+        "nodes_per_level": 2,
+    }
     EXPERIMENT.validate(params)
     res = EXPERIMENT.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     rows = res.tables["metrics"]
@@ -284,8 +307,10 @@ def test_inverse_bec_experiment_tiny(tmp_path):
     assert last[("learning", 0.0)]["predicted_condensed"]
     # The condensed distributions hold a larger top share than the fit-get-rich ones.
     assert last[("theta", 3.0)]["kmax_share"] > last[("theta", 0.5)]["kmax_share"]
-    assert (last[("learning", 0.0)]["datacenter_share"]
-            > last[("learning", 1.0)]["datacenter_share"])
+    assert (
+        last[("learning", 0.0)]["datacenter_share"]
+        > last[("learning", 1.0)]["datacenter_share"]
+    )
     verdicts = {f.claim: f.verdict for f in res.findings}
     alpha = [v for c, v in verdicts.items() if "alpha_B <= 0" in c]
     assert alpha == ["not supported"]
@@ -296,8 +321,10 @@ def test_inverse_bec_experiment_tiny(tmp_path):
 def test_predicted_link_share():
     # All nodes hold everything; theta = 2 top nodes hold the condensate n0/2 = 1/4 plus
     # (1/2) int_{eta_q}^1 3 (1 - eta) d eta = (3/4) (1 - eta_q)^2.
-    np.testing.assert_allclose(F.predicted_link_share(F.theta_pdf(0.0), 0.0), 1.0,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        F.predicted_link_share(F.theta_pdf(0.0), 0.0), 1.0, rtol=1e-6
+    )
     d = 0.2
-    np.testing.assert_allclose(F.predicted_link_share(F.theta_pdf(2.0), 1 - d),
-                               0.25 + 0.75 * d ** 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        F.predicted_link_share(F.theta_pdf(2.0), 1 - d), 0.25 + 0.75 * d**2, rtol=1e-6
+    )

@@ -29,7 +29,7 @@ def assert_slot_invariants(g):
         assert not np.any(m & (s == r)), "self-loop slot present"
     else:
         assert np.all(s != r)
-    present = (np.ones_like(s, bool) if g.edge_mask is None else np.asarray(g.edge_mask))
+    present = np.ones_like(s, bool) if g.edge_mask is None else np.asarray(g.edge_mask)
     code = r[present].astype(np.int64) * g.n_nodes + s[present]
     assert np.unique(code).size == code.size, "repeated edge present"
 
@@ -55,7 +55,8 @@ def test_from_edges_matches_networkx_adjacency():
     np.testing.assert_array_equal(np.asarray(g.degrees()), A.sum(1))
     back = G.to_networkx(g)
     assert nx.utils.graphs_equal(back, nx.Graph(G0.edges())) or set(
-        map(frozenset, back.edges())) == set(map(frozenset, G0.edges()))
+        map(frozenset, back.edges())
+    ) == set(map(frozenset, G0.edges()))
 
 
 def test_scipy_round_trip_and_padding():
@@ -152,7 +153,9 @@ def test_count_neighbor_states_matches_numpy(masked):
         ids[(a, b)] = int(np.asarray(g.edge_ids)[sl])
     for a, b in e:
         W[a, b] = W[b, a] = w[ids[(a, b)]]
-    got_w = G.count_neighbor_states(g, jnp.asarray(s), q, weights=jnp.asarray(w)[g.edge_ids])
+    got_w = G.count_neighbor_states(
+        g, jnp.asarray(s), q, weights=jnp.asarray(w)[g.edge_ids]
+    )
     np.testing.assert_allclose(got_w, W @ np.eye(q)[s], rtol=1e-12)
 
 
@@ -289,7 +292,9 @@ def test_components_match_scipy(mean_degree, masked, getkey):
     if masked:
         extra = jr.bernoulli(getkey(), 0.5, (g.n_edges,))[g.edge_ids]
     labels = G.connected_components(g, extra)
-    _, ref = csgraph.connected_components(G.to_scipy(g.with_mask(extra)), directed=False)
+    _, ref = csgraph.connected_components(
+        G.to_scipy(g.with_mask(extra)), directed=False
+    )
     assert _same_partition(labels, ref)
     lab = np.asarray(labels)
     # The label is the smallest node id of the component.
@@ -297,16 +302,18 @@ def test_components_match_scipy(mean_degree, masked, getkey):
         assert c == np.flatnonzero(lab == c).min()
     sizes = np.asarray(G.component_sizes(labels))
     assert sizes.sum() == 3000
-    np.testing.assert_allclose(G.giant_component_fraction(g, extra),
-                               np.bincount(ref).max() / 3000)
+    np.testing.assert_allclose(
+        G.giant_component_fraction(g, extra), np.bincount(ref).max() / 3000
+    )
 
 
 def test_components_on_lattice_and_isolated_nodes():
     g = G.lattice((40, 40), periodic=False)
     assert np.all(np.asarray(G.connected_components(g)) == 0)
     g = G.from_edges(np.array([[3, 4], [5, 9]]), 10)
-    np.testing.assert_array_equal(G.connected_components(g),
-                                  [0, 1, 2, 3, 3, 5, 6, 7, 8, 5])
+    np.testing.assert_array_equal(
+        G.connected_components(g), [0, 1, 2, 3, 3, 5, 6, 7, 8, 5]
+    )
 
 
 def test_components_under_vmap(getkey):
@@ -353,8 +360,11 @@ _N, _CAP = 24, 60
 
 @st.composite
 def _edge_lists(draw):
-    pairs = draw(st.lists(st.tuples(st.integers(0, _N - 1), st.integers(0, _N - 1)),
-                          max_size=_CAP))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, _N - 1), st.integers(0, _N - 1)), max_size=_CAP
+        )
+    )
     seen, out = set(), []
     for u, v in pairs:
         if u != v and frozenset((u, v)) not in seen:

@@ -25,11 +25,22 @@ def _grid():
     for dg, d in ((0.4, 0.1), (1.0, 0.3)):  # regime (b): Phi = 1 (lam = 1, phi = 1)
         rows.append(dict(delta_g=dg, phi=1.0, delta=d, C0=1.0, kind="b"))
     rows.append(dict(delta_g=1.0, phi=1.5, delta=0.5, C0=0.2, kind="decay"))  # C0 < C_u
-    rows.append(dict(delta_g=4.0, phi=1.5, delta=0.5, h=2.0, C0=1.0, kind="h"))  # saturated
-    rows.append(dict(delta_g=0.4, phi=1.0, delta=0.1, gamma_J=0.5, g_J=0.05, C0=1.0,
-                     kind="bJ"))
-    for Phi in (0.2, 0.4, 0.5, 0.7, 0.75):  # more regime (a): the batch has 32 points, the
-        rows.append(dict(delta_g=1.0, phi=Phi, delta=1.0, C0=2.0, kind="a"))  # experiment's
+    rows.append(
+        dict(delta_g=4.0, phi=1.5, delta=0.5, h=2.0, C0=1.0, kind="h")
+    )  # saturated
+    rows.append(
+        dict(delta_g=0.4, phi=1.0, delta=0.1, gamma_J=0.5, g_J=0.05, C0=1.0, kind="bJ")
+    )
+    for Phi in (
+        0.2,
+        0.4,
+        0.5,
+        0.7,
+        0.75,
+    ):  # more regime (a): the batch has 32 points, the
+        rows.append(
+            dict(delta_g=1.0, phi=Phi, delta=1.0, C0=2.0, kind="a")
+        )  # experiment's
     # stiff point: explicit steps need ~1e7 steps > max_steps, so the solve must report failure
     rows.append(dict(delta_g=1.0, phi=0.5, delta=1e6, C0=1.0, kind="fail"))
     keys = ("delta_g", "phi", "delta", "h", "gamma_J", "g_J")
@@ -86,16 +97,22 @@ def test_regime_c_with_depreciation_is_later_than_ts(solved):
     np.testing.assert_allclose(np.asarray(sol.t_end)[m][blew], Tb[blew], rtol=1e-3)
     # blowup_time -> T_s as delta -> 0
     p0 = g.GrowthParams(delta_g=1.0, phi=1.5, delta=1e-9)
-    np.testing.assert_allclose(g.blowup_time(p0, 1.0), g.singularity_time(p0, 1.0), rtol=1e-6)
+    np.testing.assert_allclose(
+        g.blowup_time(p0, 1.0), g.singularity_time(p0, 1.0), rtol=1e-6
+    )
 
 
 def test_closed_form_matches_solver(solved):
     params, C0, kinds, sol = solved
     m = np.isin(kinds, ["a", "b", "decay", "cd", "c0"])
     p = _sel(params, m)
-    cf = np.asarray(g.closed_form(np.asarray(sol.ts)[None, :],
-                                  jax.tree_util.tree_map(lambda x: x[:, None] if np.ndim(x) else x, p),
-                                  C0[m][:, None]))
+    cf = np.asarray(
+        g.closed_form(
+            np.asarray(sol.ts)[None, :],
+            jax.tree_util.tree_map(lambda x: x[:, None] if np.ndim(x) else x, p),
+            C0[m][:, None],
+        )
+    )
     num = np.asarray(sol.log_C)[m]
     fin = np.isfinite(num) & np.isfinite(cf)
     fin &= np.asarray(sol.ts)[None, :] < 0.999 * np.asarray(sol.t_end)[m][:, None]
@@ -106,8 +123,14 @@ def test_closed_form_against_scipy():
     p = g.GrowthParams(delta_g=0.7, f=0.4, lam=0.8, phi=0.5, delta=0.3)
     a, Phi = float(p.a()), float(p.Phi)
     ts = np.linspace(0, 10, 11)
-    ref = scipy.integrate.solve_ivp(lambda t, c: a * c**Phi - 0.3 * c, (0, 10), [2.0],
-                                    t_eval=ts, rtol=1e-11, atol=1e-12).y[0]
+    ref = scipy.integrate.solve_ivp(
+        lambda t, c: a * c**Phi - 0.3 * c,
+        (0, 10),
+        [2.0],
+        t_eval=ts,
+        rtol=1e-11,
+        atol=1e-12,
+    ).y[0]
     np.testing.assert_allclose(np.exp(g.closed_form(ts, p, 2.0)), ref, rtol=1e-8)
 
 
@@ -115,7 +138,9 @@ def test_regime_a_converges_below_ceiling(solved):
     params, C0, kinds, sol = solved
     m = kinds == "a"
     c_star = np.asarray(g.steady_state(_sel(params, m)))
-    np.testing.assert_allclose(np.exp(np.asarray(sol.log_C)[m][:, -1]), c_star, rtol=2e-3)
+    np.testing.assert_allclose(
+        np.exp(np.asarray(sol.log_C)[m][:, -1]), c_star, rtol=2e-3
+    )
     # saturated variant (h > 0, Phi = 1.5 > 1): bounded by max(C0, 1/(h delta)), no blow-up
     mh = kinds == "h"
     assert np.all(np.asarray(sol.status)[mh] == g.STATUS_OK)
@@ -129,9 +154,13 @@ def test_regime_b_constant_growth_rate(solved):
     p = _sel(params, m)
     rate = np.asarray(sol.growth_rate)[m]
     expected = np.asarray(p.a() - p.delta)
-    np.testing.assert_allclose(rate, np.broadcast_to(expected[:, None], rate.shape), rtol=1e-9)
+    np.testing.assert_allclose(
+        rate, np.broadcast_to(expected[:, None], rate.shape), rtol=1e-9
+    )
     slope = np.diff(np.asarray(sol.log_C)[m], axis=1) / np.diff(np.asarray(sol.ts))
-    np.testing.assert_allclose(slope, np.broadcast_to(expected[:, None], slope.shape), rtol=1e-7)
+    np.testing.assert_allclose(
+        slope, np.broadcast_to(expected[:, None], slope.shape), rtol=1e-7
+    )
 
 
 def test_eq32_is_not_the_solution_with_growing_J(solved):
@@ -148,15 +177,24 @@ def test_eq32_is_not_the_solution_with_growing_J(solved):
 
 def test_regime_from_params_and_trajectory_agree(solved):
     params, C0, kinds, sol = solved
-    expected = {"c0": g.REGIME_C, "a": g.REGIME_A, "b": g.REGIME_B, "decay": g.REGIME_DECAY,
-                "h": g.REGIME_A, "bJ": g.REGIME_B}
+    expected = {
+        "c0": g.REGIME_C,
+        "a": g.REGIME_A,
+        "b": g.REGIME_B,
+        "decay": g.REGIME_DECAY,
+        "h": g.REGIME_A,
+        "bJ": g.REGIME_B,
+    }
     from_p = np.asarray(g.regime_from_params(params, C0))
     for kind, code in expected.items():
         if kind != "bJ":  # growing J: the parameter rule is for constant J
             assert np.all(from_p[kinds == kind] == code), kind
     from_t = np.asarray(g.regime_from_trajectory(sol))
     for kind in ("c0", "a", "b", "h"):
-        assert np.all(from_t[kinds == kind] == expected[kind]), (kind, from_t[kinds == kind])
+        assert np.all(from_t[kinds == kind] == expected[kind]), (
+            kind,
+            from_t[kinds == kind],
+        )
     # with depreciation the blow-up regime needs C0 above the unstable point
     mc = kinds == "cd"
     blew = np.asarray(sol.status)[mc] == g.STATUS_BLOWUP
@@ -166,9 +204,13 @@ def test_regime_from_params_and_trajectory_agree(solved):
 def test_batch_permutation_permutes_results(solved):
     params, C0, kinds, sol = solved
     perm = np.random.default_rng(0).permutation(C0.shape[0])
-    sol2 = g.solve(_sel(params, perm), C0[perm], T1, n_save=201)  # same shapes: no recompile
+    sol2 = g.solve(
+        _sel(params, perm), C0[perm], T1, n_save=201
+    )  # same shapes: no recompile
     np.testing.assert_array_equal(np.asarray(sol2.status), np.asarray(sol.status)[perm])
-    np.testing.assert_allclose(np.asarray(sol2.t_end), np.asarray(sol.t_end)[perm], rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(sol2.t_end), np.asarray(sol.t_end)[perm], rtol=1e-12
+    )
 
 
 def test_failed_solve_reports_status(solved):
@@ -180,8 +222,18 @@ def test_failed_solve_reports_status(solved):
     assert np.all(np.asarray(sol.status)[~m] != g.STATUS_FAILED)
 
 
-@pytest.mark.parametrize("kw", [dict(delta=-0.1), dict(f=1.0), dict(f=0.0), dict(lam=1.5),
-                                dict(delta_g=np.nan), dict(h=-1.0), dict(alpha=2.0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(delta=-0.1),
+        dict(f=1.0),
+        dict(f=0.0),
+        dict(lam=1.5),
+        dict(delta_g=np.nan),
+        dict(h=-1.0),
+        dict(alpha=2.0),
+    ],
+)
 def test_bad_params_raise(kw):
     with pytest.raises(ValueError):
         g.GrowthParams(**kw)
@@ -234,7 +286,9 @@ def test_saturation_random_matrix_converges_below_bounds(getkey):
     C = np.asarray(C)
     assert int(status) == g.STATUS_OK
     # equilibrium: the vector field vanishes there, and each C_j < 1/(h delta)
-    resid = np.asarray(g.saturation_vector_field(0.0, jnp.asarray(C[-1]), (A, h, delta)))
+    resid = np.asarray(
+        g.saturation_vector_field(0.0, jnp.asarray(C[-1]), (A, h, delta))
+    )
     assert np.max(np.abs(resid)) < 1e-8
     assert np.all(C[-1] < 1 / (h * delta))
     # a second start reaches the same equilibrium (global stability)
@@ -262,11 +316,16 @@ def test_dceff_dJ_is_the_derivative(convention, rho):
     def ceff(J):  # continuous extension: the marginal type enters at c_new
         S = S0 + (J - 3) * c_new**rho
         out = S ** (1 / rho)
-        return {"mean": (S / J) ** (1 / rho), "sum": out, "per_type": out / J}[convention]
+        return {"mean": (S / J) ** (1 / rho), "sum": out, "per_type": out / J}[
+            convention
+        ]
 
-    np.testing.assert_allclose(g.dceff_dJ(C, c_new, rho, convention), jax.grad(ceff)(3.0),
-                               rtol=1e-12)
-    np.testing.assert_allclose(g.ces_aggregate(C, rho, convention), ceff(3.0), rtol=1e-12)
+    np.testing.assert_allclose(
+        g.dceff_dJ(C, c_new, rho, convention), jax.grad(ceff)(3.0), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        g.ces_aggregate(C, rho, convention), ceff(3.0), rtol=1e-12
+    )
 
 
 def test_variety_signs_and_eq29():
@@ -275,7 +334,11 @@ def test_variety_signs_and_eq29():
     assert float(g.dceff_dJ(C, 1.0, -0.5, "sum")) < 0
     assert float(g.dceff_dJ(C, 1.0, -0.5, "per_type")) < 0
     # mean: positive iff the new type beats the power mean
-    assert float(g.dceff_dJ(C, 2.0, 0.5, "mean")) > 0 > float(g.dceff_dJ(C, 0.5, 0.5, "mean"))
+    assert (
+        float(g.dceff_dJ(C, 2.0, 0.5, "mean"))
+        > 0
+        > float(g.dceff_dJ(C, 0.5, 0.5, "mean"))
+    )
     # (29) (per_type, read with jdot = 1) agrees only when c_new equals the power mean
     rho = 0.5
     C2 = jnp.asarray([1.0, 4.0])
@@ -288,14 +351,26 @@ def test_variety_signs_and_eq29():
             assert abs(float(eq29) - float(direct)) > 1e-3
     np.testing.assert_allclose(
         g.dceff_dJ(C2, 2.25, rho, "per_type"),
-        (1 - rho) / rho * g.ces_aggregate(C2, rho, "per_type") / 2, rtol=1e-12)
+        (1 - rho) / rho * g.ces_aggregate(C2, rho, "per_type") / 2,
+        rtol=1e-12,
+    )
 
 
 def test_variety_saturation_converges_to_ceiling():
     a_s, h, delta, J_max, rho = 1.0, 1.0, 0.2, 20.0, 0.5
-    ts, c, J, ce, status = g.variety_solve(a_s=a_s, h=h, delta=delta, eta_J=0.5, f_J=0.2,
-                                           phi_J=0.3, J0=2.0, J_max=J_max, rho=rho, c0=0.1,
-                                           t1=300.0)
+    ts, c, J, ce, status = g.variety_solve(
+        a_s=a_s,
+        h=h,
+        delta=delta,
+        eta_J=0.5,
+        f_J=0.2,
+        phi_J=0.3,
+        J0=2.0,
+        J_max=J_max,
+        rho=rho,
+        c0=0.1,
+        t1=300.0,
+    )
     assert int(status) == g.STATUS_OK
     c_star = 1 / (h * delta) - 1 / (h * a_s * J_max)
     k = (1 - rho) / rho
@@ -333,18 +408,37 @@ def test_capability_growth_experiment_tiny(tmp_path):
     exp = get("capability_growth")
     # sizes chosen so that every solve reuses a compilation of the tests above: 32 growth
     # points x 201 saves, Baumol with 401 saves, 112 collapse runs of 300 x 50 with J <= 10
-    tiny = dict(n_phi0=4, n_beta=4, phi0_min=0.7, h_values=[0.0, 0.5], C0_values=[1.0],
-                collapse_J=[1, 10], collapse_alpha=[0.0, 0.2], collapse_rho=[0.0, 0.5],
-                n_generations=300, replicas=14, n_samples=50, calibrate=False,
-                rho_s=[0.0, -1.0], baumol_t1=500.0)
+    tiny = dict(
+        n_phi0=4,
+        n_beta=4,
+        phi0_min=0.7,
+        h_values=[0.0, 0.5],
+        C0_values=[1.0],
+        collapse_J=[1, 10],
+        collapse_alpha=[0.0, 0.2],
+        collapse_rho=[0.0, 0.5],
+        n_generations=300,
+        replicas=14,
+        n_samples=50,
+        calibrate=False,
+        rho_s=[0.0, -1.0],
+        baumol_t1=500.0,
+    )
     exp.validate({**exp.defaults, **tiny})
     res = exp.run(tiny, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
-    assert set(res.tables) >= {"metrics", "regime_map", "baumol", "collapse_formula",
-                               "collapse_sim"}
+    assert set(res.tables) >= {
+        "metrics",
+        "regime_map",
+        "baumol",
+        "collapse_formula",
+        "collapse_sim",
+    }
     assert len(res.tables["regime_map"]) == 4 * 4 * 2
     verdicts = {f.claim: f.verdict for f in res.findings}
-    assert verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"] == \
-        "not supported"
+    assert (
+        verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"]
+        == "not supported"
+    )
     m = {r["metric"]: r["value"] for r in res.tables["metrics"]}
     assert m["blowup_points"] > 0
     assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3

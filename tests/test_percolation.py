@@ -4,7 +4,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 import pytest
 import scipy.optimize
@@ -33,8 +32,9 @@ def test_s_inf_matches_brentq_and_limits():
             assert s == 0.0
         else:
             lower = min(0.5, 0.5 * (r - 1) / r)  # excludes the trivial root S = 0
-            ref = scipy.optimize.brentq(lambda x: x - 1 + math.exp(-r * x), lower, 1.0,
-                                        xtol=1e-15)
+            ref = scipy.optimize.brentq(
+                lambda x: x - 1 + math.exp(-r * x), lower, 1.0, xtol=1e-15
+            )
             assert abs(s - ref) < 1e-10, (r, s, ref)
     # Near threshold S ~ 2(R0 - 1).
     assert abs(got[3] / 2e-6 - 1) < 1e-3
@@ -44,8 +44,10 @@ def test_s_inf_gradient_matches_finite_difference():
     grad = jax.vmap(jax.grad(P.giant_component_fraction_theory))
     r0 = jnp.array([0.5, 1.3, 2.0, 5.0])
     h = 1e-6
-    fd = (P.giant_component_fraction_theory(r0 + h)
-          - P.giant_component_fraction_theory(r0 - h)) / (2 * h)
+    fd = (
+        P.giant_component_fraction_theory(r0 + h)
+        - P.giant_component_fraction_theory(r0 - h)
+    ) / (2 * h)
     np.testing.assert_allclose(grad(r0), fd, rtol=1e-6, atol=1e-9)
     assert float(grad(jnp.array([0.5]))[0]) == 0.0
     with pytest.raises(ValueError, match="r0"):

@@ -62,7 +62,9 @@ def _chi2_energy(samples, exact_e, exact_p, n_bins=12):
     p_bin = np.bincount(bin_of_level, weights=p_lvl, minlength=n_bins)
     s = np.round(np.asarray(samples, np.float64).ravel(), 9)
     idx = np.searchsorted(uniq, s)
-    assert np.all(uniq[np.minimum(idx, uniq.size - 1)] == s), "sampled an impossible energy"
+    assert np.all(uniq[np.minimum(idx, uniq.size - 1)] == s), (
+        "sampled an impossible energy"
+    )
     obs = np.bincount(bin_of_level[idx], minlength=n_bins)
     keep = p_bin > 0
     exp_counts = p_bin[keep] * s.size
@@ -95,8 +97,18 @@ def test_energy_distribution_matches_enumeration(algorithm, with_field, getkey):
     p = w / w.sum()
     replicas = 20_000
     key = getkey()
-    r = potts.run(key, g, Q, beta, n_sweeps=1, n_burn=30, algorithm=algorithm,
-                  field=field, couplings=couplings, replicas=replicas)
+    r = potts.run(
+        key,
+        g,
+        Q,
+        beta,
+        n_sweeps=1,
+        n_burn=30,
+        algorithm=algorithm,
+        field=field,
+        couplings=couplings,
+        replicas=replicas,
+    )
     assert r.energy.shape == (replicas, 1)
     assert r.spins.dtype == jnp.int8
     sampled = np.asarray(r.energy)[:, 0] * n
@@ -104,8 +116,16 @@ def test_energy_distribution_matches_enumeration(algorithm, with_field, getkey):
     direct = _energies(np.asarray(r.spins[:50]).astype(int), edges, Q, field, couplings)
     np.testing.assert_allclose(sampled[:50], direct, rtol=1e-10, atol=1e-10)
     if not with_field:  # same call again: reproducible (and a jit cache hit)
-        r2 = potts.run(key, g, Q, beta, n_sweeps=1, n_burn=30, algorithm=algorithm,
-                       replicas=replicas)
+        r2 = potts.run(
+            key,
+            g,
+            Q,
+            beta,
+            n_sweeps=1,
+            n_burn=30,
+            algorithm=algorithm,
+            replicas=replicas,
+        )
         np.testing.assert_array_equal(np.asarray(r.spins), np.asarray(r2.spins))
         assert not np.array_equal(np.asarray(r.spins[0]), np.asarray(r.spins[1]))
     chi = _chi2_energy(sampled, e, p)
@@ -121,18 +141,23 @@ def test_fk_measure_matches_eq4_and_partition_identity(getkey):
     g = from_networkx(G)
     m = g.n_edges
     edges = np.zeros((m, 2), np.int64)
-    edges[np.asarray(g.edge_ids)] = np.stack([np.asarray(g.senders),
-                                              np.asarray(g.receivers)], 1)
+    edges[np.asarray(g.edge_ids)] = np.stack(
+        [np.asarray(g.senders), np.asarray(g.receivers)], 1
+    )
     q, beta = 3, 0.9
     p = -math.expm1(-beta)
     # enumerate bond sets A
     sizes, weights, z_fk = [], [], 0.0
-    for code in range(2 ** m):
+    for code in range(2**m):
         a = [(code >> k) & 1 for k in range(m)]
         H = nx.Graph()
         H.add_nodes_from(range(g.n_nodes))
         H.add_edges_from(edges[k] for k in range(m) if a[k])
-        wgt = p ** sum(a) * (1 - p) ** (m - sum(a)) * q ** nx.number_connected_components(H)
+        wgt = (
+            p ** sum(a)
+            * (1 - p) ** (m - sum(a))
+            * q ** nx.number_connected_components(H)
+        )
         sizes.append(sum(a))
         weights.append(wgt)
         z_fk += wgt
@@ -199,8 +224,11 @@ def test_layout_counts_match_count_neighbor_states(getkey):
         n0, n1 = model.node_offsets[k], model.node_offsets[k + 1]
         s0, s1 = model.slot_offsets[k], model.slot_offsets[k + 1]
         cnt = np.zeros((n1 - n0, Q))
-        np.add.at(cnt, (np.asarray(model.slot_local[s0:s1]),
-                        np.asarray(sp)[snd[s0:s1]]), mask[s0:s1])
+        np.add.at(
+            cnt,
+            (np.asarray(model.slot_local[s0:s1]), np.asarray(sp)[snd[s0:s1]]),
+            mask[s0:s1],
+        )
         np.testing.assert_array_equal(cnt, ref[n0:n1])
     assert np.all(np.diff(np.asarray(pg.receivers)) >= 0)
     # masked (padding) slots count as absent with and without explicit couplings
@@ -208,7 +236,10 @@ def test_layout_counts_match_count_neighbor_states(getkey):
     k = getkey()
     np.testing.assert_array_equal(
         np.asarray(model.heat_bath(k, sp, b)),
-        np.asarray(model.heat_bath(k, sp, b, None, model.slot_couplings(None, b.dtype))))
+        np.asarray(
+            model.heat_bath(k, sp, b, None, model.slot_couplings(None, b.dtype))
+        ),
+    )
     np.testing.assert_array_equal(np.asarray(model.to_original(sp)), np.asarray(s))
 
 
@@ -222,7 +253,9 @@ def test_heat_bath_sweep_wrapper_and_beta_zero_uniform(getkey):
     assert scipy.stats.chisquare(counts).pvalue > 1e-3
     out2 = potts.swendsen_wang_sweep(getkey(), g, np.asarray(s.spins), 0.0, Q)
     assert isinstance(out2, jax.Array)
-    assert scipy.stats.chisquare(np.bincount(np.asarray(out2), minlength=Q)).pvalue > 1e-3
+    assert (
+        scipy.stats.chisquare(np.bincount(np.asarray(out2), minlength=Q)).pvalue > 1e-3
+    )
 
 
 def test_energy_and_order_parameter_match_numpy(getkey):
@@ -233,15 +266,18 @@ def test_energy_and_order_parameter_match_numpy(getkey):
     field = np.asarray(potts.random_field(getkey(), 40, 4, 0.5, kind="gaussian"))
     # couplings indexed by edge id: build the per-edge-id table for the reference
     eid_edges = np.zeros((g.n_edges, 2), np.int64)
-    eid_edges[np.asarray(g.edge_ids)] = np.stack([np.asarray(g.senders),
-                                                  np.asarray(g.receivers)], 1)
+    eid_edges[np.asarray(g.edge_ids)] = np.stack(
+        [np.asarray(g.senders), np.asarray(g.receivers)], 1
+    )
     j = np.linspace(0.5, 1.5, g.n_edges)
     ref = _energies(s[None], eid_edges, 4, field, j)[0]
     np.testing.assert_allclose(float(potts.energy(g, s, field, j)), ref, rtol=1e-12)
     same = (s[edges[:, 0]] == s[edges[:, 1]]).sum()
     np.testing.assert_allclose(float(potts.energy(g, s)), -same)
     nmax = np.bincount(s, minlength=4).max()
-    np.testing.assert_allclose(float(potts.order_parameter(s, 4)), (4 * nmax / 40 - 1) / 3)
+    np.testing.assert_allclose(
+        float(potts.order_parameter(s, 4)), (4 * nmax / 40 - 1) / 3
+    )
     assert float(potts.order_parameter(np.zeros(40, np.int8), 4)) == 1.0
     rf = np.asarray(potts.random_field(getkey(), 40, 4, 2.0))
     assert rf.shape == (40, 4) and np.all(rf.sum(1) == 2.0)
@@ -253,8 +289,9 @@ def test_energy_and_order_parameter_match_numpy(getkey):
 @pytest.mark.parametrize("d", [3, 4, 6, 10])
 def test_bethe_ising_point(d):
     t = potts.bethe_transitions(d, 2)
-    np.testing.assert_allclose(math.tanh(t["beta_first_order"] / 2), 1 / (d - 1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        math.tanh(t["beta_first_order"] / 2), 1 / (d - 1), rtol=1e-12
+    )
     assert t["m_jump"] == 0.0
     # continuous: just above the point the ordered branch starts at m -> 0
     m = potts.bethe_regular(t["beta_para_instability"] * 1.0001, d, 2)["m_ordered"]
@@ -265,14 +302,19 @@ def test_bethe_ising_point(d):
 def test_bethe_first_order_point(d, q):
     t = potts.bethe_transitions(d, q)
     # paramagnetic instability e^{beta J} = (d + q - 2)/(d - 2)
-    np.testing.assert_allclose(math.exp(t["beta_para_instability"]), (d + q - 2) / (d - 2))
+    np.testing.assert_allclose(
+        math.exp(t["beta_para_instability"]), (d + q - 2) / (d - 2)
+    )
     # equal free energies agree with the closed form of Wu (1982) / Peruggi et al. (1983)
-    np.testing.assert_allclose(t["beta_first_order"], t["beta_first_order_closed_form"],
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        t["beta_first_order"], t["beta_first_order_closed_form"], rtol=1e-8
+    )
     assert t["beta_spinodal"] < t["beta_first_order"] < t["beta_para_instability"]
     assert t["m_jump"] > 0.3 and t["latent_heat"] > 0
     # the ordered fixed point exists just above the spinodal and not just below
-    assert math.isnan(potts.bethe_regular(t["beta_spinodal"] * 0.999, d, q)["m_ordered"])
+    assert math.isnan(
+        potts.bethe_regular(t["beta_spinodal"] * 0.999, d, q)["m_ordered"]
+    )
     assert potts.bethe_regular(t["beta_spinodal"] * 1.001, d, q)["m_ordered"] > 0.2
 
 
@@ -290,7 +332,9 @@ def test_bethe_paramagnet_energy_closed_form():
     for d, q, beta in [(4, 3, 0.5), (3, 5, 1.2), (7, 2, 0.1)]:
         b = potts.bethe_regular(beta, d, q)
         x = math.exp(beta)
-        np.testing.assert_allclose(b["energy_para"], -d / 2 * x / (x + q - 1), rtol=1e-12)
+        np.testing.assert_allclose(
+            b["energy_para"], -d / 2 * x / (x + q - 1), rtol=1e-12
+        )
         assert b["m_para"] == 0.0
 
 
@@ -321,8 +365,17 @@ def test_anneal_and_experiment_tiny(getkey, tmp_path):
     from meshjax.experiments.potts_crystallization import DEFAULTS, EXPERIMENT
 
     p = dict(DEFAULTS)
-    p.update(n_nodes=400, degree=4, qs=[3], graphs=["regular"], algorithms=["heat_bath"],
-             beta_points=6, n_sweeps=30, n_burn=20, hist_sweeps=0)
+    p.update(
+        n_nodes=400,
+        degree=4,
+        qs=[3],
+        graphs=["regular"],
+        algorithms=["heat_bath"],
+        beta_points=6,
+        n_sweeps=30,
+        n_burn=20,
+        hist_sweeps=0,
+    )
     EXPERIMENT.validate(p)
     res = EXPERIMENT.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     rows = res.tables["metrics"]
@@ -336,8 +389,10 @@ def test_anneal_and_experiment_tiny(getkey, tmp_path):
     assert rows[-1]["m_cool"] > 0.6 and rows[-1]["m_heat"] > 0.6
     claims = [f.claim for f in res.findings]
     assert any("first-order" in c for c in claims)
-    assert all(f.verdict in ("supported", "not supported", "inconclusive")
-               for f in res.findings)
+    assert all(
+        f.verdict in ("supported", "not supported", "inconclusive")
+        for f in res.findings
+    )
     bad = dict(p, qs=[1])
     with pytest.raises(ValueError, match="q"):
         EXPERIMENT.validate(bad)
@@ -352,9 +407,12 @@ def test_estimate_against_direct_formulas():
     est = potts.estimate(e, m, n_nodes=50, beta=2.0, n_blocks=20)
     np.testing.assert_allclose(est["energy"].value, e.mean())
     np.testing.assert_allclose(est["specific_heat"].value, 50 * 4 * e.var(), rtol=1e-10)
-    np.testing.assert_allclose(est["susceptibility"].value, 50 * 2 * m.var(), rtol=1e-10)
-    np.testing.assert_allclose(est["binder"].value,
-                               1 - (m ** 4).mean() / (3 * (m ** 2).mean() ** 2))
+    np.testing.assert_allclose(
+        est["susceptibility"].value, 50 * 2 * m.var(), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        est["binder"].value, 1 - (m**4).mean() / (3 * (m**2).mean() ** 2)
+    )
     # iid data: the jackknife/binning error is sigma / sqrt(T)
     np.testing.assert_allclose(est["energy"].error, 0.1 / math.sqrt(4000), rtol=0.4)
     assert abs(est["binder"].value) < 5 * est["binder"].error + 0.05
@@ -390,9 +448,13 @@ def test_bad_input_raises(getkey):
     with pytest.raises(ValueError, match="spins"):
         potts.swendsen_wang_sweep(key, g, s.at[0].set(-1), 0.5, Q)
     with pytest.raises(ValueError, match="field"):
-        potts.heat_bath_sweep(key, g, None, s, 0.5, Q, field=np.zeros((g.n_nodes, Q + 1)))
+        potts.heat_bath_sweep(
+            key, g, None, s, 0.5, Q, field=np.zeros((g.n_nodes, Q + 1))
+        )
     with pytest.raises(ValueError, match="field"):
-        potts.run(key, g, Q, 0.5, 2, algorithm="swendsen_wang", field=np.zeros(g.n_nodes))
+        potts.run(
+            key, g, Q, 0.5, 2, algorithm="swendsen_wang", field=np.zeros(g.n_nodes)
+        )
     with pytest.raises(ValueError, match="couplings"):
         potts.run(key, g, Q, 0.5, 2, couplings=np.ones(3))
     with pytest.raises(ValueError, match="couplings"):

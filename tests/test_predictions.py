@@ -9,13 +9,25 @@ from meshjax.experiments._base import VERDICTS, Context
 from meshjax.experiments.predictions import DEFAULTS, EXPERIMENT, NO_ANALOGUE
 
 TINY = dict(
-    potts_n=300, potts_beta_points=9, potts_sweeps=6, potts_burn=4,
-    hub_n=1000, hub_models=["BB"],
-    sis_sizes=[200, 800], sis_gammas=[2.5, 3.5],
-    raf_types=8, raf_ops=100, raf_instances=2,
-    collapse_J=[1, 3, 10], collapse_alpha=[0.2], collapse_generations=20,
-    collapse_replicas=1, collapse_samples=20,
-    baumol_t1=50.0, phis=[0.7, 1.2], growth_t1=30.0,
+    potts_n=300,
+    potts_beta_points=9,
+    potts_sweeps=6,
+    potts_burn=4,
+    hub_n=1000,
+    hub_models=["BB"],
+    sis_sizes=[200, 800],
+    sis_gammas=[2.5, 3.5],
+    raf_types=8,
+    raf_ops=100,
+    raf_instances=2,
+    collapse_J=[1, 3, 10],
+    collapse_alpha=[0.2],
+    collapse_generations=20,
+    collapse_replicas=1,
+    collapse_samples=20,
+    baumol_t1=50.0,
+    phis=[0.7, 1.2],
+    growth_t1=30.0,
 )
 
 
@@ -31,8 +43,16 @@ def test_tiny_run_reports_each_prediction_once(tmp_path):
         assert (f.verdict == "info") == (f.claim.split(":")[0] in NO_ANALOGUE)
     assert [r["prediction"] for r in res.tables["verdicts"]] == ids
     rows = res.tables["metrics"]
-    assert {r["prediction"] for r in rows} == {"P1", "P4", "P5", "P7", "P9", "P10", "P11",
-                                                "P12"}
+    assert {r["prediction"] for r in rows} == {
+        "P1",
+        "P4",
+        "P5",
+        "P7",
+        "P9",
+        "P10",
+        "P11",
+        "P12",
+    }
     for r in rows:
         # N_auto is inf only when an instance has no RAF at p_max; t_end is finite always
         if r["quantity"] in ("N_auto_median",):
@@ -43,11 +63,20 @@ def test_tiny_run_reports_each_prediction_once(tmp_path):
     assert all(p.exists() for p in paths)
 
 
-@pytest.mark.parametrize("key, value", [
-    ("potts_degree", 2), ("hub_models", ["XY"]), ("sis_sizes", [100]),
-    ("sis_gammas", [1.5]), ("raf_food", 8), ("collapse_J", [1, 2]),
-    ("collapse_alpha", [0.6]), ("phis", [0.7, 0.9]), ("variety_rho", -0.5),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("potts_degree", 2),
+        ("hub_models", ["XY"]),
+        ("sis_sizes", [100]),
+        ("sis_gammas", [1.5]),
+        ("raf_food", 8),
+        ("collapse_J", [1, 2]),
+        ("collapse_alpha", [0.6]),
+        ("phis", [0.7, 0.9]),
+        ("variety_rho", -0.5),
+    ],
+)
 def test_validate_rejects_out_of_range(key, value):
     params = {**DEFAULTS, **TINY, key: value}
     with pytest.raises(ValueError, match=key):

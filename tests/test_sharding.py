@@ -9,12 +9,16 @@ import networkx as nx
 import numpy as np
 import pytest
 from jax import lax
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
 
 from meshjax import graph as G
 from meshjax.graph.components import _fastsv
 from meshjax.graph.sharding import (
-    padded_slot_count, replicate, shard_edges, shard_graph, shard_slots,
+    padded_slot_count,
+    replicate,
+    shard_edges,
+    shard_graph,
+    shard_slots,
 )
 from meshjax.percolation import bond_percolation
 from meshjax.sweep import device_mesh
@@ -31,7 +35,9 @@ def mesh():
 
 @pytest.fixture(scope="module")
 def graphs(mesh):
-    nxg = nx.gnm_random_graph(N, M, seed=3)  # mean degree 2.25: a giant + small components
+    nxg = nx.gnm_random_graph(
+        N, M, seed=3
+    )  # mean degree 2.25: a giant + small components
     g = G.from_networkx(nxg)
     return g, shard_graph(g, mesh)
 
@@ -53,14 +59,16 @@ def test_layout_padding_and_sharding(graphs, mesh):
         assert all(s.data.shape == (gs.n_slots // 8,) for s in shards)
     # The original slots first, unchanged; padding masked, sorted, ids paired.
     for name in ("senders", "receivers", "edge_ids"):
-        np.testing.assert_array_equal(np.asarray(getattr(gs, name))[:e],
-                                      np.asarray(getattr(g, name)))
+        np.testing.assert_array_equal(
+            np.asarray(getattr(gs, name))[:e], np.asarray(getattr(g, name))
+        )
     mask = np.asarray(gs.edge_mask)
     assert mask[:e].all() and not mask[e:].any()
     r, s = np.asarray(gs.receivers), np.asarray(gs.senders)
     assert np.all(np.diff(r) >= 0) and np.all(r[e:] == N - 1) and np.all(s[e:] == N - 1)
-    np.testing.assert_array_equal(np.bincount(np.asarray(gs.edge_ids)),
-                                  np.full(gs.n_edges, 2))
+    np.testing.assert_array_equal(
+        np.bincount(np.asarray(gs.edge_ids)), np.full(gs.n_edges, 2)
+    )
     assert int(gs.num_active_edges()) == M
 
 
@@ -79,9 +87,12 @@ def test_other_device_counts(n_dev, getkey):
     assert gs.n_slots % (2 * n_dev if n_dev % 2 else n_dev) == 0
     assert len(gs.senders.addressable_shards) == n_dev
     x = jr.normal(getkey(), (200,))
-    np.testing.assert_allclose(jax.jit(G.neighbor_sum)(gs, replicate(x, gs.senders
-                                                                       .sharding.mesh)),
-                               G.neighbor_sum(g, x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        jax.jit(G.neighbor_sum)(gs, replicate(x, gs.senders.sharding.mesh)),
+        G.neighbor_sum(g, x),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_matvecs_and_counts_match(graphs, mesh, getkey):
@@ -91,9 +102,13 @@ def test_matvecs_and_counts_match(graphs, mesh, getkey):
 
     @jax.jit
     def ops(graph, x, states, w):
-        return (G.neighbor_sum(graph, x), G.laplacian_matvec(graph, x[:, 0]),
-                G.count_neighbor_states(graph, states, 4),
-                G.count_neighbor_states(graph, states, 4, weights=w), graph.degrees())
+        return (
+            G.neighbor_sum(graph, x),
+            G.laplacian_matvec(graph, x[:, 0]),
+            G.count_neighbor_states(graph, states, 4),
+            G.count_neighbor_states(graph, states, 4, weights=w),
+            graph.degrees(),
+        )
 
     states = jr.randint(getkey(), (N,), 0, 4)
     w = jr.uniform(getkey(), (g.n_slots,))
@@ -101,7 +116,11 @@ def test_matvecs_and_counts_match(graphs, mesh, getkey):
     out = ops(gs, xr, replicate(states, mesh), shard_slots(w, gs))
     for a, b in zip(out, ref):
         assert a.shape == b.shape and a.dtype == b.dtype
-        assert _spec(a) in ((), (None,), (None, None))  # node outputs come back replicated
+        assert _spec(a) in (
+            (),
+            (None,),
+            (None, None),
+        )  # node outputs come back replicated
     np.testing.assert_allclose(out[0], ref[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out[1], ref[1], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(out[2], ref[2])
@@ -123,8 +142,10 @@ def test_compiled_code_never_gathers_slots(graphs, mesh):
     cases = {
         "neighbor_sum": (jax.jit(G.neighbor_sum).lower(gs, xr), N),
         "laplacian": (jax.jit(G.laplacian_matvec).lower(gs, xr), N),
-        "counts": (jax.jit(G.count_neighbor_states, static_argnums=2).lower(gs, sr, 3),
-                   3 * N),
+        "counts": (
+            jax.jit(G.count_neighbor_states, static_argnums=2).lower(gs, sr, 3),
+            3 * N,
+        ),
         "components": (_fastsv.lower(gs), N),
     }
     for name, (lowered, size) in cases.items():
@@ -132,7 +153,10 @@ def test_compiled_code_never_gathers_slots(graphs, mesh):
         assert "all-gather" not in hlo, name
         # the only cross-device traffic: node-sized reductions, never slot-sized
         reduces = re.findall(r"= (\S+) all-reduce\(", hlo)
-        assert reduces and all(f"[{size}]" in shape for shape in reduces), (name, reduces)
+        assert reduces and all(f"[{size}]" in shape for shape in reduces), (
+            name,
+            reduces,
+        )
 
 
 def test_connected_components_match(graphs, mesh, getkey):
@@ -151,13 +175,18 @@ def test_connected_components_match(graphs, mesh, getkey):
     bs = shard_slots(bonds, gs, fill=False)
     assert _spec(bs) == ("edges",) and bs.shape == (gs.n_slots,)
     np.testing.assert_array_equal(G.connected_components(gs, bs), want)
-    np.testing.assert_allclose(G.giant_component_fraction(gs, bs),
-                               G.giant_component_fraction(g, bonds), rtol=0, atol=0)
+    np.testing.assert_allclose(
+        G.giant_component_fraction(gs, bs),
+        G.giant_component_fraction(g, bonds),
+        rtol=0,
+        atol=0,
+    )
 
 
 @jax.jit
 def _diffuse(graph, u0, dt):
     """50 explicit Euler steps of du/dt = -L u."""
+
     def step(u, _):
         u = u - dt * G.laplacian_matvec(graph, u)
         return u, u
@@ -172,7 +201,9 @@ def test_diffusion_trajectory_matches(graphs, mesh, getkey):
     out = _diffuse(gs, replicate(u0, mesh), 0.05)
     assert out.shape == (50, N)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(out.sum(axis=1), float(u0.sum()), rtol=1e-12)  # mass kept
+    np.testing.assert_allclose(
+        out.sum(axis=1), float(u0.sum()), rtol=1e-12
+    )  # mass kept
     # and against dense numpy Euler
     L = nx.laplacian_matrix(G.to_networkx(g), nodelist=range(N)).toarray()
     u = np.asarray(u0)

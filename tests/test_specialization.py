@@ -46,11 +46,13 @@ def test_division_of_labour_index():
     p = w / w.sum()
     pi, pj = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
     mi = np.sum(p * np.log(p / (pi * pj)))
-    np.testing.assert_allclose(sp.division_of_labour(w), mi / -np.sum(pj * np.log(pj)),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        sp.division_of_labour(w), mi / -np.sum(pj * np.log(pj)), rtol=1e-10
+    )
     members = np.arange(20) < 10
-    np.testing.assert_allclose(sp.division_of_labour(w, members),
-                               sp.division_of_labour(w[:10]), rtol=1e-12)
+    np.testing.assert_allclose(
+        sp.division_of_labour(w, members), sp.division_of_labour(w[:10]), rtol=1e-12
+    )
 
 
 def test_specialisation_emerges(runs):
@@ -97,8 +99,9 @@ def test_simulate_matches_manual_loop(runs):
 
     @jax.jit
     def manual(st):  # a plain loop over step, outside simulate's scan/record structure
-        return jax.lax.fori_loop(0, EVERY, lambda i, s: sp.step(jr.fold_in(key, i), s, p),
-                                 st)
+        return jax.lax.fori_loop(
+            0, EVERY, lambda i, s: sp.step(jr.fold_in(key, i), s, p), st
+        )
 
     st = manual(st0)
     m = sp.metrics(st, p)
@@ -106,7 +109,9 @@ def test_simulate_matches_manual_loop(runs):
         np.testing.assert_allclose(m[name], series[name][0], rtol=1e-10)
     np.testing.assert_allclose(m["work"], series["work"][0], rtol=1e-10)
     assert series["dol"].shape == (STEPS // EVERY,) and series["work"].shape == (
-        STEPS // EVERY, J)
+        STEPS // EVERY,
+        J,
+    )
     assert int(final.t) == STEPS
 
 
@@ -115,8 +120,13 @@ def test_step_equations_one_step():
     p = _params(quit_prob=1.0, learning=0.3, forgetting=0.1)
     th = np.full((6, J), 5.0)
     st = sp.init_state(jr.key(0), 6, p, thresholds=th)
-    st = sp.ThresholdState(st.thresholds, jnp.asarray([0, 1, 2, 3, 4, 4], jnp.int16),
-                           jnp.asarray([1.0, 0.0, 2.0, 0.5]), st.activity, st.t)
+    st = sp.ThresholdState(
+        st.thresholds,
+        jnp.asarray([0, 1, 2, 3, 4, 4], jnp.int16),
+        jnp.asarray([1.0, 0.0, 2.0, 0.5]),
+        st.activity,
+        st.t,
+    )
     nxt = sp.step(jr.key(1), st, p)
     # quit_prob = 1: every worker stops; idle agents 4, 5 may engage
     task = np.asarray(nxt.task)
@@ -133,7 +143,9 @@ def test_graph_local_stimuli_and_present_mask():
     p = _params()
     g = mg.from_edges(np.array([[0, 1], [1, 2]]), 4)  # node 3 isolated
     st = sp.init_state(jr.key(0), 4, p, local=True, thresholds=np.full((4, J), 0.01))
-    st = sp.ThresholdState(st.thresholds, st.task, jnp.full((4, J), 5.0), st.activity, st.t)
+    st = sp.ThresholdState(
+        st.thresholds, st.task, jnp.full((4, J), 5.0), st.activity, st.t
+    )
     present = jnp.asarray([True, True, True, False])
     nxt = sp.step(jr.key(1), st, p, graph=g, present=present)
     task = np.asarray(nxt.task)
@@ -147,12 +159,22 @@ def test_graph_local_stimuli_and_present_mask():
     np.testing.assert_allclose(nxt.stimuli[3], 5.0)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(steepness=0.5), dict(learning=-0.1), dict(forgetting=-1.0), dict(quit_prob=0.0),
-    dict(quit_prob=1.5), dict(theta_min=-1.0), dict(theta_min=5.0, theta_max=2.0),
-    dict(efficiency=0.0), dict(memory=0.0), dict(demand=jnp.asarray([0.1])),
-    dict(demand=jnp.asarray([0.1, -0.1])),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(steepness=0.5),
+        dict(learning=-0.1),
+        dict(forgetting=-1.0),
+        dict(quit_prob=0.0),
+        dict(quit_prob=1.5),
+        dict(theta_min=-1.0),
+        dict(theta_min=5.0, theta_max=2.0),
+        dict(efficiency=0.0),
+        dict(memory=0.0),
+        dict(demand=jnp.asarray([0.1])),
+        dict(demand=jnp.asarray([0.1, -0.1])),
+    ],
+)
 def test_bad_params(kw):
     base = dict(demand=jnp.asarray(DEMAND))
     base.update(kw)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._base import Context as Context, Experiment as Experiment, Finding as Finding
-from ._base import Result as Result
+from ._base import (
+    Context as Context,
+    Experiment as Experiment,
+    Finding as Finding,
+    Result as Result,
+)
 
 
 def names() -> list[str]:
@@ -18,7 +22,9 @@ def get(name: str) -> Experiment:
     """The experiment called `name`; `ValueError` listing the known names otherwise."""
     found = _discover()
     if name not in found:
-        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(found))}")
+        raise ValueError(
+            f"unknown experiment {name!r}; known: {', '.join(sorted(found))}"
+        )
     return found[name]
 
 

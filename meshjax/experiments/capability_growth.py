@@ -66,31 +66,60 @@ def validate(p) -> None:
     need("phi0_min", 0 < p["phi0_min"] < p["phi0_max"], "0 < phi0_min < phi0_max")
     need("phi0_max", p["phi0_max"] < 1, "< 1")
     need("beta_max", 0 < p["beta_max"] < 1, "in (0, 1)")
-    need("h_values", len(p["h_values"]) >= 1 and all(h >= 0 for h in p["h_values"]),
-         "non-empty list of h >= 0")
+    need(
+        "h_values",
+        len(p["h_values"]) >= 1 and all(h >= 0 for h in p["h_values"]),
+        "non-empty list of h >= 0",
+    )
     need("lam", 0 < p["lam"] <= 1, "in (0, 1]")
     need("delta_g", p["delta_g"] > 0, "> 0")
     need("f", 0 < p["f"] < 1, "in (0, 1)")
     need("delta", p["delta"] >= 0, ">= 0")
-    need("C0_values", len(p["C0_values"]) >= 1 and all(c > 0 for c in p["C0_values"]),
-         "non-empty list of C0 > 0")
+    need(
+        "C0_values",
+        len(p["C0_values"]) >= 1 and all(c > 0 for c in p["C0_values"]),
+        "non-empty list of C0 > 0",
+    )
     for k in ("t1", "baumol_t1"):
         need(k, p[k] > 0, "> 0")
     need("g_C", p["g_C"] > p["g_Z"], "> g_Z (Prop. 13.1's premise)")
-    need("rho_s", len(p["rho_s"]) >= 1 and all(r <= 0 for r in p["rho_s"]), "list of rho_s <= 0")
-    need("collapse_J", len(p["collapse_J"]) >= 1
-         and all(isinstance(j, int) and j >= 1 for j in p["collapse_J"]), "list of ints >= 1")
-    need("collapse_alpha", len(p["collapse_alpha"]) >= 1
-         and all(0 <= a < 1 for a in p["collapse_alpha"]), "list in [0, 1)")
-    need("collapse_rho", len(p["collapse_rho"]) >= 1
-         and all(0 <= r < 1 for r in p["collapse_rho"]), "list in [0, 1)")
+    need(
+        "rho_s",
+        len(p["rho_s"]) >= 1 and all(r <= 0 for r in p["rho_s"]),
+        "list of rho_s <= 0",
+    )
+    need(
+        "collapse_J",
+        len(p["collapse_J"]) >= 1
+        and all(isinstance(j, int) and j >= 1 for j in p["collapse_J"]),
+        "list of ints >= 1",
+    )
+    need(
+        "collapse_alpha",
+        len(p["collapse_alpha"]) >= 1 and all(0 <= a < 1 for a in p["collapse_alpha"]),
+        "list in [0, 1)",
+    )
+    need(
+        "collapse_rho",
+        len(p["collapse_rho"]) >= 1 and all(0 <= r < 1 for r in p["collapse_rho"]),
+        "list in [0, 1)",
+    )
     need("alpha_crit", 0 < p["alpha_crit"] < 1, "in (0, 1)")
-    need("n_samples", isinstance(p["n_samples"], int) and p["n_samples"] >= 2, "int >= 2")
-    need("n_generations", isinstance(p["n_generations"], int) and p["n_generations"] >= 10,
-         "int >= 10")
+    need(
+        "n_samples", isinstance(p["n_samples"], int) and p["n_samples"] >= 2, "int >= 2"
+    )
+    need(
+        "n_generations",
+        isinstance(p["n_generations"], int) and p["n_generations"] >= 10,
+        "int >= 10",
+    )
     need("replicas", isinstance(p["replicas"], int) and p["replicas"] >= 1, "int >= 1")
     need("kl_threshold", p["kl_threshold"] > 0, "> 0")
-    need("fit_points", isinstance(p["fit_points"], int) and p["fit_points"] >= 8, "int >= 8")
+    need(
+        "fit_points",
+        isinstance(p["fit_points"], int) and p["fit_points"] >= 8,
+        "int >= 8",
+    )
     need("fit_noise", p["fit_noise"] > 0, "> 0")
 
 
@@ -105,14 +134,21 @@ def _regime_map(p, log):
     c0s = np.asarray(p["C0_values"], float)
     P0, B, H, C0 = np.meshgrid(phi0, beta, hs, c0s, indexing="ij")
     pe = np.asarray(gr.phi_eff(P0, B))
-    params = gr.GrowthParams(delta_g=p["delta_g"], f=p["f"], lam=p["lam"], phi=pe,
-                             delta=p["delta"], h=H)
+    params = gr.GrowthParams(
+        delta_g=p["delta_g"], f=p["f"], lam=p["lam"], phi=pe, delta=p["delta"], h=H
+    )
     log(f"regime map: {P0.size} points, one vmapped solve to t1={p['t1']}")
     sol = gr.solve(params, C0, float(p["t1"]), n_save=201)
     Phi = np.asarray(params.Phi)
-    chapter = np.where(H > 0, gr.REGIME_A,
-                       np.where(np.abs(Phi - 1) < 1e-9, gr.REGIME_B,
-                                np.where(Phi < 1, gr.REGIME_A, gr.REGIME_C)))
+    chapter = np.where(
+        H > 0,
+        gr.REGIME_A,
+        np.where(
+            np.abs(Phi - 1) < 1e-9,
+            gr.REGIME_B,
+            np.where(Phi < 1, gr.REGIME_A, gr.REGIME_C),
+        ),
+    )
     exact = np.asarray(gr.regime_from_params(params, C0))
     traj = np.asarray(gr.regime_from_trajectory(sol))
     Ts = np.asarray(gr.singularity_time(params, C0))
@@ -124,34 +160,66 @@ def _regime_map(p, log):
     logc_end = np.asarray(sol.log_C)[..., -1]
     rows = []
     for idx in np.ndindex(P0.shape):
-        rows.append({
-            "phi0": float(P0[idx]), "beta_auto": float(B[idx]), "h": float(H[idx]),
-            "C0": float(C0[idx]),
-            "phi_eff": float(pe[idx]), "Phi": float(Phi[idx]),
-            "regime_chapter": gr.REGIMES[chapter[idx]], "regime_exact": gr.REGIMES[exact[idx]],
-            "regime_trajectory": gr.REGIMES[traj[idx]] if traj[idx] >= 0 else "failed",
-            "T_s_eq33": float(Ts[idx]), "T_blowup_exact": float(Tb[idx]),
-            "t_stop": float(t_end[idx]), "status": gr.STATUS[status[idx]],
-            "log_C_end": float(logc_end[idx]),
-        })
-    arrays = dict(phi0=phi0, beta=beta, hs=hs, c0s=c0s, chapter=chapter, exact=exact, traj=traj, Ts=Ts,
-                  Tb=Tb, status=status, t_end=t_end, logc_end=logc_end, pe=pe)
+        rows.append(
+            {
+                "phi0": float(P0[idx]),
+                "beta_auto": float(B[idx]),
+                "h": float(H[idx]),
+                "C0": float(C0[idx]),
+                "phi_eff": float(pe[idx]),
+                "Phi": float(Phi[idx]),
+                "regime_chapter": gr.REGIMES[chapter[idx]],
+                "regime_exact": gr.REGIMES[exact[idx]],
+                "regime_trajectory": gr.REGIMES[traj[idx]]
+                if traj[idx] >= 0
+                else "failed",
+                "T_s_eq33": float(Ts[idx]),
+                "T_blowup_exact": float(Tb[idx]),
+                "t_stop": float(t_end[idx]),
+                "status": gr.STATUS[status[idx]],
+                "log_C_end": float(logc_end[idx]),
+            }
+        )
+    arrays = dict(
+        phi0=phi0,
+        beta=beta,
+        hs=hs,
+        c0s=c0s,
+        chapter=chapter,
+        exact=exact,
+        traj=traj,
+        Ts=Ts,
+        Tb=Tb,
+        status=status,
+        t_end=t_end,
+        logc_end=logc_end,
+        pe=pe,
+    )
     return rows, arrays
 
 
 def _baumol(p, log):
     delta_g = p["g_C"] / p["f"] ** p["lam"]  # Phi = 1, delta = 0: g_C constant
-    gp = gr.GrowthParams(delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"],
-                         delta=0.0)
+    gp = gr.GrowthParams(
+        delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"], delta=0.0
+    )
     rows, curves = [], {}
     for rho_s in p["rho_s"]:
         bp = gr.BaumolParams(g_Z=p["g_Z"], beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
         out = gr.baumol_solve(gp, bp, 1.0, 1.0, float(p["baumol_t1"]), n_save=401)
         curves[rho_s] = {k: np.asarray(v) for k, v in out.items()}
         for i in range(0, 401, 40):
-            rows.append({"rho_s": float(rho_s), "t": float(out["ts"][i]),
-                         "beta": float(out["beta"][i]), "g_Ceff": float(out["g_Ceff"][i]),
-                         "g_eq41": float(out["g_eq41"][i]), "g_C": p["g_C"], "g_Z": p["g_Z"]})
+            rows.append(
+                {
+                    "rho_s": float(rho_s),
+                    "t": float(out["ts"][i]),
+                    "beta": float(out["beta"][i]),
+                    "g_Ceff": float(out["g_Ceff"][i]),
+                    "g_eq41": float(out["g_eq41"][i]),
+                    "g_C": p["g_C"],
+                    "g_Z": p["g_Z"],
+                }
+            )
     log(f"baumol: {len(p['rho_s'])} sector elasticities to t={p['baumol_t1']}")
     return rows, curves
 
@@ -164,10 +232,18 @@ def _collapse(p, key, log):
     ae = np.asarray(col.alpha_eff(A, R, Jg))
     ok = np.asarray(col.avoids_collapse(A, R, Jg, p["alpha_crit"]))
     jmin = np.asarray(col.j_min(R, A, p["alpha_crit"]))
-    formula_rows = [{"rho": float(R[i]), "J": int(Jg[i]), "alpha_ext": float(A[i]),
-                     "D": float(np.asarray(col.diversity_correction(R[i], Jg[i]))),
-                     "alpha_eff": float(ae[i]), "avoids_collapse_eq37": bool(ok[i]),
-                     "J_min_eq39": float(jmin[i])} for i in np.ndindex(R.shape)]
+    formula_rows = [
+        {
+            "rho": float(R[i]),
+            "J": int(Jg[i]),
+            "alpha_ext": float(A[i]),
+            "D": float(np.asarray(col.diversity_correction(R[i], Jg[i]))),
+            "alpha_eff": float(ae[i]),
+            "avoids_collapse_eq37": bool(ok[i]),
+            "J_min_eq39": float(jmin[i]),
+        }
+        for i in np.ndindex(R.shape)
+    ]
     # simulation: mesh over (J, alpha_ext), and a single model at alpha_eff(rho=0, J)
     reps = p["replicas"]
     Jm, Am = np.meshgrid(Js, al, indexing="ij")
@@ -177,28 +253,44 @@ def _collapse(p, key, log):
     J_rep = np.repeat(J_all[:, None], reps, axis=1)
     A_rep = np.repeat(A_all[:, None], reps, axis=1)
     log(f"collapse simulation: {J_rep.size} runs x {p['n_generations']} generations")
-    kl, var = col.simulate_collapse(key, J_rep, A_rep, n_samples=p["n_samples"],
-                                    n_generations=p["n_generations"])
+    kl, var = col.simulate_collapse(
+        key, J_rep, A_rep, n_samples=p["n_samples"], n_generations=p["n_generations"]
+    )
     kl, var = np.asarray(kl), np.asarray(var)
     G = p["n_generations"]
-    tail = kl[..., G // 2:].mean(axis=-1).mean(axis=-1)  # mean over tail and replicas
+    tail = kl[..., G // 2 :].mean(axis=-1).mean(axis=-1)  # mean over tail and replicas
     kl_end = np.median(kl[..., -1], axis=-1)
     var_end = np.median(var[..., -1], axis=-1)
     n = Jm.size
     sim_rows = []
     for i in range(n):
         j, a = int(J_all[i]), float(A_all[i])
-        sim_rows.append({
-            "J": j, "alpha_ext": a, "alpha_eff_rho0": float(ae0.reshape(-1)[i]),
-            "kl_tail_mesh": float(tail[i]), "kl_end_mesh": float(kl_end[i]),
-            "var_end_mesh": float(var_end[i]), "kl_tail_single_at_alpha_eff": float(tail[n + i]),
-            "kl_theory_single_at_alpha_eff": col.stationary_kl_single(
-                float(ae0.reshape(-1)[i]), p["n_samples"]),
-            "collapsed_mesh": bool(kl_end[i] > p["kl_threshold"]),
-        })
-    arrays = dict(rho=rho, Js=Js, al=al, ok=ok, ae=ae, kl_tail=tail[:n].reshape(Jm.shape),
-                  kl_single=tail[n:].reshape(Jm.shape), kl_end=kl_end[:n].reshape(Jm.shape),
-                  kl_curves=kl[:n].mean(axis=1).reshape(*Jm.shape, G))
+        sim_rows.append(
+            {
+                "J": j,
+                "alpha_ext": a,
+                "alpha_eff_rho0": float(ae0.reshape(-1)[i]),
+                "kl_tail_mesh": float(tail[i]),
+                "kl_end_mesh": float(kl_end[i]),
+                "var_end_mesh": float(var_end[i]),
+                "kl_tail_single_at_alpha_eff": float(tail[n + i]),
+                "kl_theory_single_at_alpha_eff": col.stationary_kl_single(
+                    float(ae0.reshape(-1)[i]), p["n_samples"]
+                ),
+                "collapsed_mesh": bool(kl_end[i] > p["kl_threshold"]),
+            }
+        )
+    arrays = dict(
+        rho=rho,
+        Js=Js,
+        al=al,
+        ok=ok,
+        ae=ae,
+        kl_tail=tail[:n].reshape(Jm.shape),
+        kl_single=tail[n:].reshape(Jm.shape),
+        kl_end=kl_end[:n].reshape(Jm.shape),
+        kl_curves=kl[:n].mean(axis=1).reshape(*Jm.shape, G),
+    )
     return formula_rows, sim_rows, arrays
 
 
@@ -212,8 +304,16 @@ def _calibration(p, log):
     obs = np.exp(y + p["fit_noise"] * rng.standard_normal(ts.shape))
     log("calibration: fitting (a, Phi, delta, C0) by L-BFGS through diffrax")
     r = cal.fit(ts, obs)
-    rows = [{"param": k, "true": v, "estimate": r.params[k], "stderr": r.stderr[k],
-             "z": (r.params[k] - v) / r.stderr[k]} for k, v in true.items()]
+    rows = [
+        {
+            "param": k,
+            "true": v,
+            "estimate": r.params[k],
+            "stderr": r.stderr[k],
+            "z": (r.params[k] - v) / r.stderr[k],
+        }
+        for k, v in true.items()
+    ]
     return rows, r
 
 
@@ -232,7 +332,9 @@ def run(params, ctx: Context) -> Result:
     rm_rows, rm = _regime_map(p, ctx.log)
     blow = rm["status"] == gr.STATUS_BLOWUP
     fin_b = np.isfinite(rm["Tb"]) & blow
-    rel_exact = np.abs(rm["t_end"][fin_b] / rm["Tb"][fin_b] - 1) if fin_b.any() else np.zeros(1)
+    rel_exact = (
+        np.abs(rm["t_end"][fin_b] / rm["Tb"][fin_b] - 1) if fin_b.any() else np.zeros(1)
+    )
     metric("blowup_points", blow.sum())
     metric("max_rel_err_t_stop_vs_exact_blowup", rel_exact.max(), "delta kept")
     ratio33 = rm["t_end"][fin_b] / rm["Ts"][fin_b] if fin_b.any() else np.ones(1)
@@ -253,47 +355,81 @@ def run(params, ctx: Context) -> Result:
     metric("agreement_chapter_rule_vs_trajectory", agree_ch)
     metric("agreement_exact_rule_vs_trajectory", agree_ex)
     if not fin_b.any():
-        detail33 = (f"no point blew up before t1={p['t1']} ({c_pred.sum()} have phi_eff > 1, "
-                    f"h = 0); raise t1 or the phi0/beta_auto range")
+        detail33 = (
+            f"no point blew up before t1={p['t1']} ({c_pred.sum()} have phi_eff > 1, "
+            f"h = 0); raise t1 or the phi0/beta_auto range"
+        )
         v33 = "inconclusive"
     elif p["delta"] == 0:
-        detail33 = (f"delta = 0: simulated blow-up times match T_s of (33) to "
-                    f"{rel_exact.max():.1e} relative over {fin_b.sum()} points")
+        detail33 = (
+            f"delta = 0: simulated blow-up times match T_s of (33) to "
+            f"{rel_exact.max():.1e} relative over {fin_b.sum()} points"
+        )
         v33 = "supported"
     else:
-        detail33 = (f"with delta={p['delta']}: {blow.sum()} of {c_pred.sum()} (phi_eff>1, h=0) "
-                    f"points blow up before t1={p['t1']}; the simulated stop time matches the "
-                    f"exact Bernoulli blow-up time to {rel_exact.max():.1e} relative, and is "
-                    f"{np.median(ratio33):.3f}x (33)'s T_s (median); {no_blow.sum()} points with "
-                    f"phi_eff > 1 never blow up by t1 (C0 below C_u = (delta/a)^(1/(Phi-1)) or T > t1)")
-        v33 = "not supported" if no_blow.any() or np.median(ratio33) > 1.001 else "supported"
-    findings.append(Finding("Thm 11.2(c)/(33): phi_eff > 1, h = 0 gives blow-up at T_s", v33,
-                            detail33))
-    findings.append(Finding(
-        "Def. 11.1: the regime follows from Phi alone", "not supported" if differ
-        else "supported",
-        f"on {decidable.sum()} grid points decidable by t1, the chapter's rule (Phi, h) agrees "
-        f"with the simulated trajectories on {agree_ch:.1%}, the exact rule (with delta, C0) "
-        f"on {agree_ex:.1%}; the two rules differ on {differ} of {rm['traj'].size} points "
-        f"(phi_eff > 1 but C0 < C_u = (delta/a)^(1/(Phi-1)): C decays instead of blowing up)"
-        + (f"; the exact rule's misses all have |Phi - 1| <= {mis_phi:.3f}" if mis.any()
-           else "")))
+        detail33 = (
+            f"with delta={p['delta']}: {blow.sum()} of {c_pred.sum()} (phi_eff>1, h=0) "
+            f"points blow up before t1={p['t1']}; the simulated stop time matches the "
+            f"exact Bernoulli blow-up time to {rel_exact.max():.1e} relative, and is "
+            f"{np.median(ratio33):.3f}x (33)'s T_s (median); {no_blow.sum()} points with "
+            f"phi_eff > 1 never blow up by t1 (C0 below C_u = (delta/a)^(1/(Phi-1)) or T > t1)"
+        )
+        v33 = (
+            "not supported"
+            if no_blow.any() or np.median(ratio33) > 1.001
+            else "supported"
+        )
+    findings.append(
+        Finding(
+            "Thm 11.2(c)/(33): phi_eff > 1, h = 0 gives blow-up at T_s", v33, detail33
+        )
+    )
+    findings.append(
+        Finding(
+            "Def. 11.1: the regime follows from Phi alone",
+            "not supported" if differ else "supported",
+            f"on {decidable.sum()} grid points decidable by t1, the chapter's rule (Phi, h) agrees "
+            f"with the simulated trajectories on {agree_ch:.1%}, the exact rule (with delta, C0) "
+            f"on {agree_ex:.1%}; the two rules differ on {differ} of {rm['traj'].size} points "
+            f"(phi_eff > 1 but C0 < C_u = (delta/a)^(1/(Phi-1)): C decays instead of blowing up)"
+            + (
+                f"; the exact rule's misses all have |Phi - 1| <= {mis_phi:.3f}"
+                if mis.any()
+                else ""
+            ),
+        )
+    )
     if (rm["hs"] > 0).any():
         hmask = np.broadcast_to(rm["hs"][None, None, :, None] > 0, rm["status"].shape)
-        bound = max(max(p["C0_values"]), 1 / (max(min(rm["hs"][rm["hs"] > 0]), 1e-300) * p["delta"])) \
-            if p["delta"] > 0 else math.inf
+        bound = (
+            max(
+                max(p["C0_values"]),
+                1 / (max(min(rm["hs"][rm["hs"] > 0]), 1e-300) * p["delta"]),
+            )
+            if p["delta"] > 0
+            else math.inf
+        )
         max_c = float(np.exp(rm["logc_end"][hmask]).max())
-        ok_h = (rm["status"][hmask] == gr.STATUS_OK).all() and max_c <= bound * (1 + 1e-6)
-        findings.append(Finding(
-            "Lemma 10.3 / Thm 11.2(a): saturation h > 0 bounds C (no singularity)",
-            "supported" if ok_h else "not supported",
-            f"{hmask.sum()} saturated points, all finished without blow-up; max C(t1) = "
-            f"{max_c:.4g} <= max(C0, 1/(h delta)) = {bound:.4g}"))
+        ok_h = (rm["status"][hmask] == gr.STATUS_OK).all() and max_c <= bound * (
+            1 + 1e-6
+        )
+        findings.append(
+            Finding(
+                "Lemma 10.3 / Thm 11.2(a): saturation h > 0 bounds C (no singularity)",
+                "supported" if ok_h else "not supported",
+                f"{hmask.sum()} saturated points, all finished without blow-up; max C(t1) = "
+                f"{max_c:.4g} <= max(C0, 1/(h delta)) = {bound:.4g}",
+            )
+        )
     frac = float(np.mean(rm["pe"] >= 1))
-    findings.append(Finding(
-        "Prop. 10.1 / Pred. 11: phi_eff >= 1 iff beta_auto >= (1 - phi0)/phi0", "info",
-        f"{frac:.1%} of the (phi0, beta_auto) grid has phi_eff >= 1; none with phi0 <= 0.5 "
-        f"(threshold beta_auto >= 1); at phi0 = 0.6 the threshold is 0.667"))
+    findings.append(
+        Finding(
+            "Prop. 10.1 / Pred. 11: phi_eff >= 1 iff beta_auto >= (1 - phi0)/phi0",
+            "info",
+            f"{frac:.1%} of the (phi0, beta_auto) grid has phi_eff >= 1; none with phi0 <= 0.5 "
+            f"(threshold beta_auto >= 1); at phi0 = 0.6 the threshold is 0.667",
+        )
+    )
 
     # --- Baumol -----------------------------------------------------------------------
     b_rows, curves = _baumol(p, ctx.log)
@@ -302,18 +438,27 @@ def run(params, ctx: Context) -> Result:
         metric(f"g_Ceff_end_rho_s={r}", v, f"g_C={p['g_C']}, g_Z={p['g_Z']}")
     cd = g_end.get(0.0)
     if cd is not None:
-        findings.append(Finding(
-            "Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1",
-            "not supported" if abs(cd - p["g_Z"]) > abs(cd - p["g_C"]) else "supported",
-            f"at t={p['baumol_t1']}, beta={float(curves[0.0]['beta'][-1]):.4f}: g_Ceff = {cd:.4f}"
-            f" -> g_C = {p['g_C']} (not g_Z = {p['g_Z']}); (41) at beta = 1 is g_C"))
+        findings.append(
+            Finding(
+                "Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1",
+                "not supported"
+                if abs(cd - p["g_Z"]) > abs(cd - p["g_C"])
+                else "supported",
+                f"at t={p['baumol_t1']}, beta={float(curves[0.0]['beta'][-1]):.4f}: g_Ceff = {cd:.4f}"
+                f" -> g_C = {p['g_C']} (not g_Z = {p['g_Z']}); (41) at beta = 1 is g_C",
+            )
+        )
     comp = {r: v for r, v in g_end.items() if r < 0}
     if comp:
         worst = max(abs(v - p["g_Z"]) for v in comp.values())
-        findings.append(Finding(
-            "Prop. 13.1 / Pred. 10 with complementary sectors (CES rho_s < 0)", "supported",
-            f"g_Ceff(t1) - g_Z <= {worst:.4f} for rho_s in {sorted(comp)}; it decays as "
-            f"1/(|rho_s| t) when 1 - beta ~ 1/t: the bottleneck binds only for complements"))
+        findings.append(
+            Finding(
+                "Prop. 13.1 / Pred. 10 with complementary sectors (CES rho_s < 0)",
+                "supported",
+                f"g_Ceff(t1) - g_Z <= {worst:.4f} for rho_s in {sorted(comp)}; it decays as "
+                f"1/(|rho_s| t) when 1 - beta ~ 1/t: the bottleneck binds only for complements",
+            )
+        )
 
     # --- collapse ---------------------------------------------------------------------
     f_rows, s_rows, ca = _collapse(p, jr.fold_in(key, 1), ctx.log)
@@ -325,11 +470,15 @@ def run(params, ctx: Context) -> Result:
         metric("kl_end_alpha0_minJ", kl0[0])
         metric("kl_end_alpha0_maxJ", kl0[-1])
         v = "not supported" if np.all(kl0 > p["kl_threshold"]) else "inconclusive"
-        findings.append(Finding(
-            "Thm 12.3 / (35)-(37): mesh data from other specialists counts as external",
-            v, f"alpha_ext = 0: final KL(Q||P) = {', '.join(f'J={j}: {k:.3g}' for j, k in zip(Js, kl0))}"
-            f" (threshold {p['kl_threshold']}); (35) gives alpha_eff = (J-1)/J, yet every mesh "
-            f"diverges without outside data"))
+        findings.append(
+            Finding(
+                "Thm 12.3 / (35)-(37): mesh data from other specialists counts as external",
+                v,
+                f"alpha_ext = 0: final KL(Q||P) = {', '.join(f'J={j}: {k:.3g}' for j, k in zip(Js, kl0))}"
+                f" (threshold {p['kl_threshold']}); (35) gives alpha_eff = (J-1)/J, yet every mesh "
+                f"diverges without outside data",
+            )
+        )
     homo = Js <= 3
     het = Js >= 10
     sel = (al > 0) & (al < 0.5)
@@ -343,45 +492,77 @@ def run(params, ctx: Context) -> Result:
         frac_e = float((kl_t[np.ix_(het, sel)] > p["kl_threshold"]).mean())
         metric("collapsed_fraction_homogeneous", frac_h, f"KL > {p['kl_threshold']}")
         metric("collapsed_fraction_heterogeneous", frac_e, f"KL > {p['kl_threshold']}")
-        verdict = ("supported" if frac_h >= 0.5 and frac_e == 0 else
-                   "not supported" if frac_h == 0 or frac_e > 0 else "inconclusive")
-        findings.append(Finding(
-            "Pred. 9: J >= 10 keeps capability on > 50% synthetic data, J <= 3 collapses",
-            verdict,
-            f"0 < alpha_ext < 0.5: mean stationary KL {kh:.4f} (J <= 3) vs {ke:.4f} (J >= 10), "
-            f"so diversity lowers the divergence; but only {frac_h:.0%} of the homogeneous "
-            f"(J, alpha_ext) cells pass KL > {p['kl_threshold']} (heterogeneous: {frac_e:.0%}); "
-            f"with alpha_ext = 0 every J diverges; a single model really given alpha_eff real "
-            f"data reaches {ks:.4f}"))
+        verdict = (
+            "supported"
+            if frac_h >= 0.5 and frac_e == 0
+            else "not supported"
+            if frac_h == 0 or frac_e > 0
+            else "inconclusive"
+        )
+        findings.append(
+            Finding(
+                "Pred. 9: J >= 10 keeps capability on > 50% synthetic data, J <= 3 collapses",
+                verdict,
+                f"0 < alpha_ext < 0.5: mean stationary KL {kh:.4f} (J <= 3) vs {ke:.4f} (J >= 10), "
+                f"so diversity lowers the divergence; but only {frac_h:.0%} of the homogeneous "
+                f"(J, alpha_ext) cells pass KL > {p['kl_threshold']} (heterogeneous: {frac_e:.0%}); "
+                f"with alpha_ext = 0 every J diverges; a single model really given alpha_eff real "
+                f"data reaches {ks:.4f}",
+            )
+        )
     jm = np.asarray(col.j_min(ca["rho"], 0.1, p["alpha_crit"]))
-    findings.append(Finding(
-        "(39): J_min is finite for rho < 1 and decreasing in rho", "not supported",
-        f"alpha_ext = 0.1, alpha_crit = {p['alpha_crit']}: J_min over rho = "
-        f"{', '.join(f'{r:g}: {j:g}' for r, j in zip(ca['rho'], jm))} (non-decreasing; inf "
-        f"where the threshold exceeds 1 - rho^(1/(1-rho)) >= 1 - 1/e)"))
+    findings.append(
+        Finding(
+            "(39): J_min is finite for rho < 1 and decreasing in rho",
+            "not supported",
+            f"alpha_ext = 0.1, alpha_crit = {p['alpha_crit']}: J_min over rho = "
+            f"{', '.join(f'{r:g}: {j:g}' for r, j in zip(ca['rho'], jm))} (non-decreasing; inf "
+            f"where the threshold exceeds 1 - rho^(1/(1-rho)) >= 1 - 1/e)",
+        )
+    )
 
     # --- calibration ------------------------------------------------------------------
-    tables = {"metrics": metrics, "regime_map": rm_rows, "baumol": b_rows,
-              "collapse_formula": f_rows, "collapse_sim": s_rows}
+    tables = {
+        "metrics": metrics,
+        "regime_map": rm_rows,
+        "baumol": b_rows,
+        "collapse_formula": f_rows,
+        "collapse_sim": s_rows,
+    }
     if p["calibrate"]:
         c_rows, fit = _calibration(p, ctx.log)
         tables["calibration"] = c_rows
         zmax = max(abs(r["z"]) for r in c_rows)
         metric("calibration_max_abs_z", zmax)
-        findings.append(Finding(
-            "Pred. 11: phi_eff is measurable from a capability series", "supported"
-            if zmax < 3 else "inconclusive",
-            f"fit of (22) to {p['fit_points']} points with {p['fit_noise']:.0%} noise: "
-            f"Phi = {fit.params['Phi']:.3f} +- {fit.stderr['Phi']:.3f} (true 0.6); "
-            f"only (a, Phi, delta, C0) are identifiable, phi_eff = Phi + 1 - lambda"))
-    findings.append(Finding(
-        "Pred. 12: J growth decelerates as J -> J_max", "info",
-        "(28) with constant C gives g_J = k (J_max - J)/J, falling to 0 (see variety_solve); "
-        "the 15-30% annual band is a calibration, not a model output"))
-    findings.append(Finding("Pred. 7, 8: timing and transaction shares", "info",
-                            "empirical predictions; the model has no calendar time"))
-    return Result(tables=tables, findings=findings,
-                  extras={"regime": rm, "baumol": curves, "collapse": ca, "params": p})
+        findings.append(
+            Finding(
+                "Pred. 11: phi_eff is measurable from a capability series",
+                "supported" if zmax < 3 else "inconclusive",
+                f"fit of (22) to {p['fit_points']} points with {p['fit_noise']:.0%} noise: "
+                f"Phi = {fit.params['Phi']:.3f} +- {fit.stderr['Phi']:.3f} (true 0.6); "
+                f"only (a, Phi, delta, C0) are identifiable, phi_eff = Phi + 1 - lambda",
+            )
+        )
+    findings.append(
+        Finding(
+            "Pred. 12: J growth decelerates as J -> J_max",
+            "info",
+            "(28) with constant C gives g_J = k (J_max - J)/J, falling to 0 (see variety_solve); "
+            "the 15-30% annual band is a calibration, not a model output",
+        )
+    )
+    findings.append(
+        Finding(
+            "Pred. 7, 8: timing and transaction shares",
+            "info",
+            "empirical predictions; the model has no calendar time",
+        )
+    )
+    return Result(
+        tables=tables,
+        findings=findings,
+        extras={"regime": rm, "baumol": curves, "collapse": ca, "params": p},
+    )
 
 
 def plot(result: Result, out_dir: Path) -> list[Path]:
@@ -395,25 +576,41 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     rm, p = result.extras["regime"], result.extras["params"]
     hs = rm["hs"]
     fig, axes = plt.subplots(1, len(hs), figsize=(5 * len(hs), 4), squeeze=False)
-    cmap = matplotlib.colors.ListedColormap(["tab:blue", "tab:green", "tab:red", "tab:gray"])
+    cmap = matplotlib.colors.ListedColormap(
+        ["tab:blue", "tab:green", "tab:red", "tab:gray"]
+    )
     for k, h in enumerate(hs):
         ax = axes[0, k]
         traj = rm["traj"][:, :, k, 0].T
-        ax.pcolormesh(rm["phi0"], rm["beta"], np.where(traj < 0, 3, traj), cmap=cmap, vmin=-0.5,
-                      vmax=3.5, shading="nearest")
-        T = np.where(rm["status"][:, :, k, 0] == gr.STATUS_BLOWUP, rm["t_end"][:, :, k, 0],
-                     np.nan).T
+        ax.pcolormesh(
+            rm["phi0"],
+            rm["beta"],
+            np.where(traj < 0, 3, traj),
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=3.5,
+            shading="nearest",
+        )
+        T = np.where(
+            rm["status"][:, :, k, 0] == gr.STATUS_BLOWUP,
+            rm["t_end"][:, :, k, 0],
+            np.nan,
+        ).T
         if np.isfinite(T).sum() > 3:
             cs = ax.contour(rm["phi0"], rm["beta"], T, colors="k", linewidths=0.8)
             ax.clabel(cs, fontsize=7, fmt="%.0f")
         ph = np.linspace(0.5001, p["phi0_max"], 100)
         ax.plot(ph, (1 - ph) / ph, "w--", lw=1.2, label="phi_eff = 1")
         ax.set_ylim(0, p["beta_max"])
-        ax.set(xlabel="phi0", ylabel="beta_auto",
-               title=f"h = {h}, C0 = {rm['c0s'][0]:g}")
+        ax.set(
+            xlabel="phi0", ylabel="beta_auto", title=f"h = {h}, C0 = {rm['c0s'][0]:g}"
+        )
         ax.legend(loc="upper right", fontsize=7)
-    fig.suptitle("regime from trajectories: blue (a), green (b), red (c), grey decay; "
-                 "contours: blow-up time", fontsize=9)
+    fig.suptitle(
+        "regime from trajectories: blue (a), green (b), red (c), grey decay; "
+        "contours: blow-up time",
+        fontsize=9,
+    )
     fig.tight_layout()
     paths.append(out_dir / "regime_map.png")
     fig.savefig(paths[-1], dpi=120)
@@ -425,7 +622,11 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         ax.semilogx(c["ts"][1:], c["g_Ceff"][1:], label=f"rho_s = {r}")
     ax.axhline(p["g_Z"], color="k", ls="--", lw=0.8, label="g_Z")
     ax.axhline(p["g_C"], color="k", ls=":", lw=0.8, label="g_C")
-    ax.set(xlabel="t", ylabel="g_Ceff", title="Baumol: Cobb-Douglas -> g_C, complements -> g_Z")
+    ax.set(
+        xlabel="t",
+        ylabel="g_Ceff",
+        title="Baumol: Cobb-Douglas -> g_C, complements -> g_Z",
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     paths.append(out_dir / "baumol.png")
@@ -435,14 +636,32 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     ca = result.extras["collapse"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     a_idx = int(np.argmin(np.abs(ca["al"] - 0.1)))
-    axes[0].pcolormesh(ca["Js"].astype(float), ca["rho"], ca["ok"][:, :, a_idx], shading="nearest",
-                       cmap="RdYlGn", vmin=0, vmax=1)
-    axes[0].set(xscale="log", xlabel="J", ylabel="rho",
-                title=f"(37) avoids collapse (green), alpha_ext = {ca['al'][a_idx]:g}")
-    im = axes[1].pcolormesh(ca["al"], ca["Js"].astype(float), np.log10(ca["kl_tail"]),
-                            shading="nearest", cmap="viridis")
+    axes[0].pcolormesh(
+        ca["Js"].astype(float),
+        ca["rho"],
+        ca["ok"][:, :, a_idx],
+        shading="nearest",
+        cmap="RdYlGn",
+        vmin=0,
+        vmax=1,
+    )
+    axes[0].set(
+        xscale="log",
+        xlabel="J",
+        ylabel="rho",
+        title=f"(37) avoids collapse (green), alpha_ext = {ca['al'][a_idx]:g}",
+    )
+    im = axes[1].pcolormesh(
+        ca["al"],
+        ca["Js"].astype(float),
+        np.log10(ca["kl_tail"]),
+        shading="nearest",
+        cmap="viridis",
+    )
     fig.colorbar(im, ax=axes[1], label="log10 stationary KL(Q||P)")
-    axes[1].set(yscale="log", xlabel="alpha_ext", ylabel="J", title="simulated mesh divergence")
+    axes[1].set(
+        yscale="log", xlabel="alpha_ext", ylabel="J", title="simulated mesh divergence"
+    )
     fig.tight_layout()
     paths.append(out_dir / "collapse_map.png")
     fig.savefig(paths[-1], dpi=120)
@@ -453,7 +672,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name="capability_growth",
     description="Growth regimes and T_s (22-33), Baumol limit (40-42), collapse map (35-39), "
-                "calibration",
+    "calibration",
     defaults=DEFAULTS,
     run=run,
     validate=validate,

@@ -55,13 +55,24 @@ def validate(p) -> None:
         if int(p[name]) < lo:
             raise ValueError(f"`{name}`={p[name]}; allowed: >= {lo}")
 
-    for name in ("decay_n", "decay_points", "spectral_base_degree", "sis_rate_count",
-                 "sis_replicas"):
+    for name in (
+        "decay_n",
+        "decay_points",
+        "spectral_base_degree",
+        "sis_rate_count",
+        "sis_replicas",
+    ):
         pos_int(name, 3 if name == "sis_rate_count" else 1)
     if p["decay_n"] < 10:
         raise ValueError(f"`decay_n`={p['decay_n']}; allowed: >= 10")
-    for name in ("decay_decades", "sis_time", "sis_dt", "sis_rate_min", "sis_mean_degree",
-                 "hub_bandwidth"):
+    for name in (
+        "decay_decades",
+        "sis_time",
+        "sis_dt",
+        "sis_rate_min",
+        "sis_mean_degree",
+        "hub_bandwidth",
+    ):
         if not (float(p[name]) > 0 and math.isfinite(float(p[name]))):
             raise ValueError(f"`{name}`={p[name]}; allowed: finite > 0")
     if p["sis_rate_max"] <= p["sis_rate_min"]:
@@ -70,7 +81,9 @@ def validate(p) -> None:
         raise ValueError("`sis_time / sis_dt` must be >= 20 steps")
     for fam in p["spectral_families"]:
         if fam not in ("er", "ba", "power_law"):
-            raise ValueError(f"`spectral_families` has {fam!r}; allowed: er, ba, power_law")
+            raise ValueError(
+                f"`spectral_families` has {fam!r}; allowed: er, ba, power_law"
+            )
     for g in list(p["sis_gammas"]) + [p["spectral_gamma"]]:
         if not float(g) > 2:
             raise ValueError(f"gamma={g}; allowed: > 2")
@@ -114,15 +127,26 @@ def run(params, ctx: Context) -> Result:
     decay_rows = []
     worst_excess, worst_ratio = 0.0, 0.0
     rates = {}
-    for gname, g in (("ba", mg.barabasi_albert(jr.fold_in(key, 1), p["decay_n"],
-                                               max(1, p["decay_degree"] // 2))),
-                     ("rrg", giant_component(mg.random_regular(
-                         jr.fold_in(key, 2), p["decay_n"], p["decay_degree"]))[0])):
+    for gname, g in (
+        (
+            "ba",
+            mg.barabasi_albert(
+                jr.fold_in(key, 1), p["decay_n"], max(1, p["decay_degree"] // 2)
+            ),
+        ),
+        (
+            "rrg",
+            giant_component(
+                mg.random_regular(jr.fold_in(key, 2), p["decay_n"], p["decay_degree"])
+            )[0],
+        ),
+    ):
         fr = diffusion.fiedler(g)
         lam2 = float(fr.value)
         # run until the bound has fallen by `decay_decades` decades (float32-safe for 4)
-        times = np.linspace(0.0, p["decay_decades"] * math.log(10) / lam2,
-                            p["decay_points"])
+        times = np.linspace(
+            0.0, p["decay_decades"] * math.log(10) / lam2, p["decay_points"]
+        )
         u_rand = np.asarray(jr.normal(jr.fold_in(key, 3), (g.n_nodes,)))
         u0 = np.stack([u_rand, 1.0 + np.asarray(fr.vector)], axis=1)
         curve = diffusion.consensus_decay(g, u0, times, lambda2=lam2)
@@ -134,19 +158,31 @@ def run(params, ctx: Context) -> Result:
         rates[gname] = (lam2, slope)
         for i, t in enumerate(times):
             for j, start in enumerate(("random", "fiedler")):
-                decay_rows.append({"graph": gname, "n": g.n_nodes, "lambda2": lam2,
-                                   "start": start, "t": float(t), "distance": float(d[i, j]),
-                                   "bound": float(b[i, j])})
+                decay_rows.append(
+                    {
+                        "graph": gname,
+                        "n": g.n_nodes,
+                        "lambda2": lam2,
+                        "start": start,
+                        "t": float(t),
+                        "distance": float(d[i, j]),
+                        "bound": float(b[i, j]),
+                    }
+                )
     tables["decay"] = decay_rows
     ctx.log(f"decay curves: {time.perf_counter() - t0:.1f}s")
-    findings.append(Finding(
-        "Lemma 5.1 / eq. (12): ||u(t) - ū1|| <= e^{-λ2 t} ||u(0) - ū1||",
-        "supported" if worst_excess <= 1e-4 else "not supported",
-        f"max distance/bound over all t and starts = {worst_ratio:.6f}, max excess "
-        f"(d - bound)/d(0) = {worst_excess:.2e} (BA and random regular, "
-        f"n≈{p['decay_n']}); equality for the Fiedler-vector start; late-time decay rate of "
-        "a random start vs λ2: " + ", ".join(f"{k}: {s:.4f} vs {lam:.4f}"
-                                             for k, (lam, s) in rates.items()) + "."))
+    findings.append(
+        Finding(
+            "Lemma 5.1 / eq. (12): ||u(t) - ū1|| <= e^{-λ2 t} ||u(0) - ū1||",
+            "supported" if worst_excess <= 1e-4 else "not supported",
+            f"max distance/bound over all t and starts = {worst_ratio:.6f}, max excess "
+            f"(d - bound)/d(0) = {worst_excess:.2e} (BA and random regular, "
+            f"n≈{p['decay_n']}); equality for the Fiedler-vector start; late-time decay rate of "
+            "a random start vs λ2: "
+            + ", ".join(f"{k}: {s:.4f} vs {lam:.4f}" for k, (lam, s) in rates.items())
+            + ".",
+        )
+    )
 
     # --- λ2 vs N and <k> -------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -154,47 +190,73 @@ def run(params, ctx: Context) -> Result:
     combos = [(n, p["spectral_base_degree"]) for n in p["spectral_sizes"]]
     if p["spectral_sizes"]:  # an empty list skips the sweep
         big = max(p["spectral_sizes"])
-        combos += [(big, k) for k in p["spectral_degrees"]
-                   if k != p["spectral_base_degree"]]
+        combos += [
+            (big, k) for k in p["spectral_degrees"] if k != p["spectral_base_degree"]
+        ]
     for fi, fam in enumerate(p["spectral_families"]):
         for ci, (n, k) in enumerate(combos):
-            g = _family_graph(jr.fold_in(key, 100 + 10 * fi + ci), fam, int(n), k,
-                              p["spectral_gamma"])
+            g = _family_graph(
+                jr.fold_in(key, 100 + 10 * fi + ci), fam, int(n), k, p["spectral_gamma"]
+            )
             gc, frac = giant_component(g)
             ts = time.perf_counter()
             fr = diffusion.fiedler(gc, max_restarts=300)
             kmin = int(jnp.min(gc.degrees()))
-            spec_rows.append({"family": fam, "n": int(n), "mean_degree": float(k),
-                              "giant_fraction": frac, "n_giant": gc.n_nodes,
-                              "lambda2": float(fr.value), "residual": float(fr.residual),
-                              "status": fr.status, "n_matvec": fr.n_matvec,
-                              "min_degree_giant": kmin,
-                              "seconds": time.perf_counter() - ts})
+            spec_rows.append(
+                {
+                    "family": fam,
+                    "n": int(n),
+                    "mean_degree": float(k),
+                    "giant_fraction": frac,
+                    "n_giant": gc.n_nodes,
+                    "lambda2": float(fr.value),
+                    "residual": float(fr.residual),
+                    "status": fr.status,
+                    "n_matvec": fr.n_matvec,
+                    "min_degree_giant": kmin,
+                    "seconds": time.perf_counter() - ts,
+                }
+            )
     tables["spectral"] = spec_rows
     ctx.log(f"lambda2 sweep: {time.perf_counter() - t0:.1f}s")
     detail = "; ".join(
         f"{r['family']} N={r['n']} <k>={r['mean_degree']:g}: λ2={r['lambda2']:.4g}"
-        f" (giant {r['giant_fraction']:.3f}, {r['status']})" for r in spec_rows)
-    findings.append(Finding(
-        "§5.1: consensus rate λ2 > 0 for connected meshes",
-        "info",
-        "λ2 of the whole graph is 0 whenever the giant fraction is < 1 (ER and power-law "
-        "graphs at these <k> are disconnected); on the giant component: " + detail))
+        f" (giant {r['giant_fraction']:.3f}, {r['status']})"
+        for r in spec_rows
+    )
+    findings.append(
+        Finding(
+            "§5.1: consensus rate λ2 > 0 for connected meshes",
+            "info",
+            "λ2 of the whole graph is 0 whenever the giant fraction is < 1 (ER and power-law "
+            "graphs at these <k> are disconnected); on the giant component: " + detail,
+        )
+    )
 
     # --- bandwidth (13) --------------------------------------------------------------------
     ns = np.unique(np.geomspace(1e2, 1e7, 11).astype(np.int64))
     kbar = p["sis_mean_degree"]
     bw = np.asarray(diffusion.mesh_bandwidth(ns, kbar))
     n_x = float(diffusion.bandwidth_crossing(p["hub_bandwidth"], kbar))
-    tables["bandwidth"] = [{"n": int(n), "mean_degree": kbar, "b_mesh": float(b),
-                            "b_hub": p["hub_bandwidth"], "mesh_exceeds_hub": bool(b > p[
-                                "hub_bandwidth"])} for n, b in zip(ns, bw)]
-    findings.append(Finding(
-        "Eq. (13): B_mesh = N<k> exceeds B_hub once N > B_hub/<k>",
-        "info",
-        f"with <k>={kbar:g} and unit links, N× = {n_x:.3g}. This is capacity counting; "
-        "the rate at which knowledge equalises is λ2, which does not grow with N (table "
-        "spectral)."))
+    tables["bandwidth"] = [
+        {
+            "n": int(n),
+            "mean_degree": kbar,
+            "b_mesh": float(b),
+            "b_hub": p["hub_bandwidth"],
+            "mesh_exceeds_hub": bool(b > p["hub_bandwidth"]),
+        }
+        for n, b in zip(ns, bw)
+    ]
+    findings.append(
+        Finding(
+            "Eq. (13): B_mesh = N<k> exceeds B_hub once N > B_hub/<k>",
+            "info",
+            f"with <k>={kbar:g} and unit links, N× = {n_x:.3g}. This is capacity counting; "
+            "the rate at which knowledge equalises is λ2, which does not grow with N (table "
+            "spectral).",
+        )
+    )
 
     # --- SIS on power-law graphs ----------------------------------------------------------
     t0 = time.perf_counter()
@@ -203,62 +265,111 @@ def run(params, ctx: Context) -> Result:
     sis_rows, metric_rows = [], []
     for gi, gamma in enumerate(p["sis_gammas"]):
         for ni, n in enumerate(p["sis_sizes"]):
-            g = mg.power_law(jr.fold_in(key, 1000 + 10 * gi + ni), int(n), float(gamma),
-                             float(p["sis_mean_degree"]))
+            g = mg.power_law(
+                jr.fold_in(key, 1000 + 10 * gi + ni),
+                int(n),
+                float(gamma),
+                float(p["sis_mean_degree"]),
+            )
             deg = g.degrees()
             ts = time.perf_counter()
-            res = epidemic.sis(jr.fold_in(key, 2000 + 10 * gi + ni), g, rates_grid, 1.0,
-                               n_steps=n_steps, dt=p["sis_dt"], burn_in=n_steps // 3,
-                               n_replicas=p["sis_replicas"], qs=p["sis_qs"],
-                               record_every=max(1, n_steps // 100))
+            res = epidemic.sis(
+                jr.fold_in(key, 2000 + 10 * gi + ni),
+                g,
+                rates_grid,
+                1.0,
+                n_steps=n_steps,
+                dt=p["sis_dt"],
+                burn_in=n_steps // 3,
+                n_replicas=p["sis_replicas"],
+                qs=p["sis_qs"],
+                record_every=max(1, n_steps // 100),
+            )
             rho, chi = (np.asarray(x) for x in res.pooled())
             lam_chi = float(epidemic.susceptibility_peak(rates_grid, chi))
             lam_hmf = float(epidemic.threshold_hmf(deg))
             lam_qmf = float(epidemic.threshold_qmf(g))
             sec = time.perf_counter() - ts
             for lam, r, c in zip(rates_grid, rho, chi):
-                sis_rows.append({"gamma": float(gamma), "n": int(n), "rate": float(lam),
-                                 "prevalence": float(r), "chi": float(c)})
-            metric_rows.append({
-                "gamma": float(gamma), "n": int(n), "k_max": int(jnp.max(deg)),
-                "mean_degree": float(jnp.mean(deg.astype(float))),
-                "lambda_c_chi": lam_chi, "lambda_c_hmf": lam_hmf, "lambda_c_qmf": lam_qmf,
-                "peak_at_grid_edge": bool(lam_chi in (rates_grid[0], rates_grid[-1])),
-                "seconds": sec})
-            ctx.log(f"SIS gamma={gamma} N={n}: λc(χ)={lam_chi:.4g} HMF={lam_hmf:.4g} "
-                    f"QMF={lam_qmf:.4g} ({sec:.1f}s)")
+                sis_rows.append(
+                    {
+                        "gamma": float(gamma),
+                        "n": int(n),
+                        "rate": float(lam),
+                        "prevalence": float(r),
+                        "chi": float(c),
+                    }
+                )
+            metric_rows.append(
+                {
+                    "gamma": float(gamma),
+                    "n": int(n),
+                    "k_max": int(jnp.max(deg)),
+                    "mean_degree": float(jnp.mean(deg.astype(float))),
+                    "lambda_c_chi": lam_chi,
+                    "lambda_c_hmf": lam_hmf,
+                    "lambda_c_qmf": lam_qmf,
+                    "peak_at_grid_edge": bool(
+                        lam_chi in (rates_grid[0], rates_grid[-1])
+                    ),
+                    "seconds": sec,
+                }
+            )
+            ctx.log(
+                f"SIS gamma={gamma} N={n}: λc(χ)={lam_chi:.4g} HMF={lam_hmf:.4g} "
+                f"QMF={lam_qmf:.4g} ({sec:.1f}s)"
+            )
     tables["sis"] = sis_rows
     tables["metrics"] = metric_rows
     ctx.log(f"SIS sweep: {time.perf_counter() - t0:.1f}s")
     for gamma in p["sis_gammas"]:
-        rows = sorted((r for r in metric_rows if r["gamma"] == gamma), key=lambda r: r["n"])
+        rows = sorted(
+            (r for r in metric_rows if r["gamma"] == gamma), key=lambda r: r["n"]
+        )
         if len(rows) < 2:
             continue
         chis = [r["lambda_c_chi"] for r in rows]
         dec = all(b < a for a, b in zip(chis, chis[1:]))
         hmf = [r["lambda_c_hmf"] for r in rows]
         qmf = [r["lambda_c_qmf"] for r in rows]
-        txt = (f"γ={gamma}: N={[r['n'] for r in rows]}, λc(χ peak)="
-               f"{[round(c, 4) for c in chis]}, HMF={[round(h, 4) for h in hmf]}, "
-               f"QMF={[round(q, 4) for q in qmf]}")
+        txt = (
+            f"γ={gamma}: N={[r['n'] for r in rows]}, λc(χ peak)="
+            f"{[round(c, 4) for c in chis]}, HMF={[round(h, 4) for h in hmf]}, "
+            f"QMF={[round(q, 4) for q in qmf]}"
+        )
         if gamma <= 3:
-            findings.append(Finding(
-                f"Prop. 5.2 / eq. (14): SIS threshold vanishes with N for γ={gamma} <= 3",
-                "supported" if dec else "inconclusive",
-                txt + (" — falls with N." if dec else " — no monotone fall over this range.")))
+            findings.append(
+                Finding(
+                    f"Prop. 5.2 / eq. (14): SIS threshold vanishes with N for γ={gamma} <= 3",
+                    "supported" if dec else "inconclusive",
+                    txt
+                    + (
+                        " — falls with N."
+                        if dec
+                        else " — no monotone fall over this range."
+                    ),
+                )
+            )
         else:
-            findings.append(Finding(
-                f"Eq. (14) for γ={gamma} > 3: the chapter implies a finite threshold",
-                "info",
-                txt + ". HMF stays finite; QMF 1/λmax(A) ~ 1/sqrt(k_max) still falls with "
-                "N (hub stars; Chatterjee & Durrett 2009 prove λc -> 0 for every γ)."
-                + (" The χ peak falls too." if dec else "")))
-    findings.append(Finding(
-        "Prop. 5.2: 'any nonzero rate sustains itself' (γ <= 3)",
-        "info",
-        "At finite N the threshold is positive; just above it the QS prevalence is tiny "
-        "(localised on hubs) — see table sis. The statement holds only as N -> ∞ and for "
-        "SIS (re-infectable) spreading, not for Laplacian diffusion (11)."))
+            findings.append(
+                Finding(
+                    f"Eq. (14) for γ={gamma} > 3: the chapter implies a finite threshold",
+                    "info",
+                    txt
+                    + ". HMF stays finite; QMF 1/λmax(A) ~ 1/sqrt(k_max) still falls with "
+                    "N (hub stars; Chatterjee & Durrett 2009 prove λc -> 0 for every γ)."
+                    + (" The χ peak falls too." if dec else ""),
+                )
+            )
+    findings.append(
+        Finding(
+            "Prop. 5.2: 'any nonzero rate sustains itself' (γ <= 3)",
+            "info",
+            "At finite N the threshold is positive; just above it the QS prevalence is tiny "
+            "(localised on hubs) — see table sis. The statement holds only as N -> ∞ and for "
+            "SIS (re-infectable) spreading, not for Laplacian diffusion (11).",
+        )
+    )
     extras.update(rates=rates_grid)
     return Result(tables=tables, findings=findings, extras=extras)
 
@@ -277,10 +388,12 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         for start, ls in (("random", "-"), ("fiedler", ":")):
             sel = [r for r in rows if r["graph"] == gname and r["start"] == start]
             t = [r["t"] for r in sel]
-            line, = ax.semilogy(t, [r["distance"] for r in sel], ls,
-                                label=f"{gname}, {start} start")
-            ax.semilogy(t, [r["bound"] for r in sel], "--", color=line.get_color(),
-                        alpha=0.5)
+            (line,) = ax.semilogy(
+                t, [r["distance"] for r in sel], ls, label=f"{gname}, {start} start"
+            )
+            ax.semilogy(
+                t, [r["bound"] for r in sel], "--", color=line.get_color(), alpha=0.5
+            )
     ax.set_xlabel("t")
     ax.set_ylabel("||u(t) - ū1||  (dashed: bound (12))")
     ax.legend(fontsize=7)
@@ -292,9 +405,13 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     rows = result.tables["spectral"]
     fig, ax = plt.subplots(figsize=(6, 4))
     for fam in sorted({r["family"] for r in rows}):
-        sel = sorted((r for r in rows if r["family"] == fam), key=lambda r: (r["n"],
-                                                                              r["mean_degree"]))
-        ax.scatter([r["mean_degree"] for r in sel], [r["lambda2"] for r in sel], label=fam)
+        sel = sorted(
+            (r for r in rows if r["family"] == fam),
+            key=lambda r: (r["n"], r["mean_degree"]),
+        )
+        ax.scatter(
+            [r["mean_degree"] for r in sel], [r["lambda2"] for r in sel], label=fam
+        )
         for r in sel:
             ax.annotate(f"N={r['n']}", (r["mean_degree"], r["lambda2"]), fontsize=6)
     ax.set_xlabel("<k>")
@@ -308,16 +425,25 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 
     rows, met = result.tables["sis"], result.tables["metrics"]
     gammas = sorted({r["gamma"] for r in rows})
-    fig, axes = plt.subplots(2, len(gammas), figsize=(4 * len(gammas), 6), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(gammas), figsize=(4 * len(gammas), 6), squeeze=False
+    )
     for j, gamma in enumerate(gammas):
         for n in sorted({r["n"] for r in rows if r["gamma"] == gamma}):
             sel = [r for r in rows if r["gamma"] == gamma and r["n"] == n]
             m = next(r for r in met if r["gamma"] == gamma and r["n"] == n)
-            line, = axes[0, j].loglog([r["rate"] for r in sel],
-                                      [max(r["prevalence"], 1e-7) for r in sel], "o-",
-                                      label=f"N={n}")
-            axes[1, j].semilogx([r["rate"] for r in sel], [r["chi"] for r in sel], "o-",
-                                color=line.get_color())
+            (line,) = axes[0, j].loglog(
+                [r["rate"] for r in sel],
+                [max(r["prevalence"], 1e-7) for r in sel],
+                "o-",
+                label=f"N={n}",
+            )
+            axes[1, j].semilogx(
+                [r["rate"] for r in sel],
+                [r["chi"] for r in sel],
+                "o-",
+                color=line.get_color(),
+            )
             for ax in axes[:, j]:
                 ax.axvline(m["lambda_c_hmf"], color=line.get_color(), ls="--", lw=0.8)
                 ax.axvline(m["lambda_c_qmf"], color=line.get_color(), ls=":", lw=0.8)
@@ -336,7 +462,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name="knowledge_diffusion",
     description="§5: Laplacian decay vs the λ2 bound, λ2 across graph families, bandwidth "
-                "(13), SIS thresholds on power-law graphs (14, Prop. 5.2)",
+    "(13), SIS thresholds on power-law graphs (14, Prop. 5.2)",
     defaults=DEFAULTS,
     run=run,
     validate=validate,

@@ -12,8 +12,8 @@ import jax.random as jr
 import numpy as np
 
 from .. import ces, equilibrium as eq, specialization as sp
-from ..percolation import giant_component_fraction_theory
 from .._checks import check_int, check_real
+from ..percolation import giant_component_fraction_theory
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -72,17 +72,30 @@ def _default_thresholds(key, n, params):
     # the init_state default (middle third of the range), made explicit so that every
     # curve in this experiment shares one compiled kernel
     lo, hi = float(params.theta_min), float(params.theta_max)
-    return jr.uniform(key, (n, params.n_tasks), minval=lo + (hi - lo) / 3,
-                      maxval=lo + 2 * (hi - lo) / 3)
+    return jr.uniform(
+        key,
+        (n, params.n_tasks),
+        minval=lo + (hi - lo) / 3,
+        maxval=lo + 2 * (hi - lo) / 3,
+    )
 
 
 def _curve(key, p, params, cap, grid, thresholds=None):
     if thresholds is None:
         thresholds = _default_thresholds(jr.fold_in(key, 77), cap.shape[0], params)
-    res = eq.capability_curve(key, grid, mean_degree=p["mean_degree"], params=params,
-                              capability=cap, rho=p["rho"], M=p["M"], c_cent=p["c_cent"],
-                              steps=p["curve_steps"], replicas=p["replicas"],
-                              thresholds=thresholds)
+    res = eq.capability_curve(
+        key,
+        grid,
+        mean_degree=p["mean_degree"],
+        params=params,
+        capability=cap,
+        rho=p["rho"],
+        M=p["M"],
+        c_cent=p["c_cent"],
+        steps=p["curve_steps"],
+        replicas=p["replicas"],
+        thresholds=thresholds,
+    )
     n_star = eq.measured_critical_mass(grid, res["ratio"])
     return res, n_star
 
@@ -108,60 +121,101 @@ def run(p, ctx: Context) -> Result:
     beta = p["r0_final"] / n_max
     sched = np.linspace(p["n_start"], n_max, p["records"]).astype(np.int64)
     ctx.log(f"mesh_equilibrium: growth series, N {sched[0]}..{n_max}, beta={beta:.3g}")
-    g = eq.grow_mesh(jr.fold_in(key, 1), sched, beta=beta, params=params, capability=cap,
-                     rho=rho, M=p["M"], c_cent=p["c_cent"],
-                     steps_per_record=p["steps_per_record"])
+    g = eq.grow_mesh(
+        jr.fold_in(key, 1),
+        sched,
+        beta=beta,
+        params=params,
+        capability=cap,
+        rho=rho,
+        M=p["M"],
+        c_cent=p["c_cent"],
+        steps_per_record=p["steps_per_record"],
+    )
     g = jax.tree.map(np.asarray, g)
     phases = eq.classify_phases(g["c_mesh"], g["r0"])
     names = ["pre-critical", "nucleation", "rapid growth", "maturity"]
     tables["metrics"] = [
-        {"record": r, "n": int(g["n"][r]), "r0": float(g["r0"][r]),
-         "s_measured": float(g["s_measured"][r]), "s_theory": float(g["s_theory"][r]),
-         "c_mesh": float(g["c_mesh"][r]), "c_cent": float(g["c_cent"][r]),
-         "ratio": float(g["ratio"][r]), "share_cent": float(g["share_cent"][r]),
-         "dol": float(g["dol"][r]), "frac_specialised": float(g["frac_specialised"][r]),
-         "types_covered": int(g["types_covered"][r]), "phase": names[phases[r]]}
-        for r in range(len(sched))]
+        {
+            "record": r,
+            "n": int(g["n"][r]),
+            "r0": float(g["r0"][r]),
+            "s_measured": float(g["s_measured"][r]),
+            "s_theory": float(g["s_theory"][r]),
+            "c_mesh": float(g["c_mesh"][r]),
+            "c_cent": float(g["c_cent"][r]),
+            "ratio": float(g["ratio"][r]),
+            "share_cent": float(g["share_cent"][r]),
+            "dol": float(g["dol"][r]),
+            "frac_specialised": float(g["frac_specialised"][r]),
+            "types_covered": int(g["types_covered"][r]),
+            "phase": names[phases[r]],
+        }
+        for r in range(len(sched))
+    ]
     cbar = float(jnp.mean(cap))
     n_cross = float(eq.measured_critical_mass(sched, g["ratio"]))
     n_pred_beta = eq.critical_mass_fixed_beta(p["M"], p["c_cent"], cbar, beta)
     after = g["ratio"] > 1
     share_falls = bool(after.sum() >= 2 and np.all(np.diff(g["share_cent"][after]) < 0))
-    findings.append(Finding(
-        "Thm 6.1(d): beyond a finite N* the mesh exceeds centralised provision",
-        "supported" if np.isfinite(n_cross) else "not supported",
-        f"growth at fixed beta={beta:.3g}: C_mesh/C_cent crosses 1 at N = {n_cross:.0f}; "
-        f"(16) with S_inf(beta N) solved self-consistently predicts {n_pred_beta:.0f}."))
-    findings.append(Finding(
-        "Cor. 6.2: for N > N* the centralised share falls with N",
-        "supported" if share_falls else "not supported",
-        f"C_cent/(C_cent + C_mesh) from {g['share_cent'][after][0]:.3f} to "
-        f"{g['share_cent'][-1]:.3f} over {int(after.sum())} records after the crossing"
-        if after.any() else "no record after the crossing"))
+    findings.append(
+        Finding(
+            "Thm 6.1(d): beyond a finite N* the mesh exceeds centralised provision",
+            "supported" if np.isfinite(n_cross) else "not supported",
+            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent crosses 1 at N = {n_cross:.0f}; "
+            f"(16) with S_inf(beta N) solved self-consistently predicts {n_pred_beta:.0f}.",
+        )
+    )
+    findings.append(
+        Finding(
+            "Cor. 6.2: for N > N* the centralised share falls with N",
+            "supported" if share_falls else "not supported",
+            f"C_cent/(C_cent + C_mesh) from {g['share_cent'][after][0]:.3f} to "
+            f"{g['share_cent'][-1]:.3f} over {int(after.sum())} records after the crossing"
+            if after.any()
+            else "no record after the crossing",
+        )
+    )
     ph_rows = []
     for k, nm in enumerate(names):
         sel = phases == k
         if sel.any():
-            ph_rows.append({"phase": nm, "records": int(sel.sum()),
-                            "r0_from": float(g["r0"][sel].min()),
-                            "r0_to": float(g["r0"][sel].max()),
-                            "s_from": float(g["s_measured"][sel].min()),
-                            "s_to": float(g["s_measured"][sel].max()),
-                            "dol_mean": float(g["dol"][sel].mean()),
-                            "types_covered_min": int(g["types_covered"][sel].min())})
+            ph_rows.append(
+                {
+                    "phase": nm,
+                    "records": int(sel.sum()),
+                    "r0_from": float(g["r0"][sel].min()),
+                    "r0_to": float(g["r0"][sel].max()),
+                    "s_from": float(g["s_measured"][sel].min()),
+                    "s_to": float(g["s_measured"][sel].max()),
+                    "dol_mean": float(g["dol"][sel].mean()),
+                    "types_covered_min": int(g["types_covered"][sel].min()),
+                }
+            )
     tables["phases"] = ph_rows
     nuc = [r for r in ph_rows if r["phase"] == "nucleation"]
     gro = [r for r in ph_rows if r["phase"] == "rapid growth"]
-    findings.append(Finding(
-        "§7: nucleation near R0 = 1, rapid growth at R0 >> 1, maturity when all J "
-        "types are covered", "info",
-        "phases (labelled from measured C_mesh: <10%, 10-90%, >=90% of final): " +
-        "; ".join(f"{r['phase']}: R0 {r['r0_from']:.2f}-{r['r0_to']:.2f}, S "
-                  f"{r['s_from']:.2f}-{r['s_to']:.2f}, DOL {r['dol_mean']:.2f}, "
-                  f"types covered >= {r['types_covered_min']}" for r in ph_rows) +
-        ". Maturity here is set by the arrival schedule (N stops growing)" +
-        (", and all J types are already covered in nucleation: coverage is not what "
-         "ends growth." if nuc and gro and nuc[0]["types_covered_min"] == J else ".")))
+    findings.append(
+        Finding(
+            "§7: nucleation near R0 = 1, rapid growth at R0 >> 1, maturity when all J "
+            "types are covered",
+            "info",
+            "phases (labelled from measured C_mesh: <10%, 10-90%, >=90% of final): "
+            + "; ".join(
+                f"{r['phase']}: R0 {r['r0_from']:.2f}-{r['r0_to']:.2f}, S "
+                f"{r['s_from']:.2f}-{r['s_to']:.2f}, DOL {r['dol_mean']:.2f}, "
+                f"types covered >= {r['types_covered_min']}"
+                for r in ph_rows
+            )
+            + ". Maturity here is set by the arrival schedule (N stops growing)"
+            + (
+                ", and all J types are already covered in nucleation: coverage is not what "
+                "ends growth."
+                if nuc and gro and nuc[0]["types_covered_min"] == J
+                else "."
+            ),
+        )
+    )
 
     # 2. N sweep at fixed mean degree: measured N* vs (16)
     s_th = float(giant_component_fraction_theory(p["mean_degree"]))
@@ -175,30 +229,56 @@ def run(p, ctx: Context) -> Result:
     if lo >= hi:
         raise ValueError(f"n_max={n_max} too small for N* ~ {pred16:.0f}; raise n_max")
     grid = np.unique(np.geomspace(lo, hi, p["grid_points"]).astype(np.int64))
-    ctx.log(f"mesh_equilibrium: N sweep {grid[0]}..{grid[-1]} at <k>={p['mean_degree']}")
+    ctx.log(
+        f"mesh_equilibrium: N sweep {grid[0]}..{grid[-1]} at <k>={p['mean_degree']}"
+    )
     res, n_star = _curve(jr.fold_in(key, 2), p, params, cap, grid)
     m, sem = _mean_sem(n_star)
-    sd_s = math.sqrt(pred16 * s_th * (1 - s_th)) / (1 - p["mean_degree"] * (1 - s_th)) / s_th
+    sd_s = (
+        math.sqrt(pred16 * s_th * (1 - s_th))
+        / (1 - p["mean_degree"] * (1 - s_th))
+        / s_th
+    )
     sd_c = pred16 * p["fitness_width"] / math.sqrt(3 * pred16 * s_th)
     tol = 5 * math.hypot(sd_s, sd_c) / math.sqrt(max(1, np.isfinite(n_star).sum())) + J
     tables["n_sweep"] = [
-        {"n": int(grid[i]), "replica": r, "ratio": float(res["ratio"][r, i]),
-         "s_measured": float(res["s_measured"][r, i]), "dol": float(res["dol"][r, i])}
-        for r in range(p["replicas"]) for i in range(len(grid))]
-    findings.append(Finding(
-        "Eq. (16): N* = M c_cent / (S_inf c) (agents spread evenly over J types)",
-        "supported" if abs(m - pred16) < tol else "not supported",
-        f"measured N* = {m:.1f} ± {sem:.1f} (mean ± s.e., {p['replicas']} replicas) vs "
-        f"(16) {pred16:.1f} (S_inf = {s_th:.4f}, cbar = {cbar_n:.4f} over the first "
-        f"{pred16:.0f} agents); tolerance {tol:.1f}."))
-    findings.append(Finding(
-        "Eq. (16), middle expression (extra 1/J): C_mesh = J^(1/rho - 2) S N c",
-        "not supported",
-        f"it would put N* at J x {pred16:.0f} = {J * pred16:.0f}; the measured "
-        f"{m:.0f} matches the version without the 1/J (the one the chapter's printed N* "
-        f"uses)."))
-    extras.update(growth=g, phases=phases, curve={k: np.asarray(v) for k, v in res.items()},
-                  grid=grid, n_star=n_star, pred16=pred16, n_cross=n_cross)
+        {
+            "n": int(grid[i]),
+            "replica": r,
+            "ratio": float(res["ratio"][r, i]),
+            "s_measured": float(res["s_measured"][r, i]),
+            "dol": float(res["dol"][r, i]),
+        }
+        for r in range(p["replicas"])
+        for i in range(len(grid))
+    ]
+    findings.append(
+        Finding(
+            "Eq. (16): N* = M c_cent / (S_inf c) (agents spread evenly over J types)",
+            "supported" if abs(m - pred16) < tol else "not supported",
+            f"measured N* = {m:.1f} ± {sem:.1f} (mean ± s.e., {p['replicas']} replicas) vs "
+            f"(16) {pred16:.1f} (S_inf = {s_th:.4f}, cbar = {cbar_n:.4f} over the first "
+            f"{pred16:.0f} agents); tolerance {tol:.1f}.",
+        )
+    )
+    findings.append(
+        Finding(
+            "Eq. (16), middle expression (extra 1/J): C_mesh = J^(1/rho - 2) S N c",
+            "not supported",
+            f"it would put N* at J x {pred16:.0f} = {J * pred16:.0f}; the measured "
+            f"{m:.0f} matches the version without the 1/J (the one the chapter's printed N* "
+            f"uses).",
+        )
+    )
+    extras.update(
+        growth=g,
+        phases=phases,
+        curve={k: np.asarray(v) for k, v in res.items()},
+        grid=grid,
+        n_star=n_star,
+        pred16=pred16,
+        n_cross=n_cross,
+    )
 
     # 3. Theorem 6.1(e): N* against the entropy of the fitness distribution
     ent_rows = []
@@ -209,31 +289,59 @@ def run(p, ctx: Context) -> Result:
         mw, sw = _mean_sem(ns)
         pw = p["M"] * p["c_cent"] / s_th
         for _ in range(3):
-            pw = p["M"] * p["c_cent"] / (s_th * float(jnp.mean(cap_w[: int(round(pw))])))
-        ent_rows.append({"family": "capability U[1-w,1+w]", "param": w,
-                         "entropy": float(eq.uniform_entropy(w)), "n_star": mw,
-                         "n_star_sem": sw, "n_star_pred": pw})
+            pw = (
+                p["M"] * p["c_cent"] / (s_th * float(jnp.mean(cap_w[: int(round(pw))])))
+            )
+        ent_rows.append(
+            {
+                "family": "capability U[1-w,1+w]",
+                "param": w,
+                "entropy": float(eq.uniform_entropy(w)),
+                "n_star": mw,
+                "n_star_sem": sw,
+                "n_star_pred": pw,
+            }
+        )
     th_mid = (float(params.theta_min) + float(params.theta_max)) / 2
     for K in p["type_counts"]:
         kt = jr.fold_in(key, 5 + K)
         types = jr.randint(kt, (n_max,), 0, K)
-        th = jr.uniform(jr.fold_in(kt, 1), (n_max, J), minval=0.8 * th_mid,
-                        maxval=1.2 * th_mid)
-        th = jnp.where(types[:, None] == jnp.arange(J)[None, :],
-                       float(params.theta_min), th)
+        th = jr.uniform(
+            jr.fold_in(kt, 1), (n_max, J), minval=0.8 * th_mid, maxval=1.2 * th_mid
+        )
+        th = jnp.where(
+            types[:, None] == jnp.arange(J)[None, :], float(params.theta_min), th
+        )
         ctx.log(f"mesh_equilibrium: agent types over {K} of {J} tasks")
         resk, ns = _curve(jr.fold_in(key, 4), p, params, cap, grid, thresholds=th)
         mk, sk = _mean_sem(ns)
         shares_init = np.r_[np.full(K, 1 / K), np.zeros(J - K)]
-        fixed = float(ces.critical_mass(p["M"], p["c_cent"], cbar, s_th,
-                                        shares=0.999 * shares_init + 0.001 / J, rho=rho))
+        fixed = float(
+            ces.critical_mass(
+                p["M"],
+                p["c_cent"],
+                cbar,
+                s_th,
+                shares=0.999 * shares_init + 0.001 / J,
+                rho=rho,
+            )
+        )
         final_shares = np.asarray(resk["task_shares"])[:, -1].mean(0)
-        ent_rows.append({"family": "agent types over K tasks (initial thresholds)",
-                         "param": K, "entropy": math.log(K), "n_star": mk,
-                         "n_star_sem": sk, "n_star_pred": fixed,
-                         "final_share_min": float(final_shares.min())})
-    tables["entropy"] = [dict(r, final_share_min=r.get("final_share_min", float("nan")))
-                         for r in ent_rows]
+        ent_rows.append(
+            {
+                "family": "agent types over K tasks (initial thresholds)",
+                "param": K,
+                "entropy": math.log(K),
+                "n_star": mk,
+                "n_star_sem": sk,
+                "n_star_pred": fixed,
+                "final_share_min": float(final_shares.min()),
+            }
+        )
+    tables["entropy"] = [
+        dict(r, final_share_min=r.get("final_share_min", float("nan")))
+        for r in ent_rows
+    ]
     cw = [r for r in ent_rows if r["family"].startswith("capability")]
     ck = [r for r in ent_rows if not r["family"].startswith("capability")]
 
@@ -254,26 +362,41 @@ def run(p, ctx: Context) -> Result:
         return slope, spread, verdict
 
     sl, sp_, v = trend(cw)
-    findings.append(Finding(
-        "Thm 6.1(e): N* decreases with the entropy of the fitness (capability) "
-        "distribution", v,
-        f"capability ~ U[1-w, 1+w], mean 1: N* = " + ", ".join(
-            f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (H={r['entropy']:.2f})" for r in cw) +
-        f"; slope dN*/dH = {sl:.1f}. At fixed mean capability the spread of capabilities "
-        "does not move N* beyond sampling error: (16) depends on the mean only."))
+    findings.append(
+        Finding(
+            "Thm 6.1(e): N* decreases with the entropy of the fitness (capability) "
+            "distribution",
+            v,
+            "capability ~ U[1-w, 1+w], mean 1: N* = "
+            + ", ".join(
+                f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (H={r['entropy']:.2f})"
+                for r in cw
+            )
+            + f"; slope dN*/dH = {sl:.1f}. At fixed mean capability the spread of capabilities "
+            "does not move N* beyond sampling error: (16) depends on the mean only.",
+        )
+    )
     if ck:  # type_counts = [] skips this sweep
         sl, sp_, v = trend(ck)
-        findings.append(Finding(
-            "Thm 6.1(e), type diversity: N* decreases with the entropy of the agents' "
-            "initial specialisation types", v,
-            "agent types uniform over K of J tasks (low initial threshold there): N* = " +
-            ", ".join(f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (K={r['param']})" for r in ck) +
-            "; if the shares stayed at their initial values, Lemma 4.1 would give " +
-            ", ".join(f"{r['n_star_pred']:.0f}" for r in ck) +
-            ". The threshold dynamics re-balance the work to the (even) demand — smallest "
-            "final task share " + ", ".join(f"{r['final_share_min']:.3f}" for r in ck) +
-            f" vs 1/J = {1 / J:.3f} — so the initial diversity matters only as far as it "
-            "survives the re-balancing."))
+        findings.append(
+            Finding(
+                "Thm 6.1(e), type diversity: N* decreases with the entropy of the agents' "
+                "initial specialisation types",
+                v,
+                "agent types uniform over K of J tasks (low initial threshold there): N* = "
+                + ", ".join(
+                    f"{r['n_star']:.0f}±{r['n_star_sem']:.0f} (K={r['param']})"
+                    for r in ck
+                )
+                + "; if the shares stayed at their initial values, Lemma 4.1 would give "
+                + ", ".join(f"{r['n_star_pred']:.0f}" for r in ck)
+                + ". The threshold dynamics re-balance the work to the (even) demand — smallest "
+                "final task share "
+                + ", ".join(f"{r['final_share_min']:.3f}" for r in ck)
+                + f" vs 1/J = {1 / J:.3f} — so the initial diversity matters only as far as it "
+                "survives the re-balancing.",
+            )
+        )
     extras["entropy"] = ent_rows
     return Result(tables=tables, findings=findings, extras=extras)
 
@@ -294,8 +417,12 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     ax.axvline(ex["pred16"], color="r", ls="--", label=f"(16): N* = {ex['pred16']:.0f}")
     m = np.nanmean(ex["n_star"])
     ax.axvline(m, color="b", ls=":", label=f"measured N* = {m:.0f}")
-    ax.set(xscale="log", xlabel="N (agents)", ylabel="C_mesh / C_cent",
-           title="Theorem 6.1 at fixed mean degree")
+    ax.set(
+        xscale="log",
+        xlabel="N (agents)",
+        ylabel="C_mesh / C_cent",
+        title="Theorem 6.1 at fixed mean degree",
+    )
     ax.legend()
     fig.tight_layout()
     paths.append(Path(out_dir) / "mesh_ratio_vs_n.png")
@@ -322,7 +449,9 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         for k in range(4):
             sel = np.nonzero(ph == k)[0]
             if sel.size:
-                ax.axvspan(sel[0] - 0.5, sel[-1] + 0.5, color=colours[k], alpha=0.5, lw=0)
+                ax.axvspan(
+                    sel[0] - 0.5, sel[-1] + 0.5, color=colours[k], alpha=0.5, lw=0
+                )
     axes[0].set_title("§7 phases: pre-critical / nucleation / rapid growth / maturity")
     fig.tight_layout()
     paths.append(Path(out_dir) / "mesh_phases.png")
@@ -333,13 +462,25 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 4))
     for fam, mk in (("capability", "o"), ("agent types", "s")):
         rows = [r for r in ent if r["family"].startswith(fam)]
-        ax.errorbar([r["entropy"] for r in rows], [r["n_star"] for r in rows],
-                    yerr=[r["n_star_sem"] for r in rows], fmt=mk + "-", label=fam)
+        ax.errorbar(
+            [r["entropy"] for r in rows],
+            [r["n_star"] for r in rows],
+            yerr=[r["n_star_sem"] for r in rows],
+            fmt=mk + "-",
+            label=fam,
+        )
         if fam == "agent types":
-            ax.plot([r["entropy"] for r in rows], [r["n_star_pred"] for r in rows], "k:",
-                    label="Lemma 4.1 if shares stayed fixed")
-    ax.set(xlabel="entropy of the fitness / type distribution", ylabel="measured N*",
-           title="Theorem 6.1(e)")
+            ax.plot(
+                [r["entropy"] for r in rows],
+                [r["n_star_pred"] for r in rows],
+                "k:",
+                label="Lemma 4.1 if shares stayed fixed",
+            )
+    ax.set(
+        xlabel="entropy of the fitness / type distribution",
+        ylabel="measured N*",
+        title="Theorem 6.1(e)",
+    )
     ax.legend()
     fig.tight_layout()
     paths.append(Path(out_dir) / "mesh_nstar_entropy.png")
@@ -351,5 +492,9 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name="mesh_equilibrium",
     description="Theorem 6.1 pipeline: arrivals, percolation, specialisation, N* vs (16), "
-                "Cor. 6.2, §7 phases, N* vs fitness entropy",
-    defaults=DEFAULTS, run=run, validate=validate, plot=plot)
+    "Cor. 6.2, §7 phases, N* vs fitness entropy",
+    defaults=DEFAULTS,
+    run=run,
+    validate=validate,
+    plot=plot,
+)

@@ -24,13 +24,16 @@ DEFAULTS = {
 
 def _validate(params: Mapping[str, Any]) -> None:
     if not params["n_nodes"] or any(int(n) < 10 for n in params["n_nodes"]):
-        raise ValueError(f"n_nodes={params['n_nodes']}: need a non-empty list of sizes >= 10")
+        raise ValueError(
+            f"n_nodes={params['n_nodes']}: need a non-empty list of sizes >= 10"
+        )
     if not 0 < params["mean_degree"]:
         raise ValueError(f"mean_degree={params['mean_degree']}: allowed > 0")
     if not 0 <= params["r0_min"] < params["r0_max"] <= params["mean_degree"]:
         raise ValueError(
             f"r0_min={params['r0_min']}, r0_max={params['r0_max']}: need "
-            f"0 <= r0_min < r0_max <= mean_degree={params['mean_degree']}")
+            f"0 <= r0_min < r0_max <= mean_degree={params['mean_degree']}"
+        )
     if params["n_points"] < 2 or params["replicas"] < 1:
         raise ValueError("n_points must be >= 2 and replicas >= 1")
 
@@ -45,15 +48,21 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
         g = G.erdos_renyi(jr.fold_in(key, 2 * i), n, kbar)
         realised = 2 * float(g.num_active_edges()) / n
         ps = np.clip(r0_grid / realised, 0.0, 1.0)
-        out = P.giant_fraction_sweep(jr.fold_in(key, 2 * i + 1), g, ps,
-                                     replicas=int(params["replicas"]))
+        out = P.giant_fraction_sweep(
+            jr.fold_in(key, 2 * i + 1), g, ps, replicas=int(params["replicas"])
+        )
         for j in range(len(ps)):
             for r in range(int(params["replicas"])):
-                rows.append({
-                    "n_nodes": n, "p": float(ps[j]), "r0": float(out["r0"][j]),
-                    "replica": r, "s_measured": float(out["s_measured"][j, r]),
-                    "s_theory": float(out["s_theory"][j]),
-                })
+                rows.append(
+                    {
+                        "n_nodes": n,
+                        "p": float(ps[j]),
+                        "r0": float(out["r0"][j]),
+                        "replica": r,
+                        "s_measured": float(out["s_measured"][j, r]),
+                        "s_theory": float(out["s_theory"][j]),
+                    }
+                )
         ctx.log(f"percolation: n={n} done")
     return Result(tables={"metrics": rows}, findings=_findings(rows))
 
@@ -65,11 +74,14 @@ def _findings(rows) -> list[Finding]:
     out = []
     if window:
         err = max(abs(r["s_measured"] - r["s_theory"]) for r in window)
-        out.append(Finding(
-            "Prop. 3.1 / eq. (3): S_inf = 1 - exp(-R0 S_inf) for R0 > 1",
-            "supported" if err < 0.01 else "not supported",
-            f"ER, n={n_max}: max |S_measured - S_theory| = {err:.4f} over "
-            f"{len(window)} runs with R0 in [1.5, 4] (tolerance 0.01)."))
+        out.append(
+            Finding(
+                "Prop. 3.1 / eq. (3): S_inf = 1 - exp(-R0 S_inf) for R0 > 1",
+                "supported" if err < 0.01 else "not supported",
+                f"ER, n={n_max}: max |S_measured - S_theory| = {err:.4f} over "
+                f"{len(window)} runs with R0 in [1.5, 4] (tolerance 0.01).",
+            )
+        )
     sub = {}
     for r in rows:
         if r["r0"] < 0.8:
@@ -78,11 +90,15 @@ def _findings(rows) -> list[Finding]:
         sizes = sorted(sub)
         means = [float(np.mean(sub[n])) for n in sizes]
         falling = all(a > b for a, b in zip(means, means[1:]))
-        out.append(Finding(
-            "Prop. 3.1(b): no giant component for R0 < 1",
-            "supported" if falling else "inconclusive",
-            "largest-component fraction at R0 < 0.8 falls with n: "
-            + ", ".join(f"n={n}: {m:.2e}" for n, m in zip(sizes, means)) + "."))
+        out.append(
+            Finding(
+                "Prop. 3.1(b): no giant component for R0 < 1",
+                "supported" if falling else "inconclusive",
+                "largest-component fraction at R0 < 0.8 falls with n: "
+                + ", ".join(f"n={n}: {m:.2e}" for n, m in zip(sizes, means))
+                + ".",
+            )
+        )
     return out
 
 
@@ -96,8 +112,13 @@ def _plot(result: Result, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for n in sorted({r["n_nodes"] for r in rows}):
         sel = [r for r in rows if r["n_nodes"] == n]
-        ax.plot([r["r0"] for r in sel], [r["s_measured"] for r in sel], ".", alpha=0.6,
-                label=f"measured, n={n}")
+        ax.plot(
+            [r["r0"] for r in sel],
+            [r["s_measured"] for r in sel],
+            ".",
+            alpha=0.6,
+            label=f"measured, n={n}",
+        )
     theory = sorted({(r["r0"], r["s_theory"]) for r in rows})
     ax.plot([t[0] for t in theory], [t[1] for t in theory], "k-", label="eq. (3)")
     ax.set_xlabel(r"$R_0 = p\langle k\rangle$")

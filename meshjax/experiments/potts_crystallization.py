@@ -62,8 +62,10 @@ def _validate(p):
     if p["n_burn"] < 0:
         raise ValueError(f"`n_burn`={p['n_burn']}; allowed: >= 0")
     if p["hist_n_nodes"] < 10 or (p["hist_n_nodes"] * p["degree"]) % 2:
-        raise ValueError(f"`hist_n_nodes`={p['hist_n_nodes']}; allowed: >= 10 with "
-                         "hist_n_nodes * degree even")
+        raise ValueError(
+            f"`hist_n_nodes`={p['hist_n_nodes']}; allowed: >= 10 with "
+            "hist_n_nodes * degree even"
+        )
     if (p["n_nodes"] * p["degree"]) % 2:
         raise ValueError("`n_nodes * degree` must be even")
 
@@ -73,9 +75,12 @@ def _grid(d_eff: int, q: int, points: int) -> tuple[np.ndarray, dict]:
     if q == 2:
         lo, hi = 0.8 * t["beta_para_instability"], 1.35 * t["beta_para_instability"]
     else:
-        lo = t["beta_spinodal"] - 0.6 * (t["beta_para_instability"] - t["beta_spinodal"])
-        hi = t["beta_para_instability"] + 0.4 * (t["beta_para_instability"]
-                                                 - t["beta_spinodal"])
+        lo = t["beta_spinodal"] - 0.6 * (
+            t["beta_para_instability"] - t["beta_spinodal"]
+        )
+        hi = t["beta_para_instability"] + 0.4 * (
+            t["beta_para_instability"] - t["beta_spinodal"]
+        )
     return np.linspace(lo, hi, points), t
 
 
@@ -129,38 +134,75 @@ def run(params, ctx: Context) -> Result:
                 if alg == "swendsen_wang" and q not in [int(x) for x in p["sw_qs"]]:
                     continue
                 t0 = time.perf_counter()
-                res = potts.anneal(jr.fold_in(key, 100 * gi + 10 * q + len(alg)), g, q,
-                                   betas, int(p["n_sweeps"]), int(p["n_burn"]), alg)
+                res = potts.anneal(
+                    jr.fold_in(key, 100 * gi + 10 * q + len(alg)),
+                    g,
+                    q,
+                    betas,
+                    int(p["n_sweeps"]),
+                    int(p["n_burn"]),
+                    alg,
+                )
                 jax.block_until_ready(res.m_heat)
                 dt = time.perf_counter() - t0
-                ctx.log(f"potts: {gname} q={q} {alg}: {len(betas)} points x 2 passes "
-                        f"in {dt:.1f} s")
+                ctx.log(
+                    f"potts: {gname} q={q} {alg}: {len(betas)} points x 2 passes "
+                    f"in {dt:.1f} s"
+                )
                 ec, eh = np.asarray(res.energy_cool), np.asarray(res.energy_heat)
                 mc, mh = np.asarray(res.m_cool), np.asarray(res.m_heat)
-                extras["anneal"][(gname, q, alg)] = dict(betas=betas, ec=ec, eh=eh,
-                                                        mc=mc, mh=mh)
+                extras["anneal"][(gname, q, alg)] = dict(
+                    betas=betas, ec=ec, eh=eh, mc=mc, mh=mh
+                )
                 for i, b in enumerate(betas):
-                    row = {"graph": gname, "q": q, "algorithm": alg, "beta": float(b),
-                           "m_cool": float(mc[i].mean()), "m_heat": float(mh[i].mean()),
-                           "e_cool": float(ec[i].mean()), "e_heat": float(eh[i].mean()),
-                           "e_cool_err": float(ec[i].std(ddof=1) / math.sqrt(ec.shape[1])),
-                           "e_heat_err": float(eh[i].std(ddof=1) / math.sqrt(eh.shape[1]))}
+                    row = {
+                        "graph": gname,
+                        "q": q,
+                        "algorithm": alg,
+                        "beta": float(b),
+                        "m_cool": float(mc[i].mean()),
+                        "m_heat": float(mh[i].mean()),
+                        "e_cool": float(ec[i].mean()),
+                        "e_heat": float(eh[i].mean()),
+                        "e_cool_err": float(ec[i].std(ddof=1) / math.sqrt(ec.shape[1])),
+                        "e_heat_err": float(eh[i].std(ddof=1) / math.sqrt(eh.shape[1])),
+                    }
                     if gname == "regular":
                         bc = bethe_curve[i]
-                        row.update(m_bethe_ordered=bc["m_ordered"],
-                                   e_bethe_para=bc["energy_para"],
-                                   e_bethe_ordered=bc["energy_ordered"])
+                        row.update(
+                            m_bethe_ordered=bc["m_ordered"],
+                            e_bethe_para=bc["energy_para"],
+                            e_bethe_ordered=bc["energy_ordered"],
+                        )
                     else:
-                        row.update(m_bethe_ordered=float("nan"),
-                                   e_bethe_para=float("nan"),
-                                   e_bethe_ordered=float("nan"))
+                        row.update(
+                            m_bethe_ordered=float("nan"),
+                            e_bethe_para=float("nan"),
+                            e_bethe_ordered=float("nan"),
+                        )
                     rows.append(row)
-                findings.extend(_judge(gname, q, alg, betas, mc.mean(1), mh.mean(1),
-                                       ec, eh, bt, n, hist_rows))
+                findings.extend(
+                    _judge(
+                        gname,
+                        q,
+                        alg,
+                        betas,
+                        mc.mean(1),
+                        mh.mean(1),
+                        ec,
+                        eh,
+                        bt,
+                        n,
+                        hist_rows,
+                    )
+                )
     if int(p["hist_sweeps"]) > 0:
         _small_chain(p, key, d, hist_rows, findings, extras, ctx)
-    return Result(tables={"metrics": rows, "histograms": hist_rows}, findings=findings,
-                  extras=extras)
+    return Result(
+        tables={"metrics": rows, "histograms": hist_rows},
+        findings=findings,
+        extras=extras,
+    )
 
 
 def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
@@ -170,28 +212,51 @@ def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
     ht = potts.bethe_transitions(d, hq)
     gs = random_regular(jr.fold_in(key, 3), hn, d)
     t0 = time.perf_counter()
-    r = potts.run(jr.fold_in(key, 4), gs, hq, ht["beta_first_order"],
-                  int(p["hist_sweeps"]), 100, "swendsen_wang")
+    r = potts.run(
+        jr.fold_in(key, 4),
+        gs,
+        hq,
+        ht["beta_first_order"],
+        int(p["hist_sweeps"]),
+        100,
+        "swendsen_wang",
+    )
     e_small = np.asarray(r.energy)
     ctx.log(f"potts: small-n chain n={hn} q={hq}: {time.perf_counter() - t0:.1f} s")
     frac_ord, dip = _bimodal(e_small, ht["energy_ordered"], ht["energy_para"])
     dens, edges = potts.energy_histogram(e_small, bins=40)
     extras["hist"]["small"] = dict(e=e_small, bt=ht, n=hn, q=hq)
     for c, h in zip(0.5 * (edges[1:] + edges[:-1]), dens):
-        hist_rows.append({"source": f"small n={hn} q={hq} single SW chain",
-                          "energy": float(c), "density": float(h)})
-    crossings = int(np.sum(np.diff((e_small < 0.5 * (ht["energy_ordered"]
-                                                      + ht["energy_para"])).astype(int))
-                           != 0))
-    findings.append(Finding(
-        claim=f"Prop. 3.2: bimodal energy distribution at the transition (one chain, "
-              f"random {d}-regular, n={hn}, q={hq})",
-        verdict=("supported" if (0.05 < frac_ord < 0.95 and dip < 0.5 and crossings >= 2)
-                 else "inconclusive"),
-        detail=f"at beta_t(Bethe)={ht['beta_first_order']:.4f}: {frac_ord:.2f} of "
-               f"{len(e_small)} sweeps in the ordered peak (e < midpoint of Bethe "
-               f"e_ord={ht['energy_ordered']:.3f}, e_para={ht['energy_para']:.3f}), "
-               f"histogram dip/peak={dip:.2f}, {crossings} phase switches"))
+        hist_rows.append(
+            {
+                "source": f"small n={hn} q={hq} single SW chain",
+                "energy": float(c),
+                "density": float(h),
+            }
+        )
+    crossings = int(
+        np.sum(
+            np.diff(
+                (e_small < 0.5 * (ht["energy_ordered"] + ht["energy_para"])).astype(int)
+            )
+            != 0
+        )
+    )
+    findings.append(
+        Finding(
+            claim=f"Prop. 3.2: bimodal energy distribution at the transition (one chain, "
+            f"random {d}-regular, n={hn}, q={hq})",
+            verdict=(
+                "supported"
+                if (0.05 < frac_ord < 0.95 and dip < 0.5 and crossings >= 2)
+                else "inconclusive"
+            ),
+            detail=f"at beta_t(Bethe)={ht['beta_first_order']:.4f}: {frac_ord:.2f} of "
+            f"{len(e_small)} sweeps in the ordered peak (e < midpoint of Bethe "
+            f"e_ord={ht['energy_ordered']:.3f}, e_para={ht['energy_para']:.3f}), "
+            f"histogram dip/peak={dip:.2f}, {crossings} phase switches",
+        )
+    )
 
 
 def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
@@ -204,23 +269,32 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
         step = betas[1] - betas[0]
         far = np.abs(betas - bc) > 1.5 * step
         if gname == "regular":
-            mb = np.array([potts.bethe_regular(float(b), bt["degree"], 2)["m_ordered"]
-                           for b in betas])
+            mb = np.array(
+                [
+                    potts.bethe_regular(float(b), bt["degree"], 2)["m_ordered"]
+                    for b in betas
+                ]
+            )
             mb = np.where(np.isnan(mb), 0.0, mb)
             dev = float(np.max(np.abs(mh - mb)[far]))
             ok = dev < 0.1
-            ref = (f"heating branch vs Bethe m(beta) (continuous, m ~ (beta - beta_c)^1/2)"
-                   f": max deviation {dev:.3f} away from beta_c; ")
+            ref = (
+                f"heating branch vs Bethe m(beta) (continuous, m ~ (beta - beta_c)^1/2)"
+                f": max deviation {dev:.3f} away from beta_c; "
+            )
         else:
             ok = float(np.max(gap[far])) < 0.1
             ref = ""
-        out.append(Finding(
-            claim=f"§3.2: q = 2 transition is continuous ({tag})",
-            verdict="supported" if ok else "not supported",
-            detail=f"{ref}max |m_cool - m_heat| = {gap[far].max():.3f} away from beta_c "
-                   f"({gap.max():.3f} at the nearest points: critical slowing down of "
-                   f"the finite runs); m first > 0.2 at beta={b_up:.4f}; Bethe "
-                   f"beta_c={bc:.4f} (tanh(beta/2) = 1/(d-1))"))
+        out.append(
+            Finding(
+                claim=f"§3.2: q = 2 transition is continuous ({tag})",
+                verdict="supported" if ok else "not supported",
+                detail=f"{ref}max |m_cool - m_heat| = {gap[far].max():.3f} away from beta_c "
+                f"({gap.max():.3f} at the nearest points: critical slowing down of "
+                f"the finite runs); m first > 0.2 at beta={b_up:.4f}; Bethe "
+                f"beta_c={bc:.4f} (tanh(beta/2) = 1/(d-1))",
+            )
+        )
         return out
     # Regular graphs: switch level and jump size from the Bethe jump. ER graphs: the
     # regular-graph Bethe numbers do not apply (degree fluctuations shrink the jump), so
@@ -228,42 +302,61 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
     level = 0.5 * bt["m_jump"] if gname == "regular" else 0.1
     b_up, b_down = _switch_points(betas, mc, mh, level)
     jump = float(max(np.max(np.diff(mc)), np.max(np.diff(mh))))  # either branch
-    bracket = (b_down <= bt["beta_first_order"] <= b_up) if gname == "regular" else (
-        b_down < b_up)
+    bracket = (
+        (b_down <= bt["beta_first_order"] <= b_up)
+        if gname == "regular"
+        else (b_down < b_up)
+    )
     big = jump > (0.5 * bt["m_jump"] if gname == "regular" else 0.15)
-    verdict = "supported" if (bracket and big and b_down < b_up) else (
-        "inconclusive" if big else "not supported")
-    ref = (f"Bethe beta_t={bt['beta_first_order']:.4f}, spinodal "
-           f"{bt['beta_spinodal']:.4f}, paramagnetic instability "
-           f"{bt['beta_para_instability']:.4f}, m jump {bt['m_jump']:.3f}"
-           if gname == "regular" else
-           f"paramagnetic instability (exact on ER, branching <k>) "
-           f"{bt['beta_para_instability']:.4f}")
-    out.append(Finding(
-        claim=f"Prop. 3.2: first-order transition with hysteresis for q > 2 ({tag})",
-        verdict=verdict,
-        detail=f"cooling jumps up at beta={b_up:.4f}; largest step in m between grid "
-               f"points {jump:.3f}; "
-               f"heating falls at beta={b_down:.4f}; hysteresis window "
-               f"[{b_down:.4f}, {b_up:.4f}]; {ref}"))
+    verdict = (
+        "supported"
+        if (bracket and big and b_down < b_up)
+        else ("inconclusive" if big else "not supported")
+    )
+    ref = (
+        f"Bethe beta_t={bt['beta_first_order']:.4f}, spinodal "
+        f"{bt['beta_spinodal']:.4f}, paramagnetic instability "
+        f"{bt['beta_para_instability']:.4f}, m jump {bt['m_jump']:.3f}"
+        if gname == "regular"
+        else f"paramagnetic instability (exact on ER, branching <k>) "
+        f"{bt['beta_para_instability']:.4f}"
+    )
+    out.append(
+        Finding(
+            claim=f"Prop. 3.2: first-order transition with hysteresis for q > 2 ({tag})",
+            verdict=verdict,
+            detail=f"cooling jumps up at beta={b_up:.4f}; largest step in m between grid "
+            f"points {jump:.3f}; "
+            f"heating falls at beta={b_down:.4f}; hysteresis window "
+            f"[{b_down:.4f}, {b_up:.4f}]; {ref}",
+        )
+    )
     if gname == "regular":
         i = int(np.argmin(np.abs(betas - bt["beta_first_order"])))
         both = np.concatenate([ec[i], eh[i]])
         ec_m, eh_m = float(ec[i].mean()), float(eh[i].mean())
         sep = abs(ec_m - eh_m)
         width = float(max(ec[i].std(), eh[i].std(), 1e-12))
-        out.append(Finding(
-            claim=f"Prop. 3.2: two energy peaks near the transition ({tag})",
-            verdict="supported" if sep > 4 * width else "not supported",
-            detail=f"at beta={betas[i]:.4f} (Bethe beta_t={bt['beta_first_order']:.4f}) "
-                   f"the cooling branch sits at e={ec_m:.4f}, the heating branch at "
-                   f"e={eh_m:.4f} (Bethe: para {bt['energy_para']:.4f}, ordered "
-                   f"{bt['energy_ordered']:.4f}); separation {sep:.4f} vs peak width "
-                   f"{width:.5f}"))
+        out.append(
+            Finding(
+                claim=f"Prop. 3.2: two energy peaks near the transition ({tag})",
+                verdict="supported" if sep > 4 * width else "not supported",
+                detail=f"at beta={betas[i]:.4f} (Bethe beta_t={bt['beta_first_order']:.4f}) "
+                f"the cooling branch sits at e={ec_m:.4f}, the heating branch at "
+                f"e={eh_m:.4f} (Bethe: para {bt['energy_para']:.4f}, ordered "
+                f"{bt['energy_ordered']:.4f}); separation {sep:.4f} vs peak width "
+                f"{width:.5f}",
+            )
+        )
         dens, edges = potts.energy_histogram(both, bins=40)
         for c, h in zip(0.5 * (edges[1:] + edges[:-1]), dens):
-            hist_rows.append({"source": f"{tag}, both branches at beta={betas[i]:.4f}",
-                              "energy": float(c), "density": float(h)})
+            hist_rows.append(
+                {
+                    "source": f"{tag}, both branches at beta={betas[i]:.4f}",
+                    "energy": float(c),
+                    "density": float(h),
+                }
+            )
     return out
 
 
@@ -277,7 +370,9 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     an = result.extras.get("anneal", {})
     keys = list(an)
     if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False
+        )
         for ax, k in zip(axes[0], keys):
             a = an[k]
             gname, q, alg = k
@@ -321,7 +416,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name="potts_crystallization",
     description="Potts/FK crystallization (Prop. 3.2): hysteresis, jumps and Bethe points "
-                "on random graphs",
+    "on random graphs",
     defaults=DEFAULTS,
     run=run,
     validate=_validate,

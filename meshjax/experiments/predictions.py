@@ -101,14 +101,14 @@ PREDICTIONS = {
 
 NO_ANALOGUE = {
     "P2": "meshjax's specialization model (response thresholds, §3) has specialists but no "
-          "general-purpose agent type, so 'generalization after specialization' has no "
-          "model variable; the dating part is empirical",
+    "general-purpose agent type, so 'generalization after specialization' has no "
+    "model variable; the dating part is empirical",
     "P3": "no model in the chapter distinguishes query categories (long-tail vs "
-          "mainstream) or their traffic shares",
+    "mainstream) or their traffic shares",
     "P6": "the settlement layer is not modelled in the chapter's equations; there is no "
-          "quantity to compare with device or bandwidth constraints",
+    "quantity to compare with device or bandwidth constraints",
     "P8": "no model of internal transactions or of agents whose function is training "
-          "others; the RAF/Jain–Krishna models have catalysts but no transaction volumes",
+    "others; the RAF/Jain–Krishna models have catalysts but no transaction volumes",
 }
 
 
@@ -119,30 +119,55 @@ def _validate(p):
 
     need("potts_n", p["potts_n"] >= 10, ">= 10")
     need("potts_degree", p["potts_degree"] >= 3, ">= 3")
-    need("potts_n", (p["potts_n"] * p["potts_degree"]) % 2 == 0, "potts_n * potts_degree even")
+    need(
+        "potts_n",
+        (p["potts_n"] * p["potts_degree"]) % 2 == 0,
+        "potts_n * potts_degree even",
+    )
     need("potts_beta_points", p["potts_beta_points"] >= 3, ">= 3")
     need("potts_sweeps", p["potts_sweeps"] >= 2, ">= 2")
     need("potts_burn", p["potts_burn"] >= 0, ">= 0")
     need("hub_m", p["hub_m"] >= 1, ">= 1")
-    need("hub_models", len(p["hub_models"]) >= 1
-         and all(x in ("BA", "BB") for x in p["hub_models"]), "non-empty subset of ['BA', 'BB']")
+    need(
+        "hub_models",
+        len(p["hub_models"]) >= 1 and all(x in ("BA", "BB") for x in p["hub_models"]),
+        "non-empty subset of ['BA', 'BB']",
+    )
     need("hub_n", p["hub_n"] >= max(200, p["hub_m"] + 2), ">= 200 and >= hub_m + 2")
-    need("sis_sizes", len(p["sis_sizes"]) >= 2 and all(int(s) >= 50 for s in p["sis_sizes"]),
-         "at least two sizes, each >= 50")
-    need("sis_gammas", len(p["sis_gammas"]) >= 1 and all(g > 2 for g in p["sis_gammas"]),
-         "non-empty, each > 2")
-    need("sis_mean_degree", 0 < p["sis_mean_degree"] < min(p["sis_sizes"]) - 1,
-         "in (0, min(sis_sizes) - 1)")
+    need(
+        "sis_sizes",
+        len(p["sis_sizes"]) >= 2 and all(int(s) >= 50 for s in p["sis_sizes"]),
+        "at least two sizes, each >= 50",
+    )
+    need(
+        "sis_gammas",
+        len(p["sis_gammas"]) >= 1 and all(g > 2 for g in p["sis_gammas"]),
+        "non-empty, each > 2",
+    )
+    need(
+        "sis_mean_degree",
+        0 < p["sis_mean_degree"] < min(p["sis_sizes"]) - 1,
+        "in (0, min(sis_sizes) - 1)",
+    )
     need("raf_types", p["raf_types"] >= 3, ">= 3")
     need("raf_food", 1 <= p["raf_food"] < p["raf_types"], "in [1, raf_types - 1]")
     need("raf_ops", p["raf_ops"] >= 1, ">= 1")
     need("raf_instances", p["raf_instances"] >= 2, ">= 2")
     need("raf_beta_t", 0 < p["raf_beta_t"] < 1, "in (0, 1)")
-    need("collapse_J", len(p["collapse_J"]) >= 2 and all(int(j) >= 1 for j in p["collapse_J"])
-         and min(p["collapse_J"]) <= 3 and max(p["collapse_J"]) >= 10,
-         "integers >= 1 including some J <= 3 and some J >= 10")
-    need("collapse_alpha", len(p["collapse_alpha"]) >= 1
-         and all(0 <= a < 0.5 for a in p["collapse_alpha"]), "non-empty, each in [0, 0.5)")
+    need(
+        "collapse_J",
+        len(p["collapse_J"]) >= 2
+        and all(int(j) >= 1 for j in p["collapse_J"])
+        and min(p["collapse_J"]) <= 3
+        and max(p["collapse_J"]) >= 10,
+        "integers >= 1 including some J <= 3 and some J >= 10",
+    )
+    need(
+        "collapse_alpha",
+        len(p["collapse_alpha"]) >= 1
+        and all(0 <= a < 0.5 for a in p["collapse_alpha"]),
+        "non-empty, each in [0, 0.5)",
+    )
     need("collapse_rho", 0 <= p["collapse_rho"] < 1, "in [0, 1)")
     need("collapse_alpha_crit", 0 < p["collapse_alpha_crit"] < 1, "in (0, 1)")
     need("collapse_samples", p["collapse_samples"] >= 2, ">= 2")
@@ -150,16 +175,23 @@ def _validate(p):
     need("collapse_replicas", p["collapse_replicas"] >= 1, ">= 1")
     need("baumol_t1", p["baumol_t1"] > 0, "> 0")
     need("baumol_g_Z", 0 < p["baumol_g_Z"] < 0.2, "in (0, 0.2)")
-    need("phis", any(0.6 <= f <= 0.8 for f in p["phis"]) and any(f > 1 for f in p["phis"]),
-         "some values in [0.6, 0.8] and some > 1")
+    need(
+        "phis",
+        any(0.6 <= f <= 0.8 for f in p["phis"]) and any(f > 1 for f in p["phis"]),
+        "some values in [0.6, 0.8] and some > 1",
+    )
     need("growth_t1", p["growth_t1"] > 0, "> 0")
     need("variety_rho", 0 < p["variety_rho"] < 1, "in (0, 1)")
     need("variety_J_max", p["variety_J_max"] > 2, "> 2")
 
 
 def _row(pred, quantity, setting, value):
-    return {"prediction": pred, "quantity": quantity, "setting": setting,
-            "value": float(value)}
+    return {
+        "prediction": pred,
+        "quantity": quantity,
+        "setting": setting,
+        "value": float(value),
+    }
 
 
 # ----------------------------------------------------------------------------- P1
@@ -172,28 +204,47 @@ def _p1(p, key, rows, extras):
         # same relative window around the paramagnetic instability for both q
         bc = bt["beta_para_instability"]
         betas = np.linspace(0.85 * bc, 1.15 * bc, int(p["potts_beta_points"]))
-        res = potts.anneal(jr.fold_in(key, q), g, q, betas, int(p["potts_sweeps"]),
-                           int(p["potts_burn"]), "heat_bath")
+        res = potts.anneal(
+            jr.fold_in(key, q),
+            g,
+            q,
+            betas,
+            int(p["potts_sweeps"]),
+            int(p["potts_burn"]),
+            "heat_bath",
+        )
         mc = np.asarray(res.m_cool).mean(1)
         mh = np.asarray(res.m_heat).mean(1)
         jump = float(np.max(np.abs(np.diff(mc))))
         hyst = float(np.max(np.abs(mc - mh)))
-        out[q] = dict(jump=jump, hyst=hyst, bethe_jump=bt["m_jump"], beta_t=bt["beta_first_order"])
+        out[q] = dict(
+            jump=jump, hyst=hyst, bethe_jump=bt["m_jump"], beta_t=bt["beta_first_order"]
+        )
         extras.setdefault("potts", {})[q] = dict(betas=betas / bc, mc=mc, mh=mh)
-        for name, v in (("max_adjacent_jump_m", jump), ("max_hysteresis_m", hyst),
-                        ("bethe_m_jump", bt["m_jump"])):
+        for name, v in (
+            ("max_adjacent_jump_m", jump),
+            ("max_hysteresis_m", hyst),
+            ("bethe_m_jump", bt["m_jump"]),
+        ):
             rows.append(_row("P1", name, f"q={q}, d={d}, n={n}", v))
     j2, j3 = out[2]["jump"], out[3]["jump"]
     h2, h3 = out[2]["hyst"], out[3]["hyst"]
     ok = j3 > 2 * j2 and h3 > 2 * h2 and h3 > 0.2
-    verdict = ("supported" if ok else "not supported" if (j3 <= j2 and h3 <= 2 * h2)
-               else "inconclusive")
-    detail = (f"random {d}-regular, n={n}, {len(betas)} beta points over 0.85-1.15 "
-              f"beta_c (heat bath, {p['potts_burn']}+{p['potts_sweeps']} sweeps per point): "
-              f"largest jump of m between adjacent points q=3: {j3:.3f} vs q=2: {j2:.3f}; "
-              f"largest cooling/heating gap q=3: {out[3]['hyst']:.3f} vs q=2: "
-              f"{out[2]['hyst']:.3f}; Bethe m_jump q=3: {out[3]['bethe_jump']:.3f} "
-              f"(q=2: 0). Calendar part (5%->25% within 18 months) not testable.")
+    verdict = (
+        "supported"
+        if ok
+        else "not supported"
+        if (j3 <= j2 and h3 <= 2 * h2)
+        else "inconclusive"
+    )
+    detail = (
+        f"random {d}-regular, n={n}, {len(betas)} beta points over 0.85-1.15 "
+        f"beta_c (heat bath, {p['potts_burn']}+{p['potts_sweeps']} sweeps per point): "
+        f"largest jump of m between adjacent points q=3: {j3:.3f} vs q=2: {j2:.3f}; "
+        f"largest cooling/heating gap q=3: {out[3]['hyst']:.3f} vs q=2: "
+        f"{out[2]['hyst']:.3f}; Bethe m_jump q=3: {out[3]['bethe_jump']:.3f} "
+        f"(q=2: 0). Calendar part (5%->25% within 18 months) not testable."
+    )
     return Finding(f"P1: {PREDICTIONS['P1']}", verdict, detail)
 
 
@@ -209,11 +260,21 @@ def _p4(p, key, rows):
     k_min = max(2 * m, m + 2)
     models = []
     if "BA" in p["hub_models"]:
-        models.append(("BA", np.asarray(barabasi_albert(jr.fold_in(key, 0), n, m).degrees())))
+        models.append(
+            ("BA", np.asarray(barabasi_albert(jr.fold_in(key, 0), n, m).degrees()))
+        )
     if "BB" in p["hub_models"]:
         eta = fitness.uniform_fitness(jr.fold_in(key, 1), n)
-        models.append(("BB uniform fitness", np.asarray(fitness.bianconi_barabasi(
-            jr.fold_in(key, 2), eta, m, build_graph=False).degrees)))
+        models.append(
+            (
+                "BB uniform fitness",
+                np.asarray(
+                    fitness.bianconi_barabasi(
+                        jr.fold_in(key, 2), eta, m, build_graph=False
+                    ).degrees
+                ),
+            )
+        )
     res = {}
     for name, deg in models:
         gam = fitness.degree_exponent_mle(deg, k_min)
@@ -221,18 +282,31 @@ def _p4(p, key, rows):
         err = (gam - 1) / math.sqrt(cnt)
         share = _top_share(deg)
         res[name] = (gam, err, share)
-        rows.append(_row("P4", "gamma_mle", f"{name}, n={n}, m={m}, k_min={k_min}", gam))
+        rows.append(
+            _row("P4", "gamma_mle", f"{name}, n={n}, m={m}, k_min={k_min}", gam)
+        )
         rows.append(_row("P4", "gamma_mle_stderr", f"{name}, n={n}, m={m}", err))
-        rows.append(_row("P4", "top1pct_share_of_links", f"{name}, n={n}, m={m}", share))
+        rows.append(
+            _row("P4", "top1pct_share_of_links", f"{name}, n={n}, m={m}", share)
+        )
     fat = all(g - 2 * e <= 3.0 for g, e, _ in res.values())
     concentrated = any(s > 0.30 for _, _, s in res.values())
-    verdict = ("supported" if fat and concentrated
-               else "not supported" if not fat else "inconclusive")
-    txt = "; ".join(f"{k}: gamma={g:.2f}+-{e:.2f}, top 1% hold {100 * s:.1f}% of link ends"
-                    for k, (g, e, s) in res.items())
-    detail = (f"n={n}, m={m}, MLE over k >= {k_min}. {txt}. Fat tail (gamma <= 3 within 2 "
-              f"s.e.): {fat}; >30% held by the top 1%: {concentrated} (degree share is the "
-              "model proxy for routing traffic).")
+    verdict = (
+        "supported"
+        if fat and concentrated
+        else "not supported"
+        if not fat
+        else "inconclusive"
+    )
+    txt = "; ".join(
+        f"{k}: gamma={g:.2f}+-{e:.2f}, top 1% hold {100 * s:.1f}% of link ends"
+        for k, (g, e, s) in res.items()
+    )
+    detail = (
+        f"n={n}, m={m}, MLE over k >= {k_min}. {txt}. Fat tail (gamma <= 3 within 2 "
+        f"s.e.): {fat}; >30% held by the top 1%: {concentrated} (degree share is the "
+        "model proxy for routing traffic)."
+    )
     return Finding(f"P4: {PREDICTIONS['P4']}", verdict, detail)
 
 
@@ -257,10 +331,13 @@ def _chung_lu_degrees_and_lmax(rng, n, gamma, kbar):
     a, b = np.minimum(u, v)[keep], np.maximum(u, v)[keep]
     pairs = np.unique(a.astype(np.int64) * n + b)
     a, b = pairs // n, pairs % n
-    adj = sp.coo_matrix((np.ones(2 * a.size), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    adj = sp.coo_matrix(
+        (np.ones(2 * a.size), (np.r_[a, b], np.r_[b, a])), shape=(n, n)
+    ).tocsr()
     deg = np.asarray(adj.sum(1)).ravel().astype(np.int64)
-    lmax = float(sla.eigsh(adj, k=1, which="LA", return_eigenvectors=False,
-                           v0=np.ones(n))[0])
+    lmax = float(
+        sla.eigsh(adj, k=1, which="LA", return_eigenvectors=False, v0=np.ones(n))[0]
+    )
     return deg, lmax
 
 
@@ -285,20 +362,25 @@ def _p5(p, key, rows):
         rows.append(_row("P5", "slope_dlog_qmf_dlogN", f"gamma={gam}", sq))
     fat = {g: v for g, v in slopes.items() if g < 3}
     thin = {g: v for g, v in slopes.items() if g > 3}
-    txt = "; ".join(f"gamma={g}: lambda_c^HMF {v[2][0]:.4f}->{v[2][-1]:.4f} (slope "
-                    f"{v[0]:+.2f}), lambda_c^QMF {v[3][0]:.4f}->{v[3][-1]:.4f} "
-                    f"(slope {v[1]:+.2f})" for g, v in slopes.items())
+    txt = "; ".join(
+        f"gamma={g}: lambda_c^HMF {v[2][0]:.4f}->{v[2][-1]:.4f} (slope "
+        f"{v[0]:+.2f}), lambda_c^QMF {v[3][0]:.4f}->{v[3][-1]:.4f} "
+        f"(slope {v[1]:+.2f})"
+        for g, v in slopes.items()
+    )
     if fat and thin:
         falls = all(v[0] < -0.1 for v in fat.values())
         flat = all(v[0] > 0.5 * min(f[0] for f in fat.values()) for v in thin.values())
         verdict = "supported" if falls and flat else "not supported"
     else:
         verdict = "inconclusive"
-    detail = (f"Chung-Lu power-law graphs, <k>={kbar}, N={sizes}: {txt}. HMF theory: slope "
-              "-(3-gamma)/(gamma-1) for gamma<3, 0 for gamma>3; the QMF threshold "
-              "1/lambda_max falls for gamma>3 too (1/sqrt(k_max)), so the vanishing "
-              "threshold is not special to gamma<3 at QMF level. The acceleration of "
-              "capability itself is not modelled.")
+    detail = (
+        f"Chung-Lu power-law graphs, <k>={kbar}, N={sizes}: {txt}. HMF theory: slope "
+        "-(3-gamma)/(gamma-1) for gamma<3, 0 for gamma>3; the QMF threshold "
+        "1/lambda_max falls for gamma>3 too (1/sqrt(k_max)), so the vanishing "
+        "threshold is not special to gamma<3 at QMF level. The acceleration of "
+        "capability itself is not modelled."
+    )
     return Finding(f"P5: {PREDICTIONS['P5']}", verdict, detail)
 
 
@@ -308,7 +390,8 @@ def _p7(p, key, rows):
     beta = float(p["raf_beta_t"])
     p_max = min(1.0, 40.0 / r)
     systems, levels = raf.mesh_operations_levels(
-        jr.split(key, int(p["raf_instances"])), j, r, p_max, n_food=int(p["raf_food"]))
+        jr.split(key, int(p["raf_instances"])), j, r, p_max, n_food=int(p["raf_food"])
+    )
     th = np.asarray(raf.raf_threshold(systems, levels))
     found = np.isfinite(th)
     n_star = np.full(th.shape, np.inf)
@@ -316,8 +399,14 @@ def _p7(p, key, rows):
         n_star[found] = np.asarray(raf.agents_for_probability(th[found], beta))
     n_auto = float(np.median(n_star))
     setting = f"J={j}, |R|={r}, food={p['raf_food']}, beta_t={beta}"
-    rows.append(_row("P7", "fraction_with_raf_at_p_max", setting + f", p_max={p_max:.3g}",
-                     found.mean()))
+    rows.append(
+        _row(
+            "P7",
+            "fraction_with_raf_at_p_max",
+            setting + f", p_max={p_max:.3g}",
+            found.mean(),
+        )
+    )
     rows.append(_row("P7", "p_half", setting, float(np.median(th))))
     rows.append(_row("P7", "N_auto_median", setting, n_auto))
     if found.all():
@@ -325,15 +414,21 @@ def _p7(p, key, rows):
         rows.append(_row("P7", "N_star_min", setting, lo))
         rows.append(_row("P7", "N_star_max", setting, hi))
         verdict = "supported"
-        more = (f"every instance has a RAF once N >= N* (a sharp per-instance threshold); "
-                f"N* ranges {lo:.2g}-{hi:.2g}, median N_auto={n_auto:.2g} agents "
-                f"(p*={np.median(th):.4f})")
+        more = (
+            f"every instance has a RAF once N >= N* (a sharp per-instance threshold); "
+            f"N* ranges {lo:.2g}-{hi:.2g}, median N_auto={n_auto:.2g} agents "
+            f"(p*={np.median(th):.4f})"
+        )
     else:
         verdict = "inconclusive"
-        more = (f"only {found.sum()}/{found.size} instances reach a RAF by p_max={p_max:.3g}; "
-                f"median N_auto={n_auto:.4g}")
-    detail = (f"mesh operation system, {setting}, {found.size} instances: {more}. Monotone "
-              "in N by construction ((18) thins catalysis); the 3-year timing is empirical.")
+        more = (
+            f"only {found.sum()}/{found.size} instances reach a RAF by p_max={p_max:.3g}; "
+            f"median N_auto={n_auto:.4g}"
+        )
+    detail = (
+        f"mesh operation system, {setting}, {found.size} instances: {more}. Monotone "
+        "in N by construction ((18) thins catalysis); the 3-year timing is empirical."
+    )
     return Finding(f"P7: {PREDICTIONS['P7']}", verdict, detail)
 
 
@@ -345,29 +440,46 @@ def _p9(p, key, rows):
     G = int(p["collapse_generations"])
     Jg = np.broadcast_to(Js[None, :, None], (R, Js.size, alphas.size))
     Ag = np.broadcast_to(alphas[None, None, :], (R, Js.size, alphas.size))
-    kl, _ = collapse.simulate_collapse(key, Jg, Ag, n_samples=int(p["collapse_samples"]),
-                                       n_generations=G)
+    kl, _ = collapse.simulate_collapse(
+        key, Jg, Ag, n_samples=int(p["collapse_samples"]), n_generations=G
+    )
     tail = max(1, G // 4)
     kl_end = np.asarray(kl)[..., -tail:].mean(-1).mean(0)  # (J, alpha)
     rho, acrit = float(p["collapse_rho"]), float(p["collapse_alpha_crit"])
-    ok_formula = np.asarray(collapse.avoids_collapse(Ag[0], rho, Jg[0].astype(float), acrit))
+    ok_formula = np.asarray(
+        collapse.avoids_collapse(Ag[0], rho, Jg[0].astype(float), acrit)
+    )
     for i, J in enumerate(Js):
         for a_i, a in enumerate(alphas):
             s = f"J={J}, alpha_ext={a}"
-            rows.append(_row("P9", "kl_stationary_sim", s + f", n={p['collapse_samples']}",
-                             kl_end[i, a_i]))
-            rows.append(_row("P9", "avoids_collapse_formula",
-                             s + f", rho={rho}, alpha_crit={acrit}", ok_formula[i, a_i]))
+            rows.append(
+                _row(
+                    "P9",
+                    "kl_stationary_sim",
+                    s + f", n={p['collapse_samples']}",
+                    kl_end[i, a_i],
+                )
+            )
+            rows.append(
+                _row(
+                    "P9",
+                    "avoids_collapse_formula",
+                    s + f", rho={rho}, alpha_crit={acrit}",
+                    ok_formula[i, a_i],
+                )
+            )
     het = Js >= 10
     hom = Js <= 3
     ratios, parts = [], []
     for a_i, a in enumerate(alphas):
         kh, kk = kl_end[hom, a_i].max(), kl_end[het, a_i].max()
         ratios.append(kh / kk)
-        parts.append(f"alpha_ext={a}: KL(J<=3) up to {kh:.4f} vs KL(J>=10) up to {kk:.4f} "
-                     f"(ratio {kh / kk:.2f}); formula avoids collapse: J<=3 "
-                     f"{ok_formula[hom, a_i].astype(int).tolist()}, J>=10 "
-                     f"{ok_formula[het, a_i].astype(int).tolist()}")
+        parts.append(
+            f"alpha_ext={a}: KL(J<=3) up to {kh:.4f} vs KL(J>=10) up to {kk:.4f} "
+            f"(ratio {kh / kk:.2f}); formula avoids collapse: J<=3 "
+            f"{ok_formula[hom, a_i].astype(int).tolist()}, J>=10 "
+            f"{ok_formula[het, a_i].astype(int).tolist()}"
+        )
     sim_ok = all(r_ > 2 for r_ in ratios)
     formula_ok = bool(ok_formula[het].all() and not ok_formula[hom].all())
     if sim_ok and formula_ok:
@@ -376,11 +488,14 @@ def _p9(p, key, rows):
         verdict = "not supported"
     else:
         verdict = "inconclusive"
-    detail = (f"J={Js.tolist()} Gaussian specialists, n={p['collapse_samples']} points per "
-              f"refit, {G} generations, {R} replicas, KL averaged over the last {tail}: "
-              + "; ".join(parts) + f". (rho={rho} enters only the formula (35)-(37); with "
-              "any alpha_ext>0 the simulation reaches a stationary KL, so 'collapse' is a "
-              "larger stationary divergence, not divergence to infinity.)")
+    detail = (
+        f"J={Js.tolist()} Gaussian specialists, n={p['collapse_samples']} points per "
+        f"refit, {G} generations, {R} replicas, KL averaged over the last {tail}: "
+        + "; ".join(parts)
+        + f". (rho={rho} enters only the formula (35)-(37); with "
+        "any alpha_ext>0 the simulation reaches a stationary KL, so 'collapse' is a "
+        "larger stationary divergence, not divergence to infinity.)"
+    )
     return Finding(f"P9: {PREDICTIONS['P9']}", verdict, detail)
 
 
@@ -397,19 +512,28 @@ def _p10(p, rows):
         g_end = float(np.asarray(r["g_Ceff"])[-1])
         g_c = float(np.asarray(r["g_C1"])[-1])
         out[name] = (g_end, g_c)
-        rows.append(_row("P10", "g_Ceff_at_t1_over_g_Z", f"{name}, t1={t1}", g_end / gz))
+        rows.append(
+            _row("P10", "g_Ceff_at_t1_over_g_Z", f"{name}, t1={t1}", g_end / gz)
+        )
         rows.append(_row("P10", "g_C1_over_g_Z", f"{name}, t1={t1}", g_c / gz))
     ratios = {k: v[0] / gz for k, v in out.items()}
     bound = {k: r_ <= 1.5 for k, r_ in ratios.items()}
-    verdict = ("supported" if all(bound.values())
-               else "not supported" if not any(bound.values()) else "inconclusive")
+    verdict = (
+        "supported"
+        if all(bound.values())
+        else "not supported"
+        if not any(bound.values())
+        else "inconclusive"
+    )
     txt = "; ".join(f"{k}: g_Ceff/g_Z={r_:.2f}" for k, r_ in ratios.items())
     g_c = next(iter(out.values()))[1]
-    detail = (f"mesh sector in regime (b) growing at g_C={g_c:.3f} = {g_c / gz:.1f} g_Z, "
-              f"automation share beta(t)=1-0.5/(1+t) -> 1, at t={t1:g}: {txt}. The "
-              "prediction's 'within 1.5x of the frontier rate' holds only if the sectors are "
-              "complements; under (40) as printed the aggregate tends to g_C (Prop. 13.1 is "
-              "wrong there, see docs/growth.md).")
+    detail = (
+        f"mesh sector in regime (b) growing at g_C={g_c:.3f} = {g_c / gz:.1f} g_Z, "
+        f"automation share beta(t)=1-0.5/(1+t) -> 1, at t={t1:g}: {txt}. The "
+        "prediction's 'within 1.5x of the frontier rate' holds only if the sectors are "
+        "complements; under (40) as printed the aggregate tends to g_C (Prop. 13.1 is "
+        "wrong there, see docs/growth.md)."
+    )
     return Finding(f"P10: {PREDICTIONS['P10']}", verdict, detail)
 
 
@@ -427,27 +551,37 @@ def _p11(p, rows):
         t_end.append(float(np.asarray(sol.t_end)))
     reg, status, gr = np.asarray(reg), np.asarray(status), np.stack(gr)
     for i, f in enumerate(phis):
-        rows.append(_row("P11", "regime_code(0=a,1=b,2=c,3=decay)", f"phi_eff={f}", reg[i]))
-        rows.append(_row("P11", "status_code(0=ok,1=blowup)", f"phi_eff={f}, t1={t1}",
-                         status[i]))
+        rows.append(
+            _row("P11", "regime_code(0=a,1=b,2=c,3=decay)", f"phi_eff={f}", reg[i])
+        )
+        rows.append(
+            _row(
+                "P11", "status_code(0=ok,1=blowup)", f"phi_eff={f}, t1={t1}", status[i]
+            )
+        )
         rows.append(_row("P11", "t_end", f"phi_eff={f}", t_end[i]))
         if status[i] == growth.STATUS_OK:
             rows.append(_row("P11", "growth_rate_at_t1", f"phi_eff={f}", gr[i, -1]))
     band = (phis >= 0.6) & (phis <= 0.8)
     above = phis > 1
     a_ok = bool(np.all(reg[band] == growth.REGIME_A) and np.all(status[band] == 0))
-    c_ok = bool(np.all(reg[above] == growth.REGIME_C)
-                and np.all(status[above] == growth.STATUS_BLOWUP))
+    c_ok = bool(
+        np.all(reg[above] == growth.REGIME_C)
+        and np.all(status[above] == growth.STATUS_BLOWUP)
+    )
     eff = float(growth.phi_eff(0.6, 0.3))
     verdict = "supported" if a_ok and c_ok else "not supported"
-    band_rates = ", ".join(f"{f}: {gr[i, -1]:.3f}" for i, f in enumerate(phis) if band[i])
-    blow = ", ".join(f"{f}: t={t_end[i]:.2f}"
-                     for i, f in enumerate(phis) if above[i])
-    detail = (f"(22) with lambda=1 (Phi=phi_eff), delta=h=0, C0=1: phi_eff in [0.6, 0.8] "
-              f"-> regime (a) {a_ok} (growth rate d ln C/dt at t={t1:g}: {band_rates}, -> 0 as t^-1); "
-              f"phi_eff > 1 -> finite-time singularity {c_ok} (blow-up at {blow}). "
-              f"Example (24): phi0=0.6, beta_auto=0.3 gives phi_eff={eff:.3f}. The "
-              "estimate itself is empirical.")
+    band_rates = ", ".join(
+        f"{f}: {gr[i, -1]:.3f}" for i, f in enumerate(phis) if band[i]
+    )
+    blow = ", ".join(f"{f}: t={t_end[i]:.2f}" for i, f in enumerate(phis) if above[i])
+    detail = (
+        f"(22) with lambda=1 (Phi=phi_eff), delta=h=0, C0=1: phi_eff in [0.6, 0.8] "
+        f"-> regime (a) {a_ok} (growth rate d ln C/dt at t={t1:g}: {band_rates}, -> 0 as t^-1); "
+        f"phi_eff > 1 -> finite-time singularity {c_ok} (blow-up at {blow}). "
+        f"Example (24): phi0=0.6, beta_auto=0.3 gives phi_eff={eff:.3f}. The "
+        "estimate itself is empirical."
+    )
     return Finding(f"P11: {PREDICTIONS['P11']}", verdict, detail)
 
 
@@ -456,8 +590,19 @@ def _p12(p, rows):
     rho = float(p["variety_rho"])
     jmax = float(p["variety_J_max"])
     ts, c, J, ceff, status = growth.variety_solve(
-        a_s=0.5, h=1.0, delta=0.1, eta_J=0.5, f_J=0.2, phi_J=0.5, J0=2.0, J_max=jmax,
-        rho=rho, c0=1.0, t1=100.0, convention="per_type")
+        a_s=0.5,
+        h=1.0,
+        delta=0.1,
+        eta_J=0.5,
+        f_J=0.2,
+        phi_J=0.5,
+        J0=2.0,
+        J_max=jmax,
+        rho=rho,
+        c0=1.0,
+        t1=100.0,
+        convention="per_type",
+    )
     ts, J, ceff = np.asarray(ts), np.asarray(J), np.asarray(ceff)
     gJ = np.gradient(np.log(J), ts)
     # C_eff against J: of the steps where J grew appreciably, the share where C_eff grew too
@@ -479,15 +624,20 @@ def _p12(p, rows):
     # sign of dC_eff/dJ for complements, "sum" normalisation
     d_neg = float(growth.dceff_dJ(jnp.ones(5), 1.0, -0.5, "sum"))
     rows.append(_row("P12", "dCeff_dJ_rho=-0.5_sum", "C_j=1, J=5, c_new=1", d_neg))
-    verdict = "supported" if rises and decel and int(np.asarray(status)) == 0 else (
-        "not supported" if not rises else "inconclusive")
-    detail = (f"(26)+(28) mean field, {s}: J {J[0]:.1f}->{J[-1]:.1f}, growth rate of J "
-              f"peaks at {gJ[peak]:.3f} and falls to {gJ[-1]:.2g} near J_max; C_eff "
-              f"{ceff[0]:.3f}->{ceff[-1]:.3f}, rising in {100 * share_up:.0f}% of the steps "
-              f"where J grows, corr(log J, log C_eff)={corr:.3f}. For complements (rho<0) "
-              f"adding types lowers the "
-              f"'sum' aggregate (dC_eff/dJ={d_neg:.3f} at rho=-0.5). The 15-30%/yr rate is "
-              "empirical.")
+    verdict = (
+        "supported"
+        if rises and decel and int(np.asarray(status)) == 0
+        else ("not supported" if not rises else "inconclusive")
+    )
+    detail = (
+        f"(26)+(28) mean field, {s}: J {J[0]:.1f}->{J[-1]:.1f}, growth rate of J "
+        f"peaks at {gJ[peak]:.3f} and falls to {gJ[-1]:.2g} near J_max; C_eff "
+        f"{ceff[0]:.3f}->{ceff[-1]:.3f}, rising in {100 * share_up:.0f}% of the steps "
+        f"where J grows, corr(log J, log C_eff)={corr:.3f}. For complements (rho<0) "
+        f"adding types lowers the "
+        f"'sum' aggregate (dC_eff/dJ={d_neg:.3f} at rho=-0.5). The 15-30%/yr rate is "
+        "empirical."
+    )
     return Finding(f"P12: {PREDICTIONS['P12']}", verdict, detail)
 
 
@@ -517,14 +667,20 @@ def run(params, ctx: Context) -> Result:
         timing.append({"prediction": name, "seconds": dt})
         ctx.log(f"predictions: {name} {found[name].verdict} ({dt:.1f} s)")
     for name, why in NO_ANALOGUE.items():
-        found[name] = Finding(f"{name}: {PREDICTIONS[name]}", "info",
-                              f"no model-level analogue: {why}.")
+        found[name] = Finding(
+            f"{name}: {PREDICTIONS[name]}", "info", f"no model-level analogue: {why}."
+        )
     order = sorted(found, key=lambda s: int(s[1:]))
     findings = [found[k] for k in order]
-    verdicts = [{"prediction": k, "statement": PREDICTIONS[k], "verdict": found[k].verdict}
-                for k in order]
-    return Result(tables={"metrics": rows, "verdicts": verdicts, "timing": timing},
-                  findings=findings, extras=extras)
+    verdicts = [
+        {"prediction": k, "statement": PREDICTIONS[k], "verdict": found[k].verdict}
+        for k in order
+    ]
+    return Result(
+        tables={"metrics": rows, "verdicts": verdicts, "timing": timing},
+        findings=findings,
+        extras=extras,
+    )
 
 
 def plot(result: Result, out_dir: Path) -> list[Path]:
@@ -540,9 +696,18 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         for q, c in ((2, "C0"), (3, "C3")):
             if q in pot:
                 d = pot[q]
-                ax.plot(d["betas"], d["mc"], "o-", color=c, ms=3, label=f"q={q} cooling")
-                ax.plot(d["betas"], d["mh"], "s--", color=c, ms=3, mfc="none",
-                        label=f"q={q} heating")
+                ax.plot(
+                    d["betas"], d["mc"], "o-", color=c, ms=3, label=f"q={q} cooling"
+                )
+                ax.plot(
+                    d["betas"],
+                    d["mh"],
+                    "s--",
+                    color=c,
+                    ms=3,
+                    mfc="none",
+                    label=f"q={q} heating",
+                )
         ax.set_xlabel(r"$\beta/\beta_c$ (paramagnetic instability)")
         ax.set_ylabel("order parameter m")
         ax.set_title("P1: continuous (q=2) vs first-order (q=3)")
@@ -558,7 +723,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 EXPERIMENT = Experiment(
     name="predictions",
     description="The chapter's twelve predictions (§16) at model level: supported or not, "
-                "with the numbers; the ones without a model analogue listed as info",
+    "with the numbers; the ones without a model analogue listed as info",
     defaults=DEFAULTS,
     run=run,
     validate=_validate,

@@ -78,8 +78,12 @@ class Graph(eqx.Module):
 
     def degrees(self) -> Int[Array, " n"]:
         r"""Degrees $k_i = \sum_j A_{ij}$ over present edges, `int32[n]`. Cost O(E)."""
-        return jax.ops.segment_sum(self.slot_weights(jnp.int32), self.receivers,
-                                   self.n_nodes, indices_are_sorted=True)
+        return jax.ops.segment_sum(
+            self.slot_weights(jnp.int32),
+            self.receivers,
+            self.n_nodes,
+            indices_are_sorted=True,
+        )
 
     def neighbor_sum(self, x: Array) -> Array:
         r"""$(A x)_i = \sum_j A_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f)."""
@@ -87,8 +91,9 @@ class Graph(eqx.Module):
         if self.edge_mask is not None:
             mask = self.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
             msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
-        return jax.ops.segment_sum(msg, self.receivers, self.n_nodes,
-                                   indices_are_sorted=True)
+        return jax.ops.segment_sum(
+            msg, self.receivers, self.n_nodes, indices_are_sorted=True
+        )
 
     def with_mask(self, mask: Bool[Array, " e"] | None) -> Graph:
         """The same graph with `mask` combined (logical and) into `edge_mask`."""
@@ -96,7 +101,9 @@ class Graph(eqx.Module):
             return self
         mask = jnp.asarray(mask, bool)
         if mask.shape != self.senders.shape:
-            raise ValueError(f"`mask` has shape {mask.shape}; allowed: {self.senders.shape}")
+            raise ValueError(
+                f"`mask` has shape {mask.shape}; allowed: {self.senders.shape}"
+            )
         new = mask if self.edge_mask is None else (mask & self.edge_mask)
         return Graph(self.senders, self.receivers, self.edge_ids, new, self.n_nodes)
 
@@ -120,10 +127,12 @@ def _assemble(src: Array, dst: Array, n_nodes: int, dedupe: bool) -> Graph:
     receivers, senders = _sort_pairs(receivers, senders)
     e = senders.shape[0]
     idx = jnp.arange(e, dtype=jnp.int32)
-    new_group = jnp.concatenate([
-        jnp.ones((1,), bool),
-        (receivers[1:] != receivers[:-1]) | (senders[1:] != senders[:-1]),
-    ])
+    new_group = jnp.concatenate(
+        [
+            jnp.ones((1,), bool),
+            (receivers[1:] != receivers[:-1]) | (senders[1:] != senders[:-1]),
+        ]
+    )
     copy = idx - lax.cummax(jnp.where(new_group, idx, 0))  # rank among equal pairs
     # The reverse of slot i is its position in (sender, receiver) order. Slots with one
     # sender appear in increasing receiver order along the array, so sorting the packed
@@ -162,6 +171,10 @@ def _assemble_host(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> Graph:
     receivers = np.concatenate([dst, src])
     eids = np.concatenate([eid, eid])
     order = np.lexsort((eids, senders, receivers))
-    return Graph(jnp.asarray(senders[order], jnp.int32),
-                 jnp.asarray(receivers[order], jnp.int32),
-                 jnp.asarray(eids[order], jnp.int32), None, n_nodes)
+    return Graph(
+        jnp.asarray(senders[order], jnp.int32),
+        jnp.asarray(receivers[order], jnp.int32),
+        jnp.asarray(eids[order], jnp.int32),
+        None,
+        n_nodes,
+    )

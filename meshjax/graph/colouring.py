@@ -45,20 +45,26 @@ def _jones_plassmann(key, g: Graph) -> Int[Array, " n"]:
     n = g.n_nodes
     present = g.slot_weights(jnp.bool_)
     # Priority: a random permutation, so all priorities differ.
-    prio = jnp.zeros(n, jnp.int32).at[jr.permutation(key, n)].set(
-        jnp.arange(n, dtype=jnp.int32))
+    prio = (
+        jnp.zeros(n, jnp.int32)
+        .at[jr.permutation(key, n)]
+        .set(jnp.arange(n, dtype=jnp.int32))
+    )
     colour = jnp.full(n, -1, jnp.int32)
 
     def round_body(colour):
         uncol = colour < 0
         # A node is selected if no uncoloured neighbour has a higher priority.
         beaten = present & uncol[g.senders] & (prio[g.senders] > prio[g.receivers])
-        sel = uncol & ~jax.ops.segment_max(beaten, g.receivers, n,
-                                           indices_are_sorted=True)
+        sel = uncol & ~jax.ops.segment_max(
+            beaten, g.receivers, n, indices_are_sorted=True
+        )
 
         def clash(cand):
             hit = present & (colour[g.senders] == cand[g.receivers])
-            return sel & jax.ops.segment_max(hit, g.receivers, n, indices_are_sorted=True)
+            return sel & jax.ops.segment_max(
+                hit, g.receivers, n, indices_are_sorted=True
+            )
 
         def mex_body(state):
             cand, c = state
@@ -66,8 +72,9 @@ def _jones_plassmann(key, g: Graph) -> Int[Array, " n"]:
             return cand, clash(cand)
 
         cand0 = jnp.zeros(n, jnp.int32)
-        cand, _ = lax.while_loop(lambda s: jnp.any(s[1]), mex_body,
-                                 (cand0, clash(cand0)))
+        cand, _ = lax.while_loop(
+            lambda s: jnp.any(s[1]), mex_body, (cand0, clash(cand0))
+        )
         return jnp.where(sel, cand, colour)
 
     return lax.while_loop(lambda c: jnp.any(c < 0), round_body, colour)
@@ -81,7 +88,9 @@ def check_colouring(graph: Graph, colours) -> None:
     """
     c = np.asarray(colours)
     if c.shape != (graph.n_nodes,):
-        raise ValueError(f"`colouring` must have shape ({graph.n_nodes},), got {c.shape}")
+        raise ValueError(
+            f"`colouring` must have shape ({graph.n_nodes},), got {c.shape}"
+        )
     if not np.issubdtype(c.dtype, np.integer):
         raise ValueError(f"`colouring` must be integer, got dtype {c.dtype}")
     if c.size and c.min() < 0:
@@ -93,8 +102,10 @@ def check_colouring(graph: Graph, colours) -> None:
         bad &= np.asarray(graph.edge_mask)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"`colouring` is not proper: nodes {int(r[i])} and {int(s[i])} "
-                         f"are adjacent and share colour {int(c[r[i]])}")
+        raise ValueError(
+            f"`colouring` is not proper: nodes {int(r[i])} and {int(s[i])} "
+            f"are adjacent and share colour {int(c[r[i]])}"
+        )
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
@@ -107,5 +118,7 @@ def colour_classes(colours: Int[Array, " n"], num_colours: int):
     """
     order = jnp.argsort(colours, stable=True).astype(jnp.int32)
     counts = jnp.bincount(colours, length=num_colours)
-    offsets = jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(counts).astype(jnp.int32)])
+    offsets = jnp.concatenate(
+        [jnp.zeros(1, jnp.int32), jnp.cumsum(counts).astype(jnp.int32)]
+    )
     return order, offsets

@@ -10,8 +10,9 @@ from .._custom_types import Array, Bool, Float, Int
 from ._graph import Graph
 
 
-def connected_components(graph: Graph, edge_mask: Bool[Array, " e"] | None = None
-                         ) -> Int[Array, " n"]:
+def connected_components(
+    graph: Graph, edge_mask: Bool[Array, " e"] | None = None
+) -> Int[Array, " n"]:
     r"""Component labels: each node gets the smallest node id of its component.
 
     FastSV (Zhang, Azad & Hu, 2020): parent pointers $f$ start at $f_i = i$; each round
@@ -67,12 +68,14 @@ def component_sizes(labels: Int[Array, " n"]) -> Int[Array, " n"]:
     labels = jnp.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"`labels` must have shape (n,), got {labels.shape}")
-    return jax.ops.segment_sum(jnp.ones_like(labels, dtype=jnp.int32), labels,
-                               labels.shape[0])
+    return jax.ops.segment_sum(
+        jnp.ones_like(labels, dtype=jnp.int32), labels, labels.shape[0]
+    )
 
 
-def giant_component_fraction(graph: Graph, edge_mask: Bool[Array, " e"] | None = None
-                             ) -> Float[Array, ""]:
+def giant_component_fraction(
+    graph: Graph, edge_mask: Bool[Array, " e"] | None = None
+) -> Float[Array, ""]:
     r"""$S = |\text{largest component}| / n$ for the graph (with optional extra mask)."""
     labels = connected_components(graph, edge_mask)
     return jnp.max(component_sizes(labels)) / graph.n_nodes

@@ -44,8 +44,9 @@ def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
       ValueError: `n_nodes < 2`, `mean_degree` outside `[0, n_nodes - 1)`.
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
-    mean_degree = check_real("mean_degree", mean_degree, low=0.0, high=n_nodes - 1,
-                             high_open=True)
+    mean_degree = check_real(
+        "mean_degree", mean_degree, low=0.0, high=n_nodes - 1, high_open=True
+    )
     m = int(round(n_nodes * mean_degree / 2))
     return _erdos_renyi(key, n_nodes, m)
 
@@ -59,7 +60,9 @@ def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
     return _assemble(u, v, n_nodes, dedupe=True)
 
 
-def power_law(key: PRNGKeyArray, n_nodes: int, gamma: float, mean_degree: float) -> Graph:
+def power_law(
+    key: PRNGKeyArray, n_nodes: int, gamma: float, mean_degree: float
+) -> Graph:
     r"""Chung–Lu graph with a power-law degree distribution $P(k) \sim k^{-\gamma}$.
 
     Node $i$ gets the weight $w_i \propto (i + i_0)^{-1/(\gamma - 1)}$, scaled so that
@@ -83,8 +86,14 @@ def power_law(key: PRNGKeyArray, n_nodes: int, gamma: float, mean_degree: float)
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
     gamma = check_real("gamma", gamma, low=2.0, low_open=True)
-    mean_degree = check_real("mean_degree", mean_degree, low=0.0, high=n_nodes - 1,
-                             low_open=True, high_open=True)
+    mean_degree = check_real(
+        "mean_degree",
+        mean_degree,
+        low=0.0,
+        high=n_nodes - 1,
+        low_open=True,
+        high_open=True,
+    )
     m = int(round(n_nodes * mean_degree / 2))
     return _power_law(key, n_nodes, m, gamma)
 
@@ -134,8 +143,9 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
     m = check_int("m", m, min_value=1)
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
     if m >= n_nodes - 1:
-        raise ValueError(f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = "
-                         f"{n_nodes - 1}")
+        raise ValueError(
+            f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
+        )
     src, dst = _barabasi_albert_pairs(key, n_nodes, m)
     g = _assemble(src, dst, n_nodes, dedupe=False)
     return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes)
@@ -146,8 +156,9 @@ _BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _barabasi_albert_pairs(key, n_nodes: int, m: int):
-    core = np.array([(i, j) for i in range(m + 1) for j in range(i + 1, m + 1)],
-                    dtype=np.int32).reshape(-1, 2)
+    core = np.array(
+        [(i, j) for i in range(m + 1) for j in range(i + 1, m + 1)], dtype=np.int32
+    ).reshape(-1, 2)
     n_core_slots = 2 * core.shape[0]
     n_new = n_nodes - m - 1
     n_seq = min(n_new, _BA_SEQUENTIAL)
@@ -156,7 +167,11 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     key_seq, key_par = jr.split(key)
 
     # Phase 1: the first arrivals one by one (few candidates, so repeats are frequent).
-    ends = jnp.zeros(n_slots, jnp.int32).at[:n_core_slots].set(jnp.asarray(core.reshape(-1)))
+    ends = (
+        jnp.zeros(n_slots, jnp.int32)
+        .at[:n_core_slots]
+        .set(jnp.asarray(core.reshape(-1)))
+    )
 
     def arrive(k, ends):
         t = m + 1 + k
@@ -164,6 +179,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         kk = jr.fold_in(key_seq, k)
         chosen = jnp.full((m,), -1, jnp.int32)
         for j in range(m):
+
             def cond(state):
                 _, c, _ = state
                 return (c < 0) | jnp.any(chosen == c)
@@ -181,9 +197,10 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
 
     ends = lax.fori_loop(0, n_seq, arrive, ends)
     if n_par == 0:
-        src = jnp.concatenate([jnp.asarray(core[:, 0]),
-                               ends[n_core_slots::2]])
-        return src, jnp.concatenate([jnp.asarray(core[:, 1]), ends[n_core_slots + 1::2]])
+        src = jnp.concatenate([jnp.asarray(core[:, 0]), ends[n_core_slots::2]])
+        return src, jnp.concatenate(
+            [jnp.asarray(core[:, 1]), ends[n_core_slots + 1 :: 2]]
+        )
 
     # Phase 2: the remaining arrivals at once. A target slot copies a uniformly chosen
     # earlier endpoint slot; copy chains are resolved by pointer doubling.
@@ -213,7 +230,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     def duplicates(t):
         dup = jnp.zeros(t.shape, bool)
         for j in range(1, m):
-            dup = dup.at[:, j].set(jnp.any(t[:, :j] == t[:, j:j + 1], axis=1))
+            dup = dup.at[:, j].set(jnp.any(t[:, :j] == t[:, j : j + 1], axis=1))
         return dup.reshape(-1)
 
     key, k0 = jr.split(key_par)
@@ -228,11 +245,22 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         return key, ptr_t, targets, jnp.any(duplicates(targets))
 
     _, _, targets, _ = lax.while_loop(
-        lambda s: s[3], loop_body, (key, ptr_t, targets, jnp.any(duplicates(targets))))
-    src = jnp.concatenate([jnp.asarray(core[:, 0]), base[n_core_slots:par_start:2],
-                           jnp.repeat(new_nodes, m)])
-    dst = jnp.concatenate([jnp.asarray(core[:, 1]), ends[n_core_slots + 1:par_start:2],
-                           targets.reshape(-1)])
+        lambda s: s[3], loop_body, (key, ptr_t, targets, jnp.any(duplicates(targets)))
+    )
+    src = jnp.concatenate(
+        [
+            jnp.asarray(core[:, 0]),
+            base[n_core_slots:par_start:2],
+            jnp.repeat(new_nodes, m),
+        ]
+    )
+    dst = jnp.concatenate(
+        [
+            jnp.asarray(core[:, 1]),
+            ends[n_core_slots + 1 : par_start : 2],
+            targets.reshape(-1),
+        ]
+    )
     return src, dst
 
 
@@ -257,7 +285,9 @@ def random_regular(key: PRNGKeyArray, n_nodes: int, degree: int) -> Graph:
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
     degree = check_int("degree", degree, min_value=0)
     if degree >= n_nodes:
-        raise ValueError(f"`degree`={degree} is out of range; allowed: < n_nodes={n_nodes}")
+        raise ValueError(
+            f"`degree`={degree} is out of range; allowed: < n_nodes={n_nodes}"
+        )
     if (n_nodes * degree) % 2:
         raise ValueError(f"`n_nodes * degree` = {n_nodes * degree} must be even")
     rng = _numpy_rng(key)

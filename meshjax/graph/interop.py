@@ -13,8 +13,9 @@ from .._checks import check_int
 from ._graph import Graph, _assemble_host
 
 
-def from_edges(edges, n_nodes: int, *, dedupe: bool = False,
-               capacity: int | None = None) -> Graph:
+def from_edges(
+    edges, n_nodes: int, *, dedupe: bool = False, capacity: int | None = None
+) -> Graph:
     r"""A `Graph` from an array of undirected edges.
 
     Args:
@@ -44,19 +45,25 @@ def from_edges(edges, n_nodes: int, *, dedupe: bool = False,
         raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
-        raise ValueError(f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
-                         f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}")
+        raise ValueError(
+            f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
+            f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}"
+        )
     loops = arr[:, 0] == arr[:, 1]
     if loops.any():
-        raise ValueError(f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
-                         f"{arr[loops][0].tolist()}; self-loops are not allowed")
+        raise ValueError(
+            f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
+            f"{arr[loops][0].tolist()}; self-loops are not allowed"
+        )
     lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
     key = lo * n_nodes + hi
     _, first = np.unique(key, return_index=True)
     if first.size != key.size:
         if not dedupe:
-            raise ValueError(f"`edges` has {key.size - first.size} repeated edge(s); "
-                             "pass dedupe=True to drop repeats")
+            raise ValueError(
+                f"`edges` has {key.size - first.size} repeated edge(s); "
+                "pass dedupe=True to drop repeats"
+            )
         keep = np.sort(first)
         lo, hi = lo[keep], hi[keep]
     m = lo.size
@@ -70,9 +77,12 @@ def from_edges(edges, n_nodes: int, *, dedupe: bool = False,
     last = jnp.full((2 * pad,), n_nodes - 1, jnp.int32)
     pad_ids = jnp.repeat(jnp.arange(m, capacity, dtype=jnp.int32), 2)
     return Graph(
-        jnp.concatenate([g.senders, last]), jnp.concatenate([g.receivers, last]),
+        jnp.concatenate([g.senders, last]),
+        jnp.concatenate([g.receivers, last]),
         jnp.concatenate([g.edge_ids, pad_ids]),
-        jnp.concatenate([jnp.ones(2 * m, bool), jnp.zeros(2 * pad, bool)]), n_nodes)
+        jnp.concatenate([jnp.ones(2 * m, bool), jnp.zeros(2 * pad, bool)]),
+        n_nodes,
+    )
 
 
 def to_edges(graph: Graph) -> np.ndarray:
@@ -83,7 +93,8 @@ def to_edges(graph: Graph) -> np.ndarray:
     if graph.edge_mask is not None:
         keep &= np.asarray(graph.edge_mask)
     return np.stack([s[keep], r[keep]], axis=1).astype(np.int64)[
-        np.lexsort((r[keep], s[keep]))]
+        np.lexsort((r[keep], s[keep]))
+    ]
 
 
 def to_scipy(graph: Graph):
@@ -129,8 +140,9 @@ def from_networkx(nx_graph) -> Graph:
     if not nodes:
         raise ValueError("`nx_graph` has no nodes")
     index = {v: i for i, v in enumerate(nodes)}
-    edges = np.array([(index[u], index[v]) for u, v in nx_graph.edges() if u != v],
-                     dtype=np.int64).reshape(-1, 2)
+    edges = np.array(
+        [(index[u], index[v]) for u, v in nx_graph.edges() if u != v], dtype=np.int64
+    ).reshape(-1, 2)
     if any(u == v for u, v in nx_graph.edges()):
         raise ValueError("`nx_graph` has self-loops; they are not allowed")
     return from_edges(edges, len(nodes), dedupe=nx_graph.is_multigraph())

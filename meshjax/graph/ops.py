@@ -17,8 +17,10 @@ from ._graph import Graph
 def _check_nodes(name: str, graph: Graph, x) -> None:
     shape = jnp.shape(x)
     if len(shape) < 1 or shape[0] != graph.n_nodes:
-        raise ValueError(f"`{name}` must have leading axis n_nodes={graph.n_nodes}, "
-                         f"got shape {shape}")
+        raise ValueError(
+            f"`{name}` must have leading axis n_nodes={graph.n_nodes}, "
+            f"got shape {shape}"
+        )
 
 
 def neighbor_sum(graph: Graph, x: Array) -> Array:
@@ -53,12 +55,17 @@ def laplacian_matvec(graph: Graph, x: Array) -> Array:
     if graph.edge_mask is not None:
         mask = graph.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
         msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
-    return jax.ops.segment_sum(msg, graph.receivers, graph.n_nodes,
-                               indices_are_sorted=True)
+    return jax.ops.segment_sum(
+        msg, graph.receivers, graph.n_nodes, indices_are_sorted=True
+    )
 
 
-def count_neighbor_states(graph: Graph, states: Int[Array, " n"], q: int,
-                          weights: Float[Array, " e"] | None = None) -> Array:
+def count_neighbor_states(
+    graph: Graph,
+    states: Int[Array, " n"],
+    q: int,
+    weights: Float[Array, " e"] | None = None,
+) -> Array:
     r"""Per node, how many neighbours are in each of $q$ states (the Potts kernel).
 
     $$N_{i,s} = \sum_j A_{ij} w_{ij}\, \delta(s_j, s),$$
@@ -84,8 +91,10 @@ def count_neighbor_states(graph: Graph, states: Int[Array, " n"], q: int,
         w = graph.slot_weights(jnp.int32)
     else:
         if jnp.shape(weights) != (graph.n_slots,):
-            raise ValueError(f"`weights` must have shape ({graph.n_slots},), got "
-                             f"{jnp.shape(weights)}")
+            raise ValueError(
+                f"`weights` must have shape ({graph.n_slots},), got "
+                f"{jnp.shape(weights)}"
+            )
         w = jnp.asarray(weights)
         if graph.edge_mask is not None:
             w = jnp.where(graph.edge_mask, w, jnp.zeros((), w.dtype))

@@ -34,7 +34,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from .._custom_types import Array
 from ._graph import Graph
 
-__all__ = ["padded_slot_count", "replicate", "shard_edges", "shard_graph", "shard_slots"]
+__all__ = [
+    "padded_slot_count",
+    "replicate",
+    "shard_edges",
+    "shard_graph",
+    "shard_slots",
+]
 
 
 def padded_slot_count(n_slots: int, n_devices: int) -> int:
@@ -94,15 +100,30 @@ def shard_graph(graph: Graph, mesh: Mesh | None = None, axis: str = "edges") -> 
     if not isinstance(graph, Graph):
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
     if graph.senders.ndim != 1:
-        raise ValueError(f"`graph` must be unbatched (slot arrays of shape (e,)), got "
-                         f"shape {graph.senders.shape}")
+        raise ValueError(
+            f"`graph` must be unbatched (slot arrays of shape (e,)), got "
+            f"shape {graph.senders.shape}"
+        )
     mask = None if graph.edge_mask is None else np.asarray(graph.edge_mask, bool)
-    return _shard_host(np.asarray(graph.senders), np.asarray(graph.receivers),
-                       np.asarray(graph.edge_ids), mask, graph.n_nodes, mesh, axis)
+    return _shard_host(
+        np.asarray(graph.senders),
+        np.asarray(graph.receivers),
+        np.asarray(graph.edge_ids),
+        mask,
+        graph.n_nodes,
+        mesh,
+        axis,
+    )
 
 
-def shard_edges(edges: Any, n_nodes: int, mesh: Mesh | None = None, axis: str = "edges",
-                *, dedupe: bool = False) -> Graph:
+def shard_edges(
+    edges: Any,
+    n_nodes: int,
+    mesh: Mesh | None = None,
+    axis: str = "edges",
+    *,
+    dedupe: bool = False,
+) -> Graph:
     r"""An edge-sharded `Graph` straight from a host edge list, never whole on one device.
 
     Equals `shard_graph(from_edges(edges, n_nodes, dedupe=dedupe), mesh, axis)` slot for
@@ -136,8 +157,15 @@ def shard_edges(edges: Any, n_nodes: int, mesh: Mesh | None = None, axis: str = 
     receivers = np.concatenate([hi, lo])
     eids = np.concatenate([eid, eid])
     order = np.lexsort((eids, senders, receivers))
-    return _shard_host(senders[order].astype(np.int32), receivers[order].astype(np.int32),
-                       eids[order].astype(np.int32), None, n_nodes, mesh, axis)
+    return _shard_host(
+        senders[order].astype(np.int32),
+        receivers[order].astype(np.int32),
+        eids[order].astype(np.int32),
+        None,
+        n_nodes,
+        mesh,
+        axis,
+    )
 
 
 def shard_slots(values: Any, graph: Graph, fill: Any = 0) -> Array:
@@ -165,15 +193,19 @@ def shard_slots(values: Any, graph: Graph, fill: Any = 0) -> Array:
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
     sharding = getattr(graph.senders, "sharding", None)
     if not isinstance(sharding, NamedSharding):
-        raise ValueError("`graph` must come from `shard_graph` (its slot arrays carry a "
-                         f"NamedSharding), got sharding {sharding!r}")
+        raise ValueError(
+            "`graph` must come from `shard_graph` (its slot arrays carry a "
+            f"NamedSharding), got sharding {sharding!r}"
+        )
     arr = np.asarray(values)
     if arr.ndim < 1 or arr.shape[0] > graph.n_slots:
-        raise ValueError(f"`values` must have shape (e, ...) with e <= {graph.n_slots}, "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"`values` must have shape (e, ...) with e <= {graph.n_slots}, "
+            f"got shape {arr.shape}"
+        )
     pad = graph.n_slots - arr.shape[0]
     arr = _pad_host(arr, pad, fill)
-    spec = P(*(tuple(sharding.spec) + (None,) * (arr.ndim - 1))[:arr.ndim])
+    spec = P(*(tuple(sharding.spec) + (None,) * (arr.ndim - 1))[: arr.ndim])
     return _put_host(arr, NamedSharding(sharding.mesh, spec))
 
 
@@ -195,7 +227,9 @@ def replicate(x: Any, mesh: Mesh | None = None) -> Any:
 
         mesh = device_mesh(axis="edges")
     if not isinstance(mesh, Mesh):
-        raise TypeError(f"`mesh` must be a jax.sharding.Mesh, got {type(mesh).__name__}")
+        raise TypeError(
+            f"`mesh` must be a jax.sharding.Mesh, got {type(mesh).__name__}"
+        )
     rep = NamedSharding(mesh, P())
 
     def place(leaf):
@@ -225,10 +259,14 @@ def _resolve_mesh(mesh: Mesh | None, axis: str) -> tuple[Mesh, str]:
 
         return device_mesh(axis=axis), axis
     if not isinstance(mesh, Mesh):
-        raise TypeError(f"`mesh` must be a jax.sharding.Mesh, got {type(mesh).__name__}")
+        raise TypeError(
+            f"`mesh` must be a jax.sharding.Mesh, got {type(mesh).__name__}"
+        )
     if axis not in mesh.axis_names:
-        raise ValueError(f"`axis`={axis!r} is not an axis of `mesh`; allowed: "
-                         f"{list(mesh.axis_names)}")
+        raise ValueError(
+            f"`axis`={axis!r} is not an axis of `mesh`; allowed: "
+            f"{list(mesh.axis_names)}"
+        )
     return mesh, axis
 
 
@@ -243,25 +281,38 @@ def _host_pairs(edges, n_nodes: int, dedupe: bool) -> tuple[np.ndarray, np.ndarr
         raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
-        raise ValueError(f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
-                         f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}")
+        raise ValueError(
+            f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
+            f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}"
+        )
     loops = arr[:, 0] == arr[:, 1]
     if loops.any():
-        raise ValueError(f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
-                         f"{arr[loops][0].tolist()}; self-loops are not allowed")
+        raise ValueError(
+            f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
+            f"{arr[loops][0].tolist()}; self-loops are not allowed"
+        )
     lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
     _, first = np.unique(lo * n_nodes + hi, return_index=True)
     if first.size != lo.size:
         if not dedupe:
-            raise ValueError(f"`edges` has {lo.size - first.size} repeated edge(s); "
-                             "pass dedupe=True to drop repeats")
+            raise ValueError(
+                f"`edges` has {lo.size - first.size} repeated edge(s); "
+                "pass dedupe=True to drop repeats"
+            )
         keep = np.sort(first)
         lo, hi = lo[keep], hi[keep]
     return lo, hi
 
 
-def _shard_host(senders: np.ndarray, receivers: np.ndarray, ids: np.ndarray,
-                mask: np.ndarray | None, n_nodes: int, mesh: Mesh, axis: str) -> Graph:
+def _shard_host(
+    senders: np.ndarray,
+    receivers: np.ndarray,
+    ids: np.ndarray,
+    mask: np.ndarray | None,
+    n_nodes: int,
+    mesh: Mesh,
+    axis: str,
+) -> Graph:
     """Pads host slot arrays to `padded_slot_count` and places one block per device."""
     e = senders.shape[0]
     pad = padded_slot_count(e, mesh.shape[axis]) - e
