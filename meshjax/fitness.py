@@ -732,9 +732,7 @@ def _tanh_sinh(b: float, h: float = 1 / 64, tmax: float = 3.2):
     return x[keep], d_hi[keep], w[keep]
 
 
-def predicted_exponents(
-    fitness: Float[ArrayLike, ...], C: float
-) -> Float[Array, ...]:
+def predicted_exponents(fitness: Float[ArrayLike, ...], C: float) -> Float[Array, ...]:
     r"""Growth exponents $\beta(\eta) = \eta / C$ of eq. (5), same shape as `fitness`."""
     C = check_real("C", C, low=0.0, low_open=True)
     f = jnp.asarray(fitness)
