@@ -177,7 +177,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"experiment {cfg.experiment!r} returned "
                 f"{type(result).__name__}, not a Result"
             )
-        bad = [n for n in result.tables if not _TABLE_NAME.match(str(n))]
+        bad = [n for n in result.tables if not _TABLE_NAME.fullmatch(str(n))]
         if bad:
             raise ValueError(f"table names {bad} are not valid file names")
     except KeyboardInterrupt:

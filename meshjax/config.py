@@ -358,7 +358,7 @@ def _string(s: str) -> str:
 
 def _key(k: Any) -> str:
     k = str(k)
-    return k if _BARE_KEY.match(k) else _string(k)
+    return k if _BARE_KEY.fullmatch(k) else _string(k)
 
 
 def _scalar(v: Any, path: str) -> str:
