@@ -36,36 +36,7 @@ def from_edges(
         repeated edges without `dedupe`, `capacity < m`.
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
-    arr = np.asarray(edges)
-    if arr.size == 0:
-        arr = arr.reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"`edges` must have shape (m, 2), got {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
-        raise ValueError(
-            f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
-            f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}"
-        )
-    loops = arr[:, 0] == arr[:, 1]
-    if loops.any():
-        raise ValueError(
-            f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
-            f"{arr[loops][0].tolist()}; self-loops are not allowed"
-        )
-    lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
-    key = lo * n_nodes + hi
-    _, first = np.unique(key, return_index=True)
-    if first.size != key.size:
-        if not dedupe:
-            raise ValueError(
-                f"`edges` has {key.size - first.size} repeated edge(s); "
-                "pass dedupe=True to drop repeats"
-            )
-        keep = np.sort(first)
-        lo, hi = lo[keep], hi[keep]
+    lo, hi = _host_pairs(edges, n_nodes, dedupe)
     m = lo.size
     if capacity is None:
         return _assemble_host(lo, hi, n_nodes)
@@ -156,3 +127,37 @@ def to_networkx(graph: Graph):
     g.add_nodes_from(range(graph.n_nodes))
     g.add_edges_from(to_edges(graph).tolist())
     return g
+
+
+def _host_pairs(edges, n_nodes: int, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Validated undirected pairs `(lo, hi)`, lo < hi, in row order (as `from_edges`)."""
+    arr = np.asarray(edges)
+    if arr.size == 0:
+        arr = arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"`edges` must have shape (m, 2), got {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
+        raise ValueError(
+            f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
+            f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}"
+        )
+    loops = arr[:, 0] == arr[:, 1]
+    if loops.any():
+        raise ValueError(
+            f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
+            f"{arr[loops][0].tolist()}; self-loops are not allowed"
+        )
+    lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
+    _, first = np.unique(lo * n_nodes + hi, return_index=True)
+    if first.size != lo.size:
+        if not dedupe:
+            raise ValueError(
+                f"`edges` has {lo.size - first.size} repeated edge(s); "
+                "pass dedupe=True to drop repeats"
+            )
+        keep = np.sort(first)
+        lo, hi = lo[keep], hi[keep]
+    return lo, hi

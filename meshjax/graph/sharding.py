@@ -33,6 +33,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._custom_types import Array
 from ._graph import Graph
+from .interop import _host_pairs
 
 __all__ = [
     "padded_slot_count",
@@ -268,40 +269,6 @@ def _resolve_mesh(mesh: Mesh | None, axis: str) -> tuple[Mesh, str]:
             f"{list(mesh.axis_names)}"
         )
     return mesh, axis
-
-
-def _host_pairs(edges, n_nodes: int, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Validated undirected pairs `(lo, hi)`, lo < hi, in row order (as `from_edges`)."""
-    arr = np.asarray(edges)
-    if arr.size == 0:
-        arr = arr.reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"`edges` must have shape (m, 2), got {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"`edges` must be an integer array, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_nodes):
-        raise ValueError(
-            f"`edges` has node ids in [{arr.min()}, {arr.max()}]; "
-            f"allowed: [0, {n_nodes - 1}] for n_nodes={n_nodes}"
-        )
-    loops = arr[:, 0] == arr[:, 1]
-    if loops.any():
-        raise ValueError(
-            f"`edges` has {int(loops.sum())} self-loop(s), e.g. "
-            f"{arr[loops][0].tolist()}; self-loops are not allowed"
-        )
-    lo, hi = np.minimum(arr[:, 0], arr[:, 1]), np.maximum(arr[:, 0], arr[:, 1])
-    _, first = np.unique(lo * n_nodes + hi, return_index=True)
-    if first.size != lo.size:
-        if not dedupe:
-            raise ValueError(
-                f"`edges` has {lo.size - first.size} repeated edge(s); "
-                "pass dedupe=True to drop repeats"
-            )
-        keep = np.sort(first)
-        lo, hi = lo[keep], hi[keep]
-    return lo, hi
 
 
 def _shard_host(
