@@ -42,6 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from . import ces as _ces
+
 __all__ = [
     "STATUS",
     "REGIMES",
@@ -843,12 +845,9 @@ def ces_aggregate(C: Float[ArrayLike, "... J"], rho, convention: str = "mean") -
     if convention not in _CONVENTIONS:
         raise ValueError(f"convention={convention!r}; allowed: {_CONVENTIONS}")
     C = jnp.asarray(C)
-    J = C.shape[-1]
-    s = jnp.sum(C**rho, axis=-1)
-    if convention == "mean":
-        return (s / J) ** (1 / rho)
-    out = s ** (1 / rho)
-    return out / J if convention == "per_type" else out
+    # One CES kernel for the package (meshjax.ces: log-space, stable near rho -> 0).
+    out = _ces.ces_aggregate(C, rho, axis=-1, normalized=convention == "mean")
+    return out / C.shape[-1] if convention == "per_type" else out
 
 
 def _j_exponent(rho, convention):
