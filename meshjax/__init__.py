@@ -1,4 +1,9 @@
-"""meshjax: the mesh economy of distributed AI agents, simulated in JAX at scale."""
+"""meshjax: the mesh economy of distributed AI agents, simulated in JAX at scale.
+
+The public API is what `__all__` lists: one module per model (re-exported here), the
+graph substrate, the sweep engine and the result vocabulary (`RESULTS`, `is_successful`).
+See docs/contract.md for the conventions every model follows.
+"""
 
 from . import (
     calibration as calibration,
@@ -20,7 +25,44 @@ from . import (
     specialization as specialization,
     sweep as sweep,
 )
+from ._results import (
+    RESULTS as RESULTS,
+    AbstractResult as AbstractResult,
+    is_successful as is_successful,
+    messages as messages,
+    status_code as status_code,
+)
 from .graph import Graph as Graph
 from .sweep import Grid as Grid, Table as Table, device_mesh as device_mesh
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AbstractResult",
+    "Graph",
+    "Grid",
+    "RESULTS",
+    "Table",
+    "calibration",
+    "ces",
+    "collapse",
+    "config",
+    "device_mesh",
+    "diffusion",
+    "distributed",
+    "epidemic",
+    "equilibrium",
+    "fitness",
+    "graph",
+    "growth",
+    "io",
+    "is_successful",
+    "messages",
+    "percolation",
+    "potts",
+    "raf",
+    "replicator",
+    "specialization",
+    "status_code",
+    "sweep",
+]

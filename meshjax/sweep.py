@@ -41,6 +41,8 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from ._devices import device_mesh
+
 __all__ = ["ChunkInfo", "Grid", "Table", "device_mesh", "estimate_chunk_size", "sweep"]
 
 _RESERVED = ("replica",)
@@ -53,45 +55,6 @@ _PROGRESS_EVERY = 1.0  # seconds between progress lines
 
 
 # --------------------------------------------------------------------------- devices
-
-
-def device_mesh(
-    n_devices: int | None = None,
-    axis: str = "batch",
-    *,
-    devices: Sequence[jax.Device] | None = None,
-) -> Mesh:
-    """A one-dimensional device mesh, for sweeps (axis "batch") and sharded edges.
-
-    Args:
-      n_devices: How many devices to use, the first `n_devices` of `devices`; default
-        all.
-      axis: The mesh axis name (e.g. "batch" for sweeps, "edges" for an edge-sharded
-        graph).
-      devices: The devices to choose from; default `jax.devices()` (every device of
-        every process once `jax.distributed` is initialised).
-
-    Returns:
-      `jax.sharding.Mesh` of shape `(n_devices,)` with axis name `axis`.
-
-    Raises:
-      ValueError: `n_devices` outside `[1, len(devices)]`, or an empty `axis`.
-    """
-    devs = list(jax.devices() if devices is None else devices)
-    if not devs:
-        raise ValueError("`devices` is empty; need at least one device")
-    if n_devices is None:
-        n_devices = len(devs)
-    if isinstance(n_devices, bool) or not isinstance(n_devices, int | np.integer):
-        raise TypeError(f"`n_devices` must be an int or None, got {n_devices!r}")
-    if not 1 <= n_devices <= len(devs):
-        raise ValueError(
-            f"`n_devices`={n_devices} is out of range; allowed: "
-            f"1..{len(devs)} (the devices available)"
-        )
-    if not isinstance(axis, str) or not axis:
-        raise ValueError(f"`axis` must be a non-empty string, got {axis!r}")
-    return Mesh(np.asarray(devs[: int(n_devices)]), (axis,))
 
 
 # --------------------------------------------------------------------------- grids

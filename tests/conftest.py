@@ -1,8 +1,13 @@
 """Test configuration: float64 references, strict promotion, several CPU devices.
 
-`jax_num_cpu_devices` must be set before the backend starts, so it is set here, before any
-test imports jax. Sharding tests use the 8 forced CPU devices; everything else runs on the
-default device and is unaffected.
+- `jax_numpy_dtype_promotion = "strict"`: no implicit promotion between JAX types (an
+  int32 array times a float32 array is an error), so dtype slips fail in tests;
+- jaxtyping's runtime checking is on for the whole package (pyproject's addopts:
+  `--jaxtyping-packages=meshjax,beartype.beartype`), so every `Float[Array, "n"]`
+  annotation is enforced during the test run (and costs nothing in normal use);
+- `jax_num_cpu_devices` must be set before the backend starts, so it is set here, before
+  any test imports jax. Sharding tests use the 8 forced CPU devices; everything else runs on
+  the default device and is unaffected.
 """
 
 import itertools
@@ -16,6 +21,7 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._custom_types import Array
+from .._devices import device_mesh
 from ._graph import Graph
 from .interop import _host_pairs
 
@@ -224,8 +225,6 @@ def replicate(x: Any, mesh: Mesh | None = None) -> Any:
       The same pytree with array leaves placed as `NamedSharding(mesh, P())`.
     """
     if mesh is None:
-        from ..sweep import device_mesh
-
         mesh = device_mesh(axis="edges")
     if not isinstance(mesh, Mesh):
         raise TypeError(
@@ -256,8 +255,6 @@ def _resolve_mesh(mesh: Mesh | None, axis: str) -> tuple[Mesh, str]:
     if not isinstance(axis, str) or not axis:
         raise ValueError(f"`axis` must be a non-empty string, got {axis!r}")
     if mesh is None:
-        from ..sweep import device_mesh
-
         return device_mesh(axis=axis), axis
     if not isinstance(mesh, Mesh):
         raise TypeError(
