@@ -66,7 +66,13 @@ _OK = ("successful", "blowup", "disconnected")
 
 
 def _status_of(x: Any):
-    return x.status if hasattr(x, "status") else x
+    s = x.status if hasattr(x, "status") else x
+    if getattr(s, "_enumeration", None) is not RESULTS:
+        raise TypeError(
+            f"`x` must be a meshjax.RESULTS status or a result with a `status`, got "
+            f"{type(x).__name__}"
+        )
+    return s
 
 
 def status_code(x: Any) -> jax.Array:
@@ -95,7 +101,7 @@ def messages(x: Any) -> np.ndarray:
     codes = np.asarray(status_code(x))
     names = np.asarray(list(RESULTS._name_to_item.keys()))  # member order = codes
     table = np.asarray([RESULTS[getattr(RESULTS, n)] for n in names], dtype=object)
-    return table[codes]
+    return np.asarray(table[codes], dtype=object)
 
 
 class AbstractResult(eqx.Module):
