@@ -64,8 +64,11 @@ class ClusterSpec:
 class DistributedInfo:
     """The result of `initialize()`.
 
-    This process's index, the process count, whether this call started the distributed
-    runtime, and where the layout came from (`ClusterSpec.source`).
+    Attributes:
+      process_index: This process's index (`jax.process_index()`).
+      process_count: The number of processes (`jax.process_count()`).
+      initialized_here: Whether this call started the distributed runtime.
+      source: Where the layout came from (`ClusterSpec.source`).
     """
 
     process_index: int

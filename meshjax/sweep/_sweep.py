@@ -30,8 +30,12 @@ __all__ = ["ChunkInfo", "sweep"]
 class ChunkInfo:
     """What `on_chunk` is told after each chunk.
 
-    Its position (`index` of `n_chunks`, flat indices `start:stop`), and whether it was
-    computed now (`computed=True`) or loaded from a checkpoint.
+    Attributes:
+      index: The chunk's position, 0-based.
+      n_chunks: How many chunks the sweep has.
+      start: First flat index (point x replica) of the chunk.
+      stop: One past its last flat index.
+      computed: True if computed now, False if loaded from a checkpoint.
     """
 
     index: int
