@@ -18,6 +18,15 @@ computes only what is missing, whatever chunk size either run used.
 Several hosts: call `meshjax.distributed.initialize()` first and pass nothing else; the
 default mesh spans the global devices, each host builds and computes the shards on its
 own devices, results come back replicated, and only process 0 reads/writes checkpoints.
+
+Parameters reach `fn` in the dtypes JAX computes with (float32 and int32 unless
+`jax_enable_x64` is on), and the table's parameter columns hold exactly those values; an
+int that would wrap is an error (see `sweep`).
+
+Layout (private files, one idea each): `_grid` (`Grid`), `_table` (`Table`), `_plan`
+(compilation and sharding plan, `estimate_chunk_size`), `_store` (checkpoints and their
+manifest), `_progress` (progress lines), `_sweep` (the `sweep` driver); `device_mesh`
+lives in `meshjax._devices` and is re-exported here.
 """
 
 from .._devices import device_mesh as device_mesh
