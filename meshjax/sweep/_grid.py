@@ -92,6 +92,7 @@ class Grid:
 
     def point(self, i: int) -> dict[str, Any]:
         """The parameters of point `i` as Python scalars."""
+        i = check_int("i", i)
         if not 0 <= i < self._n:
             raise IndexError(f"point {i} out of range for a grid of {self._n} points")
         return {k: v[i].item() for k, v in self._columns.items()}

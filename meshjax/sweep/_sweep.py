@@ -142,6 +142,13 @@ def sweep(
         microbatch = check_int("microbatch", microbatch, min_value=1)
     if not callable(progress):
         progress = check_bool("progress", progress)
+    if on_chunk is not None and not callable(on_chunk):
+        raise TypeError(f"`on_chunk` must be callable or None, got {on_chunk!r}")
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, str | os.PathLike):
+        raise TypeError(
+            f"`checkpoint_dir` must be a path (str or os.PathLike), got "
+            f"{type(checkpoint_dir).__name__}"
+        )
     mesh = device_mesh() if mesh is None else mesh
     if not isinstance(mesh, Mesh):
         raise TypeError(f"`mesh` must be a jax.sharding.Mesh, got {mesh!r}")
