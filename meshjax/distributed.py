@@ -64,8 +64,11 @@ class ClusterSpec:
 class DistributedInfo:
     """The result of `initialize()`.
 
-    This process's index, the process count, whether this call started the distributed
-    runtime, and where the layout came from (`ClusterSpec.source`).
+    Attributes:
+      process_index: This process's index (`jax.process_index()`).
+      process_count: The number of processes (`jax.process_count()`).
+      initialized_here: Whether this call started the distributed runtime.
+      source: Where the layout came from (`ClusterSpec.source`).
     """
 
     process_index: int
@@ -88,6 +91,11 @@ def detect(env: Mapping[str, str] | None = None) -> ClusterSpec:
         processes with no way to find the coordinator.
     """
     env = os.environ if env is None else env
+    if not isinstance(env, Mapping):
+        raise TypeError(
+            f"`env` must be a mapping of environment variables, got "
+            f"{type(env).__name__}"
+        )
     n, rank, source = 1, 0, "single"
     if "JAX_NUM_PROCESSES" in env or "JAX_PROCESS_ID" in env:
         n = _int(env, "JAX_NUM_PROCESSES")
@@ -161,10 +169,15 @@ def initialize(env: Mapping[str, str] | None = None) -> DistributedInfo:
 
     spec = detect(env)
     if spec.num_processes == 1:
-        return DistributedInfo(0, 1, False, spec.source)
+        return DistributedInfo(
+            process_index=0, process_count=1, initialized_here=False, source=spec.source
+        )
     if jax.distributed.is_initialized():
         return DistributedInfo(
-            jax.process_index(), jax.process_count(), False, spec.source
+            process_index=jax.process_index(),
+            process_count=jax.process_count(),
+            initialized_here=False,
+            source=spec.source,
         )
     jax.distributed.initialize(
         coordinator_address=spec.coordinator_address,
@@ -172,7 +185,12 @@ def initialize(env: Mapping[str, str] | None = None) -> DistributedInfo:
         process_id=spec.process_id,
         local_device_ids=list(spec.local_device_ids) if spec.local_device_ids else None,
     )
-    return DistributedInfo(jax.process_index(), jax.process_count(), True, spec.source)
+    return DistributedInfo(
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+        initialized_here=True,
+        source=spec.source,
+    )
 
 
 def is_main_process() -> bool:
@@ -191,9 +209,14 @@ def first_host(nodelist: str) -> str:
     Raises:
       ValueError: an empty or malformed list.
     """
+    if not isinstance(nodelist, str):
+        raise TypeError(
+            f"`nodelist` must be a string (a Slurm node list), got "
+            f"{type(nodelist).__name__}"
+        )
     text = nodelist.strip()
     if not text:
-        raise ValueError("empty Slurm node list")
+        raise ValueError("`nodelist` is an empty Slurm node list")
     depth, end = 0, len(text)
     for i, ch in enumerate(
         text
@@ -208,7 +231,7 @@ def first_host(nodelist: str) -> str:
             end = i
             break
     if depth != 0:
-        raise ValueError(f"malformed Slurm node list {nodelist!r}")
+        raise ValueError(f"`nodelist`={nodelist!r} is a malformed Slurm node list")
     entry = text[:end]
 
     def expand_first(m: re.Match) -> str:
@@ -217,7 +240,7 @@ def first_host(nodelist: str) -> str:
 
     host = re.sub(r"\[([^\]]*)\]", expand_first, entry)
     if not host or "[" in host or "]" in host:
-        raise ValueError(f"malformed Slurm node list {nodelist!r}")
+        raise ValueError(f"`nodelist`={nodelist!r} is a malformed Slurm node list")
     return host
 
 

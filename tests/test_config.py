@@ -261,3 +261,21 @@ def test_suite_defaults_follow_the_registry():
     assert set(d) == {"parts", "toy"} and d["parts"] == []
     assert d["toy"] == dict(toy_experiment.EXPERIMENT.defaults)
     assert "suite" not in d
+
+
+def _toml_examples(doc: str) -> list[str]:
+    parts = doc.split("```toml\n")[1:]
+    return [p.split("```")[0] for p in parts]
+
+
+@pytest.mark.parametrize("module", [suite, config], ids=["suite", "config"])
+def test_docstring_toml_examples_parse_and_resolve(module, monkeypatch):
+    """Issue 12: the reflowed TOML example in experiments/suite.py was not TOML."""
+    monkeypatch.undo()  # the real registry: the example names real experiments
+    examples = _toml_examples(module.__doc__)
+    assert examples, f"{module.__name__} has no TOML example"
+    for text in examples:
+        raw = tomllib.loads(text)
+        if raw.get("experiment") == "suite":
+            cfg = config.resolve(raw)
+            assert cfg.params["parts"] == raw["params"]["parts"]

@@ -26,8 +26,9 @@ from meshjax.sweep import (
 def noisy(key, a, b):
     """A cheap model with randomness, an int parameter and an array-valued metric."""
     k1, k2 = jr.split(key)
-    x = a * b + jr.normal(k1)
-    return {"x": x, "u": jr.uniform(k2, (3,)), "ab": jnp.stack([a, 1.0 * b])}
+    b = b.astype(a.dtype)
+    x = a * b + jr.normal(k1, dtype=a.dtype)
+    return {"x": x, "u": jr.uniform(k2, (3,)), "ab": jnp.stack([a, b])}
 
 
 def s_inf(key, r0):
@@ -76,6 +77,10 @@ def test_zip_and_product_of_grids():
         (lambda: Grid.product(replica=[1, 2]), ValueError),
         (lambda: Grid.product(a=[1]) * Grid.product(a=[2]), ValueError),
         (lambda: Grid.product(a=[1]).point(1), IndexError),
+        (lambda: Grid([1, 2]), TypeError),
+        (lambda: Grid.product(a=[1]).point(0.5), TypeError),
+        (lambda: Grid(n_points=0), ValueError),
+        (lambda: Table([1, 2]), TypeError),
     ],
 )
 def test_grid_rejects_bad_input(bad, err):
@@ -381,15 +386,20 @@ def _clash(key, a):
     [
         ({"fn": 3}, TypeError, "fn"),
         ({"grid": [1, 2]}, TypeError, "grid"),
-        ({"key": 0}, TypeError, "key"),
+        ({"key": "0"}, TypeError, "key"),
+        ({"key": -1}, ValueError, "key"),
+        ({"replicas": 1.5}, TypeError, "replicas"),
+        ({"memory_budget": 0}, ValueError, "memory_budget"),
         ({"key": jr.split(jr.key(0), 2)}, ValueError, "single key"),
         ({"replicas": 0}, ValueError, "replicas"),
         ({"chunk_size": 0}, ValueError, "chunk_size"),
         ({"chunk_size": True}, TypeError, "chunk_size"),
         ({"chunk_size": 2.0}, TypeError, "chunk_size"),
-        ({"mesh": "cpu"}, ValueError, "mesh"),
+        ({"mesh": "cpu"}, TypeError, "mesh"),
         ({"progress": "yes"}, TypeError, "progress"),
         ({"microbatch": 0}, ValueError, "microbatch"),
+        ({"on_chunk": 3}, TypeError, "on_chunk"),
+        ({"checkpoint_dir": 3}, TypeError, "checkpoint_dir"),
         ({"fn": _not_a_dict}, TypeError, "dict"),
         ({"fn": _clash}, ValueError, "clash"),
     ],
@@ -433,19 +443,61 @@ def test_dict_grid_shorthand_and_timing_meta():
     assert 0 <= t.meta["wall_s"] <= time.perf_counter() - t0
 
 
-def test_without_x64_parameters_reach_fn_as_float32_and_the_table_keeps_them():
+def test_without_x64_the_table_shows_the_float32_values_fn_computed_with():
+    """Issue 12: float64 grid values were cast to float32 while the table showed the
+    float64 originals; now the table holds exactly what fn saw."""
     seen = {}
 
     def probe(key, a, n):
         seen["dtypes"] = (a.dtype, n.dtype)
-        return {"y": a * n + jr.uniform(key, dtype=a.dtype)}
+        return {"y": a * n.astype(a.dtype) + jr.uniform(key, dtype=a.dtype), "a2": a}
 
     with jax.enable_x64(False):
         grid = Grid.zip(a=[0.1, 0.2], n=[1, 2])
         t = sweep(probe, grid, key=jr.key(0), progress=False)
     assert seen["dtypes"] == (np.float32, np.int32)
-    assert t["a"].dtype == np.float64 and list(t["a"]) == [0.1, 0.2]  # the values given
+    assert t["a"].dtype == np.float32 and t["n"].dtype == np.int32
+    np.testing.assert_array_equal(t["a"], t["a2"])  # the values computed with
+    np.testing.assert_array_equal(t["a"], np.float32([0.1, 0.2]))
     assert t["y"].dtype == np.float32
+
+
+def test_without_x64_int_values_beyond_int32_are_refused_not_wrapped():
+    """Issue 12: an int grid value > int32 wrapped silently without x64."""
+    big = 2**31 + 5
+    with jax.enable_x64(False):
+        with pytest.raises(ValueError, match="`n`.*2147483653"):
+            sweep(
+                lambda key, n: {"y": n},
+                Grid.zip(n=[1, big]),
+                key=0,
+                progress=False,
+            )
+        with pytest.raises(ValueError, match="`a`"):
+            sweep(
+                lambda key, a: {"y": a},
+                Grid.zip(a=[1e300]),
+                key=0,
+                progress=False,
+            )
+
+
+def test_with_x64_int64_and_float64_values_are_kept_exactly():
+    big = 2**40 + 3
+    t = sweep(
+        lambda key, n, a: {"n2": n, "a2": a},
+        Grid.zip(n=[1, big], a=[0.1, 1e300]),
+        key=0,
+        progress=False,
+    )
+    assert t["n"].dtype == np.int64 and list(t["n"]) == [1, big]
+    assert list(t["n2"]) == [1, big]
+    assert t["a"].dtype == np.float64 and list(t["a2"]) == [0.1, 1e300]
+
+
+def test_int_seed_and_keys_give_the_same_table():
+    a = sweep(noisy, GRID, key=5, progress=False)
+    assert a.equals(sweep(noisy, GRID, key=jr.key(5), progress=False))
 
 
 class Ring(eqx.Module):

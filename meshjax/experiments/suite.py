@@ -6,9 +6,12 @@ Config:
 experiment = "suite"
 seed = 0
 [params]
-parts = ["potts", "fitness"]   # run in this order
-[params.potts]                 # overrides of potts' own defaults, validated against
-them n_nodes = 2000 ```
+parts = ["potts_crystallization", "percolation"]  # run in this order
+
+# Overrides of potts_crystallization's own defaults, validated against them:
+[params.potts_crystallization]
+n_nodes = 2000
+```
 
 Each part runs with the suite's seed and its own parameters (its defaults overridden by
 `[params.<name>]`, checked like a standalone config: unknown key, type, then the part's
