@@ -14,8 +14,11 @@ only when everything is written, so a folder without `.partial` is always comple
     report.md       findings claim by claim (verdict + numbers), figures, tables
     *.png           figures, with matplotlib (without it: a note; tables still written)
 
-A run that fails or is interrupted leaves `DIR.partial/` with `summary.json` saying so;
-rerunning the same command resumes from it (sweep checkpoints are kept). Bad configs
+A run that fails or is interrupted leaves `DIR.partial/` with `summary.json` saying so
+(`failed` with the reason, or `interrupted`); rerunning the same command resumes from it
+(sweep checkpoints are kept). SIGINT, SIGTERM and a closed output pipe stop the run between
+chunks and exit with 130, 143 and 141; a second signal stops it at once. Folders carry a
+marker file (`.meshjax-run`): meshjax never replaces or deletes a folder without it. Bad configs
 (unknown key, wrong type, out-of-range value, missing file) print one line on stderr and
 exit with status 2, before anything is written.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import re
 import sys
@@ -105,11 +109,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from . import config as config_mod, distributed, experiments, io
+    from . import _stop
+
+    _stop.reset()
+    previous = _stop.install()  # signals only set a flag; work stops between chunks
+    try:
+        return _run(args)
+    finally:
+        _stop.restore(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import _cache, _stop, config as config_mod, distributed, experiments, io
     from .experiments import Context, Result
 
     t_start = time.perf_counter()
     started = _now()
+    cache = _cache.enable()
     try:
         dist = distributed.initialize()
     except (ValueError, RuntimeError) as err:
@@ -154,6 +170,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "resumed": resumed,
         "versions": _versions(),
         "devices": _devices(),
+        "compilation_cache": cache,
         "notes": [],
     }
 
@@ -165,13 +182,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 wall_s=time.perf_counter() - t_start,
                 **extra,
             )
-            io.write_json(work / "summary.json", summary)
+            try:
+                io.write_json(work / "summary.json", summary)
+            except OSError as err:  # e.g. a full disk: say so, do not mask the cause
+                print(
+                    f"meshjax: could not write {work / 'summary.json'}: "
+                    f"{_one_line(err)}",
+                    file=sys.stderr,
+                )
+
+    def stopped(err: _stop.Interrupted) -> int:
+        write_summary("interrupted", signal=signal_name(err.signum))
+        _print_err(
+            f"meshjax: interrupted ({signal_name(err.signum)}); rerun the same "
+            f"command to resume from {work}"
+        )
+        return err.exit_code
 
     if main_process:
         write_summary("running")
-    ctx = Context(seed=cfg.seed, out_dir=work, log=log)
+    ctx = Context(seed=cfg.seed, out_dir=work, log=_checked(log))
     try:
         result = exp.run(cfg.params, ctx)
+        _stop.check()
         if not isinstance(result, Result):
             raise TypeError(
                 f"experiment {cfg.experiment!r} returned "
@@ -180,55 +213,110 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bad = [n for n in result.tables if not _TABLE_NAME.fullmatch(str(n))]
         if bad:
             raise ValueError(f"table names {bad} are not valid file names")
-    except KeyboardInterrupt:
-        write_summary("interrupted")
-        print(
-            f"meshjax: interrupted; rerun the same command to resume from {work}",
-            file=sys.stderr,
-        )
-        return _EXIT_INTERRUPTED
+    except _stop.Interrupted as err:
+        return stopped(err)
+    except KeyboardInterrupt:  # a handler other than ours (e.g. called as a library)
+        return stopped(_stop.Interrupted(2))
     except Exception as err:
-        traceback.print_exc()
+        _save_traceback(work)
         write_summary("failed", error=f"{type(err).__name__}: {_one_line(err)}")
-        print(
+        _print_err(
             f"meshjax: run failed: {type(err).__name__}: {_one_line(err)} "
-            f"(partial output in {work})",
-            file=sys.stderr,
+            f"(traceback in {work / 'error.log'}; partial output in {work})"
         )
         return _EXIT_FAILED
     if not main_process:
         tmp.cleanup()
         return 0
 
-    tables = _write_tables(result, work)
-    if "metrics" not in result.tables:
-        summary["notes"].append("the experiment returned no 'metrics' table")
-    figures, note = _draw(exp, result, work, log)
-    if note:
-        summary["notes"].append(note)
-        log(note)
-    verdicts: dict[str, int] = {}
-    for f in result.findings:
-        verdicts[f.verdict] = verdicts.get(f.verdict, 0) + 1
-    summary.update(tables=tables, figures=[str(p) for p in figures], findings=verdicts)
-    wall = time.perf_counter() - t_start
-    io.write_text(
-        work / "report.md",
-        _report(exp, cfg, result, tables, figures, summary, wall, config_text),
-    )
+    try:
+        tables = _write_tables(result, work)
+        if "metrics" not in result.tables:
+            summary["notes"].append("the experiment returned no 'metrics' table")
+        figures, note = _draw(exp, result, work, log)
+        if note:
+            summary["notes"].append(note)
+            log(note)
+        verdicts: dict[str, int] = {}
+        for f in result.findings:
+            verdicts[f.verdict] = verdicts.get(f.verdict, 0) + 1
+        summary.update(
+            tables=tables, figures=[str(p) for p in figures], findings=verdicts
+        )
+        wall = time.perf_counter() - t_start
+        io.write_text(
+            work / "report.md",
+            _report(exp, cfg, result, tables, figures, summary, wall, config_text),
+        )
+        _stop.check()
+    except _stop.Interrupted as err:
+        return stopped(err)
+    except Exception as err:  # a full disk, a permission error, ...
+        write_summary(
+            "failed", error=f"writing results: {type(err).__name__}: {_one_line(err)}"
+        )
+        _print_err(
+            f"meshjax: could not write the results into {work}: "
+            f"{type(err).__name__}: {_one_line(err)}"
+        )
+        return _EXIT_FAILED
     write_summary("complete")
     try:
         final = folder.commit()
     except (FileExistsError, OSError) as err:
         return _error(f"could not move {work} to {out}: {_one_line(err)}")
     counts = ", ".join(f"{n} {v}" for v, n in verdicts.items()) or "no findings"
-    print(
+    lines = [
         f"meshjax: wrote {final}/ ({len(tables)} tables, {len(figures)} figures, "
         f"{counts}) in {wall:.1f}s"
-    )
-    for f in result.findings:
-        print(f"  [{f.verdict}] {f.claim}: {f.detail}")
+    ]
+    lines += [f"  [{f.verdict}] {f.claim}: {f.detail}" for f in result.findings]
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `| head`: the run is complete; the reader left early
+        _quiet_stdout()
     return 0
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
+
+
+def _checked(log):
+    """The progress channel, which is also where work checks for a stop request."""
+    from . import _stop
+
+    def checked_log(msg: str) -> None:
+        _stop.check()
+        log(msg)
+
+    return checked_log
+
+
+def _save_traceback(work: Path) -> None:
+    try:
+        (work / "error.log").write_text(traceback.format_exc())
+    except OSError:
+        pass
+
+
+def _print_err(msg: str) -> None:
+    try:
+        print(msg, file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _quiet_stdout() -> None:
+    import os
+
+    try:  # point stdout at /dev/null so the interpreter's final flush does not fail
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 def _write_tables(result, work: Path) -> dict[str, dict[str, Any]]:
@@ -259,12 +347,9 @@ def _draw(exp, result, work: Path, log) -> tuple[list[Path], str | None]:
     except Exception as err:  # a figure must not cost the results
         return [], f"figures failed: {type(err).__name__}: {_one_line(err)}"
     rel = []
-    for p in paths:
-        p = p if p.is_absolute() else work / p
-        try:
-            rel.append(p.relative_to(work))
-        except ValueError:
-            rel.append(p)
+    for p in paths:  # links relative to report.md, whatever form `plot` returned
+        p = p if (p.is_absolute() or p.exists()) else work / p
+        rel.append(Path(os.path.relpath(p.resolve(), work.resolve())))
     return rel, None
 
 
@@ -370,6 +455,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from . import _cache
+
+    _cache.enable()
     # benchmarks/ is not installed with the package: find the checkout (the current
     # folder, or the one holding this meshjax/ for an editable install).
     for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
@@ -440,10 +528,18 @@ def _devices() -> dict[str, Any]:
 
 def _logger(t0: float, quiet: bool):
     def log(msg: str) -> None:
-        if not quiet:
+        if quiet:
+            return
+        try:
             print(
                 f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True
             )
+        except BrokenPipeError:  # the reader of our output is gone: stop like SIGPIPE
+            import signal
+
+            from . import _stop
+
+            _stop.request(signal.SIGPIPE)
 
     return log
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MARKER",
     "RunFolder",
     "read_csv",
     "save_npz",
@@ -77,7 +78,9 @@ def write_csv(
       columns: Column order; default the keys of the first row, then any new keys in
         order of appearance.
 
-    Floats are written with `repr` (round-trip exact); None as an empty cell.
+    Floats are written as the shortest text that round-trips at their own precision
+    (a NumPy float32 0.05 as `0.05`, not `0.05000000074505806`; Python floats with
+    `repr`); None as an empty cell.
 
     Raises:
       ValueError: a row has a key not in `columns`.
@@ -107,43 +110,76 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [{k: _parse(v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
+MARKER = ".meshjax-run"  # every folder `meshjax run` creates carries this file
+
+
 class RunFolder:
     """An output folder that only looks complete once the run finished.
 
     The run writes into `<out>.partial/`; `commit()` renames it to `<out>`. A crashed or
     interrupted run leaves only `<out>.partial/` (which a rerun with the same resolved
-    config resumes: its checkpoints are kept).
+    config resumes: its checkpoints are kept). Both carry the marker file `MARKER`;
+    meshjax never deletes or replaces a folder without it, whatever the options.
 
     Args:
       out: The final folder.
-      force: Replace an existing complete `<out>`.
+      force: Replace an existing complete `<out>` (only one meshjax made), or an
+        existing `<out>.partial/` of another config.
 
     Raises:
-      FileExistsError: `<out>` exists and `force` is False.
+      FileExistsError: `<out>` exists and `force` is False, or `<out>` / `<out>.partial`
+        exists without the marker (meshjax did not make it), or `<out>` is a file, the
+        current folder or one above it.
     """
 
     def __init__(self, out: str | os.PathLike, *, force: bool = False):
         self.out = Path(out)
-        self.partial = self.out.with_name(self.out.name + ".partial")
-        if self.out.exists() and not force:
+        resolved = self.out.resolve()
+        cwd = Path.cwd().resolve()
+        if self.out.name in ("", ".", "..") or resolved in (cwd, *cwd.parents):
             raise FileExistsError(
-                f"output folder {self.out} already exists; choose another "
-                "--out or pass --force to replace it"
+                f"--out {out} is the current folder or one above it; name a new "
+                "folder for the run (e.g. runs/<name>)"
             )
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        for path in (self.out, self.partial):
+            if path.exists() and not path.is_dir():
+                raise FileExistsError(
+                    f"--out: {path} exists and is not a folder; choose another --out"
+                )
+        if self.out.exists():
+            if not force:
+                raise FileExistsError(
+                    f"output folder {self.out} already exists; choose another "
+                    "--out or pass --force to replace it"
+                )
+            _require_marker(self.out, "replace")
+        if self.partial.exists():
+            _require_marker(self.partial, "resume or replace")
         self.force = force
 
     def prepare(self, config_text: str) -> bool:
         """Creates `<out>.partial/`; True if it resumes an earlier attempt.
 
         An earlier `<out>.partial/` with the same resolved config is kept (resume,
-        True); one with another config is removed (fresh start, False).
+        True); one with another config is replaced only with `force` (else
+        `FileExistsError`).
         """
         cfg = self.partial / "config.toml"
         if self.partial.exists():
             if cfg.exists() and cfg.read_text() == config_text:
                 return True
+            if not self.force:
+                raise FileExistsError(
+                    f"{self.partial} holds an unfinished run of another config; rerun "
+                    "that config to resume it, pass --force to replace it, or choose "
+                    "another --out"
+                )
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True)
+        write_text(
+            self.partial / MARKER, "made by `meshjax run`; safe for it to replace\n"
+        )
         write_text(cfg, config_text)
         return False
 
@@ -154,18 +190,29 @@ class RunFolder:
                 raise FileExistsError(
                     f"output folder {self.out} appeared during the run"
                 )
+            _require_marker(self.out, "replace")
             shutil.rmtree(self.out)
         os.replace(self.partial, self.out)
         return self.out
 
 
+def _require_marker(path: Path, action: str) -> None:
+    if not (path / MARKER).is_file():
+        raise FileExistsError(
+            f"{path} was not made by `meshjax run` (no {MARKER} file); refusing to "
+            f"{action} it. Choose another --out"
+        )
+
+
 def _cell(v: Any) -> Any:
     if v is None:
         return ""
-    if isinstance(v, np.generic):
+    if isinstance(v, np.generic) and not isinstance(v, np.floating):
         v = v.item()
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, np.floating):
+        return str(v)  # shortest text that round-trips at the value's own precision
     if isinstance(v, float):
         return repr(v)
     return v

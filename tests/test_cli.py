@@ -176,12 +176,59 @@ def test_a_changed_config_does_not_resume_stale_partial_output(tmp_path, capsys)
     out = tmp_path / "run"
     toy_experiment.STATE.update(fail_after=1)
     assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 130
+    partial = out.with_name("run.partial")
+    before = sorted(p.name for p in partial.iterdir())
     toy_experiment.STATE.update(computed=0)
-    assert (
-        cli.main(["run", str(cfg), "--out", str(out), "--set", "params.scale=5"]) == 0
-    )
+    # Another config: the unfinished run is kept (never deleted silently), exit 2 ...
+    changed = ["run", str(cfg), "--out", str(out), "--set", "params.scale=5"]
+    assert cli.main(changed) == 2
+    assert "another config" in capsys.readouterr().err
+    assert sorted(p.name for p in partial.iterdir()) == before
+    # ... and --force replaces it with a fresh run.
+    assert cli.main([*changed, "--force"]) == 0
     assert "running toy" in capsys.readouterr().err
     assert toy_experiment.STATE["computed"] == 3
+
+
+def test_never_deletes_a_folder_meshjax_did_not_make(tmp_path, capsys):
+    cfg = write(tmp_path, TOY)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    assert cli.main(["run", str(cfg), "--out", str(mine), "--force", "--quiet"]) == 2
+    assert "not made by `meshjax run`" in capsys.readouterr().err
+    assert (mine / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    # a foreign <out>.partial is not resumed or replaced either
+    other = tmp_path / "other.partial"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    out = tmp_path / "other"
+    assert cli.main(["run", str(cfg), "--out", str(out), "--force", "--quiet"]) == 2
+    assert (other / "notes.txt").read_text() == "keep"
+
+
+def test_out_must_be_a_new_folder(tmp_path, capsys, monkeypatch):
+    cfg = write(tmp_path, TOY)
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert cli.main(["run", str(cfg), "--out", str(afile), "--force"]) == 2
+    assert afile.read_text() == "x"
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path), ".."):
+        assert cli.main(["run", str(cfg), "--out", out, "--force", "--quiet"]) == 2
+    assert "current folder" in capsys.readouterr().err
+    assert afile.read_text() == "x"
+
+
+def test_force_replaces_a_meshjax_run(tmp_path):
+    cfg = write(tmp_path, TOY)
+    out = tmp_path / "run"
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / ".meshjax-run").is_file()
+    (out / "stale.csv").write_text("old")
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet", "--force"]) == 0
+    assert not (out / "stale.csv").exists()
 
 
 def test_suite_merges_parts(tmp_path):

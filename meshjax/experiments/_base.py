@@ -61,18 +61,127 @@ class Result:
 
 @dataclasses.dataclass
 class Context:
-    """What the CLI hands an experiment.
+    """What the CLI hands an experiment, and the run layer every experiment uses.
+
+    An experiment states its work as per-point functions over a `Grid` and runs each
+    through `ctx.sweep`: the sweep shards the points over every device (and host), keys
+    come only from the sweep (`fold_in(stage_key, i)`), and finished chunks are
+    checkpointed inside the run folder, so a rerun after any interruption recomputes only
+    what is missing. Host-side work that is not a sweep point (building a graph,
+    colouring it) goes through `ctx.cached`, which keeps its result in the run folder too.
 
     Attributes:
-      seed: The config's seed; make keys with `jax.random.key(seed)`.
-      out_dir: The run's output folder (already created). Experiments may write
-        checkpoints under `out_dir / "checkpoints"`.
-      log: Prints a progress line (the CLI's progress channel).
+      seed: The config's seed.
+      out_dir: The run's output folder (already created); checkpoints go to
+        `out_dir / "checkpoints" / <stage>`, cached host work to `out_dir / "cache"`.
+      log: Prints a progress line (the CLI's progress channel; it is also where a run
+        stops on a signal, between chunks).
+      microbatch: Passed to every sweep: a fixed per-device batch, so tables are
+        bitwise identical whatever the device count or chunk size.
     """
 
     seed: int
     out_dir: Path
     log: Callable[[str], None] = print
+    microbatch: int | None = 8
+    chunks: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    def stage_key(self, stage: str):
+        """The root key of one stage: the seed's key folded with a hash of the name."""
+        import hashlib
+
+        import jax.random as jr
+
+        tag = int.from_bytes(hashlib.sha256(stage.encode()).digest()[:4], "little")
+        return jr.fold_in(jr.key(self.seed), tag & 0x7FFFFFFF)
+
+    def sweep(
+        self,
+        stage: str,
+        fn: Callable[..., Any],
+        grid: Any,
+        *,
+        shared: Any = None,
+        replicas: int = 1,
+        version: str | None = None,
+        chunk_size: int | None = None,
+    ):
+        """Runs one stage of the experiment through `meshjax.sweep.sweep`.
+
+        Args:
+          stage: A name unique within the experiment (file-name characters): it names
+            the checkpoint folder and seeds the stage's key.
+          fn: `fn(key, [shared,] **params) -> {metric: array}`, pure and vmappable.
+          grid: A `Grid` or a dict of value lists (cartesian product).
+          shared: A pytree the same for every point (a graph), see `sweep`.
+          replicas: Independent replicas per point.
+          version: Bump when `fn`'s meaning changes without a code change visible to
+            the checkpoint identity (see `sweep`).
+          chunk_size: Points per chunk; default from the memory estimate.
+
+        Returns:
+          The sweep's `Table`; `ctx.chunks[stage]` records chunks computed and loaded.
+        """
+        from .. import sweep as sweep_mod
+
+        kwargs = {}
+        if version is not None:
+            kwargs["version"] = version
+        table = sweep_mod.sweep(
+            fn,
+            grid,
+            key=self.stage_key(stage),
+            replicas=replicas,
+            shared=shared,
+            chunk_size=chunk_size,
+            checkpoint_dir=self.out_dir / "checkpoints" / stage,
+            progress=self.log,
+            microbatch=self.microbatch,
+            **kwargs,
+        )
+        meta = table.meta
+        self.chunks[stage] = {
+            "computed": int(meta.get("chunks_computed", 0)),
+            "loaded": int(meta.get("chunks_loaded", 0)),
+        }
+        if meta.get("chunks_loaded"):
+            self.log(
+                f"{stage}: loaded {meta['chunks_loaded']} finished chunk(s), "
+                f"computed {meta.get('chunks_computed', 0)}"
+            )
+        return table
+
+    def cached(self, name: str, build: Callable[[], Any]) -> Any:
+        """Host-side work done once per run: `build()` on the first call, then loaded.
+
+        The result (a pytree whose array leaves may be JAX or NumPy arrays, e.g. a
+        `Graph` or a colouring) is pickled with its arrays as NumPy to
+        `out_dir / "cache" / <name>.pkl` (atomically) and loaded back with JAX arrays.
+        The file lives in the run's own folder and is only read by the run that wrote it.
+        """
+        import pickle
+
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+
+        from .. import io
+
+        path = self.out_dir / "cache" / f"{name}.pkl"
+        if path.exists():
+            try:
+                host = pickle.loads(path.read_bytes())
+                return jax.tree.map(
+                    lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, host
+                )
+            except Exception:  # unreadable (e.g. written by another version): rebuild
+                pass
+        value = build()
+        host = jax.tree.map(
+            lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, value
+        )
+        io.write_bytes(path, pickle.dumps(host))
+        return value
 
 
 @dataclasses.dataclass(frozen=True)
