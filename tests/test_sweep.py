@@ -14,6 +14,7 @@ import pytest
 
 from meshjax import io
 from meshjax.sweep import (
+    CheckpointMismatch,
     ChunkInfo,
     Grid,
     Table,
@@ -258,7 +259,11 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
         progress=False,
     )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["fn"].endswith("noisy") and "chunk" not in json.dumps(manifest)
+    assert manifest["fingerprint"]["fn"].endswith("noisy")
+    assert manifest["fingerprint"]["fn_identity"].startswith("code:")
+    assert sorted(manifest["chunks"]) == sorted(
+        p.name for p in tmp_path.glob("chunk-*")
+    )
     with pytest.raises(ValueError, match="grid"):
         sweep(
             noisy,
@@ -595,3 +600,139 @@ def test_microbatch_gives_bitwise_identical_tables_with_reductions(
     )
     assert t.equals(ref)
     assert t.meta["n_devices"] == n_devices
+
+
+# ------------------------------------------------------------ checkpoint identity
+
+
+def _make_scaled(scale):
+    def scaled(key, a):
+        return {"y": a * scale}
+
+    return scaled
+
+
+def test_checkpoints_of_a_closure_with_other_captured_values_are_not_reused(tmp_path):
+    grid = {"a": [1.0, 2.0, 3.0]}
+    first = sweep(
+        _make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False
+    )
+    np.testing.assert_allclose(first["y"], [1.0, 2.0, 3.0])
+    with pytest.raises(CheckpointMismatch, match="fn_identity"):
+        sweep(_make_scaled(100.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
+    again = sweep(
+        _make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False
+    )
+    assert again.meta["chunks_loaded"] == again.meta["n_chunks"]
+    # an explicit version replaces the code digest
+    other = tmp_path / "v"
+    sweep(
+        _make_scaled(1.0),
+        grid,
+        key=0,
+        checkpoint_dir=other,
+        progress=False,
+        version="1",
+    )
+    t = sweep(
+        _make_scaled(5.0),
+        grid,
+        key=0,
+        checkpoint_dir=other,
+        progress=False,
+        version="1",
+    )
+    assert t.meta["chunks_loaded"] == t.meta["n_chunks"]
+
+
+def test_chunks_without_a_manifest_are_never_reused(tmp_path):
+    grid = {"a": [1.0, 2.0, 3.0, 4.0]}
+    sweep(
+        _make_scaled(1.0),
+        grid,
+        key=0,
+        checkpoint_dir=tmp_path,
+        chunk_size=2,
+        progress=False,
+    )
+    (tmp_path / "manifest.json").unlink()
+    lines = []
+    t = sweep(
+        _make_scaled(1.0),
+        grid,
+        key=0,
+        checkpoint_dir=tmp_path,
+        chunk_size=2,
+        progress=lines.append,
+    )
+    assert t.meta["chunks_loaded"] == 0 and t.meta["chunks_computed"] == 2
+    assert any("without a manifest" in line for line in lines)
+    np.testing.assert_allclose(t["y"], [1.0, 2.0, 3.0, 4.0])
+
+
+def test_an_altered_chunk_fails_its_checksum_and_is_recomputed(tmp_path):
+    grid = {"a": [1.0, 2.0, 3.0, 4.0]}
+    sweep(
+        _make_scaled(1.0),
+        grid,
+        key=0,
+        checkpoint_dir=tmp_path,
+        chunk_size=2,
+        progress=False,
+    )
+    chunk = sorted(tmp_path.glob("chunk-*.npz"))[0]
+    with np.load(chunk) as data:
+        arrays = dict(data)
+    arrays["y"] = arrays["y"] * 0 + 99.0  # a valid .npz with wrong values
+    np.savez(chunk, **arrays)
+    lines = []
+    t = sweep(
+        _make_scaled(1.0),
+        grid,
+        key=0,
+        checkpoint_dir=tmp_path,
+        chunk_size=2,
+        progress=lines.append,
+    )
+    assert t.meta["chunks_loaded"] == 1 and t.meta["chunks_computed"] == 1
+    assert any("checksum" in line for line in lines)
+    np.testing.assert_allclose(t["y"], [1.0, 2.0, 3.0, 4.0])
+
+
+def test_a_stop_request_ends_the_sweep_between_chunks(tmp_path):
+    from meshjax import _stop
+
+    seen = []
+
+    def on_chunk(info):
+        seen.append(info)
+        if len(seen) == 2:
+            _stop.request(2)  # as SIGINT would, from the handler
+
+    _stop.reset()
+    try:
+        with pytest.raises(_stop.Interrupted) as err:
+            sweep(
+                _make_scaled(1.0),
+                {"a": np.arange(10.0)},
+                key=0,
+                chunk_size=2,
+                checkpoint_dir=tmp_path,
+                progress=False,
+                on_chunk=on_chunk,
+            )
+        assert err.value.exit_code == 130
+    finally:
+        _stop.reset()
+    saved = sorted(tmp_path.glob("chunk-*.npz"))
+    assert 2 <= len(saved) < 5  # the chunks finished before the stop are on disk
+    t = sweep(
+        _make_scaled(1.0),
+        {"a": np.arange(10.0)},
+        key=0,
+        chunk_size=2,
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
+    assert t.meta["chunks_loaded"] == len(saved)
+    np.testing.assert_allclose(t["y"], np.arange(10.0))

@@ -127,18 +127,37 @@ class Context:
         kwargs = {}
         if version is not None:
             kwargs["version"] = version
-        table = sweep_mod.sweep(
-            fn,
-            grid,
-            key=self.stage_key(stage),
-            replicas=replicas,
-            shared=shared,
-            chunk_size=chunk_size,
-            checkpoint_dir=self.out_dir / "checkpoints" / stage,
-            progress=self.log,
-            microbatch=self.microbatch,
-            **kwargs,
-        )
+        folder = self.out_dir / "checkpoints" / stage
+
+        def run():
+            return sweep_mod.sweep(
+                fn,
+                grid,
+                key=self.stage_key(stage),
+                replicas=replicas,
+                shared=shared,
+                chunk_size=chunk_size,
+                checkpoint_dir=folder,
+                progress=self.log,
+                microbatch=self.microbatch,
+                **kwargs,
+            )
+
+        try:
+            table = run()
+        except sweep_mod.CheckpointMismatch as err:
+            # Checkpoints of another version of this stage: keep them, start afresh.
+            aside = folder.with_name(f"{stage}.stale")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = folder.with_name(f"{stage}.stale{n}")
+            folder.rename(aside)
+            self.log(
+                f"{stage}: checkpoints differ in {', '.join(err.differs)}; moved to "
+                f"{aside.name} and recomputing"
+            )
+            table = run()
         meta = table.meta
         self.chunks[stage] = {
             "computed": int(meta.get("chunks_computed", 0)),

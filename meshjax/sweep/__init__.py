@@ -12,8 +12,9 @@ count, laid out over a one-dimensional device mesh with `NamedSharding(mesh, P(a
 and evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep, cached for
 the next sweep of the same function, dtypes, mesh and chunk shape). Finished
 chunks are written atomically (temporary file + `os.replace`) to `checkpoint_dir`; a
-sweep restarted with the same function name, grid, replicas and key loads them and
-computes only what is missing, whatever chunk size either run used.
+sweep restarted with the same function (its code and captured values, or an explicit
+`version`), grid, replicas, key and dtypes loads them (after checking each chunk's
+checksum) and computes only what is missing, whatever chunk size either run used.
 
 Several hosts: call `meshjax.distributed.initialize()` first and pass nothing else; the
 default mesh spans the global devices, each host builds and computes the shards on its
@@ -32,7 +33,16 @@ lives in `meshjax._devices` and is re-exported here.
 from .._devices import device_mesh as device_mesh
 from ._grid import Grid as Grid
 from ._plan import estimate_chunk_size as estimate_chunk_size
+from ._store import CheckpointMismatch as CheckpointMismatch
 from ._sweep import ChunkInfo as ChunkInfo, sweep as sweep
 from ._table import Table as Table
 
-__all__ = ["ChunkInfo", "Grid", "Table", "device_mesh", "estimate_chunk_size", "sweep"]
+__all__ = [
+    "CheckpointMismatch",
+    "ChunkInfo",
+    "Grid",
+    "Table",
+    "device_mesh",
+    "estimate_chunk_size",
+    "sweep",
+]

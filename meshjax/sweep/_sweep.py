@@ -15,12 +15,13 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh
 
+from .. import _stop
 from .._devices import device_mesh
 from .._validate import check_bool, check_int
 from ._grid import _RESERVED, Grid
 from ._plan import _Plan, _single_key, estimate_chunk_size
 from ._progress import _progress_writer, _report, _short_name
-from ._store import _FORMAT, _fn_name, _shared_digest, _Store
+from ._store import _FORMAT, _fn_name, _shared_digest, _Store, fn_identity
 from ._table import Table
 
 __all__ = ["ChunkInfo", "sweep"]
@@ -59,6 +60,7 @@ def sweep(
     memory_budget: int | None = None,
     shared: Any = None,
     microbatch: int | None = None,
+    version: str | None = None,
 ) -> Table:
     r"""Evaluates `fn` at every grid point and replica, sharded over devices.
 
@@ -101,6 +103,16 @@ def sweep(
         different batch sizes (otherwise they agree to a few ulp). Costs throughput
         when L is small.
 
+      version: Optional explicit identity of `fn` for its checkpoints. By default a
+        chunk is reused only when `fn`'s code and the values it closes over hash the
+        same (`meshjax.sweep._store`); globals `fn` reads are not hashed, so bump
+        `version` when a change there alters the results.
+
+    Checkpoints: a chunk is reused only when the function's identity, the grid, the key,
+    the dtype policy and the metrics match the manifest and the chunk's SHA-256 matches
+    the one recorded when it was written; chunk files without a manifest are never
+    reused. A folder holding another sweep raises `CheckpointMismatch` (a `ValueError`).
+
     Parameter dtypes: `fn` receives each parameter in the dtype JAX computes with, and
     the table's parameter columns hold exactly those values. With `jax_enable_x64` off,
     float64 values are rounded to float32 (the table then shows the float32 values,
@@ -140,6 +152,8 @@ def sweep(
         memory_budget = check_int("memory_budget", memory_budget, min_value=1)
     if microbatch is not None:
         microbatch = check_int("microbatch", microbatch, min_value=1)
+    if version is not None and not isinstance(version, str):
+        raise TypeError(f"`version` must be a string or None, got {version!r}")
     if not callable(progress):
         progress = check_bool("progress", progress)
     if on_chunk is not None and not callable(on_chunk):
@@ -191,6 +205,9 @@ def sweep(
         fingerprint = {
             "format": _FORMAT,
             "fn": _fn_name(fn),
+            "fn_identity": fn_identity(fn, version),
+            "x64": bool(jax.config.jax_enable_x64),
+            "dtypes": [np.dtype(c.dtype).str for c in plan.host_cols],
             "grid": grid._digest(),
             "names": list(grid.names),
             "replicas": replicas,
@@ -200,7 +217,7 @@ def sweep(
             "metrics": {m: [list(s), np.dtype(d).str] for m, (s, d) in metrics.items()},
             "shared": _shared_digest(plan.shared_leaves) if plan.has_shared else None,
         }
-        store = _Store(Path(checkpoint_dir), fingerprint)
+        store = _Store(Path(checkpoint_dir), fingerprint, log)
         error = None
         if jax.process_index() == 0:
             try:
@@ -259,6 +276,10 @@ def sweep(
 
     for c in range(n_chunks):
         start, stop = c * chunk_size, min((c + 1) * chunk_size, n_total)
+        if _stop.requested() is not None:  # a signal: finish the chunk in flight, stop
+            if pending is not None:
+                finish(pending)
+            _stop.check()
         if done[start:stop].all():
             n_loaded += 1
             if on_chunk is not None:

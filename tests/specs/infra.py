@@ -108,6 +108,10 @@ SPECS = [
 ]
 
 EXEMPT = {
+    "meshjax.sweep._store.CheckpointMismatch": (
+        "an exception class (a ValueError subclass) that `sweep` raises when a "
+        "checkpoint folder holds another sweep; tested in tests/test_sweep.py"
+    ),
     "meshjax.sweep._sweep.sweep": (
         "the sweep engine itself, a higher-order driver: `sweep(fn, grid, *, key, ...)` "
         "takes the model function and a Grid first and `key` keyword-only (the call "
