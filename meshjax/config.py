@@ -128,7 +128,17 @@ def resolve(
         _set_path(raw, keys, value)
     unknown = [k for k in raw if k not in _TOP]
     if unknown:
-        raise ConfigError(f"{where}{_unknown_message(unknown[0], '', _TOP)}")
+        msg = _unknown_message(unknown[0], "", _TOP)
+        try:  # a parameter given without its `params.` prefix: say so
+            defaults = experiments.get(raw.get("experiment")).defaults
+        except Exception:
+            defaults = {}
+        if unknown[0] in defaults:
+            msg = (
+                f"unknown key {unknown[0]!r}; parameters live under [params]: did you "
+                f"mean 'params.{unknown[0]}' (e.g. --set params.{unknown[0]}=...)?"
+            )
+        raise ConfigError(f"{where}{msg}")
     if "experiment" not in raw:
         raise ConfigError(
             f"{where}missing key 'experiment' (one of: "
@@ -162,6 +172,16 @@ def resolve(
             exp.validate(params)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{where}params: {_one_line(err)}") from None
+    memory = getattr(exp, "memory", None)
+    if memory is not None:
+        need = int(memory(params))
+        have = _machine_memory()
+        if have is not None and need > have:
+            raise ConfigError(
+                f"{where}params: this run needs about {need / 2**30:.1f} GiB "
+                f"(estimate), more than this machine's {have / 2**30:.1f} GiB; "
+                "reduce the sizes"
+            )
     prune = getattr(exp.defaults, "prune", None)  # e.g. the suite drops unused parts
     if callable(prune):
         params = prune(params)
@@ -254,10 +274,17 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
     if isinstance(default, numbers.Integral):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: expected an integer, got {_show(value)}")
+        if not -_INT_MAX - 1 <= value <= _INT_MAX:
+            raise ConfigError(
+                f"{path}={value} is out of range; allowed: |value| < 2**31 (sizes, "
+                "counts and ids are int32 in meshjax)"
+            )
         return value
     if isinstance(default, numbers.Real):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: expected a number, got {_show(value)}")
+        if not math.isfinite(float(value)):
+            raise ConfigError(f"{path}={value} must be a finite number")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
@@ -280,6 +307,17 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
             f"{path}: expected {type(default).__name__}, got {_show(value)}"
         )
     return value
+
+
+_INT_MAX = 2**31 - 1
+
+
+def _machine_memory() -> int | None:
+    """Physical memory of this host in bytes (None where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _unknown_message(key: str, prefix: str, allowed: Sequence[str]) -> str:

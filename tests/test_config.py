@@ -1,6 +1,7 @@
 """Configs: TOML, overrides, validation against defaults, the TOML writer, suite."""
 
 import math
+import re
 import tomllib
 
 import numpy as np
@@ -279,3 +280,42 @@ def test_docstring_toml_examples_parse_and_resolve(module, monkeypatch):
         if raw.get("experiment") == "suite":
             cfg = config.resolve(raw)
             assert cfg.params["parts"] == raw["params"]["parts"]
+
+
+def test_non_finite_and_out_of_range_values_are_refused_before_anything_runs():
+    from meshjax.config import ConfigError, resolve
+
+    base = {"experiment": "toy", "seed": 0}
+    for key, value, words in [
+        ("scale", math.inf, "finite"),
+        ("scale", math.nan, "finite"),
+        ("levels", [2**40], "2**31"),
+        ("n_points", -(2**40), "2**31"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(words)) as err:
+            resolve({**base, "params": {key: value}})
+        assert f"params.{key}" in str(err.value)
+
+
+def test_a_set_key_without_the_params_prefix_gets_a_suggestion():
+    from meshjax.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match=r"did you mean 'params\.scale'"):
+        resolve({"experiment": "toy"}, ["scale=3.0"])
+
+
+def test_a_run_larger_than_the_machine_is_refused_with_its_estimate(monkeypatch):
+    from meshjax import config
+    from meshjax.experiments import _base, get
+
+    exp = get("toy")
+    fake = _base.Experiment(
+        name=exp.name,
+        description=exp.description,
+        defaults=exp.defaults,
+        run=exp.run,
+        memory=lambda params: 10 * 2**40,
+    )
+    monkeypatch.setattr("meshjax.experiments.get", lambda name: fake)
+    with pytest.raises(config.ConfigError, match=r"10240\.0 GiB \(estimate\)"):
+        config.resolve({"experiment": "toy"})

@@ -216,6 +216,9 @@ class Experiment:
         the key, its value and the allowed range.
       plot: Optional `plot(result, out_dir) -> list[Path]`, called only when matplotlib is
         available; imports matplotlib itself.
+      memory: Optional `memory(params) -> bytes`, an estimate of the run's peak host
+        memory; a config whose estimate exceeds the machine's memory is refused before
+        anything runs, with the estimate in the message.
     """
 
     name: str
@@ -224,3 +227,4 @@ class Experiment:
     run: Callable[[Mapping[str, Any], Context], Result]
     validate: Callable[[Mapping[str, Any]], None] | None = None
     plot: Callable[[Result, Path], list[Path]] | None = None
+    memory: Callable[[Mapping[str, Any]], int] | None = None
