@@ -240,8 +240,18 @@ def _run(args: argparse.Namespace) -> int:
         verdicts: dict[str, int] = {}
         for f in result.findings:
             verdicts[f.verdict] = verdicts.get(f.verdict, 0) + 1
+        timings = {k: round(float(v), 3) for k, v in result.timings.items()}
+        if timings:
+            io.write_csv(
+                work / "timings.csv",
+                [{"part": k, "wall_s": v} for k, v in timings.items()],
+            )
         summary.update(
-            tables=tables, figures=[str(p) for p in figures], findings=verdicts
+            tables=tables,
+            figures=[str(p) for p in figures],
+            findings=verdicts,
+            timings=timings,
+            chunks=ctx.chunks,
         )
         wall = time.perf_counter() - t_start
         io.write_text(
@@ -360,6 +370,7 @@ def _report(exp, cfg, result, tables, figures, summary, wall, config_text) -> st
         "",
         exp.description,
         "",
+        *([cfg.description, ""] if cfg.description else []),
         f"- seed: {cfg.seed}",
         f"- config: {summary['config'] or '(none)'}"
         + (
@@ -378,9 +389,21 @@ def _report(exp, cfg, result, tables, figures, summary, wall, config_text) -> st
         "",
     ]
     if result.findings:
-        lines += ["| claim | verdict | numbers |", "|---|---|---|"]
+        lines += [
+            "| claim | verdict | measured at | numbers |",
+            "|---|---|---|---|",
+        ]
         for f in result.findings:
-            lines.append(f"| {_md(f.claim)} | **{f.verdict}** | {_md(f.detail)} |")
+            lines.append(
+                f"| {_md(f.claim)} | **{f.verdict}** | {_md(f.size) or '—'} | "
+                f"{_md(f.detail)} |"
+            )
+        lines += [
+            "",
+            "Equation, proposition and prediction numbers refer to the thesis chapter "
+            '"The Mesh Economy"; `docs/chapter.md` in the meshjax source states each '
+            "one in words, with what implements and tests it.",
+        ]
     else:
         lines.append("This run states no findings.")
     lines += ["", "## Figures", ""]

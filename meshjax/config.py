@@ -45,7 +45,7 @@ __all__ = [
     "validate_params",
 ]
 
-_TOP = ("experiment", "seed", "params")
+_TOP = ("experiment", "seed", "description", "params")
 _SEED_MAX = 2**32 - 1
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -63,15 +63,22 @@ class Config:
       seed: Non-negative integer seed.
       params: The full parameter tree (defaults filled in).
       source: The file it came from, if any.
+      description: Optional text from the config's top-level `description`, shown at
+        the top of the run's report (e.g. "a tour at small sizes").
     """
 
     experiment: str
     seed: int
     params: dict[str, Any]
     source: Path | None = None
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"experiment": self.experiment, "seed": self.seed, "params": self.params}
+        out: dict[str, Any] = {"experiment": self.experiment, "seed": self.seed}
+        if self.description:
+            out["description"] = self.description
+        out["params"] = self.params
+        return out
 
     def to_toml(self) -> str:
         """The resolved config as TOML; loading it gives the same `Config`."""
@@ -158,6 +165,11 @@ def resolve(
         raise ConfigError(
             f"{where}seed={seed} is out of range; allowed: 0..{_SEED_MAX}"
         )
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(
+            f"{where}description: expected a string, got {_show(description)}"
+        )
     params = raw.get("params", {})
     if not isinstance(params, Mapping):
         raise ConfigError(
@@ -189,6 +201,7 @@ def resolve(
         experiment=name,
         seed=seed,
         params=params,
+        description=description,
         source=Path(source) if source is not None else None,
     )
 

@@ -70,7 +70,7 @@ def test_run_writes_a_complete_folder(tmp_path, capsys):
     assert summary["overrides"] == ["params.scale=2"]
 
     report = (out / "report.md").read_text()
-    assert "| Toy claim (1): y tracks scale*a | **supported** | mean y" in report
+    assert "| Toy claim (1): y tracks scale*a | **supported** | — | mean y" in report
     assert "\\|" in report  # a '|' inside a cell is escaped
     assert "![toy_y](toy_y.png)" in report and (out / "toy_y.png").stat().st_size > 0
     assert "[metrics.csv](metrics.csv): 12 rows" in report
@@ -242,11 +242,15 @@ def test_suite_merges_parts(tmp_path):
     assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     assert sorted(p.name for p in out.glob("*.csv")) == [
         "metrics.csv",
+        "timings.csv",
         "toy_levels.csv",
         "toy_metrics.csv",
     ]
     m = io.read_csv(out / "metrics.csv")
-    assert m[0]["experiment"] == "toy" and m[0]["supported"] == 1 and m[0]["wall_s"] > 0
+    assert (
+        m[0]["experiment"] == "toy" and m[0]["supported"] == 1 and "wall_s" not in m[0]
+    )
+    assert json.loads((out / "summary.json").read_text())["timings"]["toy"] > 0
     assert len(io.read_csv(out / "toy_metrics.csv")) == 6
     report = (out / "report.md").read_text()
     assert "| [toy] Toy claim (1)" in report and "![toy_y](toy/toy_y.png)" in report
@@ -296,3 +300,42 @@ def test_python_dash_m_meshjax_runs_a_config(tmp_path):
         "report.md",
     }
     assert json.loads((out / "summary.json").read_text())["status"] == "complete"
+
+
+def test_a_finding_below_its_decisive_size_is_inconclusive():
+    from meshjax.experiments import Finding
+
+    f = Finding(
+        "Prop. 3.2",
+        "supported",
+        "jump 0.6",
+        size="n = 2000",
+        decisive=False,
+        decided_by="configs/potts_crystallization.toml",
+    )
+    assert f.verdict == "inconclusive"
+    assert f.detail.startswith("inconclusive at this size (leans supported")
+    assert "configs/potts_crystallization.toml" in f.detail
+    assert Finding("c", "supported", "d", size="n = 10^6").verdict == "supported"
+
+
+def test_timings_go_to_summary_and_timings_csv_not_to_tables(tmp_path):
+    cfg = write(
+        tmp_path,
+        'experiment = "suite"\nseed = 2\ndescription = "a tour"\n[params]\n'
+        'parts = ["toy"]\n[params.toy]\nn_points = 3\n',
+        "suite.toml",
+    )
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+        outs.append(out)
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    assert "toy" in summary["timings"]
+    assert (outs[0] / "timings.csv").exists()
+    assert "a tour" in (outs[0] / "report.md").read_text()
+    for table in outs[0].glob("*.csv"):
+        if table.name != "timings.csv":
+            assert "wall" not in table.read_text().splitlines()[0]
+            assert table.read_bytes() == (outs[1] / table.name).read_bytes()

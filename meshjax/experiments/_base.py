@@ -32,15 +32,33 @@ class Finding:
         transition for q > 2".
       verdict: One of `VERDICTS`.
       detail: The numbers behind the verdict, in one or two sentences.
+      size: The size the verdict was measured at, e.g. "n = 2000, 3 replicas".
+      decisive: False when that size is below what the claim needs (a tour at small
+        sizes): a "supported"/"not supported" verdict is then reported as
+        "inconclusive at this size", with the leaning kept in the detail.
+      decided_by: The config that decides the claim at full size, e.g.
+        "configs/potts_crystallization.toml" (shown when not decisive).
     """
 
     claim: str
     verdict: str
     detail: str
+    size: str = ""
+    decisive: bool = True
+    decided_by: str = ""
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict={self.verdict!r}; allowed: {VERDICTS}")
+        if not self.decisive and self.verdict in ("supported", "not supported"):
+            where = f"; decided by {self.decided_by}" if self.decided_by else ""
+            object.__setattr__(
+                self,
+                "detail",
+                f"inconclusive at this size (leans {self.verdict}{where}): "
+                f"{self.detail}",
+            )
+            object.__setattr__(self, "verdict", "inconclusive")
 
 
 @dataclasses.dataclass
@@ -52,11 +70,15 @@ class Result:
         Python scalars or strings). "metrics" is the main one.
       findings: What the run shows, claim by claim (goes into report.md).
       extras: Anything the experiment's `plot` needs that is not a table (arrays etc.).
+      timings: Wall-clock seconds of named parts of the run. They go to `timings.csv`
+        and `summary.json`, never into the tables, so a rerun's tables are
+        byte-identical.
     """
 
     tables: dict[str, list[dict[str, Any]]]
     findings: list[Finding] = dataclasses.field(default_factory=list)
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

@@ -17,13 +17,14 @@ Each part runs with the suite's seed and its own parameters (its defaults overri
 `[params.<name>]`, checked like a standalone config: unknown key, type, then the part's
 own `validate`). The suite's result merges the parts: every table `t` of part `p`
 becomes `p_t` (`p_t.csv`), findings are prefixed `[p]`, figures go to `<out>/<p>/`, and
-the suite's own `metrics` table has one row per part (wall time, tables, findings by
-verdict). A section for an experiment not listed in `parts` must equal that experiment's
+the suite's own `metrics` table has one row per part (tables, findings by verdict;
+wall times go to `timings.csv`). A section for an experiment not listed in `parts` must equal that experiment's
 defaults (anything else would be silently ignored, so it is an error).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -104,6 +105,7 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
     tables: dict[str, list[dict[str, Any]]] = {}
     findings: list[Finding] = []
     metrics = []
+    timings: dict[str, float] = {}
     parts: dict[str, Result] = {}
     if not params["parts"]:
         ctx.log("suite: no parts listed in params.parts; nothing to run")
@@ -116,22 +118,25 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
             seed=ctx.seed,
             out_dir=sub_dir,
             log=lambda msg, _n=name: ctx.log(f"[{_n}] {msg}"),
+            microbatch=ctx.microbatch,
         )
         t0 = time.perf_counter()
         result = exp.run(params[name], sub_ctx)
         wall = time.perf_counter() - t0
         ctx.log(f"suite: {name} finished in {wall:.1f}s")
+        timings[name] = wall
+        timings.update({f"{name}/{k}": v for k, v in result.timings.items()})
+        ctx.chunks.update({f"{name}/{k}": v for k, v in sub_ctx.chunks.items()})
         parts[name] = result
         for tname, rows in result.tables.items():
             tables[f"{name}_{tname}"] = rows
         findings += [
-            Finding(f"[{name}] {f.claim}", f.verdict, f.detail) for f in result.findings
+            dataclasses.replace(f, claim=f"[{name}] {f.claim}") for f in result.findings
         ]
         verdicts = [f.verdict for f in result.findings]
         metrics.append(
             {
                 "experiment": name,
-                "wall_s": wall,
                 "n_tables": len(result.tables),
                 "n_findings": len(verdicts),
                 "supported": verdicts.count("supported"),
@@ -141,7 +146,9 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
             }
         )
     tables["metrics"] = metrics
-    return Result(tables=tables, findings=findings, extras={"parts": parts})
+    return Result(
+        tables=tables, findings=findings, extras={"parts": parts}, timings=timings
+    )
 
 
 def _plot(result: Result, out_dir: Path) -> list[Path]:
