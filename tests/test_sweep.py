@@ -736,3 +736,16 @@ def test_a_stop_request_ends_the_sweep_between_chunks(tmp_path):
     )
     assert t.meta["chunks_loaded"] == len(saved)
     np.testing.assert_allclose(t["y"], np.arange(10.0))
+
+
+def test_csv_floats_are_written_at_their_own_precision(tmp_path):
+    t = Table(
+        {
+            "f32": np.array([0.05, 0.1], np.float32),
+            "f64": np.array([0.05, 0.1], np.float64),
+        }
+    )
+    text = t.to_csv(tmp_path / "t.csv").read_text()
+    assert text.splitlines() == ["f32,f64", "0.05,0.05", "0.1,0.1"]
+    back = io.read_csv(tmp_path / "t.csv")
+    assert np.float32(back[0]["f32"]) == t["f32"][0] and back[0]["f64"] == 0.05

@@ -85,9 +85,17 @@ class Table:
         return out
 
     def to_rows(self) -> list[dict[str, Any]]:
-        """One dict per row, values as Python scalars (array cells flattened)."""
+        """One dict per row (array cells flattened).
+
+        Ints and bools become Python scalars; floats stay NumPy scalars of their column's
+        dtype, so a CSV written from the rows shows a float32 value at float32 precision
+        (`0.05`, not `0.05000000074505806`).
+        """
         flat = self.flat_columns()
-        lists = {k: v.tolist() for k, v in flat.items()}
+        lists = {
+            k: list(v) if np.issubdtype(v.dtype, np.floating) else v.tolist()
+            for k, v in flat.items()
+        }
         return [{k: lists[k][i] for k in flat} for i in range(len(self))]
 
     def to_csv(self, path: str | os.PathLike) -> Path:
