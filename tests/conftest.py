@@ -25,7 +25,6 @@ from meshjax import _cache  # noqa: E402  (the package import is lazy: no model 
 jax.config.update("jax_num_cpu_devices", 8)
 _cache.enable()  # JAX's persistent compilation cache: a second run skips compiles
 jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture
