@@ -212,7 +212,7 @@ def test_fk_bonds_only_on_satisfied_edges(getkey):
 def test_layout_counts_match_count_neighbor_states(getkey):
     G = nx.gnm_random_graph(60, 150, seed=1)
     g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
-    c = colouring(g)
+    c = colouring(0, g)
     model = potts.PottsModel.build(g, c, Q)
     s = potts.init(getkey(), g, Q).spins
     sp = model.to_internal(s)

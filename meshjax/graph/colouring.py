@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,11 +11,12 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from .._custom_types import Array, Int, PRNGKeyArray
+from .._custom_types import Array, Int
+from .._validate import as_key
 from ._graph import Graph
 
 
-def colouring(graph: Graph, key: PRNGKeyArray | None = None) -> Int[Array, " n"]:
+def colouring(key: Any, graph: Graph) -> Int[Array, " n"]:
     r"""A proper colouring with at most $\Delta + 1$ colours (Jones–Plassmann).
 
     Every node gets a random priority (ties broken by id). In each round, every uncoloured
@@ -27,17 +29,17 @@ def colouring(graph: Graph, key: PRNGKeyArray | None = None) -> Int[Array, " n"]
     O(E) per pass.
 
     Args:
+      key: PRNG key (or int seed) for the priorities; the colouring is a deterministic
+        function of it.
       graph: The graph (absent slots impose no constraint).
-      key: Optional PRNG key for the priorities (default: a fixed key, so the result is
-        deterministic).
 
     Returns:
       `int32[n]` colours, `0 .. num_colours - 1`. Use `check_colouring` to validate a
       colouring from elsewhere.
     """
-    if key is None:
-        key = jr.key(0)
-    return _jones_plassmann(key, graph)
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    return _jones_plassmann(as_key(key), graph)
 
 
 @jax.jit
