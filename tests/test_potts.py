@@ -457,3 +457,149 @@ def test_bad_input_raises(getkey):
         potts.random_cluster(key, g, 2, 1.0)
     with pytest.raises(ValueError, match="d"):
         potts.bethe_transitions(2, 3)
+
+
+# ---------------------------------------------------- issue 12: contract and reproducers
+
+
+def test_out_of_range_spins_energy_and_order_parameter(getkey):
+    """Issue 12: out-of-range spins gave NaN energy and m = -0.5 silently."""
+    g = _small_graph()
+    s = np.zeros(g.n_nodes, np.int32)
+    s[0] = 5  # >= q = 3
+    field = np.ones((g.n_nodes, Q))
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.order_parameter(s, Q)
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.energy(g, s, field=field)
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.energy(g, -np.ones(g.n_nodes, np.int32))
+    # traced: NaN, never a number
+    m = jax.jit(lambda x: potts.order_parameter(x, Q))(jnp.asarray(s))
+    assert np.isnan(float(m))
+    e = jax.jit(lambda x: potts.energy(g, x, field=field))(jnp.asarray(s))
+    assert np.isnan(float(e))
+    ok = jnp.zeros(g.n_nodes, jnp.int32)
+    assert float(jax.jit(lambda x: potts.order_parameter(x, Q))(ok)) == 1.0
+
+
+def test_run_is_traceable_in_beta_and_sweepable(getkey):
+    """Issue 12: `jax.jit(lambda b: potts.run(k, g, 3, b, 5).m.mean())(1.0)` raised."""
+    from meshjax import RESULTS
+    from meshjax.sweep import sweep
+
+    g = random_regular(getkey(), 60, 3)
+    k = getkey()
+    for alg in potts.ALGORITHMS:
+        f = jax.jit(lambda b: potts.run(k, g, 3, b, 5, algorithm=alg).m.mean())
+        direct = float(potts.run(k, g, 3, 1.0, 5, algorithm=alg).m.mean())
+        np.testing.assert_allclose(float(f(1.0)), direct, rtol=1e-6)
+    # a traced bad beta is reported through the status, with NaN series
+    bad = jax.jit(lambda b: potts.run(k, g, 3, b, 5))(-1.0)
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.all(np.isnan(np.asarray(bad.m)))
+    table = sweep(
+        lambda key, beta: {"m": potts.run(key, g, 3, beta, 4).m.mean()},
+        {"beta": [0.2, 1.5]},
+        key=getkey(),
+        progress=False,
+    )
+    assert np.asarray(table["m"]).shape == (2,)
+    # anneal over a traced grid, bethe over traced beta and coupling
+    betas = jnp.asarray([0.5, 1.0])
+    res = jax.jit(lambda bs: potts.anneal(k, g, 3, bs, 2))(betas)
+    assert res.m_cool.shape == (2, 2) and res.status == RESULTS.successful
+    bj = jax.jit(lambda b, j: potts.bethe_regular(b, 4, 3, j).energy_para)(0.5, 2.0)
+    np.testing.assert_allclose(
+        float(bj), float(potts.bethe_regular(1.0, 4, 3).energy_para) * 2.0, rtol=1e-6
+    )
+
+
+def test_record_every(getkey):
+    g = random_regular(getkey(), 40, 3)
+    k = getkey()
+    full = potts.run(k, g, Q, 0.7, 6, 2)
+    sub = potts.run(k, g, Q, 0.7, 6, 2, record_every=3)
+    np.testing.assert_array_equal(np.asarray(sub.m), np.asarray(full.m)[2::3])
+    with pytest.raises(ValueError, match="record_every"):
+        potts.run(k, g, Q, 0.7, 6, record_every=7)
+
+
+def _bethe_direct(beta, d, q):
+    """The textbook (overflowing) form of the Bethe branches, float64, for moderate β."""
+    K = beta
+
+    def cav(x):
+        r, ek = np.exp(x), np.exp(K)
+        return (d - 1) * (np.log(ek * r + q - 1) - np.log(r + ek + q - 2))
+
+    xs = np.linspace(1e-9, K * (d - 1) + 1, 200001)
+    pos = np.flatnonzero(cav(xs) - xs > 0)
+    lo, hi = xs[pos[-1]], xs[pos[-1] + 1]
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cav(mid) - mid > 0 else (lo, mid)
+    out = []
+    for x in (0.0, 0.5 * (lo + hi)):
+        r = np.exp(x)
+        a, b = r / (r + q - 1), 1 / (r + q - 1)
+        w = np.expm1(K)
+        zi = (1 + w * a) ** d + (q - 1) * (1 + w * b) ** d
+        pair = a * a + (q - 1) * b * b
+        zij = 1 + w * pair
+        m = (q * (1 + w * a) ** d / zi - 1) / (q - 1)
+        out.append(
+            (m, -0.5 * d * (1 + w) * pair / zij, np.log(zi) - d / 2 * np.log(zij))
+        )
+    return out
+
+
+def test_bethe_regular_large_beta_is_finite_and_exact():
+    """Issue 12: `bethe_regular(300, 4, 3)` was NaN (e^{dK} overflow)."""
+    d, q, beta = 4, 3, 300.0
+    b = potts.bethe_regular(beta, d, q)
+    # References derived by hand: at K = 300 every edge is satisfied on the ordered
+    # branch (m = 1, e = -d/2, -beta f = K d / 2, corrections O(e^{-K})); the paramagnet
+    # has e = -(d/2) e^K / (e^K + q - 1) and -beta f = ln q + (d/2) ln((e^K + q - 1)/q).
+    np.testing.assert_allclose(float(b.m_ordered), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(float(b.energy_ordered), -d / 2, rtol=1e-12)
+    np.testing.assert_allclose(float(b.phi_ordered), beta * d / 2, rtol=1e-12)
+    np.testing.assert_allclose(float(b.energy_para), -d / 2, rtol=1e-12)
+    phi_para = math.log(q) + d / 2 * (
+        beta + math.log1p((q - 1) * math.exp(-beta)) - math.log(q)
+    )
+    np.testing.assert_allclose(float(b.phi_para), phi_para, rtol=1e-12)
+    assert float(b.m_para) == 0.0
+    # and the log-space form equals the direct one where the direct one is finite
+    for beta, d, q in [(1.3, 4, 3), (2.0, 3, 5), (2.0, 6, 2)]:
+        (m0, u0, p0), (m1, u1, p1) = _bethe_direct(beta, d, q)
+        b = potts.bethe_regular(beta, d, q)
+        np.testing.assert_allclose(float(b.energy_para), u0, rtol=1e-10)
+        np.testing.assert_allclose(float(b.phi_para), p0, rtol=1e-10)
+        np.testing.assert_allclose(float(b.m_ordered), m1, rtol=1e-6)
+        np.testing.assert_allclose(float(b.energy_ordered), u1, rtol=1e-6)
+        np.testing.assert_allclose(float(b.phi_ordered), p1, rtol=1e-8)
+
+
+def test_weighted_graph_is_per_edge_couplings(getkey):
+    """Graph.weights act as per-edge couplings: same chain as `couplings=` per edge id."""
+    G = nx.gnm_random_graph(12, 20, seed=5)
+    rng = np.random.default_rng(1)
+    for u, v in G.edges():
+        G[u][v]["weight"] = float(rng.uniform(0.3, 1.7))
+    gw = from_networkx(G, weight="weight")
+    g = from_networkx(G)
+    j = np.asarray(gw.edge_weights())
+    k = getkey()
+    s = potts.init(getkey(), g, Q).spins
+    np.testing.assert_allclose(
+        float(potts.energy(gw, s)), float(potts.energy(g, s, couplings=j)), rtol=1e-12
+    )
+    a = potts.run(k, gw, Q, 0.9, 3)
+    b = potts.run(k, g, Q, 0.9, 3, couplings=j)
+    np.testing.assert_array_equal(np.asarray(a.spins), np.asarray(b.spins))
+    np.testing.assert_allclose(np.asarray(a.energy), np.asarray(b.energy))
+    np.testing.assert_array_equal(
+        np.asarray(potts.fk_bonds(k, gw, s, 0.9)),
+        np.asarray(potts.fk_bonds(k, g, s, 0.9, couplings=j)),
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .._custom_types import Array, Float, Int
+from .._custom_types import Array, ArrayLike, Float, Int
 from .._validate import check_array, check_int, is_traced, nan_outside
 from ._graph import Graph
 
@@ -23,7 +23,7 @@ def _check_nodes(name: str, graph: Graph, x) -> None:
         )
 
 
-def neighbor_sum(graph: Graph, x: Array) -> Array:
+def neighbor_sum(graph: Graph, x: ArrayLike) -> Array:
     r"""Adjacency mat-vec $(A x)_i = \sum_j A_{ij} w_{ij} x_j$ ($w = 1$ unweighted).
 
     Args:
@@ -38,7 +38,7 @@ def neighbor_sum(graph: Graph, x: Array) -> Array:
     return graph.neighbor_sum(jnp.asarray(x))
 
 
-def laplacian_matvec(graph: Graph, x: Array) -> Array:
+def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
     r"""Graph Laplacian mat-vec $(L x)_i = k_i x_i - \sum_j A_{ij} x_j$, $L = D - A$.
 
     With `graph.weights`, the weighted Laplacian $L = D_w - W$,
@@ -72,9 +72,9 @@ def laplacian_matvec(graph: Graph, x: Array) -> Array:
 
 def count_neighbor_states(
     graph: Graph,
-    states: Int[Array, " n"],
+    states: Int[ArrayLike, " n"],
     q: int,
-    weights: Float[Array, " e"] | None = None,
+    weights: Float[ArrayLike, " e"] | None = None,
 ) -> Array:
     r"""Per node, how many neighbours are in each of $q$ states (the Potts kernel).
 

@@ -189,7 +189,10 @@ def _order_parameter(spins, q: int) -> Array:
     n = spins.shape[-1]
     counts = jnp.bincount(spins.astype(jnp.int32), length=q)
     dtype = _float()
-    return (q * jnp.max(counts).astype(dtype) / n - 1) / (q - 1)
+    # (q n_max - N) / (N (q - 1)): the numerator is an exact integer, so m = 1 exactly
+    # when all agree and 0 exactly at equal occupation.
+    num = (q * jnp.max(counts) - n).astype(dtype)
+    return num / jnp.asarray(n * (q - 1), dtype)
 
 
 def _sample_rows_u(u, logits):
