@@ -338,7 +338,8 @@ def test_colouring_is_proper_and_bounded(kind, getkey):
     c = G.colouring(0, g)
     G.check_colouring(g, c)
     assert int(c.max()) + 1 <= int(g.degrees().max()) + 1
-    order, offsets = G.colour_classes(c, int(c.max()) + 1)
+    cc = G.colour_classes(c, int(c.max()) + 1)
+    order, offsets = cc.order, cc.offsets
     assert np.all(np.diff(np.asarray(c)[np.asarray(order)]) >= 0)
     assert int(offsets[-1]) == g.n_nodes
 

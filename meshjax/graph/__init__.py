@@ -3,6 +3,7 @@ colourings and conversions."""
 
 from ._graph import Graph as Graph
 from .colouring import (
+    ColourClasses as ColourClasses,
     check_colouring as check_colouring,
     colour_classes as colour_classes,
     colouring as colouring,
@@ -44,6 +45,7 @@ from .sharding import (
 )
 
 __all__ = [
+    "ColourClasses",
     "GiantComponent",
     "Graph",
     "LabelledGraph",
