@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .._custom_types import Array, Bool, Float, Int
+from .._custom_types import Array, ArrayLike, Bool, Float, Int
+from .._validate import check_array
 from ._graph import Graph
 
 
@@ -65,11 +66,15 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
     return f
 
 
-def component_sizes(labels: Int[Array, " n"]) -> Int[Array, " n"]:
-    """`sizes[c]` = number of nodes with label `c` (0 for labels that are not roots)."""
-    labels = jnp.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"`labels` must have shape (n,), got {labels.shape}")
+def component_sizes(labels: Int[ArrayLike, " n"]) -> Int[Array, " n"]:
+    """`sizes[c]` = number of nodes with label `c` (0 for labels that are not roots).
+
+    `labels` is `int[n]` in `[0, n)` (as `connected_components` returns).
+    """
+    n = np.shape(labels)[0] if np.ndim(labels) == 1 else 0
+    labels = check_array(
+        "labels", labels, kind="int", ndim=1, low=0.0, high=float(max(n - 1, 0))
+    )
     return jax.ops.segment_sum(
         jnp.ones_like(labels, dtype=jnp.int32), labels, labels.shape[0]
     )
