@@ -97,19 +97,26 @@ class Graph(eqx.Module):
         r"""$(A x)_i = \sum_j A_{ij} w_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f).
 
         With `weights`, the result is floating (an integer `x` is promoted)."""
-        msg = x[self.senders]
+        msg = self.weigh_slots(x[self.senders])
+        return jax.ops.segment_sum(
+            msg, self.receivers, self.n_nodes, indices_are_sorted=True
+        )
+
+    def weigh_slots(self, msg: Array) -> Array:
+        """Per-slot messages `(e, *f)` times `weights` (if any), absent slots zeroed.
+
+        With weights an integer `msg` is promoted to the weights' float dtype.
+        """
         if self.weights is not None:
-            w = self.weights.reshape((-1,) + (1,) * (x.ndim - 1))
+            w = self.weights.reshape((-1,) + (1,) * (msg.ndim - 1))
             if jnp.issubdtype(msg.dtype, jnp.inexact):
                 msg = msg * w.astype(msg.dtype)
             else:
                 msg = msg.astype(w.dtype) * w
         if self.edge_mask is not None:
-            mask = self.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
+            mask = self.edge_mask.reshape((-1,) + (1,) * (msg.ndim - 1))
             msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
-        return jax.ops.segment_sum(
-            msg, self.receivers, self.n_nodes, indices_are_sorted=True
-        )
+        return msg
 
     def with_mask(self, mask: Bool[Array, " e"] | None) -> Graph:
         """The same graph with `mask` combined (logical and) into `edge_mask`."""

@@ -55,16 +55,7 @@ def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
     _check_nodes("x", graph, x)
     x = jnp.asarray(x)
     # One pass: (Lx)_i = sum_j A_ij (x_i - x_j), a single sorted segment sum.
-    msg = x[graph.receivers] - x[graph.senders]
-    if graph.weights is not None:
-        w = graph.weights.reshape((-1,) + (1,) * (x.ndim - 1))
-        if jnp.issubdtype(msg.dtype, jnp.inexact):
-            msg = msg * w.astype(msg.dtype)
-        else:
-            msg = msg.astype(w.dtype) * w
-    if graph.edge_mask is not None:
-        mask = graph.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
-        msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
+    msg = graph.weigh_slots(x[graph.receivers] - x[graph.senders])
     return jax.ops.segment_sum(
         msg, graph.receivers, graph.n_nodes, indices_are_sorted=True
     )

@@ -33,13 +33,12 @@ from ._kernels import (
     _as_float,
     _check_beta,
     _check_couplings,
-    _check_field,
     _check_graph,
-    _check_q,
     _check_spins,
     _couplings_ok,
     _raise_if_bad_beta,
     _sample_rows,
+    _sweep_inputs,
     _wrap_like,
     slot_couplings,
     spin_dtype,
@@ -119,15 +118,11 @@ def swendsen_wang_sweep(
       ValueError: q < 2, beta < 0 or NaN, spins out of range, wrong field shape,
         negative couplings or weights.
     """
-    key = as_key(key)
-    _check_graph(graph)
-    q = _check_q(q)
-    beta = _check_beta(beta)
-    s = _check_spins(spins, graph.n_nodes, q).astype(spin_dtype(q))
-    field = _check_field(field, graph.n_nodes, q)
-    couplings = _check_couplings(couplings, graph, nonnegative=True)
+    key, q, beta, s, field, couplings = _sweep_inputs(
+        key, graph, spins, beta, q, field, couplings, nonnegative=True
+    )
     _check_weights_nonnegative(graph)
-    out = _sw_once(key, graph, s, _as_float(beta), field, couplings, q)
+    out = _sw_once(key, graph, s, beta, field, couplings, q)
     return _wrap_like(spins, out)
 
 

@@ -447,6 +447,18 @@ def init(key: Any, graph: Graph, q: int, *, ordered: bool = False) -> PottsState
     )
 
 
+def _sweep_inputs(key, graph, spins, beta, q, field, couplings, *, nonnegative):
+    """The checks shared by the one-sweep wrappers (heat bath, Swendsen–Wang)."""
+    key = as_key(key)
+    _check_graph(graph)
+    q = _check_q(q)
+    beta = _as_float(_check_beta(beta))
+    s = _check_spins(spins, graph.n_nodes, q).astype(spin_dtype(q))
+    field = _check_field(field, graph.n_nodes, q)
+    couplings = _check_couplings(couplings, graph, nonnegative=nonnegative)
+    return key, q, beta, s, field, couplings
+
+
 def _wrap_like(template, spins):
     return PottsState(spins) if isinstance(template, PottsState) else spins
 
@@ -504,15 +516,11 @@ def heat_bath_sweep(
       ValueError: q < 2, beta < 0 or NaN, improper colouring, spins out of range,
         wrong field/couplings shape.
     """
-    key = as_key(key)
-    _check_graph(graph)
-    q = _check_q(q)
-    beta = _check_beta(beta)
-    s = _check_spins(spins, graph.n_nodes, q).astype(spin_dtype(q))
-    field = _check_field(field, graph.n_nodes, q)
-    couplings = _check_couplings(couplings, graph)
+    key, q, beta, s, field, couplings = _sweep_inputs(
+        key, graph, spins, beta, q, field, couplings, nonnegative=False
+    )
     model = PottsModel.build(graph, colouring, q)
-    out = _hb_once(model, key, s, _as_float(beta), field, couplings)
+    out = _hb_once(model, key, s, beta, field, couplings)
     return _wrap_like(spins, out)
 
 
