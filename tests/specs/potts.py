@@ -98,10 +98,10 @@ SPECS = [
     ),
     Spec(
         potts.run,
-        dict(key=0, graph=_G, q=3, beta=0.5, n_steps=3, n_burn=1),
+        dict(key=0, graph=_G, q=3, beta=0.5, n_steps=3, n_burn=1, couplings=1.0),
         key=True,
         driver=True,
-        sweep={"beta": (0.3, 0.9)},
+        sweep={"beta": (0.3, 0.9), "couplings": (0.5, 1.5)},
         domains={
             "beta": Real(low=0.0),
             "q": Count(2),
@@ -117,25 +117,6 @@ SPECS = [
             ("ordered", 1),
         ],
         outputs=_series,
-    ),
-    Spec(
-        potts.run,
-        dict(
-            key=0,
-            graph=_G,
-            q=3,
-            beta=0.5,
-            n_steps=3,
-            algorithm="swendsen_wang",
-            couplings=1.0,
-        ),
-        key=True,
-        driver=True,
-        sweep={"beta": (0.3, 0.9), "couplings": (0.5, 1.5)},
-        domains={"beta": Real(low=0.0)},
-        bad=[("couplings", -1.0)],
-        outputs=_series,
-        id="meshjax.potts._drivers.run[swendsen_wang]",
     ),
     Spec(
         potts.anneal,
