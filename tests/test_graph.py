@@ -335,10 +335,11 @@ def test_colouring_is_proper_and_bounded(kind, getkey):
         "lattice": lambda: G.lattice((10, 11)),
         "powerlaw": lambda: G.power_law(getkey(), 2000, 2.5, 6.0),
     }[kind]()
-    c = G.colouring(g)
+    c = G.colouring(0, g)
     G.check_colouring(g, c)
     assert int(c.max()) + 1 <= int(g.degrees().max()) + 1
-    order, offsets = G.colour_classes(c, int(c.max()) + 1)
+    cc = G.colour_classes(c, int(c.max()) + 1)
+    order, offsets = cc.order, cc.offsets
     assert np.all(np.diff(np.asarray(c)[np.asarray(order)]) >= 0)
     assert int(offsets[-1]) == g.n_nodes
 
@@ -383,6 +384,99 @@ def test_any_graph_components_partition_and_colouring_proper(edges):
     _, ref = csgraph.connected_components(G.to_scipy(g), directed=False)
     assert _same_partition(labels, ref)
     assert np.all(labels <= np.arange(_N)) and np.all(labels[labels] == labels)
-    c = G.colouring(g)
+    c = G.colouring(0, g)
     G.check_colouring(g, c)
     assert int(c.max()) <= int(np.asarray(g.degrees()).max())
+
+
+# ---------------------------------------------------- issue 12: contract and reproducers
+
+
+def test_count_neighbor_states_refuses_states_out_of_range():
+    """Issue 12: states >= q were silently dropped from the counts."""
+    import jax
+
+    g = G.lattice((4, 4))
+    s = np.zeros(16, np.int32)
+    s[3] = 3
+    with pytest.raises(ValueError, match="`states`"):
+        G.count_neighbor_states(g, s, 3)
+    out = jax.jit(lambda x: G.count_neighbor_states(g, x, 3))(jnp.asarray(s))
+    assert np.all(np.asarray(out) == -1)
+    w = jnp.ones(g.n_slots)
+    out = jax.jit(lambda x: G.count_neighbor_states(g, x, 3, w))(jnp.asarray(s))
+    assert np.all(np.isnan(np.asarray(out)))
+
+
+def test_from_edges_refuses_more_nodes_than_int32():
+    """Issue 12: n_nodes > 2^31 wrapped node ids."""
+    with pytest.raises(ValueError, match="`n_nodes`"):
+        G.from_edges(np.array([[0, 1]]), 2**31 + 5)
+    with pytest.raises(ValueError, match="`n_nodes`"):
+        G.from_edges(np.array([[0, 2**31 + 1]]), 2**31 + 5)
+
+
+def test_giant_component_matches_networkx():
+    Gx = nx.disjoint_union(nx.gnm_random_graph(30, 45, seed=1), nx.path_graph(5))
+    Gx.add_node(99)
+    g = G.from_networkx(Gx)
+    gc = G.giant_component(g)
+    big = max(nx.connected_components(Gx), key=len)
+    nodes = sorted(Gx.nodes)
+    assert sorted(nodes[i] for i in np.asarray(gc.nodes)) == sorted(big)
+    np.testing.assert_allclose(float(gc.fraction), len(big) / Gx.number_of_nodes())
+    sub = nx.relabel_nodes(
+        Gx.subgraph(big), {nodes[i]: k for k, i in enumerate(np.asarray(gc.nodes))}
+    )
+    assert nx.utils.graphs_equal(G.to_networkx(gc.graph), nx.Graph(sub))
+
+
+def test_weights_roundtrip_and_weighted_ops_match_scipy():
+    rng = np.random.default_rng(0)
+    Gx = nx.gnm_random_graph(25, 60, seed=4)
+    for u, v in Gx.edges():
+        Gx[u][v]["w"] = float(rng.uniform(0.1, 2.0))
+    g = G.from_networkx(Gx, weight="w")
+    assert g.weights is not None and G.from_networkx(Gx).weights is None
+    # both slots of an edge carry the same weight
+    per_edge = np.asarray(g.edge_weights())[np.asarray(g.edge_ids)]
+    np.testing.assert_array_equal(per_edge, np.asarray(g.weights))
+    a = nx.to_scipy_sparse_array(Gx, nodelist=range(25), weight="w").toarray()
+    np.testing.assert_allclose(G.to_scipy(g).toarray(), a)
+    x = rng.normal(size=(25, 2))
+    np.testing.assert_allclose(np.asarray(G.neighbor_sum(g, x)), a @ x, rtol=1e-12)
+    lap = np.diag(a.sum(1)) - a
+    np.testing.assert_allclose(
+        np.asarray(G.laplacian_matvec(g, x)), lap @ x, rtol=1e-10, atol=1e-12
+    )
+    s = rng.integers(0, 3, 25)
+    ref = np.stack([a @ (s == k) for k in range(3)], 1)
+    np.testing.assert_allclose(np.asarray(G.count_neighbor_states(g, s, 3)), ref)
+    # scipy and networkx round trips keep the weights
+    g2 = G.from_scipy(G.to_scipy(g), weighted=True)
+    np.testing.assert_allclose(G.to_scipy(g2).toarray(), a)
+    back = G.to_networkx(g)
+    for u, v, d in back.edges(data=True):
+        assert d["weight"] == pytest.approx(Gx[u][v]["w"])
+    # from_edges with weights and padding
+    e = np.array([[0, 1], [1, 2]])
+    gp = G.from_edges(e, 3, weights=np.array([2.0, 3.0]), capacity=4)
+    np.testing.assert_allclose(G.to_scipy(gp).toarray()[0, 1], 2.0)
+    with pytest.raises(ValueError, match="`weights`"):
+        G.from_edges(e, 3, weights=np.array([1.0]))
+    with pytest.raises(ValueError, match="`weights`"):
+        G.from_edges(e, 3, weights=np.array([1.0, np.nan]))
+
+
+def test_from_networkx_labels_and_directed():
+    Gx = nx.Graph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])
+    lg = G.from_networkx(Gx, return_labels=True)
+    assert isinstance(lg, G.LabelledGraph) and lg.labels == ("a", "b", "c", "d")
+    idx = lg.index()
+    got = {tuple(sorted((lg.labels[u], lg.labels[v]))) for u, v in G.to_edges(lg.graph)}
+    assert got == {tuple(sorted(e)) for e in Gx.edges()} and idx["c"] == 2
+    D = nx.DiGraph([(0, 1), (1, 0), (1, 2)])
+    with pytest.raises(ValueError, match="directed"):
+        G.from_networkx(D)
+    gs = G.from_networkx(D, symmetrize=True)
+    assert G.to_edges(gs).tolist() == [[0, 1], [1, 2]]

@@ -102,7 +102,7 @@ def test_energy_distribution_matches_enumeration(algorithm, with_field, getkey):
         g,
         Q,
         beta,
-        n_sweeps=1,
+        n_steps=1,
         n_burn=30,
         algorithm=algorithm,
         field=field,
@@ -121,7 +121,7 @@ def test_energy_distribution_matches_enumeration(algorithm, with_field, getkey):
             g,
             Q,
             beta,
-            n_sweeps=1,
+            n_steps=1,
             n_burn=30,
             algorithm=algorithm,
             replicas=replicas,
@@ -165,7 +165,7 @@ def test_fk_measure_matches_eq4_and_partition_identity(getkey):
     np.testing.assert_allclose(z_potts, math.exp(beta * m) * z_fk, rtol=1e-12)
     dist = np.bincount(sizes, weights=weights, minlength=m + 1) / z_fk
     keys = jr.split(getkey(), 8000)
-    bonds = jax.vmap(lambda k: potts.random_cluster(k, g, q, p, n_sweeps=15))(keys)
+    bonds = jax.vmap(lambda k: potts.random_cluster(k, g, q, p, n_steps=15))(keys)
     n_open = np.asarray(bonds.sum(1) // 2)
     obs = np.bincount(n_open, minlength=m + 1)
     keep = dist * keys.shape[0] > 5
@@ -181,7 +181,7 @@ def test_random_cluster_q1_is_bond_percolation(getkey):
     g = random_regular(getkey(), 200, 3)
     key = getkey()
     for p in (0.2, 0.7):
-        a = potts.random_cluster(key, g, 1, p, n_sweeps=3)
+        a = potts.random_cluster(key, g, 1, p, n_steps=3)
         b = bond_percolation(jr.split(key)[1], g, p)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
@@ -212,7 +212,7 @@ def test_fk_bonds_only_on_satisfied_edges(getkey):
 def test_layout_counts_match_count_neighbor_states(getkey):
     G = nx.gnm_random_graph(60, 150, seed=1)
     g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
-    c = colouring(g)
+    c = colouring(0, g)
     model = potts.PottsModel.build(g, c, Q)
     s = potts.init(getkey(), g, Q).spins
     sp = model.to_internal(s)
@@ -247,7 +247,7 @@ def test_heat_bath_sweep_wrapper_and_beta_zero_uniform(getkey):
     g = random_regular(getkey(), 3000, 4)
     s = potts.init(getkey(), g, Q, ordered=True)
     assert s.spins.dtype == jnp.int8 and int(s.spins.max()) == 0
-    out = potts.heat_bath_sweep(getkey(), g, None, s, 0.0, Q)
+    out = potts.heat_bath_sweep(getkey(), g, s, 0.0, Q)
     assert isinstance(out, potts.PottsState) and out.spins.dtype == jnp.int8
     counts = np.bincount(np.asarray(out.spins), minlength=Q)
     assert scipy.stats.chisquare(counts).pvalue > 1e-3
@@ -271,7 +271,9 @@ def test_energy_and_order_parameter_match_numpy(getkey):
     )
     j = np.linspace(0.5, 1.5, g.n_edges)
     ref = _energies(s[None], eid_edges, 4, field, j)[0]
-    np.testing.assert_allclose(float(potts.energy(g, s, field, j)), ref, rtol=1e-12)
+    np.testing.assert_allclose(
+        float(potts.energy(g, s, field=field, couplings=j)), ref, rtol=1e-12
+    )
     same = (s[edges[:, 0]] == s[edges[:, 1]]).sum()
     np.testing.assert_allclose(float(potts.energy(g, s)), -same)
     nmax = np.bincount(s, minlength=4).max()
@@ -290,11 +292,11 @@ def test_energy_and_order_parameter_match_numpy(getkey):
 def test_bethe_ising_point(d):
     t = potts.bethe_transitions(d, 2)
     np.testing.assert_allclose(
-        math.tanh(t["beta_first_order"] / 2), 1 / (d - 1), rtol=1e-12
+        math.tanh(t.beta_first_order / 2), 1 / (d - 1), rtol=1e-12
     )
-    assert t["m_jump"] == 0.0
+    assert t.m_jump == 0.0
     # continuous: just above the point the ordered branch starts at m -> 0
-    m = potts.bethe_regular(t["beta_para_instability"] * 1.0001, d, 2)["m_ordered"]
+    m = potts.bethe_regular(t.beta_para_instability * 1.0001, d, 2).m_ordered
     assert 0 < m < 0.05
 
 
@@ -302,20 +304,16 @@ def test_bethe_ising_point(d):
 def test_bethe_first_order_point(d, q):
     t = potts.bethe_transitions(d, q)
     # paramagnetic instability e^{beta J} = (d + q - 2)/(d - 2)
-    np.testing.assert_allclose(
-        math.exp(t["beta_para_instability"]), (d + q - 2) / (d - 2)
-    )
+    np.testing.assert_allclose(math.exp(t.beta_para_instability), (d + q - 2) / (d - 2))
     # equal free energies agree with the closed form of Wu (1982) / Peruggi et al. (1983)
     np.testing.assert_allclose(
-        t["beta_first_order"], t["beta_first_order_closed_form"], rtol=1e-8
+        t.beta_first_order, t.beta_first_order_closed_form, rtol=1e-8
     )
-    assert t["beta_spinodal"] < t["beta_first_order"] < t["beta_para_instability"]
-    assert t["m_jump"] > 0.3 and t["latent_heat"] > 0
+    assert t.beta_spinodal < t.beta_first_order < t.beta_para_instability
+    assert t.m_jump > 0.3 and t.latent_heat > 0
     # the ordered fixed point exists just above the spinodal and not just below
-    assert math.isnan(
-        potts.bethe_regular(t["beta_spinodal"] * 0.999, d, q)["m_ordered"]
-    )
-    assert potts.bethe_regular(t["beta_spinodal"] * 1.001, d, q)["m_ordered"] > 0.2
+    assert math.isnan(potts.bethe_regular(t.beta_spinodal * 0.999, d, q).m_ordered)
+    assert potts.bethe_regular(t.beta_spinodal * 1.001, d, q).m_ordered > 0.2
 
 
 @pytest.mark.parametrize("q", [3, 4])
@@ -324,18 +322,16 @@ def test_bethe_mean_field_limit(q):
     d = 2000
     t = potts.bethe_transitions(d, q)
     mf = 2 * (q - 1) * math.log(q - 1) / (q - 2)
-    np.testing.assert_allclose(t["beta_first_order"] * d, mf, rtol=5e-3)
-    np.testing.assert_allclose(t["m_jump"], (q - 2) / (q - 1), rtol=5e-3)
+    np.testing.assert_allclose(t.beta_first_order * d, mf, rtol=5e-3)
+    np.testing.assert_allclose(t.m_jump, (q - 2) / (q - 1), rtol=5e-3)
 
 
 def test_bethe_paramagnet_energy_closed_form():
     for d, q, beta in [(4, 3, 0.5), (3, 5, 1.2), (7, 2, 0.1)]:
         b = potts.bethe_regular(beta, d, q)
         x = math.exp(beta)
-        np.testing.assert_allclose(
-            b["energy_para"], -d / 2 * x / (x + q - 1), rtol=1e-12
-        )
-        assert b["m_para"] == 0.0
+        np.testing.assert_allclose(b.energy_para, -d / 2 * x / (x + q - 1), rtol=1e-12)
+        assert b.m_para == 0.0
 
 
 def test_simulation_agrees_with_bethe_on_random_regular(getkey):
@@ -344,16 +340,16 @@ def test_simulation_agrees_with_bethe_on_random_regular(getkey):
     n, d = 2000, 4
     g = random_regular(getkey(), n, d)
     for beta, ordered in [(0.6, False), (1.3, True)]:
-        r = potts.run(getkey(), g, Q, beta, n_sweeps=300, n_burn=50, ordered=ordered)
+        r = potts.run(getkey(), g, Q, beta, n_steps=300, n_burn=50, ordered=ordered)
         est = potts.estimate(r.energy, r.m, n, beta, n_blocks=10)
         b = potts.bethe_regular(beta, d, Q)
-        e_th = b["energy_ordered"] if ordered else b["energy_para"]
-        e, de = est["energy"]
+        e_th = b.energy_ordered if ordered else b.energy_para
+        e, de = float(est.energy.value), float(est.energy.error)
         # tolerance: statistical error plus an O(1/n) finite-size allowance
         assert abs(e - e_th) < 5 * de + 2 / n * d, (beta, e, de, e_th)
         if ordered:
-            mv, dm = est["m"]
-            assert abs(mv - b["m_ordered"]) < 5 * dm + 0.01
+            mv, dm = float(est.m.value), float(est.m.error)
+            assert abs(mv - b.m_ordered) < 5 * dm + 0.01
 
 
 # ------------------------------------------------------------------- drivers, estimators
@@ -372,9 +368,9 @@ def test_anneal_and_experiment_tiny(getkey, tmp_path):
         graphs=["regular"],
         algorithms=["heat_bath"],
         beta_points=6,
-        n_sweeps=30,
+        n_steps=30,
         n_burn=20,
-        hist_sweeps=0,
+        hist_n_steps=0,
     )
     EXPERIMENT.validate(p)
     res = EXPERIMENT.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
@@ -405,21 +401,19 @@ def test_estimate_against_direct_formulas():
     e = rng.normal(-1.0, 0.1, 4000)
     m = rng.normal(0.0, 1.0, 4000)
     est = potts.estimate(e, m, n_nodes=50, beta=2.0, n_blocks=20)
-    np.testing.assert_allclose(est["energy"].value, e.mean())
-    np.testing.assert_allclose(est["specific_heat"].value, 50 * 4 * e.var(), rtol=1e-10)
+    np.testing.assert_allclose(est.energy.value, e.mean())
+    np.testing.assert_allclose(est.specific_heat.value, 50 * 4 * e.var(), rtol=1e-10)
+    np.testing.assert_allclose(est.susceptibility.value, 50 * 2 * m.var(), rtol=1e-10)
     np.testing.assert_allclose(
-        est["susceptibility"].value, 50 * 2 * m.var(), rtol=1e-10
-    )
-    np.testing.assert_allclose(
-        est["binder"].value, 1 - (m**4).mean() / (3 * (m**2).mean() ** 2)
+        est.binder.value, 1 - (m**4).mean() / (3 * (m**2).mean() ** 2)
     )
     # iid data: the jackknife/binning error is sigma / sqrt(T)
-    np.testing.assert_allclose(est["energy"].error, 0.1 / math.sqrt(4000), rtol=0.4)
-    assert abs(est["binder"].value) < 5 * est["binder"].error + 0.05
+    np.testing.assert_allclose(est.energy.error, 0.1 / math.sqrt(4000), rtol=0.4)
+    assert abs(est.binder.value) < 5 * est.binder.error + 0.05
     rep = potts.estimate(e.reshape(8, 500), m.reshape(8, 500), 50, 2.0)
-    np.testing.assert_allclose(rep["energy"].value, e.mean())
-    dens, edges = potts.energy_histogram(e, bins=30)
-    np.testing.assert_allclose((dens * np.diff(edges)).sum(), 1.0)
+    np.testing.assert_allclose(rep.energy.value, e.mean())
+    h = potts.energy_histogram(e, bins=30)
+    np.testing.assert_allclose((h.density * np.diff(h.edges)).sum(), 1.0)
 
 
 # ------------------------------------------------------------------------- bad input
@@ -435,22 +429,20 @@ def test_bad_input_raises(getkey):
         potts.run(key, g, 1, 0.5, 2)
     for beta in (-0.1, float("nan")):
         with pytest.raises(ValueError, match="beta"):
-            potts.heat_bath_sweep(key, g, None, s, beta, Q)
+            potts.heat_bath_sweep(key, g, s, beta, Q)
         with pytest.raises(ValueError, match="beta"):
             potts.swendsen_wang_sweep(key, g, s, beta, Q)
     bad_col = np.zeros(g.n_nodes, np.int32)
     with pytest.raises(ValueError, match="colouring"):
-        potts.heat_bath_sweep(key, g, bad_col, s, 0.5, Q)
+        potts.heat_bath_sweep(key, g, s, 0.5, Q, colouring=bad_col)
     with pytest.raises(ValueError, match="colouring"):
         potts.run(key, g, Q, 0.5, 2, colouring=bad_col)
     with pytest.raises(ValueError, match="spins"):
-        potts.heat_bath_sweep(key, g, None, s.at[0].set(3), 0.5, Q)
+        potts.heat_bath_sweep(key, g, s.at[0].set(3), 0.5, Q)
     with pytest.raises(ValueError, match="spins"):
         potts.swendsen_wang_sweep(key, g, s.at[0].set(-1), 0.5, Q)
     with pytest.raises(ValueError, match="field"):
-        potts.heat_bath_sweep(
-            key, g, None, s, 0.5, Q, field=np.zeros((g.n_nodes, Q + 1))
-        )
+        potts.heat_bath_sweep(key, g, s, 0.5, Q, field=np.zeros((g.n_nodes, Q + 1)))
     with pytest.raises(ValueError, match="field"):
         potts.run(
             key, g, Q, 0.5, 2, algorithm="swendsen_wang", field=np.zeros(g.n_nodes)
@@ -465,3 +457,149 @@ def test_bad_input_raises(getkey):
         potts.random_cluster(key, g, 2, 1.0)
     with pytest.raises(ValueError, match="d"):
         potts.bethe_transitions(2, 3)
+
+
+# ---------------------------------------------------- issue 12: contract and reproducers
+
+
+def test_out_of_range_spins_energy_and_order_parameter(getkey):
+    """Issue 12: out-of-range spins gave NaN energy and m = -0.5 silently."""
+    g = _small_graph()
+    s = np.zeros(g.n_nodes, np.int32)
+    s[0] = 5  # >= q = 3
+    field = np.ones((g.n_nodes, Q))
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.order_parameter(s, Q)
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.energy(g, s, field=field)
+    with pytest.raises(ValueError, match="`spins`"):
+        potts.energy(g, -np.ones(g.n_nodes, np.int32))
+    # traced: NaN, never a number
+    m = jax.jit(lambda x: potts.order_parameter(x, Q))(jnp.asarray(s))
+    assert np.isnan(float(m))
+    e = jax.jit(lambda x: potts.energy(g, x, field=field))(jnp.asarray(s))
+    assert np.isnan(float(e))
+    ok = jnp.zeros(g.n_nodes, jnp.int32)
+    assert float(jax.jit(lambda x: potts.order_parameter(x, Q))(ok)) == 1.0
+
+
+def test_run_is_traceable_in_beta_and_sweepable(getkey):
+    """Issue 12: `jax.jit(lambda b: potts.run(k, g, 3, b, 5).m.mean())(1.0)` raised."""
+    from meshjax import RESULTS
+    from meshjax.sweep import sweep
+
+    g = random_regular(getkey(), 60, 3)
+    k = getkey()
+    for alg in potts.ALGORITHMS:
+        f = jax.jit(lambda b: potts.run(k, g, 3, b, 5, algorithm=alg).m.mean())
+        direct = float(potts.run(k, g, 3, 1.0, 5, algorithm=alg).m.mean())
+        np.testing.assert_allclose(float(f(1.0)), direct, rtol=1e-6)
+    # a traced bad beta is reported through the status, with NaN series
+    bad = jax.jit(lambda b: potts.run(k, g, 3, b, 5))(-1.0)
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.all(np.isnan(np.asarray(bad.m)))
+    table = sweep(
+        lambda key, beta: {"m": potts.run(key, g, 3, beta, 4).m.mean()},
+        {"beta": [0.2, 1.5]},
+        key=getkey(),
+        progress=False,
+    )
+    assert np.asarray(table["m"]).shape == (2,)
+    # anneal over a traced grid, bethe over traced beta and coupling
+    betas = jnp.asarray([0.5, 1.0])
+    res = jax.jit(lambda bs: potts.anneal(k, g, 3, bs, 2))(betas)
+    assert res.m_cool.shape == (2, 2) and res.status == RESULTS.successful
+    bj = jax.jit(lambda b, j: potts.bethe_regular(b, 4, 3, j).energy_para)(0.5, 2.0)
+    np.testing.assert_allclose(
+        float(bj), float(potts.bethe_regular(1.0, 4, 3).energy_para) * 2.0, rtol=1e-6
+    )
+
+
+def test_record_every(getkey):
+    g = random_regular(getkey(), 40, 3)
+    k = getkey()
+    full = potts.run(k, g, Q, 0.7, 6, 2)
+    sub = potts.run(k, g, Q, 0.7, 6, 2, record_every=3)
+    np.testing.assert_array_equal(np.asarray(sub.m), np.asarray(full.m)[2::3])
+    with pytest.raises(ValueError, match="record_every"):
+        potts.run(k, g, Q, 0.7, 6, record_every=7)
+
+
+def _bethe_direct(beta, d, q):
+    """The textbook (overflowing) form of the Bethe branches, float64, for moderate β."""
+    K = beta
+
+    def cav(x):
+        r, ek = np.exp(x), np.exp(K)
+        return (d - 1) * (np.log(ek * r + q - 1) - np.log(r + ek + q - 2))
+
+    xs = np.linspace(1e-9, K * (d - 1) + 1, 200001)
+    pos = np.flatnonzero(cav(xs) - xs > 0)
+    lo, hi = xs[pos[-1]], xs[pos[-1] + 1]
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cav(mid) - mid > 0 else (lo, mid)
+    out = []
+    for x in (0.0, 0.5 * (lo + hi)):
+        r = np.exp(x)
+        a, b = r / (r + q - 1), 1 / (r + q - 1)
+        w = np.expm1(K)
+        zi = (1 + w * a) ** d + (q - 1) * (1 + w * b) ** d
+        pair = a * a + (q - 1) * b * b
+        zij = 1 + w * pair
+        m = (q * (1 + w * a) ** d / zi - 1) / (q - 1)
+        out.append(
+            (m, -0.5 * d * (1 + w) * pair / zij, np.log(zi) - d / 2 * np.log(zij))
+        )
+    return out
+
+
+def test_bethe_regular_large_beta_is_finite_and_exact():
+    """Issue 12: `bethe_regular(300, 4, 3)` was NaN (e^{dK} overflow)."""
+    d, q, beta = 4, 3, 300.0
+    b = potts.bethe_regular(beta, d, q)
+    # References derived by hand: at K = 300 every edge is satisfied on the ordered
+    # branch (m = 1, e = -d/2, -beta f = K d / 2, corrections O(e^{-K})); the paramagnet
+    # has e = -(d/2) e^K / (e^K + q - 1) and -beta f = ln q + (d/2) ln((e^K + q - 1)/q).
+    np.testing.assert_allclose(float(b.m_ordered), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(float(b.energy_ordered), -d / 2, rtol=1e-12)
+    np.testing.assert_allclose(float(b.phi_ordered), beta * d / 2, rtol=1e-12)
+    np.testing.assert_allclose(float(b.energy_para), -d / 2, rtol=1e-12)
+    phi_para = math.log(q) + d / 2 * (
+        beta + math.log1p((q - 1) * math.exp(-beta)) - math.log(q)
+    )
+    np.testing.assert_allclose(float(b.phi_para), phi_para, rtol=1e-12)
+    assert float(b.m_para) == 0.0
+    # and the log-space form equals the direct one where the direct one is finite
+    for beta, d, q in [(1.3, 4, 3), (2.0, 3, 5), (2.0, 6, 2)]:
+        (m0, u0, p0), (m1, u1, p1) = _bethe_direct(beta, d, q)
+        b = potts.bethe_regular(beta, d, q)
+        np.testing.assert_allclose(float(b.energy_para), u0, rtol=1e-10)
+        np.testing.assert_allclose(float(b.phi_para), p0, rtol=1e-10)
+        np.testing.assert_allclose(float(b.m_ordered), m1, rtol=1e-6)
+        np.testing.assert_allclose(float(b.energy_ordered), u1, rtol=1e-6)
+        np.testing.assert_allclose(float(b.phi_ordered), p1, rtol=1e-8)
+
+
+def test_weighted_graph_is_per_edge_couplings(getkey):
+    """Graph.weights act as per-edge couplings: same chain as `couplings=` per edge id."""
+    G = nx.gnm_random_graph(12, 20, seed=5)
+    rng = np.random.default_rng(1)
+    for u, v in G.edges():
+        G[u][v]["weight"] = float(rng.uniform(0.3, 1.7))
+    gw = from_networkx(G, weight="weight")
+    g = from_networkx(G)
+    j = np.asarray(gw.edge_weights())
+    k = getkey()
+    s = potts.init(getkey(), g, Q).spins
+    np.testing.assert_allclose(
+        float(potts.energy(gw, s)), float(potts.energy(g, s, couplings=j)), rtol=1e-12
+    )
+    a = potts.run(k, gw, Q, 0.9, 3)
+    b = potts.run(k, g, Q, 0.9, 3, couplings=j)
+    np.testing.assert_array_equal(np.asarray(a.spins), np.asarray(b.spins))
+    np.testing.assert_allclose(np.asarray(a.energy), np.asarray(b.energy))
+    np.testing.assert_array_equal(
+        np.asarray(potts.fk_bonds(k, gw, s, 0.9)),
+        np.asarray(potts.fk_bonds(k, g, s, 0.9, couplings=j)),
+    )

@@ -283,3 +283,19 @@ def test_bad_inputs(graphs, mesh):
         shard_edges([[1, 1]], 5, mesh)
     with pytest.raises(ValueError, match="n_nodes"):
         shard_edges([[0, 1]], 0, mesh)
+
+
+def test_weighted_graph_shards_its_weights(mesh):
+    nxg = nx.gnm_random_graph(50, 61, seed=2)
+    rng = np.random.default_rng(0)
+    for u, v in nxg.edges():
+        nxg[u][v]["weight"] = float(rng.uniform(0.5, 2.0))
+    g = G.from_networkx(nxg, weight="weight")
+    gs = shard_graph(g, mesh)
+    assert gs.weights is not None and _spec(gs.weights) == ("edges",)
+    x = jnp.asarray(rng.normal(size=50))
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(G.neighbor_sum)(gs, x)),
+        np.asarray(G.neighbor_sum(g, x)),
+        rtol=1e-10,
+    )

@@ -11,6 +11,7 @@ A small graph run for a long time at $\beta_t$ shows whether one chain visits bo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -32,11 +33,11 @@ DEFAULTS = {
     "algorithms": ["heat_bath", "swendsen_wang"],
     "sw_qs": [3],
     "beta_points": 17,
-    "n_sweeps": 60,
+    "n_steps": 60,
     "n_burn": 40,
     "hist_n_nodes": 1000,
     "hist_q": 4,
-    "hist_sweeps": 20_000,
+    "hist_n_steps": 20_000,
 }
 
 
@@ -54,11 +55,13 @@ def _validate(p):
     for a in p["algorithms"]:
         if a not in potts.ALGORITHMS:
             raise ValueError(f"`algorithms` has {a!r}; allowed: {potts.ALGORITHMS}")
-    for k in ("beta_points", "n_sweeps"):
+    for k in ("beta_points", "n_steps"):
         if p[k] < 2:
             raise ValueError(f"`{k}`={p[k]}; allowed: >= 2")
-    if p["hist_sweeps"] != 0 and p["hist_sweeps"] < 2:
-        raise ValueError(f"`hist_sweeps`={p['hist_sweeps']}; allowed: 0 (skip) or >= 2")
+    if p["hist_n_steps"] != 0 and p["hist_n_steps"] < 2:
+        raise ValueError(
+            f"`hist_n_steps`={p['hist_n_steps']}; allowed: 0 (skip) or >= 2"
+        )
     if p["n_burn"] < 0:
         raise ValueError(f"`n_burn`={p['n_burn']}; allowed: >= 0")
     if p["hist_n_nodes"] < 10 or (p["hist_n_nodes"] * p["degree"]) % 2:
@@ -70,8 +73,17 @@ def _validate(p):
         raise ValueError("`n_nodes * degree` must be even")
 
 
+def _as_dict(res) -> dict:
+    """A Bethe result module as a dict of Python floats (for tables and extras)."""
+    return {
+        f.name: float(getattr(res, f.name))
+        for f in dataclasses.fields(res)
+        if f.name != "status"
+    }
+
+
 def _grid(d_eff: int, q: int, points: int) -> tuple[np.ndarray, dict]:
-    t = potts.bethe_transitions(d_eff, q)
+    t = _as_dict(potts.bethe_transitions(d_eff, q))
     if q == 2:
         lo, hi = 0.8 * t["beta_para_instability"], 1.35 * t["beta_para_instability"]
     else:
@@ -129,7 +141,9 @@ def run(params, ctx: Context) -> Result:
             bt["degree"] = d_eff
             extras["bethe"][(gname, q)] = bt
             if gname == "regular":
-                bethe_curve = [potts.bethe_regular(float(b), d, q) for b in betas]
+                bethe_curve = [
+                    _as_dict(potts.bethe_regular(float(b), d, q)) for b in betas
+                ]
             for alg in p["algorithms"]:
                 if alg == "swendsen_wang" and q not in [int(x) for x in p["sw_qs"]]:
                     continue
@@ -139,9 +153,9 @@ def run(params, ctx: Context) -> Result:
                     g,
                     q,
                     betas,
-                    int(p["n_sweeps"]),
+                    int(p["n_steps"]),
                     int(p["n_burn"]),
-                    alg,
+                    algorithm=alg,
                 )
                 jax.block_until_ready(res.m_heat)
                 dt = time.perf_counter() - t0
@@ -196,7 +210,7 @@ def run(params, ctx: Context) -> Result:
                         hist_rows,
                     )
                 )
-    if int(p["hist_sweeps"]) > 0:
+    if int(p["hist_n_steps"]) > 0:
         _small_chain(p, key, d, hist_rows, findings, extras, ctx)
     return Result(
         tables={"metrics": rows, "histograms": hist_rows},
@@ -209,7 +223,7 @@ def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
     """Small system, one long chain at the Bethe first-order point: does it tunnel?"""
     hq = int(p["hist_q"])
     hn = int(p["hist_n_nodes"])
-    ht = potts.bethe_transitions(d, hq)
+    ht = _as_dict(potts.bethe_transitions(d, hq))
     gs = random_regular(jr.fold_in(key, 3), hn, d)
     t0 = time.perf_counter()
     r = potts.run(
@@ -217,14 +231,15 @@ def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
         gs,
         hq,
         ht["beta_first_order"],
-        int(p["hist_sweeps"]),
+        int(p["hist_n_steps"]),
         100,
-        "swendsen_wang",
+        algorithm="swendsen_wang",
     )
     e_small = np.asarray(r.energy)
     ctx.log(f"potts: small-n chain n={hn} q={hq}: {time.perf_counter() - t0:.1f} s")
     frac_ord, dip = _bimodal(e_small, ht["energy_ordered"], ht["energy_para"])
-    dens, edges = potts.energy_histogram(e_small, bins=40)
+    h = potts.energy_histogram(e_small, bins=40)
+    dens, edges = np.asarray(h.density), np.asarray(h.edges)
     extras["hist"]["small"] = dict(e=e_small, bt=ht, n=hn, q=hq)
     for c, h in zip(0.5 * (edges[1:] + edges[:-1]), dens):
         hist_rows.append(
@@ -271,7 +286,7 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
         if gname == "regular":
             mb = np.array(
                 [
-                    potts.bethe_regular(float(b), bt["degree"], 2)["m_ordered"]
+                    float(potts.bethe_regular(float(b), bt["degree"], 2).m_ordered)
                     for b in betas
                 ]
             )
@@ -348,7 +363,8 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
                 f"{width:.5f}",
             )
         )
-        dens, edges = potts.energy_histogram(both, bins=40)
+        h = potts.energy_histogram(both, bins=40)
+        dens, edges = np.asarray(h.density), np.asarray(h.edges)
         for c, h in zip(0.5 * (edges[1:] + edges[:-1]), dens):
             hist_rows.append(
                 {
@@ -382,7 +398,9 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
             if gname == "regular":
                 d = result.extras["degree"]
                 fine = np.linspace(a["betas"][0], a["betas"][-1], 200)
-                mb = [potts.bethe_regular(float(b), d, q)["m_ordered"] for b in fine]
+                mb = [
+                    float(potts.bethe_regular(float(b), d, q).m_ordered) for b in fine
+                ]
                 ax.plot(fine, mb, "k-", lw=0.6, alpha=0.6, label="Bethe ordered")
                 ax.axvline(bt["beta_first_order"], color="k", lw=0.8, label="Bethe β_t")
                 ax.axvline(bt["beta_spinodal"], color="gray", lw=0.6, ls=":")

@@ -202,7 +202,7 @@ def _p1(p, key, rows, extras):
     for q in (2, 3):
         bt = potts.bethe_transitions(d, q)
         # same relative window around the paramagnetic instability for both q
-        bc = bt["beta_para_instability"]
+        bc = float(bt.beta_para_instability)
         betas = np.linspace(0.85 * bc, 1.15 * bc, int(p["potts_beta_points"]))
         res = potts.anneal(
             jr.fold_in(key, q),
@@ -211,20 +211,23 @@ def _p1(p, key, rows, extras):
             betas,
             int(p["potts_sweeps"]),
             int(p["potts_burn"]),
-            "heat_bath",
+            algorithm="heat_bath",
         )
         mc = np.asarray(res.m_cool).mean(1)
         mh = np.asarray(res.m_heat).mean(1)
         jump = float(np.max(np.abs(np.diff(mc))))
         hyst = float(np.max(np.abs(mc - mh)))
         out[q] = dict(
-            jump=jump, hyst=hyst, bethe_jump=bt["m_jump"], beta_t=bt["beta_first_order"]
+            jump=jump,
+            hyst=hyst,
+            bethe_jump=float(bt.m_jump),
+            beta_t=float(bt.beta_first_order),
         )
         extras.setdefault("potts", {})[q] = dict(betas=betas / bc, mc=mc, mh=mh)
         for name, v in (
             ("max_adjacent_jump_m", jump),
             ("max_hysteresis_m", hyst),
-            ("bethe_m_jump", bt["m_jump"]),
+            ("bethe_m_jump", float(bt.m_jump)),
         ):
             rows.append(_row("P1", name, f"q={q}, d={d}, n={n}", v))
     j2, j3 = out[2]["jump"], out[3]["jump"]

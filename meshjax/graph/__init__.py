@@ -3,13 +3,16 @@ colourings and conversions."""
 
 from ._graph import Graph as Graph
 from .colouring import (
+    ColourClasses as ColourClasses,
     check_colouring as check_colouring,
     colour_classes as colour_classes,
     colouring as colouring,
 )
 from .components import (
+    GiantComponent as GiantComponent,
     component_sizes as component_sizes,
     connected_components as connected_components,
+    giant_component as giant_component,
     giant_component_fraction as giant_component_fraction,
 )
 from .generators import (
@@ -20,6 +23,7 @@ from .generators import (
     random_regular as random_regular,
 )
 from .interop import (
+    LabelledGraph as LabelledGraph,
     from_edges as from_edges,
     from_networkx as from_networkx,
     from_scipy as from_scipy,
@@ -39,3 +43,36 @@ from .sharding import (
     shard_graph as shard_graph,
     shard_slots as shard_slots,
 )
+
+__all__ = [
+    "ColourClasses",
+    "GiantComponent",
+    "Graph",
+    "LabelledGraph",
+    "barabasi_albert",
+    "check_colouring",
+    "colour_classes",
+    "colouring",
+    "component_sizes",
+    "connected_components",
+    "count_neighbor_states",
+    "erdos_renyi",
+    "from_edges",
+    "from_networkx",
+    "from_scipy",
+    "giant_component",
+    "giant_component_fraction",
+    "lattice",
+    "laplacian_matvec",
+    "neighbor_sum",
+    "padded_slot_count",
+    "power_law",
+    "random_regular",
+    "replicate",
+    "shard_edges",
+    "shard_graph",
+    "shard_slots",
+    "to_edges",
+    "to_networkx",
+    "to_scipy",
+]

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .._custom_types import Array, Bool, Int
+from .._custom_types import Array, Bool, Float, Int
 
 
 class Graph(eqx.Module):
@@ -30,8 +30,13 @@ class Graph(eqx.Module):
         duplicate or self-loop, a percolated bond. Both slots of an edge share a value.
         `None` means every slot is present (and is faster).
       n_nodes: Static number of nodes (it fixes output shapes; changing it recompiles).
+      weights: `float[e]` or `None` (default): a weight $w_{ij}$ per slot, the same on
+        both slots of an edge (`from_edges(..., weights=)`, `from_networkx(...,
+        weight="weight")`, `from_scipy(..., weighted=True)`). `neighbor_sum`,
+        `laplacian_matvec` and `count_neighbor_states` use it (weighted adjacency), and
+        `meshjax.potts` multiplies its couplings by it. `None` means unweighted ($w = 1$).
 
-    Memory: 3 int32 (+1 bool) per slot, i.e. O(n + E).
+    Memory: 3 int32 (+1 bool) per slot, i.e. O(n + E) (+1 float per slot with weights).
     """
 
     senders: Int[Array, " e"]
@@ -39,6 +44,7 @@ class Graph(eqx.Module):
     edge_ids: Int[Array, " e"]
     edge_mask: Bool[Array, " e"] | None
     n_nodes: int = eqx.field(static=True)
+    weights: Float[Array, " e"] | None = None
 
     def __check_init__(self):
         if not isinstance(self.n_nodes, int) or self.n_nodes <= 0:
@@ -46,6 +52,8 @@ class Graph(eqx.Module):
         shapes = {self.senders.shape, self.receivers.shape, self.edge_ids.shape}
         if self.edge_mask is not None:
             shapes.add(self.edge_mask.shape)
+        if self.weights is not None:
+            shapes.add(self.weights.shape)
         if len(shapes) != 1:
             raise ValueError(f"slot arrays must share one shape, got {shapes}")
         if self.senders.shape[-1] % 2:
@@ -86,14 +94,29 @@ class Graph(eqx.Module):
         )
 
     def neighbor_sum(self, x: Array) -> Array:
-        r"""$(A x)_i = \sum_j A_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f)."""
-        msg = x[self.senders]
-        if self.edge_mask is not None:
-            mask = self.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
-            msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
+        r"""$(A x)_i = \sum_j A_{ij} w_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f).
+
+        With `weights`, the result is floating (an integer `x` is promoted)."""
+        msg = self.weigh_slots(x[self.senders])
         return jax.ops.segment_sum(
             msg, self.receivers, self.n_nodes, indices_are_sorted=True
         )
+
+    def weigh_slots(self, msg: Array) -> Array:
+        """Per-slot messages `(e, *f)` times `weights` (if any), absent slots zeroed.
+
+        With weights an integer `msg` is promoted to the weights' float dtype.
+        """
+        if self.weights is not None:
+            w = self.weights.reshape((-1,) + (1,) * (msg.ndim - 1))
+            if jnp.issubdtype(msg.dtype, jnp.inexact):
+                msg = msg * w.astype(msg.dtype)
+            else:
+                msg = msg.astype(w.dtype) * w
+        if self.edge_mask is not None:
+            mask = self.edge_mask.reshape((-1,) + (1,) * (msg.ndim - 1))
+            msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
+        return msg
 
     def with_mask(self, mask: Bool[Array, " e"] | None) -> Graph:
         """The same graph with `mask` combined (logical and) into `edge_mask`."""
@@ -105,7 +128,24 @@ class Graph(eqx.Module):
                 f"`mask` has shape {mask.shape}; allowed: {self.senders.shape}"
             )
         new = mask if self.edge_mask is None else (mask & self.edge_mask)
-        return Graph(self.senders, self.receivers, self.edge_ids, new, self.n_nodes)
+        return Graph(
+            self.senders,
+            self.receivers,
+            self.edge_ids,
+            new,
+            self.n_nodes,
+            weights=self.weights,
+        )
+
+    def edge_weights(self) -> Float[Array, " m"] | None:
+        """The weights per undirected edge id, `float[n_edges]` (or `None`), from slots."""
+        if self.weights is None:
+            return None
+        return (
+            jnp.zeros(self.n_edges, self.weights.dtype)
+            .at[self.edge_ids]
+            .set(self.weights)
+        )
 
 
 def _assemble(src: Array, dst: Array, n_nodes: int, dedupe: bool) -> Graph:
@@ -161,8 +201,13 @@ def _sort_pairs(receivers: Array, senders: Array) -> tuple[Array, Array]:
     return r, s
 
 
-def _assemble_host(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> Graph:
-    """Host-side (NumPy) layout of pairs known to be simple and valid; no mask."""
+def _assemble_host(
+    src: np.ndarray, dst: np.ndarray, n_nodes: int, weights: np.ndarray | None = None
+) -> Graph:
+    """Host-side (NumPy) layout of pairs known to be simple and valid; no mask.
+
+    `weights` (one per pair, or `None`) land on both slots of their edge.
+    """
     src = np.asarray(src, np.int64)
     dst = np.asarray(dst, np.int64)
     m = src.shape[0]
@@ -171,10 +216,14 @@ def _assemble_host(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> Graph:
     receivers = np.concatenate([dst, src])
     eids = np.concatenate([eid, eid])
     order = np.lexsort((eids, senders, receivers))
+    w = None
+    if weights is not None:
+        w = jnp.asarray(np.concatenate([weights, weights])[order])
     return Graph(
         jnp.asarray(senders[order], jnp.int32),
         jnp.asarray(receivers[order], jnp.int32),
         jnp.asarray(eids[order], jnp.int32),
         None,
         n_nodes,
+        weights=w,
     )

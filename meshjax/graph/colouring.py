@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
 
-from .._custom_types import Array, Int, PRNGKeyArray
+from .._custom_types import Array, Int
+from .._validate import as_key, check_array, check_int
 from ._graph import Graph
 
 
-def colouring(graph: Graph, key: PRNGKeyArray | None = None) -> Int[Array, " n"]:
+def colouring(key: Any, graph: Graph) -> Int[Array, " n"]:
     r"""A proper colouring with at most $\Delta + 1$ colours (Jones–Plassmann).
 
     Every node gets a random priority (ties broken by id). In each round, every uncoloured
@@ -27,17 +30,17 @@ def colouring(graph: Graph, key: PRNGKeyArray | None = None) -> Int[Array, " n"]
     O(E) per pass.
 
     Args:
+      key: PRNG key (or int seed) for the priorities; the colouring is a deterministic
+        function of it.
       graph: The graph (absent slots impose no constraint).
-      key: Optional PRNG key for the priorities (default: a fixed key, so the result is
-        deterministic).
 
     Returns:
       `int32[n]` colours, `0 .. num_colours - 1`. Use `check_colouring` to validate a
       colouring from elsewhere.
     """
-    if key is None:
-        key = jr.key(0)
-    return _jones_plassmann(key, graph)
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    return _jones_plassmann(as_key(key), graph)
 
 
 @jax.jit
@@ -80,13 +83,15 @@ def _jones_plassmann(key, g: Graph) -> Int[Array, " n"]:
     return lax.while_loop(lambda c: jnp.any(c < 0), round_body, colour)
 
 
-def check_colouring(graph: Graph, colours) -> None:
+def check_colouring(graph: Graph, colouring: Any) -> None:
     """Raises `ValueError` unless `colours` is a proper colouring of `graph`.
 
     Checked on the host, once (not inside `jit`): shape `(n,)`, integer, non-negative,
     and no present edge joins two nodes of one colour.
     """
-    c = np.asarray(colours)
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    c = np.asarray(colouring)
     if c.shape != (graph.n_nodes,):
         raise ValueError(
             f"`colouring` must have shape ({graph.n_nodes},), got {c.shape}"
@@ -108,14 +113,40 @@ def check_colouring(graph: Graph, colours) -> None:
         )
 
 
-@functools.partial(jax.jit, static_argnums=(1,))
-def colour_classes(colours: Int[Array, " n"], num_colours: int):
-    """Nodes grouped by colour: `(order, offsets)` with class c = order[offsets[c]:offsets[c+1]].
+class ColourClasses(eqx.Module):
+    """Nodes grouped by colour (`colour_classes`).
+
+    Attributes:
+      order: `int32[n]`, the nodes sorted by colour (stable); class `c` is
+        `order[offsets[c]:offsets[c+1]]`.
+      offsets: `int32[num_colours + 1]`.
+    """
+
+    order: Int[Array, " n"]
+    offsets: Int[Array, " c1"]
+
+
+def colour_classes(colours: Any, num_colours: int) -> ColourClasses:
+    """Nodes grouped by colour: class c is `order[offsets[c]:offsets[c+1]]`.
 
     `order` is a permutation of the nodes sorted by colour (stable), `offsets` has
     `num_colours + 1` entries. Used by class-by-class kernels so that a sweep touches each
     node once.
+
+    Args:
+      colours: `int[n]` colours in `[0, num_colours)`.
+      num_colours: Number of colours, >= 1 (static).
     """
+    num_colours = check_int("num_colours", num_colours, min_value=1)
+    colours = check_array(
+        "colours", colours, kind="int", ndim=1, low=0.0, high=float(num_colours - 1)
+    )
+    order, offsets = _colour_classes(jnp.asarray(colours, jnp.int32), num_colours)
+    return ColourClasses(order=order, offsets=offsets)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _colour_classes(colours, num_colours: int):
     order = jnp.argsort(colours, stable=True).astype(jnp.int32)
     counts = jnp.bincount(colours, length=num_colours)
     offsets = jnp.concatenate(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-from .._custom_types import Array, Bool, Float, Int
+from .._custom_types import Array, ArrayLike, Bool, Float, Int
+from .._validate import check_array
 from ._graph import Graph
 
 
@@ -63,11 +66,15 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
     return f
 
 
-def component_sizes(labels: Int[Array, " n"]) -> Int[Array, " n"]:
-    """`sizes[c]` = number of nodes with label `c` (0 for labels that are not roots)."""
-    labels = jnp.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"`labels` must have shape (n,), got {labels.shape}")
+def component_sizes(labels: Int[ArrayLike, " n"]) -> Int[Array, " n"]:
+    """`sizes[c]` = number of nodes with label `c` (0 for labels that are not roots).
+
+    `labels` is `int[n]` in `[0, n)` (as `connected_components` returns).
+    """
+    n = np.shape(labels)[0] if np.ndim(labels) == 1 else 0
+    labels = check_array(
+        "labels", labels, kind="int", ndim=1, low=0.0, high=float(max(n - 1, 0))
+    )
     return jax.ops.segment_sum(
         jnp.ones_like(labels, dtype=jnp.int32), labels, labels.shape[0]
     )
@@ -79,3 +86,65 @@ def giant_component_fraction(
     r"""$S = |\text{largest component}| / n$ for the graph (with optional extra mask)."""
     labels = connected_components(graph, edge_mask)
     return jnp.max(component_sizes(labels)) / graph.n_nodes
+
+
+class GiantComponent(eqx.Module):
+    """The largest connected component of a graph, as its own `Graph`.
+
+    Attributes:
+      graph: The component, nodes renumbered `0..size-1` in increasing original id
+        (edge weights kept).
+      nodes: `int32[size]`, the original id of each node of `graph`.
+      fraction: Its share of the nodes, `size / n_nodes` (float).
+    """
+
+    graph: Graph
+    nodes: Int[Array, " s"]
+    fraction: Float[Array, ""]
+
+
+def giant_component(graph: Graph) -> GiantComponent:
+    r"""The largest connected component as a new `Graph` (host-side relabelling).
+
+    Components by `connected_components` (present edges only); ties between equally
+    large components go to the one with the smallest node id. Node $i$ of the result is
+    original node `nodes[i]`; edges and their weights are kept, masked slots dropped.
+
+    Args:
+      graph: The graph (unbatched, concrete).
+
+    Returns:
+      `GiantComponent` with `graph`, `nodes` and `fraction`. Cost O(n + E) plus the
+      component search.
+    """
+    from .interop import from_edges, to_edges  # interop imports nothing from here
+
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    labels = np.asarray(connected_components(graph))
+    sizes = np.bincount(labels, minlength=graph.n_nodes)
+    root = int(np.argmax(sizes))
+    keep = labels == root
+    new_id = np.cumsum(keep) - 1
+    weights = None
+    if graph.weights is None:
+        edges = to_edges(graph)
+    else:
+        s = np.asarray(graph.senders)
+        r = np.asarray(graph.receivers)
+        up = s < r
+        if graph.edge_mask is not None:
+            up &= np.asarray(graph.edge_mask)
+        edges = np.stack([s[up], r[up]], axis=1).astype(np.int64)
+        weights = np.asarray(graph.weights)[up]
+    ok = keep[edges[:, 0]] & keep[edges[:, 1]]
+    sub = from_edges(
+        new_id[edges[ok]],
+        int(keep.sum()),
+        weights=None if weights is None else weights[ok],
+    )
+    return GiantComponent(
+        graph=sub,
+        nodes=jnp.asarray(np.flatnonzero(keep), jnp.int32),
+        fraction=jnp.asarray(keep.mean(), jnp.result_type(float)),
+    )

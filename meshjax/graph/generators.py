@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
 
-from .._checks import check_int, check_real
-from .._custom_types import PRNGKeyArray
+from .._custom_types import ArrayLike
+from .._validate import as_key, check_int, check_real, in_domain
 from ._graph import Graph, _assemble, _assemble_host
 
 
-def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
+def erdos_renyi(key: Any, n_nodes: int, mean_degree: float) -> Graph:
     r"""Erdős–Rényi graph $G(n, M)$ with $M = \mathrm{round}(n \langle k \rangle / 2)$.
 
     Each of the $M$ edges joins a uniform node $u$ to a uniform *other* node $v \ne u$
@@ -45,10 +47,10 @@ def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
     mean_degree = check_real(
-        "mean_degree", mean_degree, low=0.0, high=n_nodes - 1, high_open=True
+        "mean_degree", mean_degree, low=0.0, high=float(n_nodes - 1), high_open=True
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _erdos_renyi(key, n_nodes, m)
+    return _erdos_renyi(as_key(key), n_nodes, m)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -60,9 +62,7 @@ def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
     return _assemble(u, v, n_nodes, dedupe=True)
 
 
-def power_law(
-    key: PRNGKeyArray, n_nodes: int, gamma: float, mean_degree: float
-) -> Graph:
+def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> Graph:
     r"""Chung–Lu graph with a power-law degree distribution $P(k) \sim k^{-\gamma}$.
 
     Node $i$ gets the weight $w_i \propto (i + i_0)^{-1/(\gamma - 1)}$, scaled so that
@@ -77,7 +77,8 @@ def power_law(
     Args:
       key: PRNG key.
       n_nodes: $n \ge 2$ (static).
-      gamma: Degree exponent $\gamma > 2$ (static), so that $\langle k \rangle$ is finite.
+      gamma: Degree exponent $\gamma > 2$, so that $\langle k \rangle$ is finite (may be
+        traced; a traced value outside $(2, \infty)$ is an `eqx.error_if` error).
       mean_degree: Target $\langle k \rangle$ in $(0, n - 1)$ (static). Masked repeats make
         the realised mean slightly lower for $\gamma$ near 2.
 
@@ -90,23 +91,28 @@ def power_law(
         "mean_degree",
         mean_degree,
         low=0.0,
-        high=n_nodes - 1,
+        high=float(n_nodes - 1),
         low_open=True,
         high_open=True,
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _power_law(key, n_nodes, m, gamma)
+    return _power_law(as_key(key), n_nodes, m, jnp.asarray(gamma, jnp.float32))
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _power_law(key, n_nodes: int, m: int, gamma) -> Graph:
+    gamma = eqx.error_if(
+        gamma,
+        ~in_domain(gamma, low=2.0, low_open=True),
+        "`gamma` is out of range; allowed: (2, inf)",
+    )
     i = jnp.arange(1, n_nodes + 1, dtype=jnp.float32)
     w = i ** (-1.0 / (gamma - 1.0))
     cdf = jnp.cumsum(w)
     cdf = cdf / cdf[-1]
     k1, k2, k3 = jr.split(key, 3)
-    u = jnp.searchsorted(cdf, jr.uniform(k1, (m,)), side="right")
-    v = jnp.searchsorted(cdf, jr.uniform(k2, (m,)), side="right")
+    u = jnp.searchsorted(cdf, jr.uniform(k1, (m,), jnp.float32), side="right")
+    v = jnp.searchsorted(cdf, jr.uniform(k2, (m,), jnp.float32), side="right")
     u = jnp.minimum(u, n_nodes - 1).astype(jnp.int32)
     v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
     # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
@@ -114,7 +120,7 @@ def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
     return _assemble(perm[u], perm[v], n_nodes, dedupe=True)
 
 
-def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
+def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     r"""Barabási–Albert preferential attachment with $m$ links per new node.
 
     Start from the complete graph on $m + 1$ nodes; node $t = m+1, \dots, n-1$ arrives and
@@ -146,7 +152,7 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
         raise ValueError(
             f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
         )
-    src, dst = _barabasi_albert_pairs(key, n_nodes, m)
+    src, dst = _barabasi_albert_pairs(as_key(key), n_nodes, m)
     g = _assemble(src, dst, n_nodes, dedupe=False)
     return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes)
 
@@ -187,7 +193,10 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
             def body(state):
                 kj, _, it = state
                 u = jr.uniform(jr.fold_in(kj, it))
-                slot = jnp.minimum((u * start).astype(jnp.int32), start - 1)
+                slot = jnp.minimum(
+                    (u * jnp.asarray(start).astype(u.dtype)).astype(jnp.int32),
+                    start - 1,
+                )
                 return kj, ends[slot], it + 1
 
             _, c, _ = lax.while_loop(cond, body, (jr.fold_in(kk, j), jnp.int32(-1), 0))
@@ -213,7 +222,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
 
     def draw(k, mask, ptr_targets):
         u = jr.uniform(k, (n_par * m,))
-        fresh = jnp.minimum((u * limit).astype(jnp.int32), limit - 1)
+        fresh = jnp.minimum((u * limit.astype(u.dtype)).astype(jnp.int32), limit - 1)
         return jnp.where(mask, fresh, ptr_targets)
 
     def resolve(ptr_targets):
@@ -264,7 +273,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     return src, dst
 
 
-def random_regular(key: PRNGKeyArray, n_nodes: int, degree: int) -> Graph:
+def random_regular(key: Any, n_nodes: int, degree: int) -> Graph:
     r"""A simple random $d$-regular graph (no self-loops, no repeated edges).
 
     Configuration model (a uniform pairing of $nd$ stubs) followed by repair: each
@@ -290,6 +299,7 @@ def random_regular(key: PRNGKeyArray, n_nodes: int, degree: int) -> Graph:
         )
     if (n_nodes * degree) % 2:
         raise ValueError(f"`n_nodes * degree` = {n_nodes * degree} must be even")
+    key = as_key(key)
     rng = _numpy_rng(key)
     if 2 * degree > n_nodes - 1:
         # Dense: a uniform d-regular graph is the complement of a uniform

@@ -9,8 +9,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_int
-from .._custom_types import Array, Float, Int
+from .._custom_types import Array, ArrayLike, Float, Int
+from .._validate import check_array, check_int, is_traced, nan_outside
 from ._graph import Graph
 
 
@@ -23,11 +23,12 @@ def _check_nodes(name: str, graph: Graph, x) -> None:
         )
 
 
-def neighbor_sum(graph: Graph, x: Array) -> Array:
-    r"""Adjacency mat-vec $(A x)_i = \sum_j A_{ij} x_j$.
+def neighbor_sum(graph: Graph, x: ArrayLike) -> Array:
+    r"""Adjacency mat-vec $(A x)_i = \sum_j A_{ij} w_{ij} x_j$ ($w = 1$ unweighted).
 
     Args:
-      graph: The graph; absent slots (`edge_mask`) contribute nothing.
+      graph: The graph; absent slots (`edge_mask`) contribute nothing; its `weights`
+        (if any) weight each slot.
       x: Node values of shape `(n, *f)` (trailing feature axes allowed).
 
     Returns:
@@ -37,8 +38,11 @@ def neighbor_sum(graph: Graph, x: Array) -> Array:
     return graph.neighbor_sum(jnp.asarray(x))
 
 
-def laplacian_matvec(graph: Graph, x: Array) -> Array:
+def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
     r"""Graph Laplacian mat-vec $(L x)_i = k_i x_i - \sum_j A_{ij} x_j$, $L = D - A$.
+
+    With `graph.weights`, the weighted Laplacian $L = D_w - W$,
+    $(L x)_i = \sum_j w_{ij} A_{ij}(x_i - x_j)$.
 
     Args:
       graph: The graph (masked slots are absent: they count neither in $D$ nor in $A$).
@@ -51,10 +55,7 @@ def laplacian_matvec(graph: Graph, x: Array) -> Array:
     _check_nodes("x", graph, x)
     x = jnp.asarray(x)
     # One pass: (Lx)_i = sum_j A_ij (x_i - x_j), a single sorted segment sum.
-    msg = x[graph.receivers] - x[graph.senders]
-    if graph.edge_mask is not None:
-        mask = graph.edge_mask.reshape((-1,) + (1,) * (x.ndim - 1))
-        msg = jnp.where(mask, msg, jnp.zeros((), msg.dtype))
+    msg = graph.weigh_slots(x[graph.receivers] - x[graph.senders])
     return jax.ops.segment_sum(
         msg, graph.receivers, graph.n_nodes, indices_are_sorted=True
     )
@@ -62,9 +63,9 @@ def laplacian_matvec(graph: Graph, x: Array) -> Array:
 
 def count_neighbor_states(
     graph: Graph,
-    states: Int[Array, " n"],
+    states: Int[ArrayLike, " n"],
     q: int,
-    weights: Float[Array, " e"] | None = None,
+    weights: Float[ArrayLike, " e"] | None = None,
 ) -> Array:
     r"""Per node, how many neighbours are in each of $q$ states (the Potts kernel).
 
@@ -74,10 +75,12 @@ def count_neighbor_states(
 
     Args:
       graph: The graph; absent slots count zero.
-      states: Integer states in `[0, q)`, shape `(n,)` (not checked inside jit).
+      states: Integer states in `[0, q)`, shape `(n,)`. A concrete state outside
+        `[0, q)` is a `ValueError`; traced ones make the whole result NaN (weighted) or
+        -1 (counts), never a silently truncated count.
       q: Number of states (static).
       weights: Optional per-slot weights `(e,)` (e.g. couplings `J[graph.edge_ids]`);
-        default 1 (then the result is `int32`).
+        default `graph.weights`, else 1 (then the result is `int32`).
 
     Returns:
       `(n, q)` counts (int32) or weighted sums (dtype of `weights`).
@@ -86,7 +89,9 @@ def count_neighbor_states(
     _check_nodes("states", graph, states)
     if jnp.ndim(states) != 1:
         raise ValueError(f"`states` must have shape (n,), got {jnp.shape(states)}")
-    states = jnp.asarray(states)
+    states = check_array("states", states, kind="int", low=0.0, high=float(q - 1))
+    if weights is None:
+        weights = graph.weights
     if weights is None:
         w = graph.slot_weights(jnp.int32)
     else:
@@ -100,4 +105,7 @@ def count_neighbor_states(
             w = jnp.where(graph.edge_mask, w, jnp.zeros((), w.dtype))
     flat = graph.receivers * q + states[graph.senders].astype(jnp.int32)
     out = jax.ops.segment_sum(w, flat, graph.n_nodes * q)
-    return out.reshape(graph.n_nodes, q)
+    out = out.reshape(graph.n_nodes, q)
+    if is_traced(states):
+        out = nan_outside(jnp.all((states >= 0) & (states < q)), out)
+    return out

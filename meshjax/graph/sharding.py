@@ -33,6 +33,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._custom_types import Array
 from .._devices import device_mesh
+from .._validate import check_int
 from ._graph import Graph
 from .interop import _host_pairs
 
@@ -60,8 +61,8 @@ def padded_slot_count(n_slots: int, n_devices: int) -> int:
       TypeError/ValueError: `n_slots` not an even int $\ge 0$ or `n_devices` not an int
       $\ge 1$.
     """
-    n_slots = _check_int("n_slots", n_slots, 0)
-    n_devices = _check_int("n_devices", n_devices, 1)
+    n_slots = check_int("n_slots", n_slots, min_value=0)
+    n_devices = check_int("n_devices", n_devices, min_value=1)
     if n_slots % 2:
         raise ValueError(f"`n_slots`={n_slots} must be even (two slots per edge)")
     m = math.lcm(2, n_devices)
@@ -107,6 +108,7 @@ def shard_graph(graph: Graph, mesh: Mesh | None = None, axis: str = "edges") -> 
             f"shape {graph.senders.shape}"
         )
     mask = None if graph.edge_mask is None else np.asarray(graph.edge_mask, bool)
+    weights = None if graph.weights is None else np.asarray(graph.weights)
     return _shard_host(
         np.asarray(graph.senders),
         np.asarray(graph.receivers),
@@ -115,6 +117,7 @@ def shard_graph(graph: Graph, mesh: Mesh | None = None, axis: str = "edges") -> 
         graph.n_nodes,
         mesh,
         axis,
+        weights,
     )
 
 
@@ -151,7 +154,7 @@ def shard_edges(
     Cost: O(E log E) host work (one lexsort), O(E/D) transfer per device.
     """
     mesh, axis = _resolve_mesh(mesh, axis)
-    n_nodes = _check_int("n_nodes", n_nodes, 1)
+    n_nodes = check_int("n_nodes", n_nodes, min_value=1, max_value=2**31 - 1)
     lo, hi = _host_pairs(edges, n_nodes, dedupe)
     m = lo.size
     eid = np.arange(m, dtype=np.int64)
@@ -243,14 +246,6 @@ def replicate(x: Any, mesh: Mesh | None = None) -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"`{name}` must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"`{name}`={value} is out of range; allowed: >= {low}")
-    return int(value)
-
-
 def _resolve_mesh(mesh: Mesh | None, axis: str) -> tuple[Mesh, str]:
     if not isinstance(axis, str) or not axis:
         raise ValueError(f"`axis` must be a non-empty string, got {axis!r}")
@@ -276,6 +271,7 @@ def _shard_host(
     n_nodes: int,
     mesh: Mesh,
     axis: str,
+    weights: np.ndarray | None = None,
 ) -> Graph:
     """Pads host slot arrays to `padded_slot_count` and places one block per device."""
     e = senders.shape[0]
@@ -288,7 +284,11 @@ def _shard_host(
         mask = _pad_host(np.ones(e, bool) if mask is None else mask, pad, False)
     sharding = NamedSharding(mesh, P(axis))
     put = lambda a: None if a is None else _put_host(a, sharding)
-    return Graph(put(senders), put(receivers), put(ids), put(mask), n_nodes)
+    if weights is not None:
+        weights = _pad_host(weights, pad, 0)
+    return Graph(
+        put(senders), put(receivers), put(ids), put(mask), n_nodes, weights=put(weights)
+    )
 
 
 def _pad_host(a, pad: int, fill) -> np.ndarray:
