@@ -31,6 +31,7 @@ from .ops import (
     count_neighbor_states as count_neighbor_states,
     laplacian_matvec as laplacian_matvec,
     neighbor_sum as neighbor_sum,
+    with_layout as with_layout,
 )
 from .sharding import (
     padded_slot_count as padded_slot_count,

@@ -17,8 +17,8 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from .._checks import check_int, check_real
 from .._custom_types import PRNGKeyArray
+from .._validate import check_int, check_real
 from ._graph import Graph, _assemble, _assemble_host
 
 
@@ -45,7 +45,7 @@ def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
     mean_degree = check_real(
-        "mean_degree", mean_degree, low=0.0, high=n_nodes - 1, high_open=True
+        "mean_degree", mean_degree, low=0.0, high=float(n_nodes - 1), high_open=True
     )
     m = int(round(n_nodes * mean_degree / 2))
     return _erdos_renyi(key, n_nodes, m)
@@ -90,7 +90,7 @@ def power_law(
         "mean_degree",
         mean_degree,
         low=0.0,
-        high=n_nodes - 1,
+        high=float(n_nodes - 1),
         low_open=True,
         high_open=True,
     )
@@ -105,8 +105,8 @@ def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
     cdf = jnp.cumsum(w)
     cdf = cdf / cdf[-1]
     k1, k2, k3 = jr.split(key, 3)
-    u = jnp.searchsorted(cdf, jr.uniform(k1, (m,)), side="right")
-    v = jnp.searchsorted(cdf, jr.uniform(k2, (m,)), side="right")
+    u = jnp.searchsorted(cdf, jr.uniform(k1, (m,), jnp.float32), side="right")
+    v = jnp.searchsorted(cdf, jr.uniform(k2, (m,), jnp.float32), side="right")
     u = jnp.minimum(u, n_nodes - 1).astype(jnp.int32)
     v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
     # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
@@ -186,8 +186,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
 
             def body(state):
                 kj, _, it = state
-                u = jr.uniform(jr.fold_in(kj, it))
-                slot = jnp.minimum((u * start).astype(jnp.int32), start - 1)
+                slot = jr.randint(jr.fold_in(kj, it), (), 0, start, dtype=jnp.int32)
                 return kj, ends[slot], it + 1
 
             _, c, _ = lax.while_loop(cond, body, (jr.fold_in(kk, j), jnp.int32(-1), 0))
@@ -212,8 +211,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     limit = par_start + 2 * m * jnp.repeat(jnp.arange(n_par, dtype=jnp.int32), m)
 
     def draw(k, mask, ptr_targets):
-        u = jr.uniform(k, (n_par * m,))
-        fresh = jnp.minimum((u * limit).astype(jnp.int32), limit - 1)
+        fresh = jr.randint(k, (n_par * m,), 0, limit, dtype=jnp.int32)
         return jnp.where(mask, fresh, ptr_targets)
 
     def resolve(ptr_targets):

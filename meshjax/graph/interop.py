@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_int
+from .._validate import check_int
 from ._graph import Graph, _assemble_host
 
 

@@ -1,0 +1,333 @@
+r"""A gather layout for neighbour reductions: jagged diagonals plus a short COO tail.
+
+XLA's CPU scatter (the sorted `segment_sum` over slots) runs single-threaded behind a row
+loop; a *gather* into a dense column, followed by an elementwise add, fuses into one
+vectorised loop. This file lays the slots out so that every neighbour reduction
+$y_i = \bigoplus_{j \sim i} f(x_j, w_{ij})$ becomes a chain of such column gathers:
+
+- rows (nodes) are sorted by slot count, largest first (`order`, `inv` its inverse);
+- column $c < J$ ("jagged diagonal" $c$, JDS / SELL-C-σ with σ = n and one slice per
+  column) holds the $c$-th neighbour of each of the first $L_c$ rows, where $L_c$ is the
+  number of rows with more than $c$ slots, rounded up to a coarse ladder (≤ 1/16 extra)
+  so that graphs of one size and kind share shapes and compiled code;
+- the slots of the hubs beyond column $J$ (at most `max_columns`) form a COO tail,
+  reduced by one short sorted segment reduction (the HYB format of Bell & Garland).
+
+Every entry that is padding, or whose slot was absent (`edge_mask`) when the layout was
+built, holds the sentinel neighbour id `n` (gathers read an appended identity value).
+Per-slot values (a later mask, weights) ride along: entry $(p, c)$ of the head is slot
+`first[p] + c` of the graph's slot arrays, a tail entry carries its slot in `tail_slot`.
+
+Memory: 4 bytes per head entry (≈ 4.25 bytes per slot with the rounding), 12 bytes per tail
+slot and 16 bytes per node (`order`, `inv`, `first`, `degree`): about 6 bytes per slot at
+⟨k⟩ = 10, on top of the graph's own 13 bytes per slot. Work: one gather per slot per
+reduction, plus one gather of `n` to return to node order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._custom_types import Array, Int
+
+#: Default number of jagged-diagonal columns before the COO tail takes over.
+MAX_COLUMNS = 64
+#: "auto" attaches a layout from this many slots on (below it, one compiled program for
+#: every graph of a size matters more than the speed of the reduction).
+AUTO_MIN_SLOTS = 1 << 15
+
+
+class NeighborLayout(eqx.Module):
+    """Jagged-diagonal + COO-tail layout of a graph's slots (see the module docstring).
+
+    Attributes:
+      order: `int32[n]`, the node at sorted position `p` (slot count non-increasing).
+      inv: `int32[n]`, the sorted position of node `i` (`order[inv[i]] == i`).
+      first: `int32[n]`, the first slot of the row at position `p` (CSR row start).
+      degree: `int32[n]`, present slots per node (node order) when the layout was built.
+      head: `int32[h]`, the columns one after another; column `c` holds
+        `lengths[c]` neighbour ids, the sentinel `n` where nothing is.
+      tail_nbr, tail_pos, tail_slot: `int32[t]`, the hub slots beyond the last column:
+        neighbour id (or `n`), sorted position of the receiver (non-decreasing), slot.
+      lengths: static column lengths (non-increasing).
+      n_nodes, n_slots: static sizes.
+      mask_baked: static; `True` while the graph's `edge_mask` is the one folded in when the
+        layout was built (absent slots already hold the sentinel). `Graph.with_mask` clears
+        it, and the ops then read the mask per slot.
+    """
+
+    order: Int[Array, " n"]
+    inv: Int[Array, " n"]
+    first: Int[Array, " n"]
+    degree: Int[Array, " n"]
+    head: Int[Array, " h"]
+    tail_nbr: Int[Array, " t"]
+    tail_pos: Int[Array, " t"]
+    tail_slot: Int[Array, " t"]
+    lengths: tuple[int, ...] = eqx.field(static=True)
+    n_nodes: int = eqx.field(static=True)
+    n_slots: int = eqx.field(static=True)
+    mask_baked: bool = eqx.field(static=True, default=True)
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.lengths)
+
+    def nbytes(self) -> int:
+        """Bytes held by the layout's arrays."""
+        return sum(
+            int(a.size) * a.dtype.itemsize
+            for a in (
+                self.order,
+                self.inv,
+                self.first,
+                self.degree,
+                self.head,
+                self.tail_nbr,
+                self.tail_pos,
+                self.tail_slot,
+            )
+        )
+
+    def unbaked(self) -> NeighborLayout:
+        """The same layout, told that the graph's mask must be read per slot."""
+        if not self.mask_baked:
+            return self
+        return NeighborLayout(
+            self.order,
+            self.inv,
+            self.first,
+            self.degree,
+            self.head,
+            self.tail_nbr,
+            self.tail_pos,
+            self.tail_slot,
+            self.lengths,
+            self.n_nodes,
+            self.n_slots,
+            False,
+        )
+
+
+# ------------------------------------------------------------------------ building
+
+
+def _round_up(length: int, n: int) -> int:
+    """Rounds a column length up to a ladder with steps of at most 1/16."""
+    if length <= 32:
+        return min(length, n)
+    step = 1 << (length.bit_length() - 5)
+    return min(n, -(-length // step) * step)
+
+
+def build_layout(
+    senders, receivers, edge_mask, n_nodes: int, *, max_columns: int = MAX_COLUMNS
+) -> NeighborLayout:
+    """Builds the layout from concrete slot arrays (sorted by receiver).
+
+    The degree sort runs on the host (NumPy radix sort on 16-bit keys, O(n)); the columns
+    are filled by one jitted gather per column. Cost O(n + E).
+    """
+    r = np.asarray(receivers)
+    n = n_nodes
+    e = int(r.shape[0])
+    # Receivers are sorted: row starts by binary search (no O(E) histogram pass).
+    bounds = np.searchsorted(r, np.arange(n + 1, dtype=r.dtype)).astype(np.int64)
+    first = bounds[:-1]
+    counts = np.diff(bounds)
+    dmax = int(counts.max()) if n else 0
+    if dmax < (1 << 16):
+        order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(-counts, kind="stable")
+    deg_sorted = counts[order]
+    inv = np.empty(n, np.int64)
+    inv[order] = np.arange(n)
+    n_cols = min(dmax, max_columns)
+    # hist[c] = rows with more than c slots.
+    hist = np.bincount(counts, minlength=dmax + 1)
+    more_than = n - np.cumsum(hist)
+    lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
+    first_sorted = first[order]
+    # Tail: slots of rows with more than n_cols slots, beyond column n_cols.
+    extra = np.maximum(deg_sorted - n_cols, 0)
+    n_tail = int(extra.sum())
+    if n_tail:
+        n_hubs = int(np.count_nonzero(extra))
+        tail_pos = np.repeat(np.arange(n_hubs), extra[:n_hubs])
+        starts = np.zeros(n_hubs, np.int64)
+        np.cumsum(extra[: n_hubs - 1], out=starts[1:])
+        within = np.arange(n_tail) - starts[tail_pos]
+        tail_slot = first_sorted[tail_pos] + n_cols + within
+    else:
+        tail_pos = np.zeros(0, np.int64)
+        tail_slot = np.zeros(0, np.int64)
+    s = jnp.asarray(senders, jnp.int32)
+    mask = None if edge_mask is None else jnp.asarray(edge_mask, bool)
+    degree = counts
+    if edge_mask is not None:
+        absent = np.flatnonzero(~np.asarray(edge_mask))
+        if absent.size:
+            degree = counts - np.bincount(r[absent], minlength=n)
+    head, tail_nbr = _fill(
+        s,
+        mask,
+        jnp.asarray(first_sorted, jnp.int32),
+        jnp.asarray(deg_sorted, jnp.int32),
+        jnp.asarray(tail_slot, jnp.int32),
+        lengths,
+        n,
+    )
+    return NeighborLayout(
+        jnp.asarray(order, jnp.int32),
+        jnp.asarray(inv, jnp.int32),
+        jnp.asarray(first_sorted, jnp.int32),
+        jnp.asarray(degree, jnp.int32),
+        head,
+        tail_nbr,
+        jnp.asarray(tail_pos, jnp.int32),
+        jnp.asarray(tail_slot, jnp.int32),
+        lengths,
+        n,
+        e,
+        True,
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6))
+def _fill(senders, mask, first_sorted, deg_sorted, tail_slot, lengths, n):
+    nbr = senders if mask is None else jnp.where(mask, senders, n)
+    e = nbr.shape[0]
+    cols = []
+    for c, length in enumerate(lengths):
+        slot = first_sorted[:length] + c
+        valid = deg_sorted[:length] > c
+        got = nbr.at[jnp.minimum(slot, e - 1)].get(mode="promise_in_bounds")
+        cols.append(jnp.where(valid, got, n))
+    head = jnp.concatenate(cols) if cols else jnp.zeros(0, jnp.int32)
+    tail = nbr.at[tail_slot].get(mode="promise_in_bounds")
+    return head.astype(jnp.int32), tail.astype(jnp.int32)
+
+
+# ------------------------------------------------------------------------ reductions
+
+# f(nbr, slot, present) -> values; `present` is None when the sentinel alone marks the
+# absent entries (no extra mask to read), else a bool array shaped like `nbr`.
+EntryFn = Callable[[Array, Array, Array | None], Array]
+
+
+def _extend(x: Array, fill) -> Array:
+    """`x` with one row `fill` appended (the value the sentinel id `n` reads)."""
+    pad = jnp.full((1,) + x.shape[1:], fill, x.dtype)
+    return jnp.concatenate([x, pad])
+
+
+def _take(x: Array, idx: Array) -> Array:
+    return x.at[idx].get(mode="promise_in_bounds")
+
+
+def reduce_neighbors(
+    layout: NeighborLayout,
+    entry: EntryFn,
+    op: str,
+    identity,
+    *,
+    mask: Array | None = None,
+    need_slots: bool = False,
+) -> Array:
+    """$y_p = \\bigoplus_{c}$ `entry(nbr, slot, present)` over row `p`'s entries.
+
+    Returns the result in *node* order. `op` is "sum", "min", "max" or "or"; `identity` is
+    its neutral value (what absent entries must contribute: `entry` makes sure of it).
+    `mask` (a per-slot `bool[e]`, read only if the layout has not baked it) and slot ids
+    are computed per entry only when needed.
+    """
+    n = layout.n_nodes
+    e = layout.n_slots
+    combine = {
+        "sum": jnp.add,
+        "min": jnp.minimum,
+        "max": jnp.maximum,
+        "or": jnp.bitwise_or,
+    }[op]
+    mask_ext = None if mask is None else _extend(mask, False)
+    want_slots = need_slots or mask_ext is not None
+    offsets = [0]
+    for length in layout.lengths:
+        offsets.append(offsets[-1] + length)
+
+    def present_of(nbr, slot):
+        if mask_ext is None:
+            return None
+        return (nbr < n) & _take(mask_ext, slot)
+
+    acc = None
+    for c in reversed(range(layout.n_columns)):
+        length = layout.lengths[c]
+        if length == 0:
+            continue
+        nbr = layout.head[offsets[c] : offsets[c + 1]]
+        slot = None
+        if want_slots:
+            # Padding entries may point past the row (guarded by nbr == n); clamp to e.
+            slot = jnp.minimum(layout.first[:length] + c, e)
+        vals = entry(nbr, slot, present_of(nbr, slot))
+        if acc is None:
+            acc = vals
+        else:
+            grow = length - acc.shape[0]
+            if grow:
+                acc = jnp.concatenate(
+                    [acc, jnp.full((grow,) + acc.shape[1:], identity, acc.dtype)]
+                )
+            acc = combine(acc, vals)
+    if acc is None:
+        return None  # type: ignore[return-value]  # caller handles the empty graph
+    if acc.shape[0] < n:
+        acc = jnp.concatenate(
+            [acc, jnp.full((n - acc.shape[0],) + acc.shape[1:], identity, acc.dtype)]
+        )
+    if layout.tail_nbr.shape[0]:
+        nbr = layout.tail_nbr
+        slot = layout.tail_slot
+        vals = entry(nbr, slot, present_of(nbr, slot))
+        pos = layout.tail_pos
+        if op == "or" and vals.dtype != jnp.bool_:
+            # No scatter-or in XLA: one sorted segment-max per bit (the tail is short).
+            part = jnp.zeros((n,) + vals.shape[1:], vals.dtype)
+            one = jnp.ones((), vals.dtype)
+            for b in range(8 * vals.dtype.itemsize):
+                bit = (vals >> b) & one
+                hit = jax.ops.segment_max(bit, pos, n, indices_are_sorted=True)
+                part = part | (jnp.maximum(hit, 0).astype(vals.dtype) << b)
+        else:
+            seg = {
+                "sum": jax.ops.segment_sum,
+                "min": jax.ops.segment_min,
+                "max": jax.ops.segment_max,
+                "or": jax.ops.segment_max,
+            }[op]
+            part = seg(vals, pos, n, indices_are_sorted=True)
+        acc = combine(acc, part.astype(acc.dtype))
+    return _take(acc, layout.inv)
+
+
+def slot_values(values: Array, fill) -> Array:
+    """Per-slot values with one `fill` appended, for reading at the sentinel slot `e`."""
+    return _extend(values, fill)
+
+
+def auto_wants_layout(n_slots: int) -> bool:
+    """The default choice (measured on the 2-core CPU, see benchmarks/RESULTS.md)."""
+    return n_slots >= AUTO_MIN_SLOTS
+
+
+def bytes_per_slot(layout: NeighborLayout) -> float:
+    """The layout's own memory per slot."""
+    return layout.nbytes() / max(layout.n_slots, 1)
