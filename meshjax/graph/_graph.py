@@ -9,7 +9,7 @@ import numpy as np
 from jax import lax
 
 from .._custom_types import Array, Bool, Int
-from ._layout import NeighborLayout, reduce_neighbors
+from ._layout import NeighborLayout, auto_wants_layout, build_layout, reduce_neighbors
 
 
 class Graph(eqx.Module):
@@ -226,10 +226,9 @@ def _assemble_host(src: np.ndarray, dst: np.ndarray, n_nodes: int) -> Graph:
     receivers = np.concatenate([dst, src])
     eids = np.concatenate([eid, eid])
     order = np.lexsort((eids, senders, receivers))
-    return Graph(
-        jnp.asarray(senders[order], jnp.int32),
-        jnp.asarray(receivers[order], jnp.int32),
-        jnp.asarray(eids[order], jnp.int32),
-        None,
-        n_nodes,
-    )
+    s = jnp.asarray(senders[order], jnp.int32)
+    r = jnp.asarray(receivers[order], jnp.int32)
+    layout = None
+    if auto_wants_layout(int(s.shape[0])):
+        layout = build_layout(s, r, None, n_nodes)
+    return Graph(s, r, jnp.asarray(eids[order], jnp.int32), None, n_nodes, layout)

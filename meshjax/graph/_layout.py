@@ -9,7 +9,8 @@ $y_i = \bigoplus_{j \sim i} f(x_j, w_{ij})$ becomes a chain of such column gathe
 - column $c < J$ ("jagged diagonal" $c$, JDS / SELL-C-σ with σ = n and one slice per
   column) holds the $c$-th neighbour of each of the first $L_c$ rows, where $L_c$ is the
   number of rows with more than $c$ slots, rounded up to a coarse ladder (≤ 1/16 extra)
-  so that graphs of one size and kind share shapes and compiled code;
+  so that graphs of one size and kind share more shapes (and compiled code; not all:
+  another sample of a random graph usually recompiles a jitted kernel);
 - the slots of the hubs beyond column $J$ (at most `max_columns`) form a COO tail,
   reduced by one short sorted segment reduction (the HYB format of Bell & Garland).
 
@@ -33,14 +34,16 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from .._custom_types import Array, Int
 
 #: Default number of jagged-diagonal columns before the COO tail takes over.
-MAX_COLUMNS = 64
+MAX_COLUMNS = 32
 #: "auto" attaches a layout from this many slots on (below it, one compiled program for
 #: every graph of a size matters more than the speed of the reduction).
 AUTO_MIN_SLOTS = 1 << 15
+_FUSE = 1 << 30  # columns per fused chain (no cut: measured no compile gain)
 
 
 class NeighborLayout(eqx.Module):
@@ -240,13 +243,16 @@ def reduce_neighbors(
     *,
     mask: Array | None = None,
     need_slots: bool = False,
+    rowvals=None,
 ) -> Array:
     """$y_p = \\bigoplus_{c}$ `entry(nbr, slot, present)` over row `p`'s entries.
 
-    Returns the result in *node* order. `op` is "sum", "min", "max" or "or"; `identity` is
+    Returns the result in *node* order. `op` is "sum", "min", "max" or "or" (bool values,
+    or unsigned integers with at most one bit set per entry); `identity` is
     its neutral value (what absent entries must contribute: `entry` makes sure of it).
     `mask` (a per-slot `bool[e]`, read only if the layout has not baked it) and slot ids
-    are computed per entry only when needed.
+    are computed per entry only when needed. With `rowvals` (a pytree of per-node arrays),
+    `entry` gets a fourth argument: those values of each entry's row.
     """
     n = layout.n_nodes
     e = layout.n_slots
@@ -258,6 +264,19 @@ def reduce_neighbors(
     }[op]
     mask_ext = None if mask is None else _extend(mask, False)
     want_slots = need_slots or mask_ext is not None
+    rv_sorted = None
+    if rowvals is not None:
+        rv_sorted = jax.tree.map(lambda v: _take(v, layout.order), rowvals)
+
+    def call(nbr, slot, present, rows):
+        if rv_sorted is None:
+            return entry(nbr, slot, present)
+        if isinstance(rows, int):
+            rv = jax.tree.map(lambda v: v[:rows], rv_sorted)
+        else:
+            rv = jax.tree.map(lambda v: _take(v, rows), rv_sorted)
+        return entry(nbr, slot, present, rv)
+
     offsets = [0]
     for length in layout.lengths:
         offsets.append(offsets[-1] + length)
@@ -277,7 +296,7 @@ def reduce_neighbors(
         if want_slots:
             # Padding entries may point past the row (guarded by nbr == n); clamp to e.
             slot = jnp.minimum(layout.first[:length] + c, e)
-        vals = entry(nbr, slot, present_of(nbr, slot))
+        vals = call(nbr, slot, present_of(nbr, slot), length)
         if acc is None:
             acc = vals
         else:
@@ -287,6 +306,10 @@ def reduce_neighbors(
                     [acc, jnp.full((grow,) + acc.shape[1:], identity, acc.dtype)]
                 )
             acc = combine(acc, vals)
+        if c % _FUSE == _FUSE - 1:
+            # Cut the chain into fusions of a few columns: XLA's compile time grows
+            # faster than linearly with the length of one fused chain.
+            acc = lax.optimization_barrier(acc)
     if acc is None:
         return None  # type: ignore[return-value]  # caller handles the empty graph
     if acc.shape[0] < n:
@@ -296,26 +319,119 @@ def reduce_neighbors(
     if layout.tail_nbr.shape[0]:
         nbr = layout.tail_nbr
         slot = layout.tail_slot
-        vals = entry(nbr, slot, present_of(nbr, slot))
+        vals = call(nbr, slot, present_of(nbr, slot), layout.tail_pos)
         pos = layout.tail_pos
-        if op == "or" and vals.dtype != jnp.bool_:
-            # No scatter-or in XLA: one sorted segment-max per bit (the tail is short).
-            part = jnp.zeros((n,) + vals.shape[1:], vals.dtype)
-            one = jnp.ones((), vals.dtype)
-            for b in range(8 * vals.dtype.itemsize):
-                bit = (vals >> b) & one
-                hit = jax.ops.segment_max(bit, pos, n, indices_are_sorted=True)
-                part = part | (jnp.maximum(hit, 0).astype(vals.dtype) << b)
-        else:
-            seg = {
-                "sum": jax.ops.segment_sum,
-                "min": jax.ops.segment_min,
-                "max": jax.ops.segment_max,
-                "or": jax.ops.segment_max,
-            }[op]
-            part = seg(vals, pos, n, indices_are_sorted=True)
+        n_hub_rows = layout.lengths[-1]  # every tail row is among these positions
+        part = segment_reduce(vals, pos, n_hub_rows, op)
+        if n_hub_rows < n:
+            part = jnp.concatenate(
+                [
+                    part,
+                    jnp.full((n - n_hub_rows,) + part.shape[1:], identity, part.dtype),
+                ]
+            )
         acc = combine(acc, part.astype(acc.dtype))
     return _take(acc, layout.inv)
+
+
+def filter_entries(layout: NeighborLayout, keep: Callable, rowvals) -> NeighborLayout:
+    """The layout with every entry for which `keep(nbr, rowvals_of_its_row)` is False
+    replaced by the sentinel (a sub-graph, e.g. the edges towards higher priority).
+
+    One pass over the entries; the result has the same shapes (so it jits alike).
+    """
+    n = layout.n_nodes
+    rv_sorted = jax.tree.map(lambda v: _take(v, layout.order), rowvals)
+    cols, start = [], 0
+    for length in layout.lengths:
+        nbr = layout.head[start : start + length]
+        rv = jax.tree.map(lambda v: v[:length], rv_sorted)
+        cols.append(jnp.where(keep(nbr, rv), nbr, n))
+        start += length
+    head = jnp.concatenate(cols) if cols else layout.head
+    rv = jax.tree.map(lambda v: _take(v, layout.tail_pos), rv_sorted)
+    tail = jnp.where(keep(layout.tail_nbr, rv), layout.tail_nbr, n)
+    return NeighborLayout(
+        layout.order,
+        layout.inv,
+        layout.first,
+        layout.degree,
+        head.astype(jnp.int32),
+        tail.astype(jnp.int32),
+        layout.tail_pos,
+        layout.tail_slot,
+        layout.lengths,
+        layout.n_nodes,
+        layout.n_slots,
+        layout.mask_baked,
+    )
+
+
+def segment_reduce(vals: Array, seg_ids: Array, n: int, op: str) -> Array:
+    """Sorted segment reduction; "or" of integers as one segment-max per bit."""
+    if op == "or" and vals.dtype != jnp.bool_:
+        # No scatter-or in XLA. Entries of an integer "or" carry at most one bit each (a
+        # documented restriction): scatter those bits into an (n, bits) table, then pack.
+        width = 8 * vals.dtype.itemsize
+        one = jnp.ones((), vals.dtype)
+        has = vals != 0
+        bit = lax.population_count(vals - one).astype(jnp.int32)  # index of the bit
+        flat = jnp.where(has, seg_ids * width + bit, n * width)
+        table = jnp.zeros(n * width + 1, bool).at[flat].set(True, mode="drop")
+        table = table[: n * width].reshape(n, width)
+        weights = one << jnp.arange(width, dtype=vals.dtype)
+        return jnp.sum(
+            jnp.where(table, weights, jnp.zeros((), vals.dtype)),
+            axis=1,
+            dtype=vals.dtype,
+        )
+    seg = {
+        "sum": jax.ops.segment_sum,
+        "min": jax.ops.segment_min,
+        "max": jax.ops.segment_max,
+        "or": jax.ops.segment_max,
+    }[op]
+    return seg(vals, seg_ids, n, indices_are_sorted=True)
+
+
+def neighbor_reduce(
+    graph, entry: Callable, op: str, identity, *, rowvals=None, need_slots: bool = False
+) -> Array:
+    """`reduce_neighbors` on `graph.layout` if it has one, else over the sorted slots.
+
+    `entry(nbr, slot, present[, rowvals])` must return `identity` where `present` is
+    False; on the segment path `present` is the graph's mask (or None) and `nbr` the
+    senders (never the sentinel). Returns per-node values in node order.
+    """
+    n = graph.n_nodes
+    if graph.layout is not None:
+        mask = graph.edge_mask if not graph.layout.mask_baked else None
+        out = reduce_neighbors(
+            graph.layout,
+            entry,
+            op,
+            identity,
+            mask=mask,
+            need_slots=need_slots,
+            rowvals=rowvals,
+        )
+        if out is not None:
+            return out
+    e = graph.senders.shape[0]
+    slot = jnp.arange(e, dtype=jnp.int32) if need_slots else None
+    args = (graph.senders, slot, graph.edge_mask)
+    if rowvals is not None:
+        args = args + (jax.tree.map(lambda v: _take(v, graph.receivers), rowvals),)
+    vals = entry(*args)
+    out = segment_reduce(vals, graph.receivers, n, op)
+    if op in ("min", "max"):
+        # Nodes without slots get the dtype's extreme from XLA: use `identity`.
+        has = jax.ops.segment_max(
+            jnp.ones((e,), bool), graph.receivers, n, indices_are_sorted=True
+        )
+        has = has.reshape(has.shape + (1,) * (out.ndim - 1))
+        out = jnp.where(has, out, jnp.full((), identity, out.dtype))
+    return out
 
 
 def slot_values(values: Array, fill) -> Array:

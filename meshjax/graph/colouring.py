@@ -11,73 +11,119 @@ import numpy as np
 from jax import lax
 
 from .._custom_types import Array, Int, PRNGKeyArray
+from .._validate import as_key
 from ._graph import Graph
+from ._layout import filter_entries, neighbor_reduce
+from .ops import with_layout
 
 
-def colouring(graph: Graph, key: PRNGKeyArray | None = None) -> Int[Array, " n"]:
-    r"""A proper colouring with at most $\Delta + 1$ colours (Jones–Plassmann).
+def colouring(key: PRNGKeyArray, graph: Graph) -> Int[Array, " n"]:
+    r"""A proper colouring with at most $\Delta + 1$ colours (speculative greedy).
 
-    Every node gets a random priority (ties broken by id). In each round, every uncoloured
-    node whose priority beats all its uncoloured neighbours' takes the smallest colour
-    not used by its coloured neighbours (found by testing $c = 0, 1, \dots$ with one
-    O(E) pass each). Those nodes form an independent set, so the colouring stays proper,
-    and the smallest free colour of a node of degree $k$ is at most $k$, so at most
-    $\Delta + 1$ colours are used (in practice about as many as greedy colouring:
-    5–7 on ER graphs with $\langle k \rangle = 10$). Runs under `jit`: O(n + E) memory,
-    O(E) per pass.
+    Every node gets a priority: the bit length of its degree, then a random number,
+    then its id (largest degree first, as in Jones–Plassmann–LDF). Each round, every uncoloured
+    node proposes the smallest colour not used by its *coloured* neighbours (read as a
+    32-bit set of the colours in its window $[b_i, b_i + 32)$, one fused pass; a node
+    whose window is full moves it up by 32), then keeps it unless an uncoloured neighbour
+    of higher priority proposed the same colour (a second pass). Kept colours never
+    clash: a proposal avoids every coloured neighbour, and of two adjacent equal
+    proposals only the higher-priority one is kept. The uncoloured node of highest
+    priority always keeps its proposal, so the loop ends; on sparse random graphs it takes
+    a handful of rounds. The proposal of a node of degree $k$ is at most $k$, so at most
+    $\Delta + 1$ colours are used (about as many as sequential greedy colouring: 6–8 on
+    ER graphs with $\langle k \rangle = 10$).
+
+    Both passes are neighbour reductions: with the graph's gather layout
+    (`meshjax.graph.with_layout`, built here if the graph has none and is concrete) they
+    are dense gathers; on traced graphs they are sorted segment reductions. One
+    `while_loop` under `jit`: O(n + E) memory, O(E) per round.
 
     Args:
+      key: PRNG key for the priorities (an int seed is accepted).
       graph: The graph (absent slots impose no constraint).
-      key: Optional PRNG key for the priorities (default: a fixed key, so the result is
-        deterministic).
 
     Returns:
       `int32[n]` colours, `0 .. num_colours - 1`. Use `check_colouring` to validate a
       colouring from elsewhere.
     """
-    if key is None:
-        key = jr.key(0)
-    return _jones_plassmann(key, graph)
+    key = as_key(key)
+    if graph.layout is None:
+        graph = with_layout(graph, policy="auto")
+    return _greedy_fixed_point(key, graph)
+
+
+_WINDOW = 32
 
 
 @jax.jit
-def _jones_plassmann(key, g: Graph) -> Int[Array, " n"]:
+def _greedy_fixed_point(key, g: Graph) -> Int[Array, " n"]:
     n = g.n_nodes
-    present = g.slot_weights(jnp.bool_)
-    # Priority: a random permutation, so all priorities differ.
-    prio = (
-        jnp.zeros(n, jnp.int32)
-        .at[jr.permutation(key, n)]
-        .set(jnp.arange(n, dtype=jnp.int32))
+    # Priority: bit length of the degree (largest first: hubs colour early, fewer
+    # colours and shorter chains), then random bits, then the node id.
+    deg = g.degrees().astype(jnp.uint32)
+    log_deg = jnp.uint32(32) - lax.clz(deg)
+    prio = (log_deg << 26) | (jr.bits(key, (n,), jnp.uint32) >> 6)
+    ids = jnp.arange(n, dtype=jnp.int32)
+    prio_ext = jnp.concatenate([prio, jnp.zeros((1,), jnp.uint32)])
+
+    def higher(nbr, rv):
+        my_prio, my_id = rv
+        p = prio_ext.at[nbr].get(mode="promise_in_bounds")
+        return (p > my_prio) | ((p == my_prio) & (nbr > my_id))
+
+    # The graph oriented towards higher priority: a DAG whose greedy colouring in
+    # priority order is the unique fixed point of c_i = mex{c_j : j above i}.
+    if g.layout is not None:
+        dag = Graph(
+            g.senders,
+            g.receivers,
+            g.edge_ids,
+            g.edge_mask,
+            n,
+            filter_entries(g.layout, higher, (prio, ids)),
+        )
+    else:
+        up = higher(g.senders, (prio[g.receivers], g.receivers))
+        dag = g.with_mask(up)
+    zero = jnp.zeros((), jnp.uint32)
+    one = jnp.ones((), jnp.uint32)
+    full_set = jnp.asarray(0xFFFFFFFF, jnp.uint32)
+
+    def mex(colour):
+        colour_ext = jnp.concatenate([colour, jnp.full((1,), -1, jnp.int32)])
+
+        def used(nbr, slot, present, base):
+            c = colour_ext.at[nbr].get(mode="promise_in_bounds") - base
+            inside = (c >= 0) & (c < _WINDOW)
+            if present is not None:
+                inside = inside & present
+            return jnp.where(inside, one << c.astype(jnp.uint32), zero)
+
+        def window(base):
+            return neighbor_reduce(dag, used, "or", 0, rowvals=base)
+
+        def full_body(state):
+            base, bits = state
+            base = jnp.where(bits == full_set, base + _WINDOW, base)
+            return base, window(base)
+
+        base = jnp.zeros(n, jnp.int32)
+        base, bits = lax.while_loop(
+            lambda s: jnp.any(s[1] == full_set), full_body, (base, window(base))
+        )
+        free = ~bits
+        low = free & (~free + one)  # the lowest free bit
+        return base + lax.population_count(low - one).astype(jnp.int32)
+
+    def body(state):
+        colour, _ = state
+        new = mex(colour)
+        return new, jnp.any(new != colour)
+
+    colour, _ = lax.while_loop(
+        lambda s: s[1], body, (jnp.zeros(n, jnp.int32), jnp.array(True))
     )
-    colour = jnp.full(n, -1, jnp.int32)
-
-    def round_body(colour):
-        uncol = colour < 0
-        # A node is selected if no uncoloured neighbour has a higher priority.
-        beaten = present & uncol[g.senders] & (prio[g.senders] > prio[g.receivers])
-        sel = uncol & ~jax.ops.segment_max(
-            beaten, g.receivers, n, indices_are_sorted=True
-        )
-
-        def clash(cand):
-            hit = present & (colour[g.senders] == cand[g.receivers])
-            return sel & jax.ops.segment_max(
-                hit, g.receivers, n, indices_are_sorted=True
-            )
-
-        def mex_body(state):
-            cand, c = state
-            cand = cand + c.astype(jnp.int32)
-            return cand, clash(cand)
-
-        cand0 = jnp.zeros(n, jnp.int32)
-        cand, _ = lax.while_loop(
-            lambda s: jnp.any(s[1]), mex_body, (cand0, clash(cand0))
-        )
-        return jnp.where(sel, cand, colour)
-
-    return lax.while_loop(lambda c: jnp.any(c < 0), round_body, colour)
+    return colour
 
 
 def check_colouring(graph: Graph, colours) -> None:

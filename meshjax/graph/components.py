@@ -8,6 +8,7 @@ from jax import lax
 
 from .._custom_types import Array, Bool, Float, Int
 from ._graph import Graph
+from ._layout import neighbor_reduce
 
 
 def connected_components(
@@ -43,10 +44,13 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
     f = jnp.arange(n, dtype=jnp.int32)
 
     def min_nbr(gf):
-        vals = gf[g.senders]
-        if g.edge_mask is not None:
-            vals = jnp.where(g.edge_mask, vals, big)
-        return jax.ops.segment_min(vals, g.receivers, n, indices_are_sorted=True)
+        gf_ext = jnp.concatenate([gf, jnp.full((1,), big, gf.dtype)])
+
+        def entry(nbr, slot, present):
+            v = gf_ext.at[nbr].get(mode="promise_in_bounds")
+            return v if present is None else jnp.where(present, v, big)
+
+        return neighbor_reduce(g, entry, "min", big)
 
     def body(state):
         f, gf, _ = state

@@ -18,8 +18,9 @@ import numpy as np
 from jax import lax
 
 from .._custom_types import PRNGKeyArray
-from .._validate import check_int, check_real
+from .._validate import as_key, check_int, check_real
 from ._graph import Graph, _assemble, _assemble_host
+from .ops import with_layout
 
 
 def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
@@ -48,7 +49,7 @@ def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
         "mean_degree", mean_degree, low=0.0, high=float(n_nodes - 1), high_open=True
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _erdos_renyi(key, n_nodes, m)
+    return with_layout(_erdos_renyi(as_key(key), n_nodes, m))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -95,7 +96,7 @@ def power_law(
         high_open=True,
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _power_law(key, n_nodes, m, gamma)
+    return with_layout(_power_law(as_key(key), n_nodes, m, gamma))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
@@ -146,9 +147,9 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
         raise ValueError(
             f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
         )
-    src, dst = _barabasi_albert_pairs(key, n_nodes, m)
+    src, dst = _barabasi_albert_pairs(as_key(key), n_nodes, m)
     g = _assemble(src, dst, n_nodes, dedupe=False)
-    return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes)
+    return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
 
 _BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
