@@ -206,6 +206,59 @@ def _assemble(src: Array, dst: Array, n_nodes: int, dedupe: bool) -> Graph:
     return Graph(senders, receivers, eids, keep, n_nodes)
 
 
+def _assemble_np(src, dst, n_nodes: int, dedupe: bool) -> Graph:
+    """`_assemble` on the host with NumPy, for concrete pairs on the CPU backend.
+
+    The same slot arrays, ids and mask as `_assemble` (every step is deterministic and
+    the sort keys are the same), but NumPy's vectorised sort of the packed 64-bit keys is
+    about 4x faster than XLA's CPU sort, and the sorts are the cost.
+    """
+    src = np.asarray(src, np.int64)
+    dst = np.asarray(dst, np.int64)
+    key = np.concatenate([(dst << 32) | src, (src << 32) | dst])
+    key.sort()
+    receivers = (key >> 32).astype(np.int32)
+    senders = key.astype(np.int32)  # the low 32 bits
+    del key
+    e = senders.shape[0]
+    idx = np.arange(e, dtype=np.int32)
+    new_group = np.ones(e, bool)
+    if e > 1:
+        np.not_equal(receivers[1:], receivers[:-1], out=new_group[1:])
+        new_group[1:] |= senders[1:] != senders[:-1]
+    copy = idx - np.maximum.accumulate(np.where(new_group, idx, 0))
+    del new_group
+    # rank[t]: the slot at position t in (sender, slot) order; the reverse of slot
+    # rank[t] is slot t (for slots that are not self-loops).
+    skey = (senders.astype(np.int64) << 32) | idx
+    skey.sort()
+    rank = skey.astype(np.int32)
+    del skey
+    loop = senders == receivers
+    even = (copy & 1) == 0
+    upper = receivers < senders
+    any_loop = bool(loop.any())
+    if any_loop:
+        upper |= loop & even
+    uid = np.cumsum(upper, dtype=np.int32) - 1
+    eids = np.empty(e, np.int32)
+    eids[rank] = uid  # eids[i] = uid[reverse of i]
+    np.copyto(eids, uid, where=upper)
+    if any_loop:
+        odd_loop = np.flatnonzero(loop & ~even)
+        eids[odd_loop] = uid[odd_loop - 1]
+    keep = ~loop
+    if dedupe:
+        keep &= copy == 0
+    return Graph(
+        jnp.asarray(senders),
+        jnp.asarray(receivers),
+        jnp.asarray(eids),
+        jnp.asarray(keep),
+        n_nodes,
+    )
+
+
 def _sort_pairs(receivers: Array, senders: Array) -> tuple[Array, Array]:
     """Sorts int32 slot pairs by (receiver, sender) via one packed uint64 key."""
     with jax.enable_x64(True):

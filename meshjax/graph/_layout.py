@@ -27,7 +27,6 @@ reduction, plus one gather of `n` to return to node order.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import equinox as eqx
@@ -134,8 +133,9 @@ def build_layout(
 ) -> NeighborLayout:
     """Builds the layout from concrete slot arrays (sorted by receiver).
 
-    The degree sort runs on the host (NumPy radix sort on 16-bit keys, O(n)); the columns
-    are filled by one jitted gather per column. Cost O(n + E).
+    Runs on the host (NumPy): the degree sort is a radix sort on 16-bit keys, O(n); the
+    columns are one gather each (no compilation per set of column lengths). Cost
+    O(n + E).
     """
     r = np.asarray(receivers)
     n = n_nodes
@@ -171,29 +171,33 @@ def build_layout(
     else:
         tail_pos = np.zeros(0, np.int64)
         tail_slot = np.zeros(0, np.int64)
-    s = jnp.asarray(senders, jnp.int32)
-    mask = None if edge_mask is None else jnp.asarray(edge_mask, bool)
     degree = counts
     if edge_mask is not None:
         absent = np.flatnonzero(~np.asarray(edge_mask))
         if absent.size:
             degree = counts - np.bincount(r[absent], minlength=n)
-    head, tail_nbr = _fill(
-        s,
-        mask,
-        jnp.asarray(first_sorted, jnp.int32),
-        jnp.asarray(deg_sorted, jnp.int32),
-        jnp.asarray(tail_slot, jnp.int32),
-        lengths,
-        n,
-    )
+    # Fill the columns on the host: no compilation per set of column lengths.
+    nbr = np.array(senders, dtype=np.int32)
+    if edge_mask is not None:
+        nbr[~np.asarray(edge_mask)] = n
+    first32 = first_sorted.astype(np.int32)
+    deg32 = deg_sorted.astype(np.int32)
+    cols = []
+    for c, length in enumerate(lengths):
+        slot = first32[:length] + c
+        np.minimum(slot, e - 1, out=slot)
+        col = nbr[slot]
+        col[deg32[:length] <= c] = n
+        cols.append(col)
+    head = np.concatenate(cols) if cols else np.zeros(0, np.int32)
+    tail_nbr = nbr[tail_slot] if n_tail else np.zeros(0, np.int32)
     return NeighborLayout(
         jnp.asarray(order, jnp.int32),
         jnp.asarray(inv, jnp.int32),
         jnp.asarray(first_sorted, jnp.int32),
         jnp.asarray(degree, jnp.int32),
-        head,
-        tail_nbr,
+        jnp.asarray(head, jnp.int32),
+        jnp.asarray(tail_nbr, jnp.int32),
         jnp.asarray(tail_pos, jnp.int32),
         jnp.asarray(tail_slot, jnp.int32),
         lengths,
@@ -201,21 +205,6 @@ def build_layout(
         e,
         True,
     )
-
-
-@functools.partial(jax.jit, static_argnums=(5, 6))
-def _fill(senders, mask, first_sorted, deg_sorted, tail_slot, lengths, n):
-    nbr = senders if mask is None else jnp.where(mask, senders, n)
-    e = nbr.shape[0]
-    cols = []
-    for c, length in enumerate(lengths):
-        slot = first_sorted[:length] + c
-        valid = deg_sorted[:length] > c
-        got = nbr.at[jnp.minimum(slot, e - 1)].get(mode="promise_in_bounds")
-        cols.append(jnp.where(valid, got, n))
-    head = jnp.concatenate(cols) if cols else jnp.zeros(0, jnp.int32)
-    tail = nbr.at[tail_slot].get(mode="promise_in_bounds")
-    return head.astype(jnp.int32), tail.astype(jnp.int32)
 
 
 # ------------------------------------------------------------------------ reductions

@@ -18,8 +18,8 @@ import numpy as np
 from jax import lax
 
 from .._custom_types import PRNGKeyArray
-from .._validate import as_key, check_int, check_real
-from ._graph import Graph, _assemble, _assemble_host
+from .._validate import as_key, check_int, check_real, is_traced
+from ._graph import Graph, _assemble, _assemble_host, _assemble_np
 from .ops import with_layout
 
 
@@ -49,15 +49,30 @@ def erdos_renyi(key: PRNGKeyArray, n_nodes: int, mean_degree: float) -> Graph:
         "mean_degree", mean_degree, low=0.0, high=float(n_nodes - 1), high_open=True
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return with_layout(_erdos_renyi(as_key(key), n_nodes, m))
+    key = as_key(key)
+    if _host_assembly(key):
+        u, v = _erdos_renyi_pairs(key, n_nodes, m)
+        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+    return with_layout(_erdos_renyi(key, n_nodes, m))
+
+
+def _host_assembly(key) -> bool:
+    """Concrete draws on the CPU backend: sort on the host (NumPy), not in XLA."""
+    return not is_traced(key) and jax.default_backend() == "cpu"
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
+def _erdos_renyi_pairs(key, n_nodes: int, m: int):
     k1, k2 = jr.split(key)
     u = jr.randint(k1, (m,), 0, n_nodes, dtype=jnp.int32)
     off = jr.randint(k2, (m,), 1, n_nodes, dtype=jnp.int32)
     v = (u + off) % n_nodes
+    return u, v
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
+    u, v = _erdos_renyi_pairs(key, n_nodes, m)
     return _assemble(u, v, n_nodes, dedupe=True)
 
 
@@ -96,11 +111,21 @@ def power_law(
         high_open=True,
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return with_layout(_power_law(as_key(key), n_nodes, m, gamma))
+    key = as_key(key)
+    if _host_assembly(key):
+        u, v = _power_law_pairs(key, n_nodes, m, gamma)
+        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+    return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
 def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
+    u, v = _power_law_pairs(key, n_nodes, m, gamma)
+    return _assemble(u, v, n_nodes, dedupe=True)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _power_law_pairs(key, n_nodes: int, m: int, gamma: float):
     i = jnp.arange(1, n_nodes + 1, dtype=jnp.float32)
     w = i ** (-1.0 / (gamma - 1.0))
     cdf = jnp.cumsum(w)
@@ -112,7 +137,7 @@ def _power_law(key, n_nodes: int, m: int, gamma: float) -> Graph:
     v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
     # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
     perm = jr.permutation(k3, n_nodes).astype(jnp.int32)
-    return _assemble(perm[u], perm[v], n_nodes, dedupe=True)
+    return perm[u], perm[v]
 
 
 def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
@@ -147,8 +172,12 @@ def barabasi_albert(key: PRNGKeyArray, n_nodes: int, m: int) -> Graph:
         raise ValueError(
             f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
         )
-    src, dst = _barabasi_albert_pairs(as_key(key), n_nodes, m)
-    g = _assemble(src, dst, n_nodes, dedupe=False)
+    key = as_key(key)
+    src, dst = _barabasi_albert_pairs(key, n_nodes, m)
+    if _host_assembly(key):
+        g = _assemble_np(src, dst, n_nodes, dedupe=False)
+    else:
+        g = _assemble(src, dst, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
 
