@@ -3,6 +3,7 @@
 # (n = 10^7) graph benchmarks, all within 8 minutes, with nothing to install.
 #
 #   bash scripts/gpu_check.sh            # from the repository root
+#   GPU_CHECK_SMOKE_ONLY=1 bash scripts/gpu_check.sh    # the smoke test alone
 #
 # Runs from the source tree (PYTHONPATH=.) with whatever `python` has jax (set PYTHON to
 # choose). Writes benchmarks/out/gpu_check.txt (smoke results + the table) and
@@ -69,6 +70,10 @@ sys.exit(0 if ok else 1)
 PY
 smoke=$?
 
+if [ "${GPU_CHECK_SMOKE_ONLY:-0}" = 1 ]; then
+    say "== smoke only (GPU_CHECK_SMOKE_ONLY=1): rc=$smoke"
+    exit "$smoke"
+fi
 say "== large benchmarks (n = 10^7, ER <k> = 10; layout vs segment path)"
 timeout 420 "$PYTHON" -m benchmarks.bench_graph --sizes 10000000 --repeat 2 --no-peers \
     --out "$OUT/gpu_graph.json" 2>&1 | tee -a "$LOG"

@@ -107,9 +107,23 @@ def _greedy_fixed_point(key, g: Graph) -> Int[Array, " n"]:
             base = jnp.where(bits == full_set, base + _WINDOW, base)
             return base, window(base)
 
+        # First window [0, 32) for everyone: the bit of each node's colour is made once
+        # per node, so an entry is one gather and an "or" (as cheap as neighbor_sum).
+        in_first = (colour >= 0) & (colour < _WINDOW)
+        bit = jnp.where(
+            in_first, one << jnp.clip(colour, 0, _WINDOW - 1).astype(jnp.uint32), zero
+        )
+        bit_ext = jnp.concatenate([bit, jnp.zeros((1,), jnp.uint32)])
+
+        def used_first(nbr, slot, present):
+            v = bit_ext.at[nbr].get(mode="promise_in_bounds")
+            return v if present is None else jnp.where(present, v, zero)
+
+        bits = neighbor_reduce(dag, used_first, "or", 0)
         base = jnp.zeros(n, jnp.int32)
+        # Rare: 32 colours taken above a node; move its window up (per-row bases).
         base, bits = lax.while_loop(
-            lambda s: jnp.any(s[1] == full_set), full_body, (base, window(base))
+            lambda s: jnp.any(s[1] == full_set), full_body, (base, bits)
         )
         free = ~bits
         low = free & (~free + one)  # the lowest free bit
