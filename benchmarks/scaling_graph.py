@@ -2,7 +2,8 @@
 
 Each size runs in a fresh process (so the peak resident memory belongs to that size):
 ER generation (⟨k⟩ = 10, with its gather layout), connected components, `neighbor_sum`,
-colouring. The exponent b of time ∝ (n + E)^b is fitted by least squares on log-log axes
+colouring; beside them scipy's CSR mat-vec and igraph's greedy colouring and components on
+the same graph, in the same process. The exponent b of time ∝ (n + E)^b is fitted by least squares on log-log axes
 over the sizes from 10^5 on (below, fixed per-call overheads dominate); it should be ≈ 1.
 
     python -m benchmarks.scaling_graph [--sizes 1e4,1e5,1e6,1e7] [--out benchmarks/out]
@@ -24,6 +25,11 @@ import time
 from pathlib import Path
 
 CASES = ("generate_er", "components", "neighbor_sum", "colouring")
+PEERS = {
+    "neighbor_sum": "scipy_neighbor_sum",
+    "colouring": "igraph_colouring",
+    "components": "igraph_components",
+}
 
 
 def _peak_bytes() -> int:
@@ -71,6 +77,27 @@ def _one(n: int, kbar: float, repeat: int) -> dict:
     }
     _, first, med = timed(lambda: G.colouring(key, g), reps)
     res["colouring"] = {"first_s": first, "median_s": med, "peak_bytes": _peak_bytes()}
+    # Peers on the same graph, same process (where installed): the cache cliff of
+    # random gathers at 10^7 is theirs too, so the ratios are the fair comparison.
+    try:
+        import numpy as np
+
+        A = G.to_scipy(g).astype(np.float32).tocsr()
+        xn = np.asarray(x)
+        _, first, med = timed(lambda: A @ xn, max(reps, 3))
+        res["scipy_neighbor_sum"] = {"first_s": first, "median_s": med}
+    except ImportError:
+        pass
+    try:
+        import igraph as ig
+
+        gi = ig.Graph(n=n, edges=G.to_edges(g))
+        _, first, med = timed(lambda: gi.vertex_coloring_greedy(), reps)
+        res["igraph_colouring"] = {"first_s": first, "median_s": med}
+        _, first, med = timed(lambda: gi.connected_components(), reps)
+        res["igraph_components"] = {"first_s": first, "median_s": med}
+    except ImportError:
+        pass
     res["load1_end"] = os.getloadavg()[0]
     return res
 
@@ -157,6 +184,23 @@ def main(argv=None) -> list[dict]:
             + " | ".join(f"{r[c]['median_s']:.4g}" for c in CASES)
             + f" | {peak / 2**30:.2f} | {peak / r['n_slots']:.1f} |"
         )
+    print("\nratios meshjax rate / peer rate, same process:")
+    for r in results:
+        parts = []
+        for c, peer in PEERS.items():
+            if peer in r:
+                ratio = r[peer]["median_s"] / r[c]["median_s"]
+                parts.append(f"{c} vs {peer.split('_')[0]} {ratio:.2f}x")
+        print(f"  n={r['n']:.0e} (load {r['load1']:.2f}): " + ", ".join(parts))
+    for c, peer in PEERS.items():
+        pts = [
+            (r["n"] + r["n_slots"] // 2, r[peer]["median_s"])
+            for r in results
+            if peer in r
+        ]
+        big = [pt for pt in pts if pt[0] >= 10**5]
+        if len(big) >= 2:
+            fits[peer] = _fit(*zip(*big))
     print(
         "\nfitted exponents (time ∝ (n + E)^b, n ≥ 1e5): "
         + json.dumps({k: round(v, 3) for k, v in fits.items()})
@@ -177,6 +221,11 @@ def main(argv=None) -> list[dict]:
         for c in CASES:
             label = f"{c} (b = {fits[c]:.2f})" if c in fits else c
             a1.loglog(xs, [r[c]["median_s"] for r in results], "o-", label=label)
+        for c, peer in PEERS.items():
+            have = [(x, r[peer]["median_s"]) for x, r in zip(xs, results) if peer in r]
+            if have:
+                label = peer + (f" (b = {fits[peer]:.2f})" if peer in fits else "")
+                a1.loglog(*zip(*have), "x--", alpha=0.6, label=label)
         a1.loglog(
             xs,
             [xs[-1] ** -1 * x * results[-1]["components"]["median_s"] for x in xs],
