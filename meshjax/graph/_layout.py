@@ -323,6 +323,28 @@ def reduce_neighbors(
     return _take(acc, layout.inv)
 
 
+def truncated(layout: NeighborLayout, n_columns: int) -> NeighborLayout:
+    """The sub-layout of the first `n_columns` neighbours of every node (no tail): a
+    sample of the edges, e.g. for the cheap first rounds of connected components."""
+    k = min(n_columns, layout.n_columns)
+    size = sum(layout.lengths[:k])
+    empty = jnp.zeros((0,), jnp.int32)
+    return NeighborLayout(
+        layout.order,
+        layout.inv,
+        layout.first,
+        layout.degree,
+        layout.head[:size],
+        empty,
+        empty,
+        empty,
+        layout.lengths[:k],
+        layout.n_nodes,
+        layout.n_slots,
+        layout.mask_baked,
+    )
+
+
 def filter_entries(layout: NeighborLayout, keep: Callable, rowvals) -> NeighborLayout:
     """The layout with every entry for which `keep(nbr, rowvals_of_its_row)` is False
     replaced by the sentinel (a sub-graph, e.g. the edges towards higher priority).
