@@ -22,10 +22,12 @@ def connected_components(
     does stochastic hooking $f_{f_u} \leftarrow \min(f_{f_u}, \min_{v \sim u} f_{f_v})$,
     aggressive hooking $f_u \leftarrow \min(f_u, \min_{v \sim u} f_{f_v})$ and
     shortcutting $f_u \leftarrow \min(f_u, f_{f_u})$, until the grandparents stop
-    changing. Every step is a gather, a sorted segment-min or a scatter-min over all
-    nodes/slots at once: no host loop, O(n + E) memory, O(E) work per round and
-    $O(\log n)$ rounds in practice (also on lattices, where plain label propagation needs
-    $O(\text{diameter})$).
+    changing. Every step is a gather, a neighbour min (dense gathers on the graph's
+    layout, else a sorted segment-min) or a scatter-min over all nodes at once: no host
+    loop, O(n + E) memory, O(E) work per round and $O(\log n)$ rounds in practice (also on
+    lattices, where plain label propagation needs $O(\text{diameter})$). With a layout,
+    the rounds first run on every node's first two neighbours only (an Afforest-style
+    sample that links most of each component cheaply), then on all edges.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
