@@ -18,25 +18,27 @@ from .ops import with_layout
 
 
 def colouring(key: PRNGKeyArray, graph: Graph) -> Int[Array, " n"]:
-    r"""A proper colouring with at most $\Delta + 1$ colours (speculative greedy).
+    r"""A proper colouring with at most $\Delta + 1$ colours (parallel greedy).
 
-    Every node gets a priority: the bit length of its degree, then a random number,
-    then its id (largest degree first, as in Jones–Plassmann–LDF). Each round, every uncoloured
-    node proposes the smallest colour not used by its *coloured* neighbours (read as a
-    32-bit set of the colours in its window $[b_i, b_i + 32)$, one fused pass; a node
-    whose window is full moves it up by 32), then keeps it unless an uncoloured neighbour
-    of higher priority proposed the same colour (a second pass). Kept colours never
-    clash: a proposal avoids every coloured neighbour, and of two adjacent equal
-    proposals only the higher-priority one is kept. The uncoloured node of highest
-    priority always keeps its proposal, so the loop ends; on sparse random graphs it takes
-    a handful of rounds. The proposal of a node of degree $k$ is at most $k$, so at most
-    $\Delta + 1$ colours are used (about as many as sequential greedy colouring: 6–8 on
-    ER graphs with $\langle k \rangle = 10$).
+    Every node gets a priority: the bit length of its degree, then a random number, then
+    its id (largest degree first, as in Jones–Plassmann–LDF). The result is the
+    sequential greedy colouring in that order, computed in parallel as the unique fixed
+    point of $c_i = \operatorname{mex}\{c_j : j \sim i,\ j \text{ above } i\}$: the
+    edges are oriented towards higher priority once (a DAG; the others become the
+    layout's sentinel), then every node recomputes its smallest free colour from all
+    its higher neighbours' current colours, over and over until nothing changes (about
+    20 passes on ER graphs at $10^6$ nodes). One pass is one gather and one bitwise or per
+    slot: the colour sets are 32-bit windows $[b_i, b_i + 32)$, each node's bit made once
+    per pass; a node whose window is full moves it up by 32 (rare: 32 higher neighbours
+    with 32 distinct colours). Proper, since at the fixed point each node's colour differs
+    from every higher neighbour's; at most $\Delta + 1$ colours, since the mex of $k$
+    values is at most $k$; 8–9 colours on ER graphs with $\langle k \rangle = 10$
+    (igraph's greedy: 8).
 
-    Both passes are neighbour reductions: with the graph's gather layout
-    (`meshjax.graph.with_layout`, built here if the graph has none and is concrete) they
-    are dense gathers; on traced graphs they are sorted segment reductions. One
-    `while_loop` under `jit`: O(n + E) memory, O(E) per round.
+    The passes are neighbour reductions: with the graph's gather layout
+    (`meshjax.graph.with_layout`, built here if the graph has none, is concrete and big
+    enough) they are dense gathers; otherwise sorted segment reductions. One
+    `while_loop` under `jit`: O(n + E) memory, O(E) per pass.
 
     Args:
       key: PRNG key for the priorities (an int seed is accepted).
