@@ -99,7 +99,8 @@ def add_ratios(rows: list[dict[str, Any]], ours: str = "meshjax") -> None:
         key = tuple(
             (k, v)
             for k, v in r.items()
-            if k not in ("impl", "first_s", "median_s", "min_s", "rate", "note")
+            if k
+            not in ("impl", "first_s", "median_s", "min_s", "rate", "note", "load1")
         )
         groups.setdefault(key, []).append(r)
     for group in groups.values():

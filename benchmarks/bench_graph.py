@@ -4,12 +4,18 @@ meshjax beside scipy.sparse (CSR mat-vec, csgraph.connected_components), igraph 
 NetworKit (generation, components), each where installed. Rates in edges per second
 (undirected edges generated or processed per second of median wall time).
 
-    python -m benchmarks.bench_graph [--quick] [--large] [--repeat R]
+    python -m benchmarks.bench_graph [--quick] [--large] [--repeat R] [--sizes N,N]
+
+Cases: generation (ER, BA m = 5, Chung–Lu γ = 2.5), `neighbor_sum` and
+`laplacian_matvec` (on the graph's gather layout, and `neighbor_sum_segment` without it),
+components, ER generation + components, colouring (igraph's greedy colouring as peer).
+Every row carries `load1`, the load average when it was taken.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +26,7 @@ from benchmarks._harness import (
     add_ratios,
     peer_available,
     print_table,
-    row,
+    row as _row,
     time_call,
     time_host,
     write_json,
@@ -30,7 +36,17 @@ from meshjax import graph as G
 SUITE = "graph"
 
 
+def row(*args, **kwargs):
+    """`_harness.row` plus the 1-minute load average when the row was taken (the CPU is
+    shared: compare ratios measured side by side, not absolute times across runs)."""
+    r = _row(*args, **kwargs)
+    r["load1"] = round(os.getloadavg()[0], 2)
+    return r
+
+
 def _sizes(args) -> list[int]:
+    if args.sizes:
+        return [int(float(v)) for v in args.sizes.split(",")]
     if args.quick:
         return [10_000, 100_000]
     sizes = [10_000, 100_000, 1_000_000]
@@ -46,10 +62,15 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--mean-degree", type=float, default=10.0)
     p.add_argument("--out", default="benchmarks/out/graph.json")
+    p.add_argument("--sizes", default=None, help="comma-separated n (overrides)")
+    p.add_argument("--no-peers", action="store_true", help="meshjax rows only")
     args = p.parse_args(argv)
     kbar = args.mean_degree
     rows: list[dict] = []
-    have = {m: peer_available(m) for m in ("scipy", "igraph", "networkit")}
+    have = {
+        m: (not args.no_peers) and peer_available(m)
+        for m in ("scipy", "igraph", "networkit")
+    }
     for n in _sizes(args):
         m_edges = int(round(n * kbar / 2))
         size = {"n": n, "mean_degree": kbar}
@@ -137,6 +158,30 @@ def main(argv=None) -> list[dict]:
         )
         t = time_call(lambda: G.connected_components(g), repeat=rep)
         rows.append(row(SUITE, "components", "meshjax", size, t, m_edges, "edges/s"))
+        # The same ops without the gather layout (sorted segment reductions), as its
+        # own case so that it is not taken for a peer.
+        bare = G.with_layout(g, policy="never")
+        t = time_call(lambda: ns(bare, x), repeat=rep * 2)
+        rows.append(
+            row(SUITE, "neighbor_sum_segment", "meshjax", size, t, m_edges, "edges/s")
+        )
+        t = time_call(lambda: G.colouring(key, g), repeat=max(2, rep // 2))
+        rows.append(row(SUITE, "colouring", "meshjax", size, t, n, "nodes/s"))
+        n_colours = int(G.colouring(key, g).max()) + 1
+
+        def er_and_components():
+            return G.connected_components(G.erdos_renyi(key, n, kbar))
+
+        t = time_call(er_and_components, repeat=max(2, rep // 2))
+        rows.append(row(SUITE, "er+components", "meshjax", size, t, m_edges, "edges/s"))
+        if g.layout is not None:
+            print(
+                f"[graph] n={n}: layout {g.layout.nbytes() / g.n_slots:.2f} bytes/slot "
+                f"({g.layout.n_columns} columns, tail "
+                f"{g.layout.tail_nbr.shape[0] / g.n_slots:.1%} of slots); "
+                f"{n_colours} colours",
+                flush=True,
+            )
         if have["scipy"]:
             import scipy.sparse as sp
             import scipy.sparse.csgraph as csgraph
@@ -163,6 +208,8 @@ def main(argv=None) -> list[dict]:
             gi = ig.Graph(n=n, edges=edges)
             t = time_host(lambda: gi.connected_components(), repeat=rep)
             rows.append(row(SUITE, "components", "igraph", size, t, m_edges, "edges/s"))
+            t = time_host(lambda: gi.vertex_coloring_greedy(), repeat=max(2, rep // 2))
+            rows.append(row(SUITE, "colouring", "igraph", size, t, n, "nodes/s"))
         if have["networkit"]:
             import networkit as nk
 
@@ -178,11 +225,23 @@ def main(argv=None) -> list[dict]:
             rows.append(
                 row(SUITE, "components", "networkit", size, t, m_edges, "edges/s")
             )
+            nk.setSeed(1, False)
+
+            def nk_er_cc():
+                gk2 = nk.generators.ErdosRenyiGenerator(n, kbar / (n - 1)).generate()
+                cc = nk.components.ConnectedComponents(gk2)
+                cc.run()
+                return cc.numberOfComponents()
+
+            t = time_host(nk_er_cc, repeat=max(2, rep // 2))
+            rows.append(
+                row(SUITE, "er+components", "networkit", size, t, m_edges, "edges/s")
+            )
         print(f"[graph] n={n} done", flush=True)
     add_ratios(rows)
     print_table(rows)
     for peer, ok in have.items():
-        if not ok:
+        if not ok and not args.no_peers:
             print(
                 f"note: {peer} is not installed here; its rows are missing "
                 f"(pip install '.[peers]')"

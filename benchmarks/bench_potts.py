@@ -77,7 +77,7 @@ def main(argv=None) -> list[dict]:
     key = jr.key(0)
     t0 = time.perf_counter()
     g = erdos_renyi(key, n, k)
-    col = colouring(0, g)
+    col = colouring(jr.key(0), g)
     jax.block_until_ready(col)
     t_graph = time.perf_counter() - t0
     t0 = time.perf_counter()

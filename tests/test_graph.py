@@ -335,7 +335,7 @@ def test_colouring_is_proper_and_bounded(kind, getkey):
         "lattice": lambda: G.lattice((10, 11)),
         "powerlaw": lambda: G.power_law(getkey(), 2000, 2.5, 6.0),
     }[kind]()
-    c = G.colouring(0, g)
+    c = G.colouring(getkey(), g)
     G.check_colouring(g, c)
     assert int(c.max()) + 1 <= int(g.degrees().max()) + 1
     cc = G.colour_classes(c, int(c.max()) + 1)
@@ -384,7 +384,7 @@ def test_any_graph_components_partition_and_colouring_proper(edges):
     _, ref = csgraph.connected_components(G.to_scipy(g), directed=False)
     assert _same_partition(labels, ref)
     assert np.all(labels <= np.arange(_N)) and np.all(labels[labels] == labels)
-    c = G.colouring(0, g)
+    c = G.colouring(jr.key(0), g)
     G.check_colouring(g, c)
     assert int(c.max()) <= int(np.asarray(g.degrees()).max())
 

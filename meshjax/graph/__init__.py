@@ -35,6 +35,7 @@ from .ops import (
     count_neighbor_states as count_neighbor_states,
     laplacian_matvec as laplacian_matvec,
     neighbor_sum as neighbor_sum,
+    with_layout as with_layout,
 )
 from .sharding import (
     padded_slot_count as padded_slot_count,
@@ -75,4 +76,5 @@ __all__ = [
     "to_edges",
     "to_networkx",
     "to_scipy",
+    "with_layout",
 ]

@@ -15,19 +15,32 @@ from jax import lax
 from .._custom_types import Array, Int
 from .._validate import as_key, check_array, check_int
 from ._graph import Graph
+from ._layout import filter_entries, neighbor_reduce
+from .ops import with_layout
 
 
 def colouring(key: Any, graph: Graph) -> Int[Array, " n"]:
-    r"""A proper colouring with at most $\Delta + 1$ colours (Jones–Plassmann).
+    r"""A proper colouring with at most $\Delta + 1$ colours (parallel greedy).
 
-    Every node gets a random priority (ties broken by id). In each round, every uncoloured
-    node whose priority beats all its uncoloured neighbours' takes the smallest colour
-    not used by its coloured neighbours (found by testing $c = 0, 1, \dots$ with one
-    O(E) pass each). Those nodes form an independent set, so the colouring stays proper,
-    and the smallest free colour of a node of degree $k$ is at most $k$, so at most
-    $\Delta + 1$ colours are used (in practice about as many as greedy colouring:
-    5–7 on ER graphs with $\langle k \rangle = 10$). Runs under `jit`: O(n + E) memory,
-    O(E) per pass.
+    Every node gets a priority: the bit length of its degree, then a random number, then
+    its id (largest degree first, as in Jones–Plassmann–LDF). The result is the
+    sequential greedy colouring in that order, computed in parallel as the unique fixed
+    point of $c_i = \operatorname{mex}\{c_j : j \sim i,\ j \text{ above } i\}$: the
+    edges are oriented towards higher priority once (a DAG; the others become the
+    layout's sentinel), then every node recomputes its smallest free colour from all
+    its higher neighbours' current colours, over and over until nothing changes (about
+    20 passes on ER graphs at $10^6$ nodes). One pass is one gather and one bitwise or per
+    slot: the colour sets are 32-bit windows $[b_i, b_i + 32)$, each node's bit made once
+    per pass; a node whose window is full moves it up by 32 (rare: 32 higher neighbours
+    with 32 distinct colours). Proper, since at the fixed point each node's colour differs
+    from every higher neighbour's; at most $\Delta + 1$ colours, since the mex of $k$
+    values is at most $k$; 8–9 colours on ER graphs with $\langle k \rangle = 10$
+    (igraph's greedy: 8).
+
+    The passes are neighbour reductions: with the graph's gather layout
+    (`meshjax.graph.with_layout`, built here if the graph has none, is concrete and big
+    enough) they are dense gathers; otherwise sorted segment reductions. One
+    `while_loop` under `jit`: O(n + E) memory, O(E) per pass.
 
     Args:
       key: PRNG key (or int seed) for the priorities; the colouring is a deterministic
@@ -40,47 +53,98 @@ def colouring(key: Any, graph: Graph) -> Int[Array, " n"]:
     """
     if not isinstance(graph, Graph):
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
-    return _jones_plassmann(as_key(key), graph)
+    key = as_key(key)
+    if graph.layout is None:
+        graph = with_layout(graph, policy="auto")
+    return _greedy_fixed_point(key, graph)
+
+
+_WINDOW = 32
 
 
 @jax.jit
-def _jones_plassmann(key, g: Graph) -> Int[Array, " n"]:
+def _greedy_fixed_point(key, g: Graph) -> Int[Array, " n"]:
     n = g.n_nodes
-    present = g.slot_weights(jnp.bool_)
-    # Priority: a random permutation, so all priorities differ.
-    prio = (
-        jnp.zeros(n, jnp.int32)
-        .at[jr.permutation(key, n)]
-        .set(jnp.arange(n, dtype=jnp.int32))
+    # Priority: bit length of the degree (largest first: hubs colour early, fewer
+    # colours and shorter chains), then random bits, then the node id.
+    deg = g.degrees().astype(jnp.uint32)
+    log_deg = jnp.uint32(32) - lax.clz(deg)
+    prio = (log_deg << 26) | (jr.bits(key, (n,), jnp.uint32) >> 6)
+    ids = jnp.arange(n, dtype=jnp.int32)
+    prio_ext = jnp.concatenate([prio, jnp.zeros((1,), jnp.uint32)])
+
+    def higher(nbr, rv):
+        my_prio, my_id = rv
+        p = prio_ext.at[nbr].get(mode="promise_in_bounds")
+        return (p > my_prio) | ((p == my_prio) & (nbr > my_id))
+
+    # The graph oriented towards higher priority: a DAG whose greedy colouring in
+    # priority order is the unique fixed point of c_i = mex{c_j : j above i}.
+    if g.layout is not None:
+        dag = Graph(
+            g.senders,
+            g.receivers,
+            g.edge_ids,
+            g.edge_mask,
+            n,
+            layout=filter_entries(g.layout, higher, (prio, ids)),
+        )
+    else:
+        up = higher(g.senders, (prio[g.receivers], g.receivers))
+        dag = g.with_mask(up)
+    zero = jnp.zeros((), jnp.uint32)
+    one = jnp.ones((), jnp.uint32)
+    full_set = jnp.asarray(0xFFFFFFFF, jnp.uint32)
+
+    def mex(colour):
+        colour_ext = jnp.concatenate([colour, jnp.full((1,), -1, jnp.int32)])
+
+        def used(nbr, slot, present, base):
+            c = colour_ext.at[nbr].get(mode="promise_in_bounds") - base
+            inside = (c >= 0) & (c < _WINDOW)
+            if present is not None:
+                inside = inside & present
+            return jnp.where(inside, one << c.astype(jnp.uint32), zero)
+
+        def window(base):
+            return neighbor_reduce(dag, used, "or", 0, rowvals=base)
+
+        def full_body(state):
+            base, bits = state
+            base = jnp.where(bits == full_set, base + _WINDOW, base)
+            return base, window(base)
+
+        # First window [0, 32) for everyone: the bit of each node's colour is made once
+        # per node, so an entry is one gather and an "or" (as cheap as neighbor_sum).
+        in_first = (colour >= 0) & (colour < _WINDOW)
+        bit = jnp.where(
+            in_first, one << jnp.clip(colour, 0, _WINDOW - 1).astype(jnp.uint32), zero
+        )
+        bit_ext = jnp.concatenate([bit, jnp.zeros((1,), jnp.uint32)])
+
+        def used_first(nbr, slot, present):
+            v = bit_ext.at[nbr].get(mode="promise_in_bounds")
+            return v if present is None else jnp.where(present, v, zero)
+
+        bits = neighbor_reduce(dag, used_first, "or", 0)
+        base = jnp.zeros(n, jnp.int32)
+        # Rare: 32 colours taken above a node; move its window up (per-row bases).
+        base, bits = lax.while_loop(
+            lambda s: jnp.any(s[1] == full_set), full_body, (base, bits)
+        )
+        free = ~bits
+        low = free & (~free + one)  # the lowest free bit
+        return base + lax.population_count(low - one).astype(jnp.int32)
+
+    def body(state):
+        colour, _ = state
+        new = mex(colour)
+        return new, jnp.any(new != colour)
+
+    colour, _ = lax.while_loop(
+        lambda s: s[1], body, (jnp.zeros(n, jnp.int32), jnp.array(True))
     )
-    colour = jnp.full(n, -1, jnp.int32)
-
-    def round_body(colour):
-        uncol = colour < 0
-        # A node is selected if no uncoloured neighbour has a higher priority.
-        beaten = present & uncol[g.senders] & (prio[g.senders] > prio[g.receivers])
-        sel = uncol & ~jax.ops.segment_max(
-            beaten, g.receivers, n, indices_are_sorted=True
-        )
-
-        def clash(cand):
-            hit = present & (colour[g.senders] == cand[g.receivers])
-            return sel & jax.ops.segment_max(
-                hit, g.receivers, n, indices_are_sorted=True
-            )
-
-        def mex_body(state):
-            cand, c = state
-            cand = cand + c.astype(jnp.int32)
-            return cand, clash(cand)
-
-        cand0 = jnp.zeros(n, jnp.int32)
-        cand, _ = lax.while_loop(
-            lambda s: jnp.any(s[1]), mex_body, (cand0, clash(cand0))
-        )
-        return jnp.where(sel, cand, colour)
-
-    return lax.while_loop(lambda c: jnp.any(c < 0), round_body, colour)
+    return colour
 
 
 def check_colouring(graph: Graph, colouring: Any) -> None:

@@ -20,8 +20,9 @@ import numpy as np
 from jax import lax
 
 from .._custom_types import ArrayLike
-from .._validate import as_key, check_int, check_real, in_domain
-from ._graph import Graph, _assemble, _assemble_host
+from .._validate import as_key, check_int, check_real, in_domain, is_traced
+from ._graph import Graph, _assemble, _assemble_host, _assemble_np
+from .ops import with_layout
 
 
 def erdos_renyi(key: Any, n_nodes: int, mean_degree: float) -> Graph:
@@ -50,15 +51,30 @@ def erdos_renyi(key: Any, n_nodes: int, mean_degree: float) -> Graph:
         "mean_degree", mean_degree, low=0.0, high=float(n_nodes - 1), high_open=True
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _erdos_renyi(as_key(key), n_nodes, m)
+    key = as_key(key)
+    if _host_assembly(key):
+        u, v = _erdos_renyi_pairs(key, n_nodes, m)
+        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+    return with_layout(_erdos_renyi(key, n_nodes, m))
+
+
+def _host_assembly(*args) -> bool:
+    """Concrete draws on the CPU backend: sort on the host (NumPy), not in XLA."""
+    return not any(is_traced(a) for a in args) and jax.default_backend() == "cpu"
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
+def _erdos_renyi_pairs(key, n_nodes: int, m: int):
     k1, k2 = jr.split(key)
     u = jr.randint(k1, (m,), 0, n_nodes, dtype=jnp.int32)
     off = jr.randint(k2, (m,), 1, n_nodes, dtype=jnp.int32)
     v = (u + off) % n_nodes
+    return u, v
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _erdos_renyi(key, n_nodes: int, m: int) -> Graph:
+    u, v = _erdos_renyi_pairs(key, n_nodes, m)
     return _assemble(u, v, n_nodes, dedupe=True)
 
 
@@ -96,11 +112,22 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
         high_open=True,
     )
     m = int(round(n_nodes * mean_degree / 2))
-    return _power_law(as_key(key), n_nodes, m, jnp.asarray(gamma, jnp.float32))
+    key = as_key(key)
+    gamma = jnp.asarray(gamma, jnp.float32)
+    if _host_assembly(key, gamma):
+        u, v = _power_law_pairs(key, n_nodes, m, gamma)
+        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+    return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _power_law(key, n_nodes: int, m: int, gamma) -> Graph:
+    u, v = _power_law_pairs(key, n_nodes, m, gamma)
+    return _assemble(u, v, n_nodes, dedupe=True)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _power_law_pairs(key, n_nodes: int, m: int, gamma):
     gamma = eqx.error_if(
         gamma,
         ~in_domain(gamma, low=2.0, low_open=True),
@@ -117,7 +144,7 @@ def _power_law(key, n_nodes: int, m: int, gamma) -> Graph:
     v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
     # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
     perm = jr.permutation(k3, n_nodes).astype(jnp.int32)
-    return _assemble(perm[u], perm[v], n_nodes, dedupe=True)
+    return perm[u], perm[v]
 
 
 def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
@@ -152,9 +179,13 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
         raise ValueError(
             f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
         )
-    src, dst = _barabasi_albert_pairs(as_key(key), n_nodes, m)
-    g = _assemble(src, dst, n_nodes, dedupe=False)
-    return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes)
+    key = as_key(key)
+    src, dst = _barabasi_albert_pairs(key, n_nodes, m)
+    if _host_assembly(key):
+        g = _assemble_np(src, dst, n_nodes, dedupe=False)
+    else:
+        g = _assemble(src, dst, n_nodes, dedupe=False)
+    return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
 
 _BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
@@ -192,11 +223,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
 
             def body(state):
                 kj, _, it = state
-                u = jr.uniform(jr.fold_in(kj, it))
-                slot = jnp.minimum(
-                    (u * jnp.asarray(start).astype(u.dtype)).astype(jnp.int32),
-                    start - 1,
-                )
+                slot = jr.randint(jr.fold_in(kj, it), (), 0, start, dtype=jnp.int32)
                 return kj, ends[slot], it + 1
 
             _, c, _ = lax.while_loop(cond, body, (jr.fold_in(kk, j), jnp.int32(-1), 0))
@@ -221,8 +248,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     limit = par_start + 2 * m * jnp.repeat(jnp.arange(n_par, dtype=jnp.int32), m)
 
     def draw(k, mask, ptr_targets):
-        u = jr.uniform(k, (n_par * m,))
-        fresh = jnp.minimum((u * limit.astype(u.dtype)).astype(jnp.int32), limit - 1)
+        fresh = jr.randint(k, (n_par * m,), 0, limit, dtype=jnp.int32)
         return jnp.where(mask, fresh, ptr_targets)
 
     def resolve(ptr_targets):
