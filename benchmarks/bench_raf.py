@@ -162,8 +162,8 @@ def bench_jk(s, m, n_updates, runs, repeat, warm_updates):
     a graph whose ACS has grown (`warm_updates` updates at 2m links per type first)."""
     rows = []
     p = m / (s - 1)
-    grown, rec = replicator.jain_krishna(jr.key(1), s, 2 * p, warm_updates)
-    grown = np.asarray(grown)
+    warm = replicator.jain_krishna(jr.key(1), s, 2 * p, warm_updates)
+    grown, rec = np.asarray(warm.adjacency), warm.record
     acs = int(rec.acs_size[-1])
     for phase, initial in (("random start", None), (f"grown ACS ({acs} types)", grown)):
         init = None if initial is None else jnp.asarray(initial)
@@ -171,7 +171,9 @@ def bench_jk(s, m, n_updates, runs, repeat, warm_updates):
             size = {"s": s, "m": m, "runs": b, "updates": n_updates}
             keys = jr.split(jr.key(0), b) if b > 1 else jr.key(0)
             fn = lambda: (
-                replicator.jain_krishna(keys, s, p, n_updates, initial=init)[1].lambda1
+                replicator.jain_krishna(
+                    keys, s, p, n_updates, initial=init
+                ).record.lambda1
             )
             t = time_call(fn, repeat=repeat)
             case = f"s={s}, {phase}"

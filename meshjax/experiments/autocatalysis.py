@@ -175,9 +175,9 @@ def _mesh(params, key, log):
 def _jk(params, key, log):
     s, m = params["jk_s"], float(params["jk_m"])
     p = m / (s - 1)
-    _, rec = replicator.jain_krishna(
+    rec = replicator.jain_krishna(
         jr.split(key, params["jk_runs"]), s, p, params["jk_updates"]
-    )
+    ).record
     lam = np.asarray(rec.lambda1)
     acs = np.asarray(rec.acs_size)
     links = np.asarray(rec.n_links)
