@@ -103,7 +103,8 @@ def numpy_jk(rng, s, p, n_updates, initial=None, n_squarings=40, tol=1e-9):
 
 def bench_max_raf(n, batch, fs, repeat):
     rows = []
-    s, r = raf.binary_polymer_size(n)
+    polymer = raf.binary_polymer_size(n)
+    s, r = polymer.n_types, polymer.n_reactions
     size = {"n": n, "n_types": s, "n_reactions": r, "batch": batch}
     for f in fs:
         keys = jr.split(jr.key(int(10 * f)), batch)

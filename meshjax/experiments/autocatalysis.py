@@ -82,10 +82,11 @@ def _polymer(params, key, log):
     rows, curve, ths = [], [], {}
     grid = np.round(np.linspace(0.0, f_max, 25), 4)
     for n in params["polymer_n"]:
-        s, r = raf.binary_polymer_size(n)
+        size = raf.binary_polymer_size(n)
+        s, r = size.n_types, size.n_reactions
         keys = jr.split(jr.fold_in(key, n), params["polymer_instances"])
-        systems, levels = raf.binary_polymer_levels(keys, n, f_max, reversible=rev)
-        th = np.asarray(raf.raf_threshold(systems, levels))
+        lv = raf.binary_polymer_levels(keys, n, f_max, reversible=rev)
+        th = np.asarray(raf.raf_threshold(lv.system, lv.levels))
         ths[n] = th
         q = np.quantile(np.where(np.isinf(th), np.nan, th), [0.1, 0.5, 0.9])
         rows.append(
@@ -109,7 +110,7 @@ def _polymer(params, key, log):
 
 def _mesh_thresholds(key, n_types, n_ops, params):
     p_max = min(1.0, 40.0 / n_ops)
-    systems, levels = raf.mesh_operations_levels(
+    lv = raf.mesh_operations_levels(
         jr.split(key, params["mesh_instances"]),
         n_types,
         n_ops,
@@ -117,7 +118,7 @@ def _mesh_thresholds(key, n_types, n_ops, params):
         n_food=params["mesh_food"],
         n_inputs=params["mesh_inputs"],
     )
-    return np.asarray(raf.raf_threshold(systems, levels)), p_max
+    return np.asarray(raf.raf_threshold(lv.system, lv.levels)), p_max
 
 
 def _mesh(params, key, log):
