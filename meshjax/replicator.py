@@ -113,7 +113,10 @@ def _check_adjacency(adjacency, name="adjacency") -> Array:
         raise ValueError(
             f"`{name}` must be a square (n_types, n_types) matrix; got shape {shape}"
         )
-    check_int("n_types", shape[0], min_value=2)
+    if shape[0] < 2:
+        raise ValueError(
+            f"`{name}` has shape {shape}; allowed: at least 2 types (n_types >= 2)"
+        )
     return jnp.asarray(a, bool)
 
 
@@ -253,18 +256,14 @@ def _check_state(name, x, adjacency):
     return jnp.asarray(x), adjacency
 
 
-def jk_rhs(
-    x: ArrayLike, adjacency: ArrayLike
-) -> Float[Array, " s"]:
+def jk_rhs(x: ArrayLike, adjacency: ArrayLike) -> Float[Array, " s"]:
     r"""Right-hand side of the Jain–Krishna equation, C x − x Σ(C x)."""
     x, adjacency = _check_state("x", x, adjacency)
     cx = adjacency.astype(x.dtype) @ x
     return cx - x * jnp.sum(cx)
 
 
-def replicator_rhs_19(
-    c: ArrayLike, adjacency: ArrayLike
-) -> Float[Array, " s"]:
+def replicator_rhs_19(c: ArrayLike, adjacency: ArrayLike) -> Float[Array, " s"]:
     r"""Right-hand side of (19) as printed, c_i((M c)_i − φ0), with φ0 = Σ_i c_i (M c)_i
     (the normalisation that keeps Σ c = 1; the chapter's N^{-1} is 1 on the simplex)."""
     c, adjacency = _check_state("c", c, adjacency)
