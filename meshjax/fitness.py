@@ -722,7 +722,7 @@ class Condensation(AbstractResult):
 
 
 def condensation_constant(
-    rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *, eta_max: float = 1.0
+    rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *, eta_max: float | int = 1.0
 ) -> Condensation:
     r"""Solves the self-consistency equation (6), $\int\rho(\eta)\,\eta/(C - \eta)\,d\eta = 1$.
 
@@ -832,7 +832,10 @@ def _host_density(rho, x) -> np.ndarray:
 
 
 def predicted_link_share(
-    rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *, eta_max: float = 1.0
+    rho: Callable[[np.ndarray], np.ndarray],
+    eta_low: float | int,
+    *,
+    eta_max: float | int = 1.0,
 ) -> float:
     r"""Share of all link ends held by nodes with $\eta \ge \eta_{\rm low}$, from (5)–(6).
 
@@ -900,7 +903,7 @@ def growth_exponents(
     times: ArrayLike,
     degrees: ArrayLike,
     *,
-    t_min: float = 1.0,
+    t_min: float | int = 1.0,
 ) -> Float[Array, "*b k"]:
     r"""Least-squares slopes of $\log k_i$ on $\log t$ over records with $t \ge t_{\min}$.
 

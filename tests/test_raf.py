@@ -384,9 +384,9 @@ def test_autocatalysis_experiment_tiny(tmp_path, polymer_ensembles):
         mesh_ops=[40],
         mesh_types_sweep=[],
         mesh_instances=24,
-        jk_s=12,
+        jk_types=12,
         jk_m=1.1,
-        jk_updates=20,
+        jk_steps=20,
         jk_runs=2,
     )
     exp.validate(params)
