@@ -192,7 +192,7 @@ def bianconi_barabasi(
         if is_traced(track):
             raise TypeError("`track` must be concrete node ids (it fixes shapes)")
         track_arr = check_array(
-            "track", track, kind="int", ndim=1, low=0, high=n, high_open=True
+            "track", track, kind="int", ndim=1, low=0.0, high=float(n), high_open=True
         )
         track_arr = jnp.asarray(track_arr, jnp.int32)
     n_new = n - n_core
