@@ -45,7 +45,7 @@ def main(argv=None) -> list[dict]:
             )
             t = time_call(fn, repeat=2, warmup=0)
             res = fn()
-            assert bool(res.ok)
+            assert bool(res.is_successful())
             case = "graph" if build else "degrees only (no Graph assembly)"
             rows.append(row("bb_growth", case, "meshjax", size, t, links, "links/s"))
         if peer_available("igraph"):

@@ -58,14 +58,14 @@ def numpy_max_raf(reactants, products, cat_types, cat_reactions, food):
         active = new_active
 
 
-def numpy_jk(rng, s, p, n_updates, initial=None, n_squarings=40, tol=1e-9):
+def numpy_jk(rng, s, p, n_steps, initial=None, n_squarings=40, tol=1e-9):
     """The same Jain–Krishna update in NumPy (float64)."""
     if initial is None:
         c = (rng.random((s, s)) < p) & ~np.eye(s, dtype=bool)
     else:
         c = np.array(initial, bool)
-    lams = np.empty(n_updates)
-    for t in range(n_updates):
+    lams = np.empty(n_steps)
+    for t in range(n_steps):
         cf = c.astype(float)
         v, top = np.ones(s), None
         for _ in range(s):
@@ -103,7 +103,8 @@ def numpy_jk(rng, s, p, n_updates, initial=None, n_squarings=40, tol=1e-9):
 
 def bench_max_raf(n, batch, fs, repeat):
     rows = []
-    s, r = raf.binary_polymer_size(n)
+    polymer = raf.binary_polymer_size(n)
+    s, r = polymer.n_types, polymer.n_reactions
     size = {"n": n, "n_types": s, "n_reactions": r, "batch": batch}
     for f in fs:
         keys = jr.split(jr.key(int(10 * f)), batch)
@@ -157,37 +158,37 @@ def bench_max_raf(n, batch, fs, repeat):
     return rows
 
 
-def bench_jk(s, m, n_updates, runs, repeat, warm_updates):
+def bench_jk(s, m, n_steps, runs, repeat, warm_steps):
     """Two phases: from a random graph (no ACS yet: cheap acyclic attractors) and from
-    a graph whose ACS has grown (`warm_updates` updates at 2m links per type first)."""
+    a graph whose ACS has grown (`warm_steps` updates at 2m links per type first)."""
     rows = []
     p = m / (s - 1)
-    grown, rec = replicator.jain_krishna(jr.key(1), s, 2 * p, warm_updates)
-    grown = np.asarray(grown)
+    warm = replicator.jain_krishna(jr.key(1), s, 2 * p, warm_steps)
+    grown, rec = np.asarray(warm.adjacency), warm.record
     acs = int(rec.acs_size[-1])
     for phase, initial in (("random start", None), (f"grown ACS ({acs} types)", grown)):
         init = None if initial is None else jnp.asarray(initial)
         for b in (1, runs):
-            size = {"s": s, "m": m, "runs": b, "updates": n_updates}
+            size = {"s": s, "m": m, "runs": b, "updates": n_steps}
             keys = jr.split(jr.key(0), b) if b > 1 else jr.key(0)
             fn = lambda: (
-                replicator.jain_krishna(keys, s, p, n_updates, initial=init)[1].lambda1
+                replicator.jain_krishna(
+                    keys, s, p, n_steps, initial=init
+                ).record.lambda1
             )
             t = time_call(fn, repeat=repeat)
             case = f"s={s}, {phase}"
             rows.append(
-                row(
-                    "jain_krishna", case, "meshjax", size, t, b * n_updates, "updates/s"
-                )
+                row("jain_krishna", case, "meshjax", size, t, b * n_steps, "updates/s")
             )
             rng = np.random.default_rng(0)
             t = time_host(
-                lambda: [numpy_jk(rng, s, p, n_updates, initial) for _ in range(b)],
+                lambda: [numpy_jk(rng, s, p, n_steps, initial) for _ in range(b)],
                 repeat=max(1, repeat // 2),
                 warmup=0,
             )
             rows.append(
-                row("jain_krishna", case, "numpy", size, t, b * n_updates, "updates/s")
+                row("jain_krishna", case, "numpy", size, t, b * n_steps, "updates/s")
             )
     return rows
 
@@ -198,10 +199,10 @@ def main(argv=None) -> list[dict]:
     args = ap.parse_args(argv)
     if args.quick:
         rows = bench_max_raf(8, 4, (1.0, 3.0), repeat=2)
-        rows += bench_jk(50, 0.25, 50, 2, repeat=2, warm_updates=500)
+        rows += bench_jk(50, 0.25, 50, 2, repeat=2, warm_steps=500)
     else:
         rows = bench_max_raf(10, 16, (1.0, 3.0), repeat=3)
-        rows += bench_jk(100, 0.25, 200, 4, repeat=3, warm_updates=2000)
+        rows += bench_jk(100, 0.25, 200, 4, repeat=3, warm_steps=2000)
     add_ratios(rows)
     print(f"jax {jax.__version__}, {jax.devices()[0]}, dtype {jnp.result_type(float)}")
     print_table(rows)

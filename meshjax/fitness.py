@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -42,14 +42,26 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from ._checks import check_int, check_real
-from ._custom_types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
+from ._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    as_key,
+    check_array,
+    check_bool,
+    check_int,
+    check_real,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
 from .graph import Graph
-from .graph._graph import _assemble
+from .graph._graph import _assemble  # TODO(lead): a public jittable pair constructor
 
 __all__ = [
     "BBGrowth",
     "Condensation",
+    "DatacenterBulkDensity",
+    "ThetaDensity",
     "bianconi_barabasi",
     "condensate_share",
     "condensation_constant",
@@ -67,7 +79,7 @@ __all__ = [
 _MAX_ROUNDS = 4096  # redraw rounds per arrival before declaring a stall (status flag)
 
 
-class BBGrowth(eqx.Module):
+class BBGrowth(AbstractResult):
     r"""Result of `bianconi_barabasi`.
 
     Attributes:
@@ -79,9 +91,11 @@ class BBGrowth(eqx.Module):
         (0 before a node arrives).
       kmax_share: Largest-degree share $k_{\max}/\sum_j k_j$ at each record, `float[r]`.
       n_proposals: Candidates drawn in all (links + rejections + repeats), `int32[]`.
-      ok: `False` if some arrival could not find $m$ distinct targets within
-        4096 redraw rounds (only possible with fitness traced inside `jit`, where the
-        host-side checks cannot run); the graph is then invalid.
+      status: `RESULTS.successful`; `RESULTS.stalled` if some arrival could not find
+        $m$ distinct targets within 4096 redraw rounds (the graph is then invalid);
+        `RESULTS.invalid_parameter` if a traced `fitness` is out of its domain
+        (negative, NaN/inf, or fewer than $m$ positive core nodes): then `degrees` and
+        `tracked_degrees` are -1 and `kmax_share` is NaN.
     """
 
     graph: Graph | None
@@ -90,16 +104,16 @@ class BBGrowth(eqx.Module):
     tracked_degrees: Int[Array, "r k"]
     kmax_share: Float[Array, " r"]
     n_proposals: Int[Array, ""]
-    ok: Bool[Array, ""]
+    status: RESULTS
 
 
 def bianconi_barabasi(
-    key: PRNGKeyArray,
-    fitness: Float[ArrayLike, " n"],
+    key: PRNGKeyArray | int,
+    fitness: ArrayLike | Sequence[float],
     m: int,
     *,
     n_core: int | None = None,
-    track: ArrayLike | None = None,
+    track: ArrayLike | Sequence[int] | None = None,
     record_every: int | None = None,
     build_graph: bool = True,
     distinct: bool = True,
@@ -120,10 +134,11 @@ def bianconi_barabasi(
     `jax.vmap` over keys gives independent replicas.
 
     Args:
-      key: PRNG key.
+      key: PRNG key (or an int seed).
       fitness: $\eta_i \ge 0$, shape `(n,)`, node $i$'s fitness (node $i$ arrives at time
         $i$). Finite, not all zero, and at least $m$ core nodes with $\eta_i > 0$. Only
-        the ratio $\eta_i/\eta_{\max}$ matters.
+        the ratio $\eta_i/\eta_{\max}$ matters. May be traced (then checked inside:
+        `status` is `RESULTS.invalid_parameter` when it is out of its domain).
       m: Links per arriving node, $1 \le m \le n_0$ (static).
       n_core: Size $n_0$ of the complete initial core, $\max(2, m) \le n_0 < n$ (static);
         default $m + 1$.
@@ -151,6 +166,7 @@ def bianconi_barabasi(
         positive core nodes; `m < 1`; `m > n_core`; `n_core` outside $[2, n)$; `track`
         ids outside $[0, n)$; `record_every < 1`.
     """
+    key = as_key(key)
     m = check_int("m", m, min_value=1)
     fit = _as_fitness(fitness)
     n = fit.shape[0]
@@ -167,15 +183,17 @@ def bianconi_barabasi(
             f"`n_core`={n_core} is out of range; allowed: 2 <= n_core < "
             f"n = len(fitness) = {n}"
         )
-    _check_fitness_values(fitness, n_core, m)
+    _check_fitness_values(fit, n_core, m)
     chunk = check_int("chunk", chunk, min_value=1)
+    build_graph = check_bool("build_graph", build_graph)
+    distinct = check_bool("distinct", distinct)
     track_arr = None
     if track is not None:
-        track_arr = np.asarray(track)
-        if track_arr.ndim != 1 or not np.issubdtype(track_arr.dtype, np.integer):
-            raise ValueError(f"`track` must be a 1-D integer array, got {track!r}")
-        if track_arr.size and (track_arr.min() < 0 or track_arr.max() >= n):
-            raise ValueError(f"`track` has ids outside [0, {n}): {track_arr.tolist()}")
+        if is_traced(track):
+            raise TypeError("`track` must be concrete node ids (it fixes shapes)")
+        track_arr = check_array(
+            "track", track, kind="int", ndim=1, low=0.0, high=float(n), high_open=True
+        )
         track_arr = jnp.asarray(track_arr, jnp.int32)
     n_new = n - n_core
     if record_every is not None:
@@ -186,33 +204,27 @@ def bianconi_barabasi(
         track_arr = jnp.zeros((0,), jnp.int32)
     record = record_every is not None
     block = min(record_every if record else chunk, n_new)
-    return _grow(
-        key, fit, track_arr, m, n_core, block, record, build_graph, bool(distinct)
-    )
+    return _grow(key, fit, track_arr, m, n_core, block, record, build_graph, distinct)
 
 
 def _as_fitness(fitness) -> Array:
-    if isinstance(fitness, jax.core.Tracer):
-        arr = fitness
-    else:
-        arr = jnp.asarray(fitness)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"`fitness` must be 1-D (one value per node), got shape {arr.shape}"
-        )
+    arr = jnp.asarray(check_array("fitness", fitness, ndim=1, low=0.0))
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(jnp.result_type(float))
     return arr
 
 
+def _fitness_ok(fit, n_core: int, m: int) -> Array:
+    """Inside the computation: `fitness` finite, >= 0, >= m positive core nodes."""
+    return jnp.all(in_domain(fit, low=0.0)) & (
+        jnp.sum(fit[:n_core] > 0, dtype=jnp.int32) >= m
+    )
+
+
 def _check_fitness_values(fitness, n_core: int, m: int) -> None:
-    if isinstance(fitness, jax.core.Tracer):
+    if is_traced(fitness):
         return
     a = np.asarray(fitness, dtype=float)
-    if not np.all(np.isfinite(a)):
-        raise ValueError("`fitness` must be finite; got NaN or inf")
-    if a.min() < 0:
-        raise ValueError(f"`fitness` has a value {a.min()}; allowed: >= 0")
     if not np.any(a > 0):
         raise ValueError(
             "`fitness` is all zero; allowed: at least m core nodes with fitness > 0"
@@ -260,6 +272,8 @@ def _grow(
     about `block / t`).
     """
     n = fit.shape[0]
+    fit_ok = _fitness_ok(fit, n_core, m)
+    fit = jnp.where(fit_ok, fit, jnp.ones_like(fit))  # a traced invalid fitness
     n_new = n - n_core
     n_blocks = -(-n_new // block)
     n_core_edges = n_core * (n_core - 1) // 2
@@ -418,7 +432,20 @@ def _grow(
     if build_graph:
         g = _assemble(ends[0::2], jnp.maximum(ends[1::2], 0), n, dedupe=False)
         graph = Graph(g.senders, g.receivers, g.edge_ids, None, n)
-    return BBGrowth(graph, degrees, times, tracked, shares, nprop, ok)
+    status = RESULTS.where(
+        fit_ok,
+        RESULTS.where(ok, RESULTS.successful, RESULTS.stalled),
+        RESULTS.invalid_parameter,
+    )
+    return BBGrowth(
+        graph=graph,
+        degrees=nan_outside(fit_ok, degrees),
+        times=times,
+        tracked_degrees=nan_outside(fit_ok, tracked),
+        kmax_share=nan_outside(fit_ok, shares),
+        n_proposals=nprop,
+        status=status,
+    )
 
 
 @functools.cache
@@ -468,22 +495,45 @@ def _from_bits(bits, length, dtype):
 # ----------------------------------------------------------------------------- fitness
 
 
+def _param(name, value, **domain):
+    """A scalar real parameter: checked when concrete; (array, ok flag inside jit)."""
+    value = check_real(name, value, **domain)
+    value = jnp.asarray(value, dtype=float) if isinstance(value, float) else value
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        value = value.astype(float)
+    return value, in_domain(value, **domain)
+
+
+def _dtype(dtype):
+    return jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+
+
 def uniform_fitness(
-    key: PRNGKeyArray, n_nodes: int, eta_max: float = 1.0, dtype=None
+    key: PRNGKeyArray | int,
+    n_nodes: int,
+    eta_max: ArrayLike = 1.0,
+    *,
+    dtype: Any = None,
 ) -> Float[Array, " n"]:
     r"""$\eta_i \sim \mathrm{Uniform}(0, \eta_{\max})$, i.i.d., shape `(n_nodes,)`.
 
     For $\eta_{\max} = 1$, (6) gives $C \ln(C/(C - 1)) = 2$, i.e. $e^{-2/C} = 1 - 1/C$,
-    $C \approx 1.2550$: no condensate.
+    $C \approx 1.2550$: no condensate. `eta_max` > 0 may be traced (NaN out of range).
     """
+    key = as_key(key)
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
-    eta_max = check_real("eta_max", eta_max, low=0.0, low_open=True)
-    dtype = dtype or jnp.result_type(float)
-    return eta_max * jr.uniform(key, (n_nodes,), dtype=dtype)
+    eta_max, ok = _param("eta_max", eta_max, low=0.0, low_open=True)
+    dtype = _dtype(dtype)
+    u = jr.uniform(key, (n_nodes,), dtype=dtype)
+    return nan_outside(ok, eta_max.astype(dtype) * u)
 
 
 def theta_fitness(
-    key: PRNGKeyArray, n_nodes: int, theta: float, dtype=None
+    key: PRNGKeyArray | int,
+    n_nodes: int,
+    theta: ArrayLike,
+    *,
+    dtype: Any = None,
 ) -> Float[Array, " n"]:
     r"""$\eta_i \sim \rho(\eta) = (1 + \theta)(1 - \eta)^\theta$ on $[0, 1]$, i.i.d.
 
@@ -491,32 +541,66 @@ def theta_fitness(
     so (6) predicts a condensate iff $\theta > 1$ (the chapter's $\alpha_B = \theta$).
 
     Args:
-      key: PRNG key.
-      n_nodes: Number of nodes.
-      theta: $\theta > -1$.
+      key: PRNG key (or an int seed).
+      n_nodes: Number of nodes (static).
+      theta: $\theta > -1$ (may be traced, e.g. under `sweep`; NaN out of range).
+      dtype: Floating dtype of the samples (default: JAX's default float).
     """
+    key = as_key(key)
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
-    theta = check_real("theta", theta, low=-1.0, low_open=True)
-    dtype = dtype or jnp.result_type(float)
+    theta, ok = _param("theta", theta, low=-1.0, low_open=True)
+    dtype = _dtype(dtype)
+    return nan_outside(ok, _theta_sample(key, n_nodes, theta.astype(dtype), ok, dtype))
+
+
+def _theta_sample(key, n_nodes, theta, ok, dtype):
     u = jr.uniform(key, (n_nodes,), dtype=dtype, minval=jnp.finfo(dtype).tiny)
-    return 1 - u ** (1 / (1 + theta))
+    safe = jnp.where(ok, theta, jnp.zeros_like(theta))
+    return 1 - u ** (1 / (1 + safe))
 
 
-def theta_pdf(theta: float) -> Callable[[np.ndarray], np.ndarray]:
-    r"""The density $\rho(\eta) = (1 + \theta)(1 - \eta)^\theta$ on $[0, 1]$, $\theta > -1$."""
-    theta = check_real("theta", theta, low=-1.0, low_open=True)
-    return lambda eta: (1 + theta) * (1 - eta) ** theta
+class ThetaDensity(eqx.Module):
+    r"""The density $\rho(\eta) = (1 + \theta)(1 - \eta)^\theta$ on $[0, 1]$ (`theta_pdf`).
+
+    Call it on an array of $\eta$. On concrete values it evaluates in float64 NumPy (the
+    quadrature of `condensation_constant` needs it near $\eta = 1$); on traced values
+    in JAX.
+
+    Attributes:
+      theta: $\theta > -1$ (NaN when a traced value was out of range).
+    """
+
+    theta: Float[Array, ""]
+
+    def __call__(self, eta):
+        if is_traced(self.theta) or is_traced(eta):
+            th = self.theta
+            eta = jnp.asarray(eta, th.dtype)
+            return (1 + th) * (1 - eta) ** th
+        th = float(self.theta)
+        eta = np.asarray(eta, float)
+        return (1 + th) * (1 - eta) ** th
+
+
+def theta_pdf(theta: ArrayLike) -> ThetaDensity:
+    r"""The density $\rho(\eta) = (1 + \theta)(1 - \eta)^\theta$ on $[0, 1]$, $\theta > -1$.
+
+    Returns a `ThetaDensity` (callable on $\eta$; a pytree, so `theta` may be traced:
+    out of range it is NaN and so is the density).
+    """
+    theta, ok = _param("theta", theta, low=-1.0, low_open=True)
+    return ThetaDensity(theta=nan_outside(ok, theta))
 
 
 def datacenter_edge_fitness(
-    key: PRNGKeyArray,
+    key: PRNGKeyArray | int,
     n_nodes: int,
-    learning: float,
+    learning: ArrayLike,
     *,
     n_datacenters: int = 1,
-    gap: float = 0.5,
-    theta_bulk: float = 0.0,
-    dtype=None,
+    gap: ArrayLike = 0.5,
+    theta_bulk: ArrayLike = 0.0,
+    dtype: Any = None,
 ) -> Float[Array, " n"]:
     r"""Datacenters plus edge devices; the learning curve moves the devices up (Prop. 3.3).
 
@@ -533,55 +617,86 @@ def datacenter_edge_fitness(
     $-\ln(1 - a)/a < 2$, i.e. $a < 0.7968$: $\ell < 1 - 0.2032/g$.
 
     Args:
-      key: PRNG key.
-      n_nodes: Total number of nodes $> $ `n_datacenters`.
+      key: PRNG key (or an int seed).
+      n_nodes: Total number of nodes $> $ `n_datacenters` (static).
       learning: Learning-curve parameter $\ell \in [0, 1]$.
-      n_datacenters: Datacenter count $\ge 1$.
+      n_datacenters: Datacenter count $\ge 1$ (static).
       gap: Initial distance $g \in (0, 1]$ of the device ceiling below $\eta_{\max}$.
       theta_bulk: Shape $\theta_b > -1$ of the device distribution.
+      dtype: Floating dtype of the samples.
+
+    `learning`, `gap` and `theta_bulk` may be traced (NaN samples out of range).
     """
+    key = as_key(key)
     n_nodes = check_int("n_nodes", n_nodes, min_value=2)
     n_datacenters = check_int(
         "n_datacenters", n_datacenters, min_value=1, max_value=n_nodes - 1
     )
-    learning = check_real("learning", learning, low=0.0, high=1.0)
-    gap = check_real("gap", gap, low=0.0, high=1.0, low_open=True)
-    theta_bulk = check_real("theta_bulk", theta_bulk, low=-1.0, low_open=True)
-    dtype = dtype or jnp.result_type(float)
-    x = theta_fitness(key, n_nodes, theta_bulk, dtype=dtype)
-    a = 1 - gap * (1 - learning)
+    learning, ok_l = _param("learning", learning, low=0.0, high=1.0)
+    gap, ok_g = _param("gap", gap, low=0.0, high=1.0, low_open=True)
+    theta_bulk, ok_t = _param("theta_bulk", theta_bulk, low=-1.0, low_open=True)
+    ok = ok_l & ok_g & ok_t
+    dtype = _dtype(dtype)
+    x = _theta_sample(key, n_nodes, theta_bulk.astype(dtype), ok_t, dtype)
+    a = 1 - gap.astype(dtype) * (1 - learning.astype(dtype))
     eta = a * x
-    return eta.at[:n_datacenters].set(1)
+    return nan_outside(ok, eta.at[:n_datacenters].set(1))
+
+
+class DatacenterBulkDensity(eqx.Module):
+    r"""Density of the edge devices of `datacenter_edge_fitness` on $[0, 1]$:
+    $\rho(\eta) = \rho_x(\eta/a)/a$ on $[0, a)$, 0 above, $a = 1 - g(1 - \ell)$.
+
+    Callable on an array of $\eta$ (float64 NumPy on concrete values, JAX on traced
+    ones); `support_max` is $a$ (used by the quadrature to place the endpoint).
+
+    Attributes:
+      learning, gap, theta_bulk: as in `datacenter_edge_fitness` (NaN when a traced
+        value was out of range).
+    """
+
+    learning: Float[Array, ""]
+    gap: Float[Array, ""]
+    theta_bulk: Float[Array, ""]
+
+    @property
+    def support_max(self):
+        return 1 - self.gap * (1 - self.learning)
+
+    def __call__(self, eta):
+        if is_traced((self.learning, self.gap, self.theta_bulk)) or is_traced(eta):
+            xp, a, th = jnp, self.support_max, self.theta_bulk
+            eta = jnp.asarray(eta, a.dtype)
+        else:
+            xp, a, th = np, float(self.support_max), float(self.theta_bulk)
+            eta = np.asarray(eta, float)
+        x = xp.clip(eta / a, 0.0, 1.0)
+        inside = eta < a
+        return xp.where(inside, (1 + th) * xp.where(inside, 1 - x, 1.0) ** th / a, 0.0)
 
 
 def datacenter_edge_bulk_pdf(
-    learning: float, *, gap: float = 0.5, theta_bulk: float = 0.0
-) -> Callable[[np.ndarray], np.ndarray]:
+    learning: ArrayLike, *, gap: ArrayLike = 0.5, theta_bulk: ArrayLike = 0.0
+) -> DatacenterBulkDensity:
     r"""Density of the edge devices of `datacenter_edge_fitness` on $[0, 1]$:
-    $\rho(\eta) = \rho_x(\eta/a)/a$ on $[0, a)$, 0 above."""
-    learning = check_real("learning", learning, low=0.0, high=1.0)
-    gap = check_real("gap", gap, low=0.0, high=1.0, low_open=True)
-    theta_bulk = check_real("theta_bulk", theta_bulk, low=-1.0, low_open=True)
-    a = 1 - gap * (1 - learning)
-
-    def pdf(eta):
-        eta = np.asarray(eta, float)
-        x = np.clip(eta / a, 0.0, 1.0)
-        inside = eta < a
-        return np.where(
-            inside,
-            (1 + theta_bulk) * np.where(inside, 1 - x, 1.0) ** theta_bulk / a,
-            0.0,
-        )
-
-    pdf.support_max = a  # used by the quadrature to place the endpoint
-    return pdf
+    $\rho(\eta) = \rho_x(\eta/a)/a$ on $[0, a)$, 0 above (a `DatacenterBulkDensity`;
+    its parameters may be traced, NaN out of range)."""
+    learning, ok_l = _param("learning", learning, low=0.0, high=1.0)
+    gap, ok_g = _param("gap", gap, low=0.0, high=1.0, low_open=True)
+    theta_bulk, ok_t = _param("theta_bulk", theta_bulk, low=-1.0, low_open=True)
+    ok = ok_l & ok_g & ok_t
+    dtype = jnp.result_type(float)
+    return DatacenterBulkDensity(
+        learning=nan_outside(ok, learning.astype(dtype)),
+        gap=nan_outside(ok, gap.astype(dtype)),
+        theta_bulk=nan_outside(ok, theta_bulk.astype(dtype)),
+    )
 
 
 # ----------------------------------------------------------------------------- theory
 
 
-class Condensation(NamedTuple):
+class Condensation(AbstractResult):
     r"""Solution of (6).
 
     Attributes:
@@ -593,16 +708,21 @@ class Condensation(NamedTuple):
         (`inf` when it diverges).
       condensate_fraction: $n_0 = \max(0, 1 - I(\eta_{\max}))$: links held by the fittest
         node per $m t$; $k_{\max}/\sum k \to n_0/2$.
+      status: `RESULTS.successful` (the solver is a bracketed bisection; it cannot
+        fail on valid input, and invalid input raises).
+
+    Host-side values (Python floats and a bool): the solver runs on the host.
     """
 
     C: float
     condensed: bool
     integral_at_max: float
     condensate_fraction: float
+    status: RESULTS
 
 
 def condensation_constant(
-    rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *, eta_max: float = 1.0
+    rho: Callable[[np.ndarray], np.ndarray] | ArrayLike, *, eta_max: float | int = 1.0
 ) -> Condensation:
     r"""Solves the self-consistency equation (6), $\int\rho(\eta)\,\eta/(C - \eta)\,d\eta = 1$.
 
@@ -617,7 +737,8 @@ def condensation_constant(
         1-D array of fitness samples in $[0, \eta_{\max}]$. Samples *at* $\eta_{\max}$
         make $I(\eta_{\max}) = \infty$ (a finite fraction of top nodes shares the
         traffic; no single-node condensate): pass a zero-measure elite separately.
-      eta_max: $\eta_{\max} > 0$.
+      eta_max: $\eta_{\max} > 0$, concrete (the quadrature and bisection run on the
+        host; a traced value is a `TypeError`).
 
     Returns:
       A `Condensation`. Predicted growth exponents: `predicted_exponents(eta, C)`.
@@ -627,11 +748,11 @@ def condensation_constant(
       ValueError: samples negative, NaN, above `eta_max`, empty or all zero; a density
         that is negative or integrates to a value off 1 by more than 1e-3.
     """
-    eta_max = check_real("eta_max", eta_max, low=0.0, low_open=True)
+    eta_max = _host_real("eta_max", eta_max, low=0.0, low_open=True)
     if callable(rho):
         hi = min(float(getattr(rho, "support_max", eta_max)), eta_max)
         x, d_hi, w = _tanh_sinh(hi)
-        dens = np.asarray(rho(x), float)
+        dens = _host_density(rho, x)
         if not np.all(np.isfinite(dens)) or dens.min() < 0:
             raise ValueError(
                 "`rho` must be a finite, non-negative density on (0, eta_max)"
@@ -647,9 +768,11 @@ def condensation_constant(
         def integral(eps):  # eps = C - eta_max >= 0
             return float(np.sum(wd / (eps + gap_top)))
     else:
-        s = np.asarray(rho, float).ravel()
-        if s.size == 0 or not np.all(np.isfinite(s)):
-            raise ValueError("`rho` samples must be a non-empty finite array")
+        if is_traced(rho):
+            raise TypeError(
+                "`rho` must be concrete samples (the solver runs on the host)"
+            )
+        s = np.asarray(check_array("rho", rho, nonempty=True), float).ravel()
         if s.min() < 0 or s.max() > eta_max:
             raise ValueError(
                 f"`rho` samples must lie in [0, eta_max={eta_max}]; got "
@@ -664,7 +787,13 @@ def condensation_constant(
 
     i_max = integral(0.0)
     if not i_max > 1:
-        return Condensation(eta_max, True, i_max, max(0.0, 1.0 - i_max))
+        return Condensation(
+            C=eta_max,
+            condensed=True,
+            integral_at_max=i_max,
+            condensate_fraction=max(0.0, 1.0 - i_max),
+            status=RESULTS.successful,
+        )
     lo, hi_e = -60.0, math.log(eta_max) + 2.0
     while integral(math.exp(hi_e)) > 1:
         hi_e += 2.0
@@ -675,36 +804,59 @@ def condensation_constant(
         else:
             hi_e = mid
     c = eta_max + math.exp(0.5 * (lo + hi_e))
-    return Condensation(c, False, i_max, 0.0)
+    return Condensation(
+        C=c,
+        condensed=False,
+        integral_at_max=i_max,
+        condensate_fraction=0.0,
+        status=RESULTS.successful,
+    )
+
+
+def _host_real(name, value, **domain) -> float:
+    if is_traced(value):
+        raise TypeError(
+            f"`{name}` must be a concrete number: the quadrature and bisection run on "
+            f"the host (got a traced value)"
+        )
+    return check_real(name, value, **domain)
+
+
+def _host_density(rho, x) -> np.ndarray:
+    if is_traced(jax.tree_util.tree_leaves(rho)):
+        raise TypeError(
+            "`rho` has traced parameters: the quadrature runs on the host, so the "
+            "density must be concrete"
+        )
+    return np.asarray(rho(x), float)
 
 
 def predicted_link_share(
-    rho: Callable[[np.ndarray], np.ndarray], eta_low: float, *, eta_max: float = 1.0
+    rho: Callable[[np.ndarray], np.ndarray],
+    eta_low: float | int,
+    *,
+    eta_max: float | int = 1.0,
 ) -> float:
-    r"""Share of all link ends held by nodes with $\eta \ge \eta_{
-    m low}$, from (5)–(6).
+    r"""Share of all link ends held by nodes with $\eta \ge \eta_{\rm low}$, from (5)–(6).
 
-        A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
-        $\eta \in A$ hold $m t \int_A
-    ho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
-        condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
-        $$s = 	frac12\Big[\int_{\eta_{
-    m low}}^{\eta_{\max}} rac{
-    ho(\eta)\,d\eta}
-             {1 - \eta/C} + n_0\Big].$$
-        (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
-        smaller.)
+    A node of fitness $\eta$ born at $t_i$ has $k = m (t/t_i)^{\eta/C}$, so nodes with
+    $\eta \in A$ hold $m t \int_A \rho/(1 - \eta/C)\,d\eta$ of the $2mt$ link ends; in the
+    condensed phase ($C = \eta_{\max}$) the condensate adds $n_0 m t$, $n_0 = 1 - I$:
+    $$s = \frac12\Big[\int_{\eta_{\rm low}}^{\eta_{\max}} \frac{\rho(\eta)\,d\eta}
+         {1 - \eta/C} + n_0\Big].$$
+    (Continuum model, i.e. `distinct=False`; with distinct targets a condensate is
+    smaller.)
 
-        Args:
-          rho: A density on $[0, \eta_{\max}]$ (vectorised callable).
-          eta_low: Threshold in $[0, \eta_{\max})$.
-          eta_max: $\eta_{\max}$.
+    Args:
+      rho: A density on $[0, \eta_{\max}]$ (vectorised callable).
+      eta_low: Threshold in $[0, \eta_{\max})$ (concrete: host-side quadrature).
+      eta_max: $\eta_{\max}$ (concrete).
 
-        Returns:
-          The predicted share in $[0, 1]$ (a float).
+    Returns:
+      The predicted share in $[0, 1]$ (a Python float).
     """
-    eta_max = check_real("eta_max", eta_max, low=0.0, low_open=True)
-    eta_low = check_real("eta_low", eta_low, low=0.0, high=eta_max, high_open=True)
+    eta_max = _host_real("eta_max", eta_max, low=0.0, low_open=True)
+    eta_low = _host_real("eta_low", eta_low, low=0.0, high=eta_max, high_open=True)
     cond = condensation_constant(rho, eta_max=eta_max)
     hi = min(float(getattr(rho, "support_max", eta_max)), eta_max)
     if eta_low >= hi:
@@ -716,7 +868,7 @@ def predicted_link_share(
     )  # nodes that round onto the endpoint are dropped (as in the quadrature)
     x, d_hi, w = x[keep], d_hi[keep], w[keep]
     gap_top = (eta_max - hi) + d_hi
-    dens = np.asarray(rho(x), float)
+    dens = _host_density(rho, x)
     integral = float(np.sum(w * dens * cond.C / ((cond.C - eta_max) + gap_top)))
     return 0.5 * (integral + cond.condensate_fraction)
 
@@ -732,21 +884,26 @@ def _tanh_sinh(b: float, h: float = 1 / 64, tmax: float = 3.2):
     return x[keep], d_hi[keep], w[keep]
 
 
-def predicted_exponents(fitness: Float[ArrayLike, ...], C: float) -> Float[Array, ...]:
-    r"""Growth exponents $\beta(\eta) = \eta / C$ of eq. (5), same shape as `fitness`."""
-    C = check_real("C", C, low=0.0, low_open=True)
-    f = jnp.asarray(fitness)
-    return f / jnp.asarray(C, dtype=jnp.result_type(f, float))
+def predicted_exponents(fitness: ArrayLike, C: ArrayLike) -> Float[Array, ...]:
+    r"""Growth exponents $\beta(\eta) = \eta / C$ of eq. (5), same shape as `fitness`.
+
+    `fitness` $\ge 0$ and `C` $> 0$ may be traced (NaN where out of range)."""
+    f = jnp.asarray(check_array("fitness", fitness, low=0.0))
+    if not jnp.issubdtype(f.dtype, jnp.floating):
+        f = f.astype(float)
+    c, ok = _param("C", C, low=0.0, low_open=True)
+    ok = ok & in_domain(f, low=0.0)
+    return nan_outside(ok, f / c.astype(f.dtype))
 
 
 # ----------------------------------------------------------------------------- measures
 
 
 def growth_exponents(
-    times: Int[ArrayLike, " r"],
-    degrees: Int[ArrayLike, "*b r k"],
+    times: ArrayLike,
+    degrees: ArrayLike,
     *,
-    t_min: float = 1.0,
+    t_min: float | int = 1.0,
 ) -> Float[Array, "*b k"]:
     r"""Least-squares slopes of $\log k_i$ on $\log t$ over records with $t \ge t_{\min}$.
 
@@ -754,24 +911,29 @@ def growth_exponents(
     has degree 0 (not yet arrived) must be excluded by `t_min`.
 
     Args:
-      times: Record times, shape `(r,)` (from `BBGrowth.times`).
+      times: Record times, shape `(r,)` (from `BBGrowth.times`), concrete (they select
+        records, which fixes shapes).
       degrees: Degrees at the records, shape `(*b, r, k)` (e.g. `tracked_degrees`,
-        possibly stacked over replicas).
-      t_min: First time used.
+        possibly stacked over replicas); may be traced.
+      t_min: First time used (concrete, an option).
 
     Returns:
       Slopes, shape `(*b, k)`.
     """
-    t = np.asarray(times, float)
-    if t.ndim != 1:
-        raise ValueError(
-            f"`times` must be 1-D (one replica's `times`), got shape {t.shape}"
-        )
+    if is_traced(times):
+        raise TypeError("`times` must be concrete (it selects records)")
+    t = np.asarray(check_array("times", times, ndim=1, low=0.0, low_open=True), float)
+    t_min = _host_real("t_min", t_min)
     sel = t >= t_min
     if sel.sum() < 2:
         raise ValueError(f"`t_min`={t_min} leaves {sel.sum()} records; need >= 2")
+    degrees = check_array("degrees", degrees, low=0.0)
+    if degrees.ndim < 2 or degrees.shape[-2] != t.size:
+        raise ValueError(
+            f"`degrees` must have shape (*b, r={t.size}, k), got shape {degrees.shape}"
+        )
     k = jnp.asarray(degrees)[..., sel, :]
-    if not isinstance(k, jax.core.Tracer) and np.any(np.asarray(k) <= 0):
+    if not is_traced(k) and np.any(np.asarray(k) <= 0):
         raise ValueError("`degrees` has zeros at t >= t_min (node not yet arrived)")
     x = np.log(t[sel])
     x = jnp.asarray(x - x.mean(), jnp.result_type(float))
@@ -780,21 +942,29 @@ def growth_exponents(
     return jnp.einsum("r,...rk->...k", x, y) / jnp.sum(x * x)
 
 
-def condensate_share(degrees: Int[ArrayLike, "*b n"]) -> Float[Array, "*b"]:
-    r"""$k_{\max} / \sum_j k_j$, the largest-degree share (condensate fraction)."""
-    d = jnp.asarray(degrees)
+def condensate_share(degrees: ArrayLike) -> Float[Array, "*b"]:
+    r"""$k_{\max} / \sum_j k_j$, the largest-degree share (condensate fraction).
+
+    `degrees` $\ge 0$, shape `(*b, n)`, may be traced (NaN where a row is negative)."""
+    d = jnp.asarray(check_array("degrees", degrees, ndim=None, low=0.0, nonempty=True))
+    if d.ndim < 1:
+        raise ValueError(f"`degrees` must have shape (*b, n), got shape {d.shape}")
     dt = jnp.result_type(float)
-    return jnp.max(d, axis=-1).astype(dt) / jnp.sum(d, axis=-1).astype(dt)
+    ok = jnp.all(in_domain(d, low=0.0), axis=-1)
+    share = jnp.max(d, axis=-1).astype(dt) / jnp.sum(d, axis=-1).astype(dt)
+    return nan_outside(ok, share)
 
 
-def degree_exponent_mle(degrees: Int[ArrayLike, " n"], k_min: int) -> float:
+def degree_exponent_mle(degrees: ArrayLike, k_min: int) -> float:
     r"""Discrete power-law exponent $\hat\gamma = 1 + n / \sum_i \ln(k_i/(k_{\min} - 1/2))$
     over $k_i \ge k_{\min}$ (Clauset–Shalizi–Newman approximation). BA: $\gamma = 3$.
 
-    Returns the estimate as a Python float (host-side)."""
+    Returns the estimate as a Python float (host-side: `degrees` must be concrete)."""
     k_min = check_int("k_min", k_min, min_value=1)
-    k = np.asarray(degrees, float)
+    if is_traced(degrees):
+        raise TypeError("`degrees` must be concrete (host-side estimate)")
+    k = np.asarray(check_array("degrees", degrees, low=0.0), float).ravel()
     k = k[k >= k_min]
     if k.size < 2:
-        raise ValueError(f"fewer than 2 degrees >= k_min={k_min}")
+        raise ValueError(f"`degrees`: fewer than 2 degrees >= k_min={k_min}")
     return float(1 + k.size / np.sum(np.log(k / (k_min - 0.5))))

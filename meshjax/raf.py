@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -35,9 +36,23 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
-from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
+
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    as_key,
+    check_array,
+    check_bool,
+    check_int,
+    check_real,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
 
 __all__ = [
+    "CatalysisLevels",
+    "PolymerSize",
     "ReactionSystem",
     "closure",
     "is_raf",
@@ -52,13 +67,6 @@ __all__ = [
     "catalysis_probability",
     "agents_for_probability",
 ]
-
-
-def _concrete(x) -> np.ndarray | None:
-    """`x` as a NumPy array if it is concrete (not traced), else None."""
-    if isinstance(x, jax.core.Tracer):
-        return None
-    return np.asarray(x)
 
 
 class ReactionSystem(eqx.Module):
@@ -120,11 +128,12 @@ class ReactionSystem(eqx.Module):
                 f"batch shape {batch} of food"
             )
         s, r = self.n_types, self.n_reactions
-        food = _concrete(self.food)
-        if food is not None and not food.reshape(-1, s).any(axis=1).all():
-            raise ValueError(
-                "food set is empty (food.any() is False); a RAF needs food"
-            )
+        if not is_traced(self.food):
+            food = np.asarray(self.food)
+            if not food.reshape(-1, s).any(axis=1).all():
+                raise ValueError(
+                    "`food` set is empty (food.any() is False); a RAF needs food"
+                )
         checks = (
             ("reactants", self.reactants, 0, s),
             ("products", self.products, 0, s),
@@ -132,10 +141,13 @@ class ReactionSystem(eqx.Module):
             ("catalyst_reactions", self.catalyst_reactions, 0, r),
         )
         for name, arr, lo, hi in checks:
-            a = _concrete(arr)
-            if a is not None and a.size and (a.min() < lo or a.max() > hi):
+            if is_traced(arr):
+                continue
+            a = np.asarray(arr)
+            if a.size and (a.min() < lo or a.max() > hi):
                 raise ValueError(
-                    f"{name} has values in [{a.min()}, {a.max()}]; allowed [{lo}, {hi}]"
+                    f"`{name}` has values in [{a.min()}, {a.max()}]; allowed "
+                    f"[{lo}, {hi}]"
                 )
 
     @property
@@ -248,15 +260,22 @@ class ReactionSystem(eqx.Module):
 
 def _check_system(system, name="system"):
     if not isinstance(system, ReactionSystem):
-        raise TypeError(f"{name} must be a ReactionSystem; got {type(system).__name__}")
+        raise TypeError(
+            f"`{name}` must be a ReactionSystem; got {type(system).__name__}"
+        )
 
 
 def _check_mask(system, reaction_mask, name="reaction_mask"):
     shape = system.food.shape[:-1] + (system.n_reactions,)
-    if jnp.shape(reaction_mask) != shape:
-        raise ValueError(
-            f"{name} must have shape {shape}; got {jnp.shape(reaction_mask)}"
+    return jnp.asarray(check_array(name, reaction_mask, kind="bool", shape=shape))
+
+
+def _check_levels(system, levels):
+    return jnp.asarray(
+        check_array(
+            "levels", levels, shape=system.catalyst_types.shape, finite=False, low=0.0
         )
+    )
 
 
 def _reactants_ok(system, avail):
@@ -360,7 +379,7 @@ def max_raf(system: ReactionSystem) -> Bool[Array, "*batch r"]:
 
 
 def closure(
-    system: ReactionSystem, reaction_mask: Bool[Array, "*batch r"]
+    system: ReactionSystem, reaction_mask: ArrayLike
 ) -> Bool[Array, "*batch s"]:
     r"""cl_{R'}(F): the types produced from the food set by the reactions in `reaction_mask`.
 
@@ -379,13 +398,10 @@ def closure(
     Cost: O(r·(a + b)) per step, at most s steps.
     """
     _check_system(system)
-    _check_mask(system, reaction_mask)
-    return _closure_jit(system, jnp.asarray(reaction_mask, bool))
+    return _closure_jit(system, _check_mask(system, reaction_mask))
 
 
-def is_raf(
-    system: ReactionSystem, reaction_mask: Bool[Array, "*batch r"]
-) -> Bool[Array, "*batch"]:
+def is_raf(system: ReactionSystem, reaction_mask: ArrayLike) -> Bool[Array, "*batch"]:
     r"""Whether `reaction_mask` is a RAF set (Def. 9.3): non-empty, every reaction with all
     reactants and at least one catalyst in cl_{R'}(F).
 
@@ -402,12 +418,11 @@ def is_raf(
     Cost: one closure plus O(r·a + k).
     """
     _check_system(system)
-    _check_mask(system, reaction_mask)
-    return _is_raf_jit(system, jnp.asarray(reaction_mask, bool))
+    return _is_raf_jit(system, _check_mask(system, reaction_mask))
 
 
 def thin_catalysis(
-    system: ReactionSystem, levels: Float[Array, "*batch k"], level
+    system: ReactionSystem, levels: ArrayLike, level: ArrayLike
 ) -> ReactionSystem:
     """Keeps only the catalysis pairs with `levels <= level` (monotone coupling).
 
@@ -417,20 +432,22 @@ def thin_catalysis(
 
     Args:
       system: a `ReactionSystem` (possibly batched).
-      levels: (..., k) level of each catalysis pair (inf for padding).
-      level: scalar or (...,) threshold.
+      levels: (..., k) level of each catalysis pair, >= 0 (inf for padding).
+      level: scalar or (...,) threshold >= 0 (may be traced; a traced NaN or negative
+        level is an `eqx.error_if` error: a system has no NaN to carry it).
 
     Returns:
       The thinned `ReactionSystem` (same shapes).
     """
     _check_system(system)
-    if jnp.shape(levels) != jnp.shape(system.catalyst_types):
-        raise ValueError(
-            f"levels must have shape {jnp.shape(system.catalyst_types)}; got "
-            f"{jnp.shape(levels)}"
-        )
-    level = jnp.asarray(level)[..., None]
-    keep = levels <= level
+    levels = _check_levels(system, levels)
+    level = jnp.asarray(check_array("level", level, low=0.0))
+    level = eqx.error_if(
+        level,
+        ~jnp.all(in_domain(level, low=0.0)),
+        "`level` is out of range; allowed: [0, inf)",
+    )
+    keep = levels <= level[..., None]
     cr = jnp.where(keep, system.catalyst_reactions, system.n_reactions)
     return eqx.tree_at(lambda s: s.catalyst_reactions, system, cr.astype(jnp.int32))
 
@@ -480,7 +497,7 @@ def _raf_threshold_jit(system, levels, batch_size):
 
 
 def raf_threshold(
-    system: ReactionSystem, levels: Float[Array, "*batch k"], *, batch_size: int = 1
+    system: ReactionSystem, levels: ArrayLike, *, batch_size: int = 1
 ) -> Float[Array, "*batch"]:
     r"""The smallest level at which the thinned system has a RAF (per instance).
 
@@ -502,14 +519,9 @@ def raf_threshold(
     Cost: about log2(#pairs) calls of `max_raf`, each warm-started from the last RAF found.
     """
     _check_system(system)
-    if jnp.shape(levels) != jnp.shape(system.catalyst_types):
-        raise ValueError(
-            f"levels must have shape {jnp.shape(system.catalyst_types)}; got "
-            f"{jnp.shape(levels)}"
-        )
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: must be an int >= 1")
-    return _raf_threshold_jit(system, jnp.asarray(levels), int(batch_size))
+    levels = _check_levels(system, levels)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    return _raf_threshold_jit(system, levels, batch_size)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -540,15 +552,13 @@ def _bernoulli_pairs(key, n_types, n_reactions, p, capacity):
 def _capacity(max_catalysed, mean, n_reactions):
     """Per-type pair capacity: given, or mean + 10 sd + 10 (capped at n_reactions + 1)."""
     if max_catalysed is not None:
-        if not isinstance(max_catalysed, (int, np.integer)) or max_catalysed < 1:
-            raise ValueError(f"max_catalysed={max_catalysed!r}: must be an int >= 1")
-        return int(max_catalysed)
-    m = _concrete(mean)
-    if m is None:
-        raise ValueError(
-            "max_catalysed must be given when the catalysis level is traced"
+        return check_int("max_catalysed", max_catalysed, min_value=1)
+    if mean is None or is_traced(mean):
+        raise TypeError(
+            "`max_catalysed` must be given when the catalysis level is traced (it "
+            "fixes array shapes)"
         )
-    m = float(np.max(m))
+    m = float(mean)
     return min(int(math.ceil(m + 10.0 * math.sqrt(m) + 10.0)), n_reactions + 1)
 
 
@@ -580,48 +590,102 @@ def _polymer_structure(n: int, food_length: int):
     return reactants, products, food
 
 
-def binary_polymer_size(n: int) -> tuple[int, int]:
-    """(n_types, n_reactions) of the binary polymer model with maximal length n.
+class PolymerSize(eqx.Module):
+    """Size of Kauffman's binary polymer model (`binary_polymer_size`).
+
+    Attributes:
+      n_types: s = 2^{n+1} − 2 binary strings of length 1..n.
+      n_reactions: |R| = (n − 2) 2^{n+2} + 8 (ligations and cleavages counted apart).
+    """
+
+    n_types: int
+    n_reactions: int
+
+
+class CatalysisLevels(AbstractResult):
+    """Result of `binary_polymer_levels` and `mesh_operations_levels`.
+
+    Attributes:
+      system: the `ReactionSystem` with every candidate catalysis pair (k pair slots).
+      levels: (..., k) parameter level (f units or probability units) at which each pair
+        appears (inf for padding); `thin_catalysis(system, levels, x)` is the system at x.
+      status: `RESULTS.successful`, or `RESULTS.invalid_parameter` when a traced level
+        (`f_max`, `p_max`) is outside its domain (then `levels` is NaN).
+    """
+
+    system: ReactionSystem
+    levels: Float[Array, "*batch k"]
+    status: RESULTS
+
+
+def binary_polymer_size(n: int) -> PolymerSize:
+    """Number of types and reactions of the binary polymer model with maximal length n.
 
     Types: all binary strings of length 1..n, s = 2^{n+1} − 2. Reactions: for every
     polymer of length L >= 2 and each of its L − 1 cut points, one ligation and one
     cleavage, counted separately: |R| = 2 Σ_{L=2}^{n} (L − 1) 2^L = (n − 2) 2^{n+2} + 8.
+
+    Returns:
+      A `PolymerSize` (`n_types`, `n_reactions`).
     """
-    _check_n(n)
-    return 2 ** (n + 1) - 2, (n - 2) * 2 ** (n + 2) + 8
+    n = check_int("n", n, min_value=2, max_value=16)
+    return PolymerSize(n_types=2 ** (n + 1) - 2, n_reactions=(n - 2) * 2 ** (n + 2) + 8)
 
 
-def _check_n(n, food_length=1):
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 2 <= n <= 16:
-        raise ValueError(f"n={n!r}: maximal polymer length must be an int in [2, 16]")
-    if not isinstance(food_length, (int, np.integer)) or not 1 <= food_length < n:
-        raise ValueError(
-            f"food_length={food_length!r}: must be an int in [1, n-1={n - 1}]"
-        )
+def _check_n(n, food_length):
+    n = check_int("n", n, min_value=2, max_value=16)
+    food_length = check_int("food_length", food_length, min_value=1, max_value=n - 1)
+    return n, food_length
 
 
-def _check_level(name, value, hi=None):
-    v = _concrete(value)
-    if v is None:
-        return
-    if (
-        not np.all(np.isfinite(v))
-        or np.any(v < 0)
-        or (hi is not None and np.any(v > hi))
-    ):
-        rng = f"[0, {hi}]" if hi is not None else "[0, inf)"
-        raise ValueError(f"{name}={value!r} outside {rng}")
+def _status(ok) -> RESULTS:
+    """`invalid_parameter` where not `ok`, else `successful` (any batch shape)."""
+    f = lambda o: RESULTS.where(o, RESULTS.successful, RESULTS.invalid_parameter)
+    for _ in range(jnp.ndim(ok)):
+        f = jax.vmap(f)
+    return f(ok)
+
+
+def _level(name, value, high):
+    """A scalar catalysis level in [0, high]: checked when concrete; (safe value, ok)."""
+    value = check_real(name, value, low=0.0, high=high)
+    value = jnp.asarray(value, dtype=float) if isinstance(value, float) else value
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        value = value.astype(float)
+    ok = in_domain(value, low=0.0, high=high)
+    return jnp.where(ok, value, jnp.zeros_like(value)), ok
+
+
+def _levels_result(key, out, ok) -> CatalysisLevels:
+    system, levels = _check_overflow(out)
+    ok = jnp.broadcast_to(ok, jnp.shape(key))
+    return CatalysisLevels(
+        system=system,
+        levels=nan_outside(ok[..., None], levels),
+        status=_status(ok),
+    )
+
+
+def _polymer(key, n, f, name, food_length, reversible, max_catalysed):
+    key = as_key(key)
+    n, food_length = _check_n(n, food_length)
+    reversible = check_bool("reversible", reversible)
+    size = binary_polymer_size(n)
+    units = size.n_reactions // 2 if reversible else size.n_reactions
+    f, ok = _level(name, f, float(units))
+    cap = _capacity(max_catalysed, None if is_traced(f) else float(f), units)
+    return key, _polymer_jit(key, f, n, food_length, reversible, cap), ok
 
 
 def binary_polymer_levels(
-    key: PRNGKeyArray,
+    key: Any,
     n: int,
-    f_max,
+    f_max: ArrayLike,
     *,
     food_length: int = 2,
     reversible: bool = False,
     max_catalysed: int | None = None,
-) -> tuple[ReactionSystem, Float[Array, " k"]]:
+) -> CatalysisLevels:
     r"""Kauffman's binary polymer model at catalysis level `f_max`, with coupling levels.
 
     Types: binary polymers of length 1..n; reactions: ligation and cleavage at every cut
@@ -637,17 +701,20 @@ def binary_polymer_levels(
     (`thin_catalysis`) gives an exact sample at f, coupled across f.
 
     Args:
-      key: PRNG key, or a (b,) batch of keys for b instances (vmapped, one compile).
+      key: PRNG key or int seed, or a (b,) batch of keys for b instances (vmapped, one
+        compile).
       n: maximal polymer length, int in [2, 16] (static).
-      f_max: largest catalysis level, >= 0 (may be traced if `max_catalysed` is given).
+      f_max: largest catalysis level, in [0, |R|] (|R|/2 if reversible), since p <= 1.
+        May be traced if `max_catalysed` is given; a traced value outside the range
+        gives `status = RESULTS.invalid_parameter` and NaN levels.
       food_length: food = polymers up to this length, int in [1, n-1] (static).
       reversible: catalysis per reversible ligation/cleavage pair (see above; static).
       max_catalysed: capacity of reactions catalysed per type (static); default
         f + 10 sqrt(f) + 10. Overflow raises (ValueError, or `eqx.error_if` in jit).
 
     Returns:
-      (system, levels): the `ReactionSystem` with k = n_types * max_catalysed pair slots
-      (2k if reversible) and (k,) levels in f units (inf for padding); with batched keys
+      A `CatalysisLevels`: the `system` with k = n_types * max_catalysed pair slots (2k if
+      reversible) and the (k,) `levels` in f units (inf for padding); with batched keys
       both have a leading (b,) axis.
 
     Raises:
@@ -655,13 +722,10 @@ def binary_polymer_levels(
 
     Cost: O(s · max_catalysed) sampling, O(|R|) structure (cached host-side).
     """
-    _check_n(n, food_length)
-    _check_level("f_max", f_max)
-    s, r = binary_polymer_size(n)
-    units = r // 2 if reversible else r
-    cap = _capacity(max_catalysed, f_max, units)
-    f_max = jnp.asarray(f_max, jnp.result_type(float))
-    return _check_overflow(_polymer_jit(key, f_max, n, food_length, reversible, cap))
+    key, out, ok = _polymer(
+        key, n, f_max, "f_max", food_length, reversible, max_catalysed
+    )
+    return _levels_result(key, out, ok)
 
 
 def _per_key(fn):
@@ -713,19 +777,30 @@ def _levels_system(key, rea, pro, food, p, cap, scale, reversible=False):
 def _check_overflow(out):
     """Raises on capacity overflow: on the host when concrete, else via eqx.error_if."""
     system, levels, overflow = out
-    flag = _concrete(overflow)
-    msg = "catalysis capacity overflow: a type catalyses more than max_catalysed reactions"
-    if flag is None:
+    msg = (
+        "catalysis capacity overflow: a type catalyses more than `max_catalysed` "
+        "reactions"
+    )
+    if is_traced(overflow):
         levels = eqx.error_if(levels, overflow, msg)
-    elif flag.any():
+    elif np.asarray(overflow).any():
         raise ValueError(msg)
     return system, levels
 
 
+def _error_if_invalid(system, ok, name, allowed):
+    cr = eqx.error_if(
+        system.catalyst_reactions,
+        ~jnp.all(ok),
+        f"`{name}` is out of range; allowed: {allowed}",
+    )
+    return eqx.tree_at(lambda s: s.catalyst_reactions, system, cr)
+
+
 def binary_polymer(
-    key: PRNGKeyArray,
+    key: Any,
     n: int,
-    f,
+    f: ArrayLike,
     *,
     food_length: int = 2,
     reversible: bool = False,
@@ -734,18 +809,16 @@ def binary_polymer(
     """Kauffman's binary polymer model at mean catalysis level f (see
     `binary_polymer_levels` for the conventions and arguments).
 
+    `f` is in [0, |R|] (|R|/2 if reversible): a larger f would need a catalysis
+    probability p = f/|R| > 1 (a `ValueError` naming `f`; a traced f out of range is an
+    `eqx.error_if` error).
+
     Returns:
       A `ReactionSystem`: each type catalyses each reaction with probability f / |R|.
     """
-    system, _ = binary_polymer_levels(
-        key,
-        n,
-        f,
-        food_length=food_length,
-        reversible=reversible,
-        max_catalysed=max_catalysed,
-    )
-    return system
+    key, out, ok = _polymer(key, n, f, "f", food_length, reversible, max_catalysed)
+    system, _ = _check_overflow(out)
+    return _error_if_invalid(system, ok, "f", "[0, |R|]")
 
 
 def _mesh_structure(key, n_types, n_ops, n_food, n_inputs, n_outputs):
@@ -757,34 +830,34 @@ def _mesh_structure(key, n_types, n_ops, n_food, n_inputs, n_outputs):
 
 
 def _check_mesh(n_types, n_ops, n_food, n_inputs, n_outputs):
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    n_types = check_int("n_types", n_types, min_value=2)
+    n_ops = check_int("n_ops", n_ops, min_value=1)
+    n_food = check_int("n_food", n_food, min_value=1, max_value=n_types - 1)
+    n_inputs = check_int("n_inputs", n_inputs, min_value=1)
+    n_outputs = check_int("n_outputs", n_outputs, min_value=1)
+    return n_types, n_ops, n_food, n_inputs, n_outputs
 
-    if not is_int(n_types) or n_types < 2:
-        raise ValueError(f"n_types={n_types!r}: must be an int >= 2")
-    if not is_int(n_ops) or n_ops < 1:
-        raise ValueError(f"n_ops={n_ops!r}: must be an int >= 1")
-    if not is_int(n_food) or not 1 <= n_food < n_types:
-        raise ValueError(
-            f"n_food={n_food!r}: must be an int in [1, n_types-1={n_types - 1}] "
-            f"(an empty food set has no RAF)"
-        )
-    for name, v in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-        if not is_int(v) or v < 1:
-            raise ValueError(f"{name}={v!r}: must be an int >= 1")
+
+def _mesh(key, n_types, n_ops, p, name, n_food, n_inputs, n_outputs, max_catalysed):
+    key = as_key(key)
+    sizes = _check_mesh(n_types, n_ops, n_food, n_inputs, n_outputs)
+    p, ok = _level(name, p, 1.0)
+    n_ops = sizes[1]
+    cap = _capacity(max_catalysed, None if is_traced(p) else float(p) * n_ops, n_ops)
+    return key, _mesh_jit(key, p, *sizes, cap), ok
 
 
 def mesh_operations_levels(
-    key: PRNGKeyArray,
+    key: Any,
     n_types: int,
     n_ops: int,
-    p_max,
+    p_max: ArrayLike,
     *,
     n_food: int,
     n_inputs: int = 2,
     n_outputs: int = 1,
     max_catalysed: int | None = None,
-) -> tuple[ReactionSystem, Float[Array, " k"]]:
+) -> CatalysisLevels:
     r"""The mesh's training-operation system of §9 (Defs. 9.1–9.2), with coupling levels.
 
     J = `n_types` capability types; types 0..n_food-1 are the food set F (base models).
@@ -795,28 +868,27 @@ def mesh_operations_levels(
     (18), see `catalysis_probability`.
 
     Args:
-      key: PRNG key, or a (b,) batch of keys for b instances.
+      key: PRNG key or int seed, or a (b,) batch of keys for b instances.
       n_types: J, int >= 2 (static). n_ops: |R|, int >= 1 (static).
-      p_max: largest catalysis probability in [0, 1] (traced allowed with max_catalysed).
+      p_max: largest catalysis probability in [0, 1] (may be traced with
+        `max_catalysed`; a traced value outside [0, 1] gives `status =
+        RESULTS.invalid_parameter` and NaN levels).
       n_food: size of the food set, in [1, J-1] (static).
       n_inputs, n_outputs: per operation, ints >= 1 (static).
       max_catalysed: per-type capacity of catalysed operations (static); default
         p|R| + 10 sqrt(p|R|) + 10.
 
     Returns:
-      (system, levels): levels in probability units; thinning at p gives the system at p.
+      A `CatalysisLevels` (levels in probability units; thinning at p gives the system
+      at p).
 
     Raises:
       ValueError: on sizes out of range, an empty food set, or p outside [0, 1].
     """
-    _check_mesh(n_types, n_ops, n_food, n_inputs, n_outputs)
-    _check_level("p_max", p_max, hi=1.0)
-    pm = _concrete(p_max)
-    cap = _capacity(max_catalysed, None if pm is None else pm * n_ops, n_ops)
-    p_max = jnp.asarray(p_max, jnp.result_type(float))
-    return _check_overflow(
-        _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap)
+    key, out, ok = _mesh(
+        key, n_types, n_ops, p_max, "p_max", n_food, n_inputs, n_outputs, max_catalysed
     )
+    return _levels_result(key, out, ok)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
@@ -830,64 +902,70 @@ def _mesh_jit(key, p_max, n_types, n_ops, n_food, n_inputs, n_outputs, cap):
 
 
 def mesh_operations(
-    key: PRNGKeyArray,
+    key: Any,
     n_types: int,
     n_ops: int,
-    p,
+    p: ArrayLike,
     *,
     n_food: int,
     n_inputs: int = 2,
     n_outputs: int = 1,
     max_catalysed: int | None = None,
 ) -> ReactionSystem:
-    """The mesh training-operation system at catalysis probability p (see
-    `mesh_operations_levels` for the model and arguments)."""
-    system, _ = mesh_operations_levels(
-        key,
-        n_types,
-        n_ops,
-        p,
-        n_food=n_food,
-        n_inputs=n_inputs,
-        n_outputs=n_outputs,
-        max_catalysed=max_catalysed,
+    """The mesh training-operation system at catalysis probability p in [0, 1] (see
+    `mesh_operations_levels` for the model and arguments; a traced p out of range is an
+    `eqx.error_if` error)."""
+    key, out, ok = _mesh(
+        key, n_types, n_ops, p, "p", n_food, n_inputs, n_outputs, max_catalysed
     )
-    return system
+    system, _ = _check_overflow(out)
+    return _error_if_invalid(system, ok, "p", "[0, 1]")
 
 
-def catalysis_probability(n_agents, beta_t):
+def _real(name, x, **kw) -> Array:
+    x = jnp.asarray(check_array(name, x, **kw))
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(float)
+
+
+def catalysis_probability(n_agents: ArrayLike, beta_t: ArrayLike) -> Float[Array, ...]:
     r"""p(N) = 1 − (1 − β_t)^N (18): a catalyst capability is present among N agents.
 
     Args:
-      n_agents: N >= 0 (array-like). beta_t: per-agent probability in [0, 1].
+      n_agents: N >= 0 (array-like, may be traced).
+      beta_t: per-agent probability in [0, 1] (may be traced).
 
     Returns:
-      p(N), computed as −expm1(N log1p(−β_t)).
+      p(N), computed as −expm1(N log1p(−β_t)); NaN where a traced input is out of range.
 
     Raises:
       ValueError: on N < 0 or β_t outside [0, 1].
     """
-    _check_level("n_agents", n_agents)
-    _check_level("beta_t", beta_t, hi=1.0)
-    n = jnp.asarray(n_agents, jnp.result_type(float))
-    return -jnp.expm1(n * jnp.log1p(-jnp.asarray(beta_t, n.dtype)))
+    n = _real("n_agents", n_agents, low=0.0)
+    b = _real("beta_t", beta_t, low=0.0, high=1.0)
+    dtype = jnp.result_type(n, b)
+    n, b = n.astype(dtype), b.astype(dtype)
+    ok = in_domain(n, low=0.0) & in_domain(b, low=0.0, high=1.0)
+    return nan_outside(ok, -jnp.expm1(n * jnp.log1p(-b)))
 
 
-def agents_for_probability(p, beta_t):
+def agents_for_probability(p: ArrayLike, beta_t: ArrayLike) -> Float[Array, ...]:
     r"""Inverse of (18): N = ln(1 − p) / ln(1 − β_t) (real-valued; ceil for an integer N).
 
     Args:
       p: catalysis probability in [0, 1]. beta_t: per-agent probability in (0, 1).
+        Both may be traced.
 
     Returns:
-      N(p) (inf for p = 1).
+      N(p) (inf for p = 1); NaN where a traced input is out of range.
 
     Raises:
       ValueError: on p outside [0, 1] or β_t outside (0, 1).
     """
-    _check_level("p", p, hi=1.0)
-    b = _concrete(beta_t)
-    if b is not None and (np.any(b <= 0) or np.any(b >= 1)):
-        raise ValueError(f"beta_t={beta_t!r} outside (0, 1)")
-    p = jnp.asarray(p, jnp.result_type(float))
-    return jnp.log1p(-p) / jnp.log1p(-jnp.asarray(beta_t, p.dtype))
+    p = _real("p", p, low=0.0, high=1.0)
+    b = _real("beta_t", beta_t, low=0.0, high=1.0, low_open=True, high_open=True)
+    dtype = jnp.result_type(p, b)
+    p, b = p.astype(dtype), b.astype(dtype)
+    ok = in_domain(p, low=0.0, high=1.0) & in_domain(
+        b, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    return nan_outside(ok, jnp.log1p(-p) / jnp.log1p(-b))

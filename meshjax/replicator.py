@@ -24,23 +24,35 @@ form as `replicator_rhs_19` for comparison.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jax import lax
-from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
+
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    as_key,
+    check_array,
+    check_int,
+    check_real,
+    in_domain,
+    nan_outside,
+)
 
 __all__ = [
+    "Attractor",
     "JKRecord",
-    "random_catalytic_matrix",
+    "JKRun",
     "attractor",
-    "jk_rhs",
-    "replicator_rhs_19",
-    "jain_krishna_step",
     "jain_krishna",
+    "jain_krishna_step",
+    "jk_rhs",
+    "random_catalytic_matrix",
+    "replicator_rhs_19",
 ]
 
 
@@ -61,45 +73,77 @@ class JKRecord(eqx.Module):
     removed: Int[Array, "*t"]
 
 
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+class JKRun(AbstractResult):
+    """Result of `jain_krishna` and `jain_krishna_step`.
+
+    Attributes:
+      adjacency: (..., n_types, n_types) bool C after the last update.
+      record: `JKRecord` of every update (leading axis n_steps for `jain_krishna`, none
+        for `jain_krishna_step`), each of the graph before that update.
+      status: `RESULTS.successful`, or `RESULTS.invalid_parameter` when a traced `p` is
+        outside [0, 1] (then `record.lambda1` is NaN).
+    """
+
+    adjacency: Bool[Array, "*b s s"]
+    record: JKRecord
+    status: RESULTS
 
 
-def _check_s(s):
-    if not _is_int(s) or s < 2:
-        raise ValueError(f"s={s!r}: the number of types must be an int >= 2")
+class Attractor(eqx.Module):
+    """Result of `attractor`: the Jain–Krishna attractor X and λ1 = ρ(C).
+
+    Attributes:
+      x: (n_types,) populations summing to 1.
+      lambda1: scalar λ1 = Σ (C X).
+    """
+
+    x: Float[Array, " s"]
+    lambda1: Float[Array, ""]
 
 
-def _check_p(p):
-    if isinstance(p, jax.core.Tracer):
-        return
-    a = np.asarray(p)
-    if a.shape != () or not np.isfinite(a) or not 0.0 <= float(a) <= 1.0:
-        raise ValueError(f"p={p!r}: link probability must be a scalar in [0, 1]")
+def _check_p(p) -> Any:
+    p = check_real("p", p, low=0.0, high=1.0)
+    return jnp.asarray(p, dtype=float) if isinstance(p, float) else p
 
 
-def _check_adjacency(adjacency, name="adjacency"):
-    shape = jnp.shape(adjacency)
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"{name} must be a square (s, s) matrix; got shape {shape}")
-    _check_s(shape[0])
+def _check_adjacency(adjacency, name="adjacency") -> Array:
+    a = check_array(name, adjacency, kind="bool", ndim=2)
+    shape = a.shape
+    if shape[0] != shape[1]:
+        raise ValueError(
+            f"`{name}` must be a square (n_types, n_types) matrix; got shape {shape}"
+        )
+    if shape[0] < 2:
+        raise ValueError(
+            f"`{name}` has shape {shape}; allowed: at least 2 types (n_types >= 2)"
+        )
+    return jnp.asarray(a, bool)
 
 
-def random_catalytic_matrix(key: PRNGKeyArray, s: int, p) -> Bool[Array, "s s"]:
+def random_catalytic_matrix(
+    key: PRNGKeyArray | int, n_types: int, p: ArrayLike
+) -> Bool[Array, "s s"]:
     """Random catalytic graph: each ordered pair i != j is a link j -> i with probability p.
 
     Args:
-      key: PRNG key. s: number of types, int >= 2. p: link probability in [0, 1].
+      key: PRNG key (or an int seed).
+      n_types: number of types, int >= 2 (static).
+      p: link probability in [0, 1] (may be traced; a traced value outside [0, 1] is
+        an `eqx.error_if` error, since a boolean matrix cannot carry NaN).
 
     Returns:
-      (s, s) bool C with C[i, j] = j catalyses i and a zero diagonal.
+      (n_types, n_types) bool C with C[i, j] = j catalyses i and a zero diagonal.
 
     Raises:
-      ValueError: on s < 2 or p outside [0, 1].
+      ValueError: on n_types < 2 or p outside [0, 1].
     """
-    _check_s(s)
-    _check_p(p)
-    return _random_matrix(key, s, jnp.asarray(p))
+    key = as_key(key)
+    n_types = check_int("n_types", n_types, min_value=2)
+    p = _check_p(p)
+    p = eqx.error_if(
+        p, ~in_domain(p, low=0.0, high=1.0), "`p` is out of range; allowed: [0, 1]"
+    )
+    return _random_matrix(key, n_types, p)
 
 
 def _random_matrix(key, s, p):
@@ -160,12 +204,12 @@ def _attractor(adjacency, n_squarings, tol):
 
 
 def attractor(
-    adjacency: Bool[Array, "s s"], *, n_squarings: int = 40, tol: float = 1e-9
-) -> tuple[Float[Array, " s"], Float[Array, ""]]:
+    adjacency: ArrayLike, *, n_squarings: int = 40, tol: float = 1e-9
+) -> Attractor:
     r"""Attractor X of the Jain–Krishna equation and λ1 = ρ(C) (Prop. 9.6).
 
     X = lim_{m→∞} (I + C)^m 1 / |·|_1. With no cycles (C nilpotent, λ1 = 0) this is
-    X ∝ C^L 1 (types at the ends of the longest paths), computed exactly by s
+    X ∝ C^L 1 (types at the ends of the longest paths), computed exactly by n_types
     matrix-vector products. Otherwise by `n_squarings` normalised squarings of I + C
     (m = 2^40 by default: remainders decaying like 1/m or faster fall below `tol`); X is
     then a non-negative eigenvector of C for λ1, the PF vector of the dominant ACS and its
@@ -173,20 +217,25 @@ def attractor(
     size >= 5, could underflow; x64 covers it.)
 
     Args:
-      adjacency: (s, s) bool, C[i, j] = j catalyses i.
+      adjacency: (n_types, n_types) bool, C[i, j] = j catalyses i.
       n_squarings: number of squarings (static).
-      tol: entries below tol·max(X) are set to 0 (they vanish in the exact limit).
+      tol: entries below tol·max(X) are set to 0 (they vanish in the exact limit); a
+        static option.
 
     Returns:
-      (X, λ1): (s,) populations summing to 1, and the scalar λ1 = Σ (C X).
+      An `Attractor`: `x`, the (n_types,) populations summing to 1, and the scalar
+      `lambda1` = Σ (C X).
 
     Raises:
-      ValueError: on a non-square matrix or s < 2.
+      ValueError: on a non-square matrix or n_types < 2.
 
-    Cost: O((n_squarings + 1) · s^3).
+    Cost: O((n_squarings + 1) · n_types^3).
     """
-    _check_adjacency(adjacency)
-    return _attractor_jit(jnp.asarray(adjacency, bool), int(n_squarings), float(tol))
+    adjacency = _check_adjacency(adjacency)
+    n_squarings = check_int("n_squarings", n_squarings, min_value=1)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
+    x, lam = _attractor_jit(adjacency, n_squarings, float(tol))
+    return Attractor(x=x, lambda1=lam)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -194,17 +243,30 @@ def _attractor_jit(adjacency, n_squarings, tol):
     return _attractor(adjacency, n_squarings, tol)
 
 
-def jk_rhs(x: Float[Array, " s"], adjacency: Bool[Array, "s s"]) -> Float[Array, " s"]:
+def _check_state(name, x, adjacency):
+    adjacency = _check_adjacency(adjacency)
+    x = check_array(name, x, ndim=1, finite=False)
+    if x.shape[0] != adjacency.shape[0]:
+        raise ValueError(
+            f"`{name}` must have shape ({adjacency.shape[0]},) to match `adjacency`, "
+            f"got shape {x.shape}"
+        )
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(float)
+    return jnp.asarray(x), adjacency
+
+
+def jk_rhs(x: ArrayLike, adjacency: ArrayLike) -> Float[Array, " s"]:
     r"""Right-hand side of the Jain–Krishna equation, C x − x Σ(C x)."""
+    x, adjacency = _check_state("x", x, adjacency)
     cx = adjacency.astype(x.dtype) @ x
     return cx - x * jnp.sum(cx)
 
 
-def replicator_rhs_19(
-    c: Float[Array, " s"], adjacency: Bool[Array, "s s"]
-) -> Float[Array, " s"]:
+def replicator_rhs_19(c: ArrayLike, adjacency: ArrayLike) -> Float[Array, " s"]:
     r"""Right-hand side of (19) as printed, c_i((M c)_i − φ0), with φ0 = Σ_i c_i (M c)_i
     (the normalisation that keeps Σ c = 1; the chapter's N^{-1} is 1 on the simplex)."""
+    c, adjacency = _check_state("c", c, adjacency)
     mc = adjacency.astype(c.dtype) @ c
     return c * (mc - jnp.sum(c * mc))
 
@@ -230,98 +292,139 @@ def _step(key, adjacency, p, n_squarings, tol):
 
 
 def jain_krishna_step(
-    key: PRNGKeyArray,
-    adjacency: Bool[Array, "s s"],
-    p,
+    key: PRNGKeyArray | int,
+    adjacency: ArrayLike,
+    p: ArrayLike,
     *,
     n_squarings: int = 40,
     tol: float = 1e-9,
-) -> tuple[Bool[Array, "s s"], JKRecord]:
+) -> JKRun:
     """One Jain–Krishna graph update: attractor, remove a least-fit type, new random links.
 
     Args:
-      key: PRNG key. adjacency: (s, s) bool C. p: link probability in [0, 1].
+      key: PRNG key (or an int seed).
+      adjacency: (n_types, n_types) bool C.
+      p: link probability in [0, 1] (may be traced).
       n_squarings, tol: see `attractor`; ties are X_i <= min X + tol·max X.
 
     Returns:
-      (new adjacency, `JKRecord` of the graph before the update).
+      A `JKRun`: the new adjacency and the `JKRecord` of the graph before the update.
 
     Raises:
-      ValueError: on a non-square matrix, s < 2, or p outside [0, 1].
+      ValueError: on a non-square matrix, n_types < 2, or p outside [0, 1].
 
-    Cost: O(n_squarings · s^3).
+    Cost: O(n_squarings · n_types^3).
     """
-    _check_adjacency(adjacency)
-    _check_p(p)
-    return _step_jit(
-        key, jnp.asarray(adjacency, bool), jnp.asarray(p), int(n_squarings), float(tol)
+    key = as_key(key)
+    adjacency = _check_adjacency(adjacency)
+    p = _check_p(p)
+    n_squarings = check_int("n_squarings", n_squarings, min_value=1)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
+    new, record, ok = _step_jit(key, adjacency, p, n_squarings, float(tol))
+    return _result(new, record, ok)
+
+
+def _result(adjacency, record, ok) -> JKRun:
+    lam = record.lambda1
+    ok_b = jnp.reshape(ok, jnp.shape(ok) + (1,) * (lam.ndim - jnp.ndim(ok)))
+    record = eqx.tree_at(lambda r: r.lambda1, record, nan_outside(ok_b, lam))
+    return JKRun(
+        adjacency=adjacency,
+        record=record,
+        status=_status(ok),
     )
+
+
+def _status(ok) -> RESULTS:
+    """`invalid_parameter` where not `ok`, else `successful` (any batch shape)."""
+    f = lambda o: RESULTS.where(o, RESULTS.successful, RESULTS.invalid_parameter)
+    for _ in range(jnp.ndim(ok)):
+        f = jax.vmap(f)
+    return f(ok)
+
+
+def _safe_p(p):
+    ok = in_domain(p, low=0.0, high=1.0)
+    return jnp.where(ok, p, jnp.zeros_like(p)), ok
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _step_jit(key, adjacency, p, n_squarings, tol):
-    return _step(key, adjacency, p, n_squarings, tol)
+    p, ok = _safe_p(p)
+    new, record = _step(key, adjacency, p, n_squarings, tol)
+    return new, record, ok
 
 
 def jain_krishna(
-    key: PRNGKeyArray,
-    s: int,
-    p,
-    n_updates: int,
+    key: Any,
+    n_types: int,
+    p: ArrayLike,
+    n_steps: int,
     *,
-    initial: Bool[Array, "s s"] | None = None,
+    initial: ArrayLike | None = None,
     n_squarings: int = 40,
     tol: float = 1e-9,
-) -> tuple[Bool[Array, "s s"], JKRecord]:
-    r"""Runs the Jain–Krishna model for `n_updates` graph updates (`lax.scan`).
+) -> JKRun:
+    r"""Runs the Jain–Krishna model for `n_steps` graph updates (`lax.scan`).
 
     Update i uses `jr.fold_in(key, i)`; the initial graph (if not given) is
-    `random_catalytic_matrix(jr.fold_in(key, 2**31 - 1), s, p)`. A (b,) batch of keys
-    gives b independent runs (vmapped); vmap yourself to batch p as well.
+    `random_catalytic_matrix(jr.fold_in(key, 2**31 - 1), n_types, p)`. A (b,) batch of
+    keys gives b independent runs (vmapped); vmap (or `sweep`) yourself to batch p too.
 
     Args:
-      key: PRNG key, or a (b,) batch of keys (then outputs get a leading (b,) axis). s: number of types, int >= 2 (static). p: link probability in [0, 1]
-        (may be traced). n_updates: number of graph updates, int >= 1 (static).
-      initial: optional (s, s) bool starting graph.
+      key: PRNG key or int seed, or a (b,) batch of keys (then outputs get a leading
+        (b,) axis).
+      n_types: number of types, int >= 2 (static).
+      p: link probability in [0, 1] (may be traced).
+      n_steps: number of graph updates, int >= 1 (static).
+      initial: optional (n_types, n_types) bool starting graph.
       n_squarings, tol: see `attractor`.
 
     Returns:
-      (final adjacency, `JKRecord` with leading axis n_updates).
+      A `JKRun`: the final adjacency and the `JKRecord`s (leading axis n_steps).
 
     Raises:
-      ValueError: on s < 2, p outside [0, 1], n_updates < 1 or a wrong `initial` shape.
+      ValueError: on n_types < 2, p outside [0, 1], n_steps < 1 or a wrong `initial`
+        shape.
 
-    Cost: O(n_updates · n_squarings · s^3).
+    Cost: O(n_steps · n_squarings · n_types^3).
     """
-    _check_s(s)
-    _check_p(p)
-    if not _is_int(n_updates) or n_updates < 1:
-        raise ValueError(f"n_updates={n_updates!r}: must be an int >= 1")
+    key = as_key(key)
+    n_types = check_int("n_types", n_types, min_value=2)
+    p = _check_p(p)
+    n_steps = check_int("n_steps", n_steps, min_value=1)
+    n_squarings = check_int("n_squarings", n_squarings, min_value=1)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
     if initial is not None:
-        _check_adjacency(initial, "initial")
-        if jnp.shape(initial)[0] != s:
+        initial = _check_adjacency(initial, "initial")
+        if initial.shape[0] != n_types:
             raise ValueError(
-                f"initial has shape {jnp.shape(initial)}; expected ({s}, {s})"
+                f"`initial` has shape {initial.shape}; expected ({n_types}, {n_types})"
             )
-        initial = jnp.asarray(initial, bool)
-    return _run_jit(
-        key, jnp.asarray(p), initial, s, int(n_updates), int(n_squarings), float(tol)
+    new, record, ok = _run_jit(
+        key, p, initial, n_types, n_steps, n_squarings, float(tol)
     )
+    return _result(new, record, ok)
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
-def _run_jit(key, p, initial, s, n_updates, n_squarings, tol):
+def _run_jit(key, p, initial, n_types, n_steps, n_squarings, tol):
+    p, ok = _safe_p(p)
     if jnp.ndim(key):
-        run = lambda k: _run_jit.__wrapped__(
-            k, p, initial, s, n_updates, n_squarings, tol
-        )
+        run = lambda k: _run_one(k, p, initial, n_types, n_steps, n_squarings, tol)
         for _ in range(jnp.ndim(key)):
             run = jax.vmap(run)
-        return run(key)
+        new, record = run(key)
+        return new, record, jnp.broadcast_to(ok, jnp.shape(key))
+    new, record = _run_one(key, p, initial, n_types, n_steps, n_squarings, tol)
+    return new, record, ok
+
+
+def _run_one(key, p, initial, n_types, n_steps, n_squarings, tol):
     if initial is None:
-        initial = _random_matrix(jr.fold_in(key, 2**31 - 1), s, p)
+        initial = _random_matrix(jr.fold_in(key, 2**31 - 1), n_types, p)
 
     def body(adj, i):
         return _step(jr.fold_in(key, i), adj, p, n_squarings, tol)
 
-    return lax.scan(body, initial, jnp.arange(n_updates))
+    return lax.scan(body, initial, jnp.arange(n_steps))

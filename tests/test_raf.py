@@ -9,7 +9,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-from meshjax import raf
+from meshjax import RESULTS, raf
 
 # ------------------------------------------------------------------ plain-Python reference
 
@@ -208,7 +208,8 @@ def test_empty_reactant_list_and_padding():
 
 def test_polymer_sizes_and_structure():
     for n in range(2, 9):
-        s, r = raf.binary_polymer_size(n)
+        size = raf.binary_polymer_size(n)
+        s, r = size.n_types, size.n_reactions
         assert s == 2 ** (n + 1) - 2
         assert r == 2 * sum((L - 1) * 2**L for L in range(2, n + 1))
     system = raf.binary_polymer(jr.key(0), 4, 2.0)
@@ -234,7 +235,9 @@ def polymer_ensembles():
     key = jr.key(7)
     for n, rev in ((6, False), (8, False), (6, True)):
         keys = jr.split(jr.fold_in(key, 10 * n + rev), N_INST)
-        systems, levels = raf.binary_polymer_levels(keys, n, F_MAX, reversible=rev)
+        out_n = raf.binary_polymer_levels(keys, n, F_MAX, reversible=rev)
+        assert bool(np.all(out_n.is_successful()))
+        systems, levels = out_n.system, out_n.levels
         out[n, rev] = systems, levels, np.asarray(raf.raf_threshold(systems, levels))
     return out
 
@@ -243,7 +246,7 @@ def test_polymer_catalysis_rate(polymer_ensembles):
     # mean catalysed reactions per type is f: per direction, or per reversible pair
     f = 3.0
     for (n, rev), (systems, levels, _) in polymer_ensembles.items():
-        s, r = raf.binary_polymer_size(n)
+        s = raf.binary_polymer_size(n).n_types
         per_type = np.sum(np.asarray(levels) <= f, axis=1) / s / (2 if rev else 1)
         se = math.sqrt(f / s / N_INST)  # Binomial(s r, f / r) / s, ~ Poisson
         assert abs(per_type.mean() - f) < 5 * se
@@ -296,9 +299,10 @@ def test_catalysis_probability_and_inverse():
 
 def test_mesh_operations_structure_and_threshold(getkey):
     J, R, F, b = 12, 40, 3, 24
-    systems, levels = raf.mesh_operations_levels(
+    out = raf.mesh_operations_levels(
         jr.split(getkey(), b), J, R, 0.3, n_food=F, max_catalysed=41
     )
+    systems, levels = out.system, out.levels
     assert systems.food.shape == (b, J)
     assert (np.asarray(systems.food).sum(axis=1) == F).all()
     assert (np.asarray(systems.products) >= F).all()  # outputs are not food
@@ -321,7 +325,8 @@ def test_bad_input():
         raf.ReactionSystem.from_dense(rea, cat, pro, np.zeros(3, bool))
     with pytest.raises(ValueError, match="shape"):
         raf.ReactionSystem.from_dense(rea, cat[:, :2], pro, food)
-    with pytest.raises(ValueError, match="inconsistent|shape"):
+    # (under the test run's jaxtyping checks the field annotations catch it first)
+    with pytest.raises((ValueError, TypeError), match="inconsistent|shape|products"):
         raf.ReactionSystem(
             reactants=jnp.zeros((2, 1), jnp.int32),
             products=jnp.zeros((3, 1), jnp.int32),
@@ -344,7 +349,7 @@ def test_bad_input():
         raf.max_raf(rea)
     with pytest.raises(ValueError, match="p_max"):
         raf.mesh_operations_levels(jr.key(0), 5, 5, 1.5, n_food=1)
-    with pytest.raises(ValueError, match="p_max"):
+    with pytest.raises(ValueError, match="`p`"):
         raf.mesh_operations(jr.key(0), 5, 5, -0.1, n_food=1)
     with pytest.raises(ValueError, match="n_food"):
         raf.mesh_operations(jr.key(0), 5, 5, 0.1, n_food=0)
@@ -352,9 +357,11 @@ def test_bad_input():
         raf.mesh_operations(jr.key(0), 1, 5, 0.1, n_food=1)
     with pytest.raises(ValueError, match="beta_t"):
         raf.catalysis_probability(10, 1.2)
-    with pytest.raises(ValueError, match="f_max"):
+    with pytest.raises(ValueError, match="`f`"):
         raf.binary_polymer(jr.key(0), 5, -1.0)
-    with pytest.raises(ValueError, match="n="):
+    with pytest.raises(ValueError, match="f_max"):
+        raf.binary_polymer_levels(jr.key(0), 5, -1.0)
+    with pytest.raises(ValueError, match="`n`"):
         raf.binary_polymer(jr.key(0), 1, 1.0)
     with pytest.raises(ValueError, match="food_length"):
         raf.binary_polymer(jr.key(0), 4, 1.0, food_length=4)
@@ -377,9 +384,9 @@ def test_autocatalysis_experiment_tiny(tmp_path, polymer_ensembles):
         mesh_ops=[40],
         mesh_types_sweep=[],
         mesh_instances=24,
-        jk_s=12,
+        jk_types=12,
         jk_m=1.1,
-        jk_updates=20,
+        jk_steps=20,
         jk_runs=2,
     )
     exp.validate(params)
@@ -398,3 +405,45 @@ def test_autocatalysis_experiment_tiny(tmp_path, polymer_ensembles):
     bad = dict(params, beta_t=1.5)
     with pytest.raises(ValueError, match="beta_t"):
         exp.validate(bad)
+
+
+def test_polymer_f_above_reaction_count_is_refused():
+    # issue 12: f > |R| gave p > 1, NaN and no catalysis at all
+    n_reactions = raf.binary_polymer_size(5).n_reactions  # 392
+    with pytest.raises(ValueError, match="`f`"):
+        raf.binary_polymer(jr.key(0), 5, 500.0)
+    with pytest.raises(ValueError, match="f_max"):
+        raf.binary_polymer_levels(jr.key(0), 5, n_reactions + 1.0)
+    levels = jax.jit(
+        lambda f: raf.binary_polymer_levels(jr.key(0), 3, f, max_catalysed=30)
+    )
+    assert levels(2.0).status == RESULTS.successful
+    bad = levels(500.0)
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.isnan(np.asarray(bad.levels)).all()
+    with pytest.raises(RuntimeError, match="`f`"):
+        jax.jit(lambda f: raf.binary_polymer(jr.key(0), 3, f, max_catalysed=30))(
+            500.0
+        ).food.block_until_ready()
+
+
+def test_keys_seed_legacy_and_batches():
+    a = raf.binary_polymer(3, 3, 2.0)
+    b = raf.binary_polymer(jr.key(3), 3, 2.0)
+    c = raf.binary_polymer(jr.PRNGKey(3), 3, 2.0)
+    for x in (b, c):
+        np.testing.assert_array_equal(a.catalyst_reactions, x.catalyst_reactions)
+    legacy = jax.random.split(jr.PRNGKey(1), 2)  # (2, 2) uint32: a batch of legacy keys
+    typed = jr.wrap_key_data(legacy)
+    la = raf.mesh_operations_levels(legacy, 6, 8, 0.3, n_food=2)
+    lb = raf.mesh_operations_levels(typed, 6, 8, 0.3, n_food=2)
+    np.testing.assert_array_equal(la.levels, lb.levels)
+    assert la.levels.shape[0] == 2
+
+
+def test_traced_formulas_give_nan_out_of_range():
+    f = jax.jit(raf.catalysis_probability)
+    assert np.isnan(f(10.0, 1.5)) and np.isnan(f(-1.0, 0.1))
+    g = jax.jit(raf.agents_for_probability)
+    assert np.isnan(g(0.5, 1.0)) and np.isnan(g(1.5, 0.1))
+    np.testing.assert_allclose(g(0.5, 0.1), math.log(0.5) / math.log(0.9))

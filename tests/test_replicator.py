@@ -1,13 +1,14 @@
 """Tests for meshjax.replicator: JK attractor = PF vector (numpy.linalg.eig), ODE
 convergence, acyclic attractor, λ1 staircase, vmap, (19) as printed, bad input."""
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from meshjax import replicator as rep
+from meshjax import RESULTS, replicator as rep
 
 
 def pf_numpy(c):
@@ -29,7 +30,8 @@ def test_attractor_is_pf_vector_of_random_graphs():
         w_all = np.linalg.eigvals(c.astype(float))
         if lam < 0.5 or np.sum(np.abs(w_all - lam) < 1e-6) != 1:
             continue
-        x, lam1 = rep.attractor(jnp.asarray(c))
+        res = rep.attractor(jnp.asarray(c))
+        x, lam1 = res.x, res.lambda1
         np.testing.assert_allclose(lam1, lam, rtol=1e-9)
         np.testing.assert_allclose(x, vec, atol=1e-9)
         checked += 1
@@ -42,7 +44,8 @@ def test_attractor_of_subgraph_with_dead_types():
     c = np.zeros((s, s), bool)
     for j, i in [(0, 1), (1, 2), (2, 0), (2, 3), (4, 5)]:
         c[i, j] = True
-    x, lam = rep.attractor(jnp.asarray(c))
+    res = rep.attractor(jnp.asarray(c))
+    x, lam = res.x, res.lambda1
     np.testing.assert_allclose(lam, 1.0, rtol=1e-9)
     sub = c[:4, :4]
     _, vec, _ = pf_numpy(sub)  # PF vector of the relevant subgraph
@@ -62,7 +65,8 @@ def test_attractor_acyclic_is_longest_path_ends():
         while (c.astype(float) @ powers[-1]).any():
             powers.append(c.astype(float) @ powers[-1])
         want = powers[-1] / powers[-1].sum()
-        x, lam = rep.attractor(jnp.asarray(c))
+        res = rep.attractor(jnp.asarray(c))
+        x, lam = res.x, res.lambda1
         assert float(lam) == 0.0
         np.testing.assert_allclose(x, want, atol=1e-12)
 
@@ -75,7 +79,7 @@ def test_ode_converges_to_attractor():
         w = np.sort(np.abs(np.linalg.eigvals(c.astype(float))))[::-1]
         if w[0] > 1.2 and w[0] - w[1] > 0.2:
             break
-    x_star, _ = rep.attractor(jnp.asarray(c))
+    x_star = rep.attractor(jnp.asarray(c)).x
     cf = c.astype(float)
 
     def rhs(t, x):  # the JK equation in NumPy (jk_rhs is checked against it below)
@@ -99,7 +103,7 @@ def test_eq19_as_printed_is_not_pf_selection():
     c[0, 1] = c[1, 0] = c[2, 0] = True
     big = np.zeros((12, 12), bool)  # padded with isolated types, which get X = 0
     big[:3, :3] = c
-    x, lam = rep.attractor(jnp.asarray(big))
+    x = rep.attractor(jnp.asarray(big)).x
     np.testing.assert_allclose(x, np.r_[np.ones(3) / 3, np.zeros(9)], atol=1e-9)
 
     cf = c.astype(float)
@@ -121,7 +125,7 @@ def test_eq19_as_printed_is_not_pf_selection():
 def test_lambda1_staircase_and_link_growth(getkey):
     s, m, n = 30, 0.5, 1200
     p = m / (s - 1)
-    _, rec = rep.jain_krishna(getkey(), s, p, n, initial=jnp.zeros((s, s), bool))
+    rec = rep.jain_krishna(getkey(), s, p, n, initial=jnp.zeros((s, s), bool)).record
     lam = np.asarray(rec.lambda1)
     links = np.asarray(rec.n_links)
     acs = np.asarray(rec.acs_size)
@@ -140,8 +144,9 @@ def test_least_fit_removed_is_outside_acs(getkey):
     s, p = 12, 1.5 / 11
     adj = rep.random_catalytic_matrix(getkey(), s, p)
     for i in range(10):
-        x, lam = rep.attractor(adj)
-        new, rec = rep.jain_krishna_step(jr.fold_in(getkey(), i), adj, p)
+        x = rep.attractor(adj).x
+        out = rep.jain_krishna_step(jr.fold_in(getkey(), i), adj, p)
+        new, rec = out.adjacency, out.record
         k = int(rec.removed)
         xs = np.asarray(x)
         assert xs[k] <= xs.min() + 1e-9 * xs.max()
@@ -153,9 +158,11 @@ def test_least_fit_removed_is_outside_acs(getkey):
 def test_vmap_over_runs_matches_loop(getkey):
     keys = jr.split(getkey(), 2)
     s, p, n = 12, 0.1, 20
-    adj_v, rec_v = rep.jain_krishna(keys, s, p, n)  # a batch of keys: vmapped runs
+    run_v = rep.jain_krishna(keys, s, p, n)  # a batch of keys: vmapped runs
+    adj_v, rec_v = run_v.adjacency, run_v.record
     for i in range(2):
-        adj, rec = rep.jain_krishna(keys[i], s, p, n)
+        run = rep.jain_krishna(keys[i], s, p, n)
+        adj, rec = run.adjacency, run.record
         np.testing.assert_array_equal(adj_v[i], adj)
         np.testing.assert_allclose(rec_v.lambda1[i], rec.lambda1, rtol=1e-12)
         np.testing.assert_array_equal(rec_v.removed[i], rec.removed)
@@ -170,17 +177,34 @@ def test_random_matrix_density(getkey):
 
 
 def test_bad_input(getkey):
-    with pytest.raises(ValueError, match="s="):
+    with pytest.raises(ValueError, match="n_types"):
         rep.random_catalytic_matrix(getkey(), 1, 0.1)
-    with pytest.raises(ValueError, match="p="):
+    with pytest.raises(ValueError, match="`p`"):
         rep.random_catalytic_matrix(getkey(), 5, 1.5)
-    with pytest.raises(ValueError, match="p="):
+    with pytest.raises(ValueError, match="`p`"):
         rep.jain_krishna(getkey(), 5, -0.1, 10)
-    with pytest.raises(ValueError, match="s="):
+    with pytest.raises(ValueError, match="n_types"):
         rep.jain_krishna(getkey(), 1, 0.1, 10)
-    with pytest.raises(ValueError, match="n_updates"):
+    with pytest.raises(ValueError, match="n_steps"):
         rep.jain_krishna(getkey(), 5, 0.1, 0)
     with pytest.raises(ValueError, match="square"):
         rep.attractor(jnp.zeros((3, 4), bool))
     with pytest.raises(ValueError, match="initial"):
         rep.jain_krishna(getkey(), 5, 0.1, 10, initial=jnp.zeros((4, 4), bool))
+    with pytest.raises(ValueError, match="`x`"):
+        rep.jk_rhs(jnp.ones(3), jnp.zeros((4, 4), bool))
+
+
+def test_traced_p_and_keys():
+    run = jax.jit(lambda p: rep.jain_krishna(0, 6, p, 3))
+    assert run(0.2).status == RESULTS.successful
+    bad = run(1.5)
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.isnan(np.asarray(bad.record.lambda1)).all()
+    a = rep.jain_krishna(3, 6, 0.2, 3)
+    b = rep.jain_krishna(jr.key(3), 6, 0.2, 3)
+    c = rep.jain_krishna(jr.PRNGKey(3), 6, 0.2, 3)
+    np.testing.assert_array_equal(a.adjacency, b.adjacency)
+    np.testing.assert_array_equal(a.adjacency, c.adjacency)
+    with pytest.raises(RuntimeError, match="p"):
+        jax.jit(lambda p: rep.random_catalytic_matrix(0, 6, p))(2.0).block_until_ready()

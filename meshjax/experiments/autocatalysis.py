@@ -33,9 +33,9 @@ DEFAULTS = {
     "ops_per_type_sq": 2.0,
     "mesh_instances": 16,
     "beta_t": 0.001,
-    "jk_s": 100,
+    "jk_types": 100,
     "jk_m": 0.5,
-    "jk_updates": 3000,
+    "jk_steps": 3000,
     "jk_runs": 4,
 }
 
@@ -58,14 +58,14 @@ def validate(params):
     ints("mesh_ops", 1)
     ints("mesh_types_sweep", 2, empty=True)
     ints("mesh_instances", 2)
-    ints("jk_s", 2)
-    ints("jk_updates", 2)
+    ints("jk_types", 2)
+    ints("jk_steps", 2)
     ints("jk_runs", 1)
     if not params["polymer_f_max"] > 0:
         raise ValueError(f"polymer_f_max={params['polymer_f_max']!r}: must be > 0")
     if not 0 < params["beta_t"] < 1:
         raise ValueError(f"beta_t={params['beta_t']!r} outside (0, 1)")
-    if not 0 <= params["jk_m"] <= params["jk_s"] - 1:
+    if not 0 <= params["jk_m"] <= params["jk_types"] - 1:
         raise ValueError(f"jk_m={params['jk_m']!r}: mean links per type in [0, s-1]")
     if not params["ops_per_type_sq"] > 0:
         raise ValueError(f"ops_per_type_sq={params['ops_per_type_sq']!r}: must be > 0")
@@ -82,10 +82,11 @@ def _polymer(params, key, log):
     rows, curve, ths = [], [], {}
     grid = np.round(np.linspace(0.0, f_max, 25), 4)
     for n in params["polymer_n"]:
-        s, r = raf.binary_polymer_size(n)
+        size = raf.binary_polymer_size(n)
+        s, r = size.n_types, size.n_reactions
         keys = jr.split(jr.fold_in(key, n), params["polymer_instances"])
-        systems, levels = raf.binary_polymer_levels(keys, n, f_max, reversible=rev)
-        th = np.asarray(raf.raf_threshold(systems, levels))
+        lv = raf.binary_polymer_levels(keys, n, f_max, reversible=rev)
+        th = np.asarray(raf.raf_threshold(lv.system, lv.levels))
         ths[n] = th
         q = np.quantile(np.where(np.isinf(th), np.nan, th), [0.1, 0.5, 0.9])
         rows.append(
@@ -109,7 +110,7 @@ def _polymer(params, key, log):
 
 def _mesh_thresholds(key, n_types, n_ops, params):
     p_max = min(1.0, 40.0 / n_ops)
-    systems, levels = raf.mesh_operations_levels(
+    lv = raf.mesh_operations_levels(
         jr.split(key, params["mesh_instances"]),
         n_types,
         n_ops,
@@ -117,7 +118,7 @@ def _mesh_thresholds(key, n_types, n_ops, params):
         n_food=params["mesh_food"],
         n_inputs=params["mesh_inputs"],
     )
-    return np.asarray(raf.raf_threshold(systems, levels)), p_max
+    return np.asarray(raf.raf_threshold(lv.system, lv.levels)), p_max
 
 
 def _mesh(params, key, log):
@@ -173,11 +174,11 @@ def _mesh(params, key, log):
 
 
 def _jk(params, key, log):
-    s, m = params["jk_s"], float(params["jk_m"])
+    s, m = params["jk_types"], float(params["jk_m"])
     p = m / (s - 1)
-    _, rec = replicator.jain_krishna(
-        jr.split(key, params["jk_runs"]), s, p, params["jk_updates"]
-    )
+    rec = replicator.jain_krishna(
+        jr.split(key, params["jk_runs"]), s, p, params["jk_steps"]
+    ).record
     lam = np.asarray(rec.lambda1)
     acs = np.asarray(rec.acs_size)
     links = np.asarray(rec.n_links)

@@ -57,10 +57,10 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
                     {
                         "n_nodes": n,
                         "p": float(ps[j]),
-                        "r0": float(out["r0"][j]),
+                        "r0": float(out.r0[j]),
                         "replica": r,
-                        "s_measured": float(out["s_measured"][j, r]),
-                        "s_theory": float(out["s_theory"][j]),
+                        "s_measured": float(out.s_measured[j, r]),
+                        "s_theory": float(out.s_theory[j]),
                     }
                 )
         ctx.log(f"percolation: n={n} done")

@@ -392,10 +392,10 @@ def _p7(p, key, rows):
     j, r = int(p["raf_types"]), int(p["raf_ops"])
     beta = float(p["raf_beta_t"])
     p_max = min(1.0, 40.0 / r)
-    systems, levels = raf.mesh_operations_levels(
+    lv = raf.mesh_operations_levels(
         jr.split(key, int(p["raf_instances"])), j, r, p_max, n_food=int(p["raf_food"])
     )
-    th = np.asarray(raf.raf_threshold(systems, levels))
+    th = np.asarray(raf.raf_threshold(lv.system, lv.levels))
     found = np.isfinite(th)
     n_star = np.full(th.shape, np.inf)
     if found.any():
