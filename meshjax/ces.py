@@ -68,7 +68,8 @@ def _check_rho(rho, *, allow_zero: bool, allow_neg_inf: bool):
         return rho
     if rho is None or isinstance(rho, str | bytes | bool | np.bool_):
         check_real("rho", rho)  # raises TypeError naming `rho`
-    arr = np.asarray(check_array("rho", rho, finite=False))
+    check_array("rho", rho, finite=False)
+    arr = np.asarray(rho)
     if arr.ndim == 0:
         v = float(arr)
         check_real(
@@ -102,7 +103,8 @@ def _check_count(name: str, value):
     """A number of task types: real, whole, >= 2; may be traced (then see `_count_ok`)."""
     if is_traced(value):
         return value
-    arr = np.asarray(check_array(name, value, low=2.0))
+    check_array(name, value, low=2.0)
+    arr = np.asarray(value)
     if np.any(arr != np.round(arr)):
         raise ValueError(f"`{name}`={value!r} must be a whole number >= 2")
     return value
@@ -516,8 +518,8 @@ def critical_mass(
         )
     dtype = _float_dtype(dtype, p)
     p = p.astype(dtype)
-    if not is_traced(p):
-        sums = np.asarray(jnp.sum(p, axis=-1))
+    if not is_traced(shares):
+        sums = np.sum(np.asarray(shares, dtype=float), axis=-1)
         if np.any(np.abs(sums - 1.0) > 1e-5):
             raise ValueError(
                 f"`shares` must sum to 1 along the last axis; got sums {sums}"

@@ -247,7 +247,7 @@ def test_experiments_tiny(tmp_path):
         n_max=400,
         M=12,
         records=6,
-        steps_per_record=10,
+        record_every=10,
         grid_points=4,
         curve_steps=40,
         replicas=2,
@@ -265,7 +265,7 @@ def test_experiments_tiny(tmp_path):
 
     exp = get("specialization")
     # the sizes of test_specialization's runs, so a shared session reuses the compile
-    p = dict(exp.defaults, n_agents=1000, n_tasks=4, steps=2000, record_every=250)
+    p = dict(exp.defaults, n_agents=1000, n_tasks=4, n_steps=2000, record_every=250)
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert len(res.tables["metrics"]) == 16
     assert [f.verdict for f in res.findings][1] == "supported"  # the control
