@@ -537,9 +537,20 @@ def capability_matrix(
     Returns:
       `(N, J)`; every row sums to $\bar c_i$.
     """
-    if capability is not None:
-        capability = check_array("capability", capability, ndim=(0, 1), low=0.0)
+    capability = _check_capability(capability, state.activity.shape[0])
     return _capability_matrix(state.activity, capability)
+
+
+def _check_capability(capability, n_agents):
+    if capability is None:
+        return None
+    capability = check_array("capability", capability, ndim=(0, 1), low=0.0)
+    if capability.ndim == 1 and capability.shape[0] != n_agents:
+        raise ValueError(
+            f"`capability` must have shape ({n_agents},) or be a scalar, got "
+            f"shape {capability.shape}"
+        )
+    return capability
 
 
 def _capability_matrix(act, capability=None):
@@ -561,14 +572,7 @@ def _check_options(rho, spec_level, capability, n_agents):
             "limit); allowed: rho < 1, rho != 0"
         )
     spec_level = check_real("spec_level", spec_level, low=0.0, high=1.0, low_open=True)
-    if capability is not None:
-        capability = check_array("capability", capability, ndim=(0, 1), low=0.0)
-        if capability.ndim == 1 and capability.shape[0] != n_agents:
-            raise ValueError(
-                f"`capability` must have shape ({n_agents},) or be a scalar, got "
-                f"shape {capability.shape}"
-            )
-    return rho, spec_level, capability
+    return rho, spec_level, _check_capability(capability, n_agents)
 
 
 def _options_ok(params, rho, spec_level):
