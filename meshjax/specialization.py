@@ -328,14 +328,15 @@ def init_state(
     dtype = jnp.result_type(float) if dtype is None else dtype
     bounds = (params.theta_min, params.theta_max)
     concrete = not is_traced(bounds)
+    lo_f, hi_f = (float(b) for b in bounds) if concrete else (0.0, None)
     lo_b, hi_b = (jnp.asarray(b).astype(dtype) for b in bounds)
     if thresholds is not None:
         th = check_array(
             "thresholds",
             thresholds,
             shape=(n_agents, J),
-            low=float(lo_b) if concrete else 0.0,
-            high=float(hi_b) if concrete else None,
+            low=lo_f,
+            high=hi_f,
         )
         th = jnp.asarray(th).astype(dtype)
     else:
@@ -348,10 +349,10 @@ def init_state(
             lo = check_real("theta0", theta0[0], low=0.0)
             hi = check_real("theta0", theta0[1], low=0.0)
             if concrete and not is_traced((lo, hi)):
-                if not float(lo_b) <= lo <= hi <= float(hi_b):
+                if not lo_f <= lo <= hi <= hi_f:
                     raise ValueError(
                         f"`theta0`={tuple(theta0)} must satisfy theta_min="
-                        f"{float(lo_b)} <= low <= high <= theta_max={float(hi_b)}"
+                        f"{lo_f} <= low <= high <= theta_max={hi_f}"
                     )
             lo, hi = (jnp.asarray(x).astype(dtype) for x in (lo, hi))
         th = jr.uniform(key, (n_agents, J), dtype, lo, hi)

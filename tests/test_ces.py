@@ -309,7 +309,9 @@ def test_parameters_traceable():
     assert np.isnan(f(1.5)) and np.isnan(f(np.nan))
     js = jnp.asarray([2, 3, 5])
     np.testing.assert_allclose(
-        jax.vmap(lambda j: ces.diversity_premium(j, 0.5))(js), [2.0, 3.0, 5.0], rtol=1e-12
+        jax.vmap(lambda j: ces.diversity_premium(j, 0.5))(js),
+        [2.0, 3.0, 5.0],
+        rtol=1e-12,
     )
     assert np.isnan(jax.jit(ces.diversity_premium)(1, 0.5))
     g = jax.jit(lambda m: ces.critical_mass(m, 1.0, 1.0, 0.5))
@@ -317,3 +319,26 @@ def test_parameters_traceable():
     assert np.isnan(g(-1.0))
     r = jax.jit(lambda r: ces.ces_aggregate(jnp.ones(3), r))
     assert np.isnan(r(1.0)) and np.isnan(r(np.nan))
+
+
+def test_sweep_over_critical_mass_rho():
+    # issue 12, "must show": sweep over ces.critical_mass's rho works
+    import jax.random as jr
+
+    from meshjax.sweep import sweep
+
+    shares = jnp.asarray([0.4, 0.3, 0.2, 0.1])
+    rhos = [0.5, 0.01, 0.0, -0.01, -1.0]
+
+    def point(key, rho):
+        return {
+            "n_star": ces.critical_mass(100.0, 1.0, 1.0, 0.9, shares=shares, rho=rho)
+        }
+
+    table = sweep(point, {"rho": rhos}, key=jr.key(0), progress=False)
+    direct = [
+        float(ces.critical_mass(100.0, 1.0, 1.0, 0.9, shares=shares, rho=r))
+        for r in rhos
+    ]
+    np.testing.assert_allclose(np.asarray(table["n_star"]), direct, rtol=1e-10)
+    assert np.all(np.isfinite(direct))

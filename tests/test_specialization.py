@@ -269,3 +269,13 @@ def test_int_seed_and_keys_agree():
     r1 = sp.simulate(5, a, p, 10)
     r2 = sp.simulate(jr.key(5), a, p, 10)
     np.testing.assert_array_equal(r1.dol, r2.dol)
+
+
+def test_init_state_under_jit_with_theta0():
+    p = _params()
+    f = jax.jit(lambda k: sp.init_state(k, 5, p, theta0=(1.0, 2.0)).thresholds)
+    th = np.asarray(f(jr.key(0)))
+    assert th.min() >= 1.0 and th.max() <= 2.0
+    np.testing.assert_array_equal(
+        th, sp.init_state(jr.key(0), 5, p, theta0=(1.0, 2.0)).thresholds
+    )
