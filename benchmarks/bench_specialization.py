@@ -77,15 +77,13 @@ def main(argv=None) -> list[dict]:
     params = sp.ThresholdParams(demand=jnp.asarray(demand))
     st0 = sp.init_state(jr.key(0), N, params, dtype=jnp.float32)
     # warm the state so the timed steps are in the working regime
-    st0, _ = sp.simulate(jr.key(1), st0, params, 200, record_every=200)
+    st0 = sp.simulate(jr.key(1), st0, params, 200, record_every=200).state
     size = {"N": N, "J": J, "dtype": "float32"}
     rows = []
 
     def ours():
-        final, series = sp.simulate(
-            jr.key(2), st0, params, steps_jax, record_every=steps_jax
-        )
-        return final.thresholds, series["dol"]
+        run = sp.simulate(jr.key(2), st0, params, steps_jax, record_every=steps_jax)
+        return run.state.thresholds, run.dol
 
     t = time_call(ours, repeat=3)
     rows.append(

@@ -30,16 +30,29 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_array_range, check_int
 from ._custom_types import Array, ArrayLike, Float
+from ._validate import (
+    check_array,
+    check_bool,
+    check_int,
+    check_real,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
+
+#: What the functions accept for an array argument (lists of numbers included).
+RealLike = ArrayLike | Sequence
 
 __all__ = [
     "ces_aggregate",
+    "log_power_mean",
     "curvature",
     "diversity_premium",
     "centralized_capability",
@@ -48,29 +61,68 @@ __all__ = [
 ]
 
 
-def _check_rho(
-    rho, *, allow_zero: bool, allow_neg_inf: bool, name: str = "rho"
-) -> None:
-    """Checks concrete values of rho; traced values pass (they are the caller's duty)."""
-    try:
-        a = np.asarray(rho, dtype=float)
-    except Exception:  # tracer
-        return
-    if np.any(np.isnan(a)):
-        raise ValueError(f"`{name}` must not be NaN")
-    if np.any(a >= 1.0):
-        raise ValueError(f"`{name}`={a.max()} is out of range; allowed: rho < 1")
-    if not allow_neg_inf and np.any(np.isinf(a)):
-        raise ValueError(f"`{name}`=-inf is not allowed here; allowed: finite rho < 1")
-    if not allow_zero and np.any(a == 0.0):
+def _check_rho(rho, *, allow_zero: bool, allow_neg_inf: bool):
+    """Concrete `rho` (scalar or array): finite or (where allowed) -inf, < 1, != 0 where
+    required; raises naming `rho`. Traced values pass (see `_rho_ok`)."""
+    if is_traced(rho):
+        return rho
+    if rho is None or isinstance(rho, str | bytes | bool | np.bool_):
+        check_real("rho", rho)  # raises TypeError naming `rho`
+    check_array("rho", rho, finite=False)
+    arr = np.asarray(rho)
+    if arr.ndim == 0:
+        v = float(arr)
+        check_real(
+            "rho",
+            -1.0 if (allow_neg_inf and v == -np.inf) else v,
+            high=1.0,
+            high_open=True,
+        )
+    else:
+        shown = np.where(allow_neg_inf & np.isneginf(arr), -1.0, arr)
+        check_array("rho", shown, high=1.0, high_open=True)
+    if not allow_zero and np.any(arr == 0.0):
         raise ValueError(
-            f"`{name}`=0 is not allowed here (the form needs rho != 0); "
+            "`rho`=0 is not allowed here (this convention has no rho -> 0 limit); "
             "allowed: rho < 1, rho != 0"
         )
+    return rho
+
+
+def _rho_ok(rho, *, allow_zero: bool, allow_neg_inf: bool):
+    """Traced domain of `rho` (the same as `_check_rho`), elementwise."""
+    ok = in_domain(rho, high=1.0, high_open=True)
+    if allow_neg_inf:
+        ok = ok | jnp.isneginf(rho)
+    if not allow_zero:
+        ok = ok & (rho != 0)
+    return ok
+
+
+def _check_count(name: str, value):
+    """A number of task types: real, whole, >= 2; may be traced (then see `_count_ok`)."""
+    if is_traced(value):
+        return value
+    check_array(name, value, low=2.0)
+    arr = np.asarray(value)
+    if np.any(arr != np.round(arr)):
+        raise ValueError(f"`{name}`={value!r} must be a whole number >= 2")
+    return value
+
+
+def _count_ok(j):
+    return in_domain(j, low=2.0) & (j == jnp.round(j))
 
 
 def _float_dtype(*xs):
-    return jnp.result_type(*xs, float)
+    """The floating dtype of the float array inputs (Python numbers and integer arrays
+    do not widen it); the default float when there is none."""
+    dts = [
+        x.dtype
+        for x in xs
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating)
+    ]
+    return jnp.result_type(*dts) if dts else jnp.result_type(float)
 
 
 def _log_power_mean(c: Array, rho: Array, axis: int) -> Array:
@@ -86,9 +138,9 @@ def _log_power_mean(c: Array, rho: Array, axis: int) -> Array:
     dtype = c.dtype
     nz = c > 0
     has_zero = jnp.any(~nz, axis=axis)
-    n_nz = jnp.sum(nz, axis=axis)
+    n_nz = jnp.sum(nz, axis=axis).astype(dtype)
     logc = jnp.log(jnp.where(nz, c, jnp.ones((), dtype)))  # 0 at zeros (masked below)
-    xbar = jnp.sum(jnp.where(nz, logc, 0), axis=axis) / jnp.maximum(n_nz, 1)
+    xbar = jnp.sum(jnp.where(nz, logc, 0), axis=axis) / jnp.maximum(n_nz, 1.0)
     y = jnp.where(nz, logc - jnp.expand_dims(xbar, axis), jnp.zeros((), dtype))
     neg_inf = jnp.isneginf(rho)
     zero = rho == 0
@@ -121,44 +173,27 @@ def _log_power_mean(c: Array, rho: Array, axis: int) -> Array:
     return jnp.where(has_zero & (rho <= 0), -jnp.inf, out)
 
 
-def ces_aggregate(
-    capabilities: ArrayLike, rho: ArrayLike, axis: int = -1, *, normalized: bool = True
-) -> Float[Array, ...]:
-    r"""CES aggregate of capabilities along `axis`, eq. (1).
-
-    $$C_{\mathrm{eff}} = \Big(\tfrac{1}{J}\textstyle\sum_{j=1}^J C_j^\rho\Big)^{1/\rho}
-    \quad(\texttt{normalized=True}),\qquad
-    \Big(\textstyle\sum_j C_j^\rho\Big)^{1/\rho}\quad(\texttt{normalized=False}).$$
-
-    Limits (normalised): $\rho \to 0$ gives the geometric mean $(\prod_j C_j)^{1/J}$,
-    $\rho \to -\infty$ the minimum; pass `rho=0.0` or `rho=-jnp.inf` for them. A zero
-    entry makes the aggregate 0 for $\rho \le 0$.
-
-    Args:
-      capabilities: $C_j \ge 0$, any shape; the task axis `axis` has length $J \ge 2$.
-      rho: Substitution parameter $\rho < 1$ (scalar, or an array broadcasting with the
-        capabilities with `axis` removed). `-inf` allowed; `0` only when `normalized`.
-        May be traced (then not range-checked); differentiable in $\rho$ and $C$.
-      axis: The task axis.
-      normalized: Which convention (module docstring).
-
-    Returns:
-      The aggregate, shape of `capabilities` without `axis`. Cost O(size).
-
-    Raises:
-      ValueError: negative or non-finite capabilities, $J < 2$, $\rho \ge 1$, NaN,
-        $\rho = 0$ with `normalized=False`.
-    """
-    check_array_range("capabilities", capabilities, low=0.0)
-    _check_rho(rho, allow_zero=normalized, allow_neg_inf=True)
+def _prepare(capabilities, rho, axis, *, allow_zero: bool, name="capabilities"):
+    """Validated float capabilities, rho broadcast to the output shape, the task axis."""
+    check_array(name, capabilities, low=0.0)
+    _check_rho(rho, allow_zero=allow_zero, allow_neg_inf=True)
     c = jnp.asarray(capabilities)
     c = c.astype(_float_dtype(c))
     if c.ndim == 0:
-        raise ValueError("`capabilities` must have a task axis; got a scalar")
+        raise ValueError(f"`{name}` must have a task axis; got a scalar")
+    axis = check_int("axis", axis)
+    if not -c.ndim <= axis < c.ndim:
+        raise ValueError(
+            f"`axis`={axis} is out of range for `{name}` of shape {c.shape}; "
+            f"allowed: [{-c.ndim}, {c.ndim - 1}]"
+        )
     axis = axis % c.ndim
     j = c.shape[axis]
-    check_int("J (length of the task axis)", j, min_value=2)
-    rho = jnp.asarray(rho, dtype=c.dtype)
+    if j < 2:
+        raise ValueError(
+            f"`{name}` must have J >= 2 entries along `axis`={axis}; got shape {c.shape}"
+        )
+    rho = jnp.asarray(rho).astype(c.dtype)
     out_shape = c.shape[:axis] + c.shape[axis + 1 :]
     rho = jnp.broadcast_to(rho, jnp.broadcast_shapes(rho.shape, out_shape))
     if rho.shape != out_shape:
@@ -167,6 +202,78 @@ def ces_aggregate(
             rho.shape[: rho.ndim - len(out_shape)] + c.shape,
         )
         axis = axis + rho.ndim - len(out_shape)
+    return c, rho, axis
+
+
+def log_power_mean(
+    capabilities: RealLike, rho: RealLike, *, axis: int = -1
+) -> Float[Array, ...]:
+    r"""$\log M_\rho(C)$, the log of the normalised power mean (1) along `axis`.
+
+    $$\log M_\rho(C) = \tfrac1\rho \log\Big(\tfrac1J \textstyle\sum_j C_j^\rho\Big),$$
+    evaluated in log space around the mean log-capability (module docstring), so it is
+    accurate for every $\rho < 1$, continuous through $\rho = 0$ (where it is the mean of
+    $\log C_j$, Cobb–Douglas) and equal to $\log \min_j C_j$ at $\rho = -\infty$. This is
+    the kernel behind every CES quantity in meshjax; ratios of CES aggregates are best
+    formed as differences of it (no overflow of $J^{1/\rho}$ as $\rho \to 0$).
+
+    Args:
+      capabilities: $C_j \ge 0$, any shape; the task axis `axis` has length $J \ge 2$.
+      rho: $\rho < 1$, `0` and `-inf` allowed (scalar, or an array broadcasting with the
+        capabilities with `axis` removed). May be traced: NaN where outside the domain.
+      axis: The task axis.
+
+    Returns:
+      $\log M_\rho$, shape of `capabilities` without `axis` ($-\infty$ where a zero entry
+      meets $\rho \le 0$). Cost O(size).
+
+    Raises:
+      ValueError: negative or non-finite capabilities, $J < 2$, `axis` out of range,
+        $\rho \ge 1$ or NaN.
+    """
+    c, rho, axis = _prepare(capabilities, rho, axis, allow_zero=True)
+    return _log_pm_core(c, rho, axis)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _log_pm_core(c, rho, axis: int):
+    ok = _rho_ok(rho, allow_zero=True, allow_neg_inf=True)
+    ok = ok & jnp.all(in_domain(c, low=0.0), axis=axis)
+    return nan_outside(ok, _log_power_mean(c, rho, axis))
+
+
+def ces_aggregate(
+    capabilities: RealLike, rho: RealLike, *, axis: int = -1, normalized: bool = True
+) -> Float[Array, ...]:
+    r"""CES aggregate of capabilities along `axis`, eq. (1).
+
+    $$C_{\mathrm{eff}} = \Big(\tfrac{1}{J}\textstyle\sum_{j=1}^J C_j^\rho\Big)^{1/\rho}
+    \quad(\texttt{normalized=True}),\qquad
+    \Big(\textstyle\sum_j C_j^\rho\Big)^{1/\rho}\quad(\texttt{normalized=False}).$$
+
+    Limits (normalised): $\rho \to 0$ gives the geometric mean $(\prod_j C_j)^{1/J}$
+    (continuously: the value near 0 is computed without cancellation),
+    $\rho \to -\infty$ the minimum; pass `rho=0.0` or `rho=-jnp.inf` for them. A zero
+    entry makes the aggregate 0 for $\rho \le 0$.
+
+    Args:
+      capabilities: $C_j \ge 0$, any shape; the task axis `axis` has length $J \ge 2$.
+      rho: Substitution parameter $\rho < 1$ (scalar, or an array broadcasting with the
+        capabilities with `axis` removed). `-inf` allowed; `0` only when `normalized`.
+        May be traced (then NaN where outside the domain); differentiable in $\rho$ and
+        $C$.
+      axis: The task axis.
+      normalized: Which convention (module docstring).
+
+    Returns:
+      The aggregate, shape of `capabilities` without `axis`. Cost O(size).
+
+    Raises:
+      ValueError: negative or non-finite capabilities, $J < 2$, `axis` out of range,
+        $\rho \ge 1$, NaN, $\rho = 0$ with `normalized=False`.
+    """
+    normalized = check_bool("normalized", normalized)
+    c, rho, axis = _prepare(capabilities, rho, axis, allow_zero=normalized)
     return _ces_core(c, rho, axis, normalized)
 
 
@@ -179,29 +286,35 @@ def _ces_core(c, rho, axis: int, normalized: bool):
         log_m = log_m + jnp.where(
             jnp.isneginf(rho), jnp.zeros((), rho.dtype), math.log(j) / rho_nz
         )
-    return jnp.exp(log_m)
+    ok = _rho_ok(rho, allow_zero=normalized, allow_neg_inf=True)
+    ok = ok & jnp.all(in_domain(c, low=0.0), axis=axis)
+    return nan_outside(ok, jnp.exp(log_m))
 
 
-def curvature(rho: ArrayLike, J: int) -> Float[Array, ...]:
+def curvature(rho: RealLike, J: RealLike) -> Float[Array, ...]:
     r"""CES curvature $K = (1 - \rho)(J - 1)/J$ (Chapter 2, Definition 3.1; §2.1).
 
     Args:
-      rho: $\rho < 1$, finite (0 allowed), any shape.
-      J: Number of task types, an int $\ge 2$.
+      rho: $\rho < 1$, finite (0 allowed), any shape. May be traced.
+      J: Number of task types, a whole number $\ge 2$ (int or array; may be traced).
 
     Returns:
-      $K$, shape of `rho`.
+      $K$, broadcast shape of `rho` and `J` (NaN where a traced input is outside its
+      domain).
 
     Raises:
-      ValueError: $\rho \ge 1$, non-finite $\rho$, $J < 2$.
+      ValueError: $\rho \ge 1$, non-finite $\rho$, $J < 2$ or not whole.
     """
-    J = check_int("J", J, min_value=2)
+    _check_count("J", J)
     _check_rho(rho, allow_zero=True, allow_neg_inf=False)
-    rho = jnp.asarray(rho, dtype=_float_dtype(rho))
-    return (1.0 - rho) * (J - 1) / J
+    dtype = _float_dtype(rho, J)
+    rho = jnp.asarray(rho).astype(dtype)
+    jj = jnp.asarray(J).astype(dtype)
+    ok = _rho_ok(rho, allow_zero=True, allow_neg_inf=False) & _count_ok(jj)
+    return nan_outside(ok, (1.0 - rho) * (jj - 1.0) / jj)
 
 
-def diversity_premium(J: ArrayLike, rho: ArrayLike) -> Float[Array, ...]:
+def diversity_premium(J: RealLike, rho: RealLike) -> Float[Array, ...]:
     r"""Diversity premium of Lemma 4.1, eq. (7): $C_{\mathrm{eff}}|_{\mathrm{equal}} /
     C_{\mathrm{eff}}|_{\mathrm{concentrated}}$ at fixed total $\bar C$.
 
@@ -213,30 +326,34 @@ def diversity_premium(J: ArrayLike, rho: ArrayLike) -> Float[Array, ...]:
     and $J^{(1-\rho)/\rho} < 1$ for $\rho < 0$ is *not* the ratio. meshjax returns `inf`.
 
     Args:
-      J: Number of task types $\ge 2$ (int or array of them).
-      rho: $\rho < 1$ (finite or `-inf`); broadcasts with `J`.
+      J: Number of task types, a whole number $\ge 2$ (int or array; may be traced).
+      rho: $\rho < 1$ (finite or `-inf`); broadcasts with `J`. May be traced.
 
     Returns:
-      The premium, broadcast shape.
+      The premium, broadcast shape (NaN where a traced input is outside its domain).
 
     Raises:
       ValueError: $J < 2$ or non-integer $J$, $\rho \ge 1$ or NaN.
     """
-    jj = np.asarray(J)
-    if jj.size and (np.any(jj < 2) or np.any(jj != np.round(jj))):
-        raise ValueError(f"`J`={J!r} is out of range; allowed: integers >= 2")
+    _check_count("J", J)
     _check_rho(rho, allow_zero=True, allow_neg_inf=True)
-    dtype = _float_dtype(rho)
-    rho = jnp.asarray(rho, dtype=dtype)
-    jj = jnp.asarray(jj, dtype=dtype)
+    dtype = _float_dtype(rho, J)
+    rho = jnp.asarray(rho).astype(dtype)
+    jj = jnp.asarray(J).astype(dtype)
     pos = rho > 0
     rho_safe = jnp.where(pos, rho, jnp.ones((), dtype))
-    val = jnp.exp((1.0 - rho_safe) / rho_safe * jnp.log(jj))
-    return jnp.where(pos, val, jnp.inf)
+    val = jnp.exp((1.0 - rho_safe) / rho_safe * jnp.log(jnp.maximum(jj, 1.0)))
+    ok = _rho_ok(rho, allow_zero=True, allow_neg_inf=True) & _count_ok(jj)
+    return nan_outside(ok, jnp.where(pos, val, jnp.inf))
 
 
 def centralized_capability(
-    M: ArrayLike, c: ArrayLike, J: int, rho: ArrayLike, *, normalized: bool = False
+    M: RealLike,
+    c: RealLike,
+    J: RealLike,
+    rho: RealLike,
+    *,
+    normalized: bool = False,
 ) -> Float[Array, ...]:
     r"""Centralised benchmark, eq. (8): $M$ units of capability $\bar c$, each spread
     evenly over the $J$ tasks, so $C_j^{\mathrm{cent}} = M\bar c/J$ and
@@ -247,37 +364,49 @@ def centralized_capability(
     Args:
       M: Number of centralised units, $\ge 0$.
       c: Capability per unit $\bar c \ge 0$.
-      J: Number of task types, int $\ge 2$.
-      rho: $\rho < 1$; $\rho \ne 0$ unless `normalized` (the chapter's form).
+      J: Number of task types, a whole number $\ge 2$.
+      rho: $\rho < 1$ (or `-inf`); $\rho \ne 0$ unless `normalized` (the chapter's form).
       normalized: The convention (module docstring); use the same one as the mesh side.
 
+    All numeric arguments may be traced (NaN where outside their domain).
+
     Returns:
-      $C_{\mathrm{cent}}$, broadcast shape of `M`, `c`, `rho`.
+      $C_{\mathrm{cent}}$, broadcast shape of `M`, `c`, `J`, `rho`.
 
     Raises:
       ValueError: negative `M` or `c`, $J < 2$, $\rho$ outside the domain.
     """
-    J = check_int("J", J, min_value=2)
-    check_array_range("M", M, low=0.0)
-    check_array_range("c", c, low=0.0)
+    normalized = check_bool("normalized", normalized)
+    _check_count("J", J)
+    check_array("M", M, low=0.0)
+    check_array("c", c, low=0.0)
     _check_rho(rho, allow_zero=normalized, allow_neg_inf=True)
-    dtype = _float_dtype(M, c, rho)
-    M, c, rho = (jnp.asarray(x, dtype=dtype) for x in (M, c, rho))
-    per_task = M * c / J
-    if normalized:
-        return per_task * jnp.ones_like(rho)
-    rho_safe = jnp.where(jnp.isneginf(rho), -jnp.ones((), dtype), rho)
-    factor = jnp.where(
-        jnp.isneginf(rho), jnp.ones((), dtype), jnp.exp(jnp.log(float(J)) / rho_safe)
+    dtype = _float_dtype(M, c, rho, J)
+    M, c, rho, jj = (jnp.asarray(x).astype(dtype) for x in (M, c, rho, J))
+    ok = (
+        in_domain(M, low=0.0)
+        & in_domain(c, low=0.0)
+        & _count_ok(jj)
+        & _rho_ok(rho, allow_zero=normalized, allow_neg_inf=True)
     )
-    return per_task * factor
+    per_task = M * c / jj
+    if normalized:
+        return nan_outside(ok, per_task * jnp.ones_like(rho))
+    bad_rho = jnp.isneginf(rho) | (rho == 0)
+    rho_safe = jnp.where(bad_rho, -jnp.ones((), dtype), rho)
+    factor = jnp.where(
+        jnp.isneginf(rho),
+        jnp.ones((), dtype),
+        jnp.exp(jnp.log(jnp.maximum(jj, 1.0)) / rho_safe),
+    )
+    return nan_outside(ok, per_task * factor)
 
 
 def mesh_capability(
-    capabilities: ArrayLike,
-    rho: ArrayLike,
+    capabilities: RealLike,
+    rho: RealLike,
     *,
-    members: ArrayLike | None = None,
+    members: RealLike | None = None,
     normalized: bool = False,
 ) -> Float[Array, ...]:
     r"""Mesh capability, eq. (15): $C_{\mathrm{mesh}} = \big(\sum_j (\sum_{i\in\mathrm{mesh}}
@@ -285,7 +414,8 @@ def mesh_capability(
 
     Args:
       capabilities: $c_{ij} \ge 0$, shape `(..., N, J)` (agents, tasks).
-      rho: $\rho < 1$ ($\ne 0$ unless `normalized`; `-inf` gives $\min_j C_j$).
+      rho: $\rho < 1$ ($\ne 0$ unless `normalized`; `-inf` gives $\min_j C_j$). May be
+        traced (NaN where outside the domain).
       members: Optional `bool[..., N]`: which agents are in the mesh (e.g. the giant
         component); default all.
       normalized: The convention; default `False` as in (15).
@@ -297,30 +427,29 @@ def mesh_capability(
       ValueError: negative capabilities, $J < 2$, fewer than 2 dims, $\rho$ outside the
         domain, `members` of the wrong shape.
     """
-    check_array_range("capabilities", capabilities, low=0.0)
+    normalized = check_bool("normalized", normalized)
+    check_array("capabilities", capabilities, low=0.0)
     c = jnp.asarray(capabilities)
     if c.ndim < 2:
-        raise ValueError(f"`capabilities` must have shape (..., N, J), got {c.shape}")
+        raise ValueError(
+            f"`capabilities` must have shape (..., N, J), got shape {c.shape}"
+        )
     c = c.astype(_float_dtype(c))
     if members is not None:
-        members = jnp.asarray(members)
-        if members.shape != c.shape[:-1]:
-            raise ValueError(
-                f"`members` must have shape {c.shape[:-1]}, got {members.shape}"
-            )
+        members = check_array("members", members, kind="bool", shape=c.shape[:-1])
         c = jnp.where(members[..., None], c, jnp.zeros((), c.dtype))
     per_task = jnp.sum(c, axis=-2)
     return ces_aggregate(per_task, rho, axis=-1, normalized=normalized)
 
 
 def critical_mass(
-    M: ArrayLike,
-    c_cent: ArrayLike,
-    c_mesh: ArrayLike,
-    s_inf: ArrayLike,
+    M: RealLike,
+    c_cent: RealLike,
+    c_mesh: RealLike,
+    s_inf: RealLike,
     *,
-    shares: ArrayLike | None = None,
-    rho: ArrayLike | None = None,
+    shares: RealLike | None = None,
+    rho: RealLike | None = None,
 ) -> Float[Array, ...]:
     r"""Critical mass $N^*$ of Theorem 6.1, eq. (16), in the corrected form.
 
@@ -329,9 +458,13 @@ def critical_mass(
     ($\sum_j p_j = 1$), $C_j = S_\infty N \bar c\, p_j$, so (either convention, same on
     both sides)
     $$\frac{C_{\mathrm{mesh}}}{C_{\mathrm{cent}}} = \frac{S_\infty N \bar c}{M \bar
-    c_{\mathrm{cent}}}\; \frac{(\sum_j p_j^\rho)^{1/\rho}}{J^{(1-\rho)/\rho}},\qquad
-    N^* = \frac{M \bar c_{\mathrm{cent}}}{S_\infty \bar c}\,
-    \frac{J^{(1-\rho)/\rho}}{(\sum_j p_j^\rho)^{1/\rho}}.$$
+    c_{\mathrm{cent}}}\; J\, M_\rho(p),\qquad
+    N^* = \frac{M \bar c_{\mathrm{cent}}}{S_\infty \bar c}\,\frac{1}{J\, M_\rho(p)},$$
+    with $M_\rho(p) = (\frac1J\sum_j p_j^\rho)^{1/\rho}$ the normalised power mean
+    (`log_power_mean`); $J M_\rho(p) = (\sum_j p_j^\rho)^{1/\rho} / J^{(1-\rho)/\rho}$,
+    the form of (16). Evaluated in log space, so it is accurate and continuous through
+    $\rho = 0$ (Cobb–Douglas: $J M_0(p) = J (\prod_j p_j)^{1/J}$), where the two factors
+    $J^{(1-\rho)/\rho}$ and $(\sum_j p_j^\rho)^{1/\rho}$ would each overflow.
     For even shares $p_j = 1/J$ the second factor is 1 and $N^* = M \bar
     c_{\mathrm{cent}} / (S_\infty \bar c)$, the chapter's printed value (which the middle
     expression of (16), with its extra $1/J$, would inflate to $J$ times that). Uneven
@@ -344,42 +477,62 @@ def critical_mass(
       c_mesh: Mean specialist capability $\bar c > 0$.
       s_inf: Giant-component fraction in $(0, 1]$.
       shares: Optional type shares `(..., J)`, non-negative, summing to 1; `J >= 2`.
-      rho: $\rho < 1$, $\rho \ne 0$ (finite); required with `shares`.
+      rho: $\rho < 1$, finite ($0$ allowed: the Cobb–Douglas limit); required with
+        `shares`.
+
+    Every numeric argument may be traced (NaN where outside its domain).
 
     Returns:
-      $N^*$ (real, not rounded), broadcast shape. `inf` when a share is 0 and $\rho<0$.
+      $N^*$ (real, not rounded), broadcast shape. `inf` when a share is 0 and
+      $\rho \le 0$.
 
     Raises:
       ValueError: non-positive `M`, `c_cent`, `c_mesh`, `s_inf` outside (0, 1], shares
         not on the simplex, `shares` without `rho`, $\rho$ outside the domain.
     """
-    for name, v in (("M", M), ("c_cent", c_cent), ("c_mesh", c_mesh), ("s_inf", s_inf)):
-        check_array_range(name, v, low=0.0)
-        a = np.asarray(v)
-        if a.dtype != object and a.size and a.min() <= 0:
-            raise ValueError(f"`{name}` has a value {a.min()}; allowed: > 0")
-    check_array_range("s_inf", s_inf, high=1.0)
+    for name, v in (("M", M), ("c_cent", c_cent), ("c_mesh", c_mesh)):
+        check_array(name, v, low=0.0, low_open=True)
+    check_array("s_inf", s_inf, low=0.0, high=1.0, low_open=True)
     dtype = _float_dtype(M, c_cent, c_mesh, s_inf)
     M, c_cent, c_mesh, s_inf = (
-        jnp.asarray(x, dtype=dtype) for x in (M, c_cent, c_mesh, s_inf)
+        jnp.asarray(x).astype(dtype) for x in (M, c_cent, c_mesh, s_inf)
+    )
+    ok = (
+        in_domain(M, low=0.0, low_open=True)
+        & in_domain(c_cent, low=0.0, low_open=True)
+        & in_domain(c_mesh, low=0.0, low_open=True)
+        & in_domain(s_inf, low=0.0, high=1.0, low_open=True)
     )
     base = M * c_cent / (s_inf * c_mesh)
     if shares is None:
-        return base
+        if rho is not None:
+            raise ValueError("`rho` is used only with `shares`; pass both or neither")
+        return nan_outside(ok, base)
     if rho is None:
         raise ValueError("`rho` is required when `shares` is given")
-    _check_rho(rho, allow_zero=False, allow_neg_inf=False)
-    check_array_range("shares", shares, low=0.0)
-    p = jnp.asarray(shares, dtype=dtype)
+    _check_rho(rho, allow_zero=True, allow_neg_inf=False)
+    p = check_array("shares", shares, low=0.0)
     if p.ndim < 1 or p.shape[-1] < 2:
         raise ValueError(
-            f"`shares` must have shape (..., J) with J >= 2, got {p.shape}"
+            f"`shares` must have shape (..., J) with J >= 2, got shape {p.shape}"
         )
-    sums = np.asarray(jnp.sum(p, axis=-1))
-    if np.any(np.abs(sums - 1.0) > 1e-5):
-        raise ValueError(f"`shares` must sum to 1 along the last axis; got sums {sums}")
+    dtype = _float_dtype(dtype, p)
+    p = p.astype(dtype)
+    if not is_traced(shares):
+        sums = np.sum(np.asarray(shares, dtype=float), axis=-1)
+        if np.any(np.abs(sums - 1.0) > 1e-5):
+            raise ValueError(
+                f"`shares` must sum to 1 along the last axis; got sums {sums}"
+            )
     J = p.shape[-1]
-    rho = jnp.asarray(rho, dtype=dtype)
-    agg = ces_aggregate(p, rho, normalized=False)
-    premium = jnp.exp((1.0 - rho) / rho * math.log(J))
-    return base * premium / agg
+    rho = jnp.asarray(rho).astype(dtype)
+    rho_b = jnp.broadcast_to(rho, jnp.broadcast_shapes(rho.shape, p.shape[:-1]))
+    p_b = jnp.broadcast_to(p, rho_b.shape + p.shape[-1:])
+    log_m = _log_power_mean(p_b, rho_b, p_b.ndim - 1)
+    ok = (
+        ok
+        & _rho_ok(rho, allow_zero=True, allow_neg_inf=False)
+        & jnp.all(in_domain(p, low=0.0), axis=-1)
+        & (jnp.abs(jnp.sum(p, axis=-1) - 1.0) <= 1e-5)
+    )
+    return nan_outside(ok, base * jnp.exp(-math.log(J) - log_m))

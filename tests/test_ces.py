@@ -222,7 +222,11 @@ def test_critical_mass_eq16():
         lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.6], rho=0.5),
         lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5]),
         lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[1.0], rho=0.5),
-        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5], rho=0.0),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, shares=[0.5, 0.5], rho=-np.inf),
+        lambda: ces.critical_mass(1, 1.0, 1.0, 0.5, rho=0.5),
+        lambda: ces.ces_aggregate(np.ones((3, 2)), 0.5, axis=2),
+        lambda: ces.ces_aggregate(np.ones((3, 2)), 0.5, axis=-3),
+        lambda: ces.curvature(0.5, 2.5),
     ],
 )
 def test_bad_input(call):
@@ -231,5 +235,110 @@ def test_bad_input(call):
 
 
 def test_bad_type():
-    with pytest.raises(TypeError):
-        ces.curvature(0.5, 2.5)
+    with pytest.raises(TypeError, match="J"):
+        ces.curvature(0.5, "3")
+    with pytest.raises(TypeError, match="rho"):
+        ces.ces_aggregate([1.0, 2.0], True)
+    with pytest.raises(TypeError, match="axis"):
+        ces.ces_aggregate([1.0, 2.0], 0.5, axis=0.5)
+
+
+def test_axis_out_of_range_is_an_error_naming_axis():
+    # issue 12: axis=2 on a 2-D array used to wrap silently to axis 0
+    with pytest.raises(ValueError, match="`axis`=2"):
+        ces.ces_aggregate(np.ones((3, 4)), 0.5, axis=2)
+    with pytest.raises(ValueError, match="`axis`"):
+        ces.log_power_mean(np.ones((3, 4)), 0.5, axis=-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rho", [0.01, 1e-3, 1e-6, 0.0, -1e-6, -1e-3, -0.01])
+def test_critical_mass_near_rho_zero(rho, dtype):
+    # issue 12: critical_mass(100, 1, 1, .9, shares=full(4, .25), rho=0.01) was NaN
+    # (J^((1-rho)/rho) and (sum p^rho)^(1/rho) overflowed); even shares give M c / (S c)
+    got = ces.critical_mass(
+        dtype(100),
+        dtype(1),
+        dtype(1),
+        dtype(0.9),
+        shares=jnp.full(4, 0.25, dtype),
+        rho=rho,
+    )
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, 100 / 0.9, rtol=1e-5)
+
+
+def test_critical_mass_continuous_through_rho_zero():
+    shares = np.array([0.4, 0.3, 0.2, 0.1])
+    at0 = float(ces.critical_mass(100, 1.0, 1.0, 0.9, shares=shares, rho=0.0))
+    # Cobb-Douglas limit: N* = base / (J * geometric mean of the shares)
+    want = 100 / 0.9 / (4 * scipy.stats.gmean(shares))
+    np.testing.assert_allclose(at0, want, rtol=1e-12)
+    for rho in (1e-9, -1e-9, 1e-6, -1e-6):
+        near = float(ces.critical_mass(100, 1.0, 1.0, 0.9, shares=shares, rho=rho))
+        np.testing.assert_allclose(near, at0, rtol=1e-5)
+    # away from 0, the form of (16): J^((1-rho)/rho) / (sum p^rho)^(1/rho)
+    rho = 0.3
+    want = 100 / 0.9 * 4 ** ((1 - rho) / rho) / np.sum(shares**rho) ** (1 / rho)
+    np.testing.assert_allclose(
+        ces.critical_mass(100, 1.0, 1.0, 0.9, shares=shares, rho=rho), want, rtol=1e-12
+    )
+
+
+def test_log_power_mean():
+    c = RNG.uniform(0.2, 3.0, (4, 6))
+    for rho in (0.5, 1e-4, -2.0):
+        np.testing.assert_allclose(
+            ces.log_power_mean(c, rho), np.log(_np_power_mean(c, rho)), rtol=1e-10
+        )
+    np.testing.assert_allclose(
+        ces.log_power_mean(c, 0.0), np.mean(np.log(c), axis=-1), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        ces.log_power_mean(c, -np.inf), np.log(c.min(-1)), rtol=1e-12
+    )
+
+
+def test_parameters_traceable():
+    # issue 12: critical_mass and diversity_premium(J) raised raw tracer errors
+    shares = jnp.asarray([0.4, 0.3, 0.2, 0.1])
+    f = jax.jit(lambda r: ces.critical_mass(100, 1.0, 1.0, 0.9, shares=shares, rho=r))
+    np.testing.assert_allclose(
+        f(0.5), ces.critical_mass(100, 1.0, 1.0, 0.9, shares=shares, rho=0.5)
+    )
+    assert np.isnan(f(1.5)) and np.isnan(f(np.nan))
+    js = jnp.asarray([2, 3, 5])
+    np.testing.assert_allclose(
+        jax.vmap(lambda j: ces.diversity_premium(j, 0.5))(js),
+        [2.0, 3.0, 5.0],
+        rtol=1e-12,
+    )
+    assert np.isnan(jax.jit(ces.diversity_premium)(1, 0.5))
+    g = jax.jit(lambda m: ces.critical_mass(m, 1.0, 1.0, 0.5))
+    np.testing.assert_allclose(g(10.0), 20.0)
+    assert np.isnan(g(-1.0))
+    r = jax.jit(lambda r: ces.ces_aggregate(jnp.ones(3), r))
+    assert np.isnan(r(1.0)) and np.isnan(r(np.nan))
+
+
+def test_sweep_over_critical_mass_rho():
+    # issue 12, "must show": sweep over ces.critical_mass's rho works
+    import jax.random as jr
+
+    from meshjax.sweep import sweep
+
+    shares = jnp.asarray([0.4, 0.3, 0.2, 0.1])
+    rhos = [0.5, 0.01, 0.0, -0.01, -1.0]
+
+    def point(key, rho):
+        return {
+            "n_star": ces.critical_mass(100.0, 1.0, 1.0, 0.9, shares=shares, rho=rho)
+        }
+
+    table = sweep(point, {"rho": rhos}, key=jr.key(0), progress=False)
+    direct = [
+        float(ces.critical_mass(100.0, 1.0, 1.0, 0.9, shares=shares, rho=r))
+        for r in rhos
+    ]
+    np.testing.assert_allclose(np.asarray(table["n_star"]), direct, rtol=1e-10)
+    assert np.all(np.isfinite(direct))

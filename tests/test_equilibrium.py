@@ -1,12 +1,13 @@
 import math
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
 import scipy.optimize
 
-from meshjax import ces, equilibrium as eq, percolation, specialization as sp
+from meshjax import RESULTS, ces, equilibrium as eq, percolation, specialization as sp
 
 J = 4
 PARAMS = sp.ThresholdParams(demand=jnp.full((J,), 0.1))
@@ -25,12 +26,12 @@ def test_measured_n_star_matches_eq16():
         rho=rho,
         M=M,
         c_cent=c_cent,
-        steps=150,
+        n_steps=150,
         replicas=4,
     )
-    s = float(res["s_theory"])
+    s = float(res.s_theory)
     pred = float(ces.critical_mass(M, c_cent, 1.0, s))
-    n_star = eq.measured_critical_mass(res["n"], res["ratio"])
+    n_star = eq.measured_critical_mass(res.n_agents, res.ratio)
     assert np.all(np.isfinite(n_star))
     # sampling error: the giant component's size at N* has variance
     # N S (1 - S) / (1 - R0 (1 - S))^2 (ER graph); coverage unevenness and the linear
@@ -39,9 +40,9 @@ def test_measured_n_star_matches_eq16():
     tol = 5 * sd / math.sqrt(len(n_star)) + J
     assert abs(n_star.mean() - pred) < tol, (n_star, pred, tol)
     # the giant fraction matches eq. (3) at every N; shares are even; ratio grows with N
-    np.testing.assert_allclose(np.asarray(res["s_measured"]).mean(0), s, atol=0.03)
-    np.testing.assert_allclose(np.asarray(res["task_shares"]), 1 / J, atol=0.05)
-    assert np.all(np.diff(np.asarray(res["ratio"]).mean(0)) > 0)
+    np.testing.assert_allclose(np.asarray(res.s_measured).mean(0), s, atol=0.03)
+    np.testing.assert_allclose(np.asarray(res.task_shares), 1 / J, atol=0.05)
+    assert np.all(np.diff(np.asarray(res.ratio).mean(0)) > 0)
 
 
 def test_grow_mesh_series():
@@ -56,15 +57,15 @@ def test_grow_mesh_series():
         rho=0.5,
         M=30,
         c_cent=10.0,
-        steps_per_record=40,
+        record_every=40,
     )
-    r0 = np.asarray(out["r0"])
+    r0 = np.asarray(out.r0)
     np.testing.assert_allclose(r0, beta * sched)
-    s_m, s_t = np.asarray(out["s_measured"]), np.asarray(out["s_theory"])
+    s_m, s_t = np.asarray(out.s_measured), np.asarray(out.s_theory)
     big = r0 > 2.5
     np.testing.assert_allclose(s_m[big], s_t[big], atol=0.06)
     # Corollary 6.2: after the crossing the centralised share falls with N
-    ratio, share = np.asarray(out["ratio"]), np.asarray(out["share_cent"])
+    ratio, share = np.asarray(out.ratio), np.asarray(out.share_cent)
     after = ratio > 1
     assert after.any() and np.all(np.diff(share[after]) < 0)
     np.testing.assert_allclose(share, 1 / (1 + ratio), rtol=1e-12)
@@ -72,8 +73,8 @@ def test_grow_mesh_series():
     pred = eq.critical_mass_fixed_beta(30, 10.0, 1.0, beta)
     crossing = eq.measured_critical_mass(sched, ratio)
     assert abs(float(crossing) - pred) < 0.15 * pred
-    assert int(out["types_covered"][-1]) == J
-    phases = eq.classify_phases(out["c_mesh"], out["r0"])
+    assert int(out.types_covered[-1]) == J
+    phases = eq.classify_phases(out.c_mesh, out.r0)
     assert np.all(np.diff(phases) >= 0) and phases[-1] == 3
 
 
@@ -246,7 +247,7 @@ def test_experiments_tiny(tmp_path):
         n_max=400,
         M=12,
         records=6,
-        steps_per_record=10,
+        record_every=10,
         grid_points=4,
         curve_steps=40,
         replicas=2,
@@ -264,9 +265,77 @@ def test_experiments_tiny(tmp_path):
 
     exp = get("specialization")
     # the sizes of test_specialization's runs, so a shared session reuses the compile
-    p = dict(exp.defaults, n_agents=1000, n_tasks=4, steps=2000, record_every=250)
+    p = dict(exp.defaults, n_agents=1000, n_tasks=4, n_steps=2000, record_every=250)
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert len(res.tables["metrics"]) == 16
     assert [f.verdict for f in res.findings][1] == "supported"  # the control
     with pytest.raises(ValueError):
         exp.validate(dict(p, steepness=0.5))
+
+
+def _small_growth(rho, **kw):
+    return eq.grow_mesh(
+        jr.key(3),
+        np.array([20, 40, 60]),
+        beta=0.08,
+        params=PARAMS,
+        capability=jnp.linspace(0.5, 1.5, 60),
+        rho=rho,
+        M=2,
+        c_cent=1.0,
+        record_every=5,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("rho", [1e-4, -1e-4, -1e-3, -0.01, 1e-8])
+def test_grow_mesh_ratio_finite_near_rho_zero(rho):
+    # issue 12: the ratio was NaN at rho = 1e-4 and rho = -0.01 (J^(1/rho) overflowed
+    # or underflowed in C_mesh and C_cent before the division)
+    out = _small_growth(rho)
+    assert out.status == RESULTS.successful
+    ratio = np.asarray(out.ratio)
+    assert np.all(np.isfinite(ratio)) and np.all(ratio > 0)
+    np.testing.assert_allclose(out.share_cent, 1 / (1 + ratio), rtol=1e-12)
+    # continuous through rho = 0 (Cobb-Douglas, normalized convention)
+    at0 = np.asarray(_small_growth(0.0, normalized=True).ratio)
+    np.testing.assert_allclose(ratio, at0, rtol=1e-3)
+    # the ratio does not depend on the convention
+    np.testing.assert_allclose(
+        _small_growth(rho, normalized=True).ratio, ratio, rtol=1e-10
+    )
+
+
+def test_grow_mesh_traced_parameters():
+    f = jax.jit(
+        lambda rho, M: eq.grow_mesh(
+            jr.key(3),
+            np.array([20, 40, 60]),
+            beta=0.08,
+            params=PARAMS,
+            capability=jnp.linspace(0.5, 1.5, 60),
+            rho=rho,
+            M=M,
+            c_cent=1.0,
+            record_every=5,
+        )
+    )
+    good = f(0.5, 2.0)
+    np.testing.assert_allclose(good.ratio, _small_growth(0.5).ratio, rtol=1e-10)
+    for rho, M in [(1.0, 2.0), (np.nan, 2.0), (0.0, 2.0), (0.5, -1.0)]:
+        bad = f(rho, M)
+        assert bad.status == RESULTS.invalid_parameter
+        assert np.all(np.isnan(bad.ratio))
+
+
+def test_formulas_traceable():
+    np.testing.assert_allclose(
+        jax.jit(eq.critical_mass_fixed_beta)(80.0, 10.0, 1.0, 0.002),
+        eq.critical_mass_fixed_beta(80, 10.0, 1.0, 0.002),
+        rtol=1e-12,
+    )
+    assert np.isnan(jax.jit(eq.critical_mass_fixed_beta)(80.0, 10.0, 1.0, 2.0))
+    assert np.isnan(jax.jit(eq.uniform_entropy)(-1.0))
+    assert np.isnan(jax.jit(eq.discrete_entropy)(jnp.asarray([0.5, -0.5])))
+    with pytest.raises(RuntimeError):
+        jax.jit(lambda lo: eq.classify_phases([1.0, 2.0], [2.0, 2.0], low=lo))(0.95)

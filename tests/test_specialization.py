@@ -4,12 +4,21 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-from meshjax import graph as mg, specialization as sp
+from meshjax import RESULTS, graph as mg, specialization as sp
 
 J = 4
 N = 1000
 DEMAND = np.array([0.16, 0.1, 0.08, 0.06])  # total 0.4 of the agents' time
 STEPS, EVERY = 2000, 250
+METRICS = (
+    "dol",
+    "dol_propensity",
+    "frac_specialised",
+    "coverage",
+    "work",
+    "stimulus",
+    "ces",
+)
 
 
 def _params(**kw):
@@ -23,8 +32,10 @@ def runs():
     for name, kw in (("learn", {}), ("control", dict(learning=0.0, forgetting=0.0))):
         p = _params(**kw)
         st0 = sp.init_state(jr.key(1), N, p)
-        final, series = sp.simulate(jr.key(2), st0, p, STEPS, record_every=EVERY)
-        out[name] = (p, st0, final, jax.tree.map(np.asarray, series))
+        run = sp.simulate(jr.key(2), st0, p, STEPS, record_every=EVERY)
+        assert run.status == RESULTS.successful
+        series = {f: np.asarray(getattr(run, f)) for f in METRICS + ("t",)}
+        out[name] = (p, st0, run.state, series)
     return out
 
 
@@ -106,8 +117,8 @@ def test_simulate_matches_manual_loop(runs):
     st = manual(st0)
     m = sp.metrics(st, p)
     for name in ("dol", "dol_propensity", "frac_specialised", "ces"):
-        np.testing.assert_allclose(m[name], series[name][0], rtol=1e-10)
-    np.testing.assert_allclose(m["work"], series["work"][0], rtol=1e-10)
+        np.testing.assert_allclose(getattr(m, name), series[name][0], rtol=1e-10)
+    np.testing.assert_allclose(m.work, series["work"][0], rtol=1e-10)
     assert series["dol"].shape == (STEPS // EVERY,) and series["work"].shape == (
         STEPS // EVERY,
         J,
@@ -202,8 +213,69 @@ def test_bad_input():
         sp.division_of_labour(np.ones((3, 1)))
     st = sp.init_state(jr.key(0), 3, p)
     with pytest.raises(ValueError):
-        sp.simulate(jr.key(0), st, p, 10, record_every=3)
+        sp.simulate(jr.key(0), st, p, n_steps=10, record_every=3)
     with pytest.raises(ValueError):
         sp.simulate(jr.key(0), st, p, 10, rho=1.0)
     with pytest.raises(ValueError):
         sp.simulate(jr.key(0), st, p, 10, graph=mg.from_edges(np.array([[0, 1]]), 3))
+
+
+@pytest.mark.parametrize(
+    "name", ["learning", "forgetting", "quit_prob", "steepness", "memory", "efficiency"]
+)
+@pytest.mark.parametrize("value", [np.nan, np.inf, "0.5", None])
+def test_nonfinite_or_wrong_type_param_names_it(name, value):
+    # issue 12: learning=nan etc. were let through (NaN thresholds, no specialisation)
+    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+        _params(**{name: value})
+
+
+def test_traced_bad_params_give_invalid_status():
+    st0 = sp.init_state(jr.key(0), 20, _params())
+
+    @jax.jit
+    def run(learning, quit_prob, rho):
+        p = _params(learning=learning, quit_prob=quit_prob)
+        return sp.simulate(jr.key(1), st0, p, 20, record_every=10, rho=rho)
+
+    good = run(0.5, 0.1, 0.5)
+    assert good.status == RESULTS.successful
+    np.testing.assert_allclose(
+        good.dol, sp.simulate(jr.key(1), st0, _params(), 20, record_every=10).dol
+    )
+    for args in [
+        (np.nan, 0.1, 0.5),
+        (-1.0, 0.1, 0.5),
+        (0.5, 0.0, 0.5),
+        (0.5, 0.1, 1.0),
+    ]:
+        bad = run(*args)
+        assert bad.status == RESULTS.invalid_parameter, args
+        assert np.all(np.isnan(bad.dol)) and np.all(np.isnan(bad.ces)), args
+    # the same through vmap over a batch of parameters (one status per element)
+    batch = jax.vmap(run)(
+        jnp.asarray([0.5, np.nan]), jnp.full(2, 0.1), jnp.full(2, 0.5)
+    )
+    assert np.asarray(batch.is_successful()).tolist() == [True, False]
+
+
+def test_int_seed_and_keys_agree():
+    p = _params()
+    a = sp.init_state(3, 10, p)
+    b = sp.init_state(jr.key(3), 10, p)
+    c = sp.init_state(jr.PRNGKey(3), 10, p)
+    np.testing.assert_array_equal(a.thresholds, b.thresholds)
+    np.testing.assert_array_equal(a.thresholds, c.thresholds)
+    r1 = sp.simulate(5, a, p, 10)
+    r2 = sp.simulate(jr.key(5), a, p, 10)
+    np.testing.assert_array_equal(r1.dol, r2.dol)
+
+
+def test_init_state_under_jit_with_theta0():
+    p = _params()
+    f = jax.jit(lambda k: sp.init_state(k, 5, p, theta0=(1.0, 2.0)).thresholds)
+    th = np.asarray(f(jr.key(0)))
+    assert th.min() >= 1.0 and th.max() <= 2.0
+    np.testing.assert_array_equal(
+        th, sp.init_state(jr.key(0), 5, p, theta0=(1.0, 2.0)).thresholds
+    )

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
 from .. import ces, equilibrium as eq, specialization as sp
-from .._checks import check_int, check_real
+from .._validate import check_int, check_real
 from ..percolation import giant_component_fraction_theory
 from ._base import Context, Experiment, Finding, Result
 
@@ -28,7 +28,7 @@ DEFAULTS = {
     "r0_final": 8.0,  # beta = r0_final / n_max
     "n_start": 100,
     "records": 40,
-    "steps_per_record": 25,
+    "record_every": 25,
     # N sweep at fixed mean degree (eq. (16) setting)
     "mean_degree": 4.0,
     "grid_points": 10,
@@ -53,7 +53,7 @@ def validate(p):
     check_real("r0_final", p["r0_final"], low=0.0, low_open=True)
     check_int("n_start", p["n_start"], min_value=2, max_value=p["n_max"])
     check_int("records", p["records"], min_value=3)
-    check_int("steps_per_record", p["steps_per_record"], min_value=1)
+    check_int("record_every", p["record_every"], min_value=1)
     check_real("mean_degree", p["mean_degree"], low=1.0, low_open=True)
     check_int("grid_points", p["grid_points"], min_value=3)
     check_int("curve_steps", p["curve_steps"], min_value=1)
@@ -92,12 +92,22 @@ def _curve(key, p, params, cap, grid, thresholds=None):
         rho=p["rho"],
         M=p["M"],
         c_cent=p["c_cent"],
-        steps=p["curve_steps"],
+        n_steps=p["curve_steps"],
         replicas=p["replicas"],
         thresholds=thresholds,
     )
-    n_star = eq.measured_critical_mass(grid, res["ratio"])
-    return res, n_star
+    res.raise_for_status()
+    n_star = np.asarray(eq.measured_critical_mass(grid, res.ratio))
+    return _fields(res), n_star
+
+
+def _fields(result):
+    """The array fields of a result module, as NumPy arrays (status dropped)."""
+    return {
+        f.name: np.asarray(getattr(result, f.name))
+        for f in dataclasses.fields(result)
+        if f.name != "status"
+    }
 
 
 def _mean_sem(x):
@@ -130,15 +140,16 @@ def run(p, ctx: Context) -> Result:
         rho=rho,
         M=p["M"],
         c_cent=p["c_cent"],
-        steps_per_record=p["steps_per_record"],
+        record_every=p["record_every"],
     )
-    g = jax.tree.map(np.asarray, g)
-    phases = eq.classify_phases(g["c_mesh"], g["r0"])
+    g.raise_for_status()
+    g = _fields(g)
+    phases = np.asarray(eq.classify_phases(g["c_mesh"], g["r0"]))
     names = ["pre-critical", "nucleation", "rapid growth", "maturity"]
     tables["metrics"] = [
         {
             "record": r,
-            "n": int(g["n"][r]),
+            "n": int(g["n_agents"][r]),
             "r0": float(g["r0"][r]),
             "s_measured": float(g["s_measured"][r]),
             "s_theory": float(g["s_theory"][r]),
@@ -155,7 +166,7 @@ def run(p, ctx: Context) -> Result:
     ]
     cbar = float(jnp.mean(cap))
     n_cross = float(eq.measured_critical_mass(sched, g["ratio"]))
-    n_pred_beta = eq.critical_mass_fixed_beta(p["M"], p["c_cent"], cbar, beta)
+    n_pred_beta = float(eq.critical_mass_fixed_beta(p["M"], p["c_cent"], cbar, beta))
     after = g["ratio"] > 1
     share_falls = bool(after.sum() >= 2 and np.all(np.diff(g["share_cent"][after]) < 0))
     findings.append(
@@ -273,7 +284,7 @@ def run(p, ctx: Context) -> Result:
     extras.update(
         growth=g,
         phases=phases,
-        curve={k: np.asarray(v) for k, v in res.items()},
+        curve=res,
         grid=grid,
         n_star=n_star,
         pred16=pred16,
@@ -431,7 +442,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 
     g, ph = ex["growth"], ex["phases"]
     fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
-    t = np.arange(len(g["n"]))
+    t = np.arange(len(g["n_agents"]))
     axes[0].plot(t, g["r0"], label="R0 = beta N")
     axes[0].plot(t, g["s_measured"] * g["r0"].max(), label="S (scaled)")
     axes[0].axhline(1.0, color="k", lw=0.6)

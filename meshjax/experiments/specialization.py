@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
 from .. import graph as mg, specialization as sp
-from .._checks import check_int, check_real
+from .._validate import check_int, check_real
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -19,7 +18,7 @@ DEFAULTS = {
     "n_tasks": 5,
     "demand_total": 0.4,  # share of the agents' time the tasks demand
     "demand_skew": 0.5,  # demand_j proportional to exp(-skew * j / (J - 1))
-    "steps": 3000,
+    "n_steps": 3000,
     "record_every": 100,
     "steepness": 2.0,
     "learning": 0.5,
@@ -39,11 +38,11 @@ def validate(p):
     check_int("n_tasks", p["n_tasks"], min_value=2)
     check_real("demand_total", p["demand_total"], low=0.0, low_open=True)
     check_real("demand_skew", p["demand_skew"], low=0.0)
-    steps = check_int("steps", p["steps"], min_value=1)
+    n_steps = check_int("n_steps", p["n_steps"], min_value=1)
     every = check_int("record_every", p["record_every"], min_value=1)
-    if steps % every:
+    if n_steps % every:
         raise ValueError(
-            f"`steps`={steps} must be a multiple of `record_every`={every}"
+            f"`n_steps`={n_steps} must be a multiple of `record_every`={every}"
         )
     check_real("steepness", p["steepness"], low=1.0)
     check_real("rho", p["rho"], high=1.0, high_open=True)
@@ -91,18 +90,23 @@ def run(p, ctx: Context) -> Result:
         )
         ctx.log(
             f"specialization: {name} run, N={p['n_agents']}, J={p['n_tasks']}, "
-            f"{p['steps']} steps"
+            f"{p['n_steps']} steps"
         )
-        _, s = sp.simulate(
+        run_ = sp.simulate(
             jr.fold_in(key, 2),
             st0,
             params,
-            p["steps"],
+            p["n_steps"],
             record_every=p["record_every"],
             graph=graph,
             rho=p["rho"],
         )
-        s = jax.tree.map(np.asarray, s)
+        run_.raise_for_status()
+        s = {
+            f: np.asarray(getattr(run_, f))
+            for f in ("t", "dol", "dol_propensity", "frac_specialised", "ces")
+            + ("work", "coverage")
+        }
         series[name] = s
         for r in range(s["t"].shape[0]):
             row = {
