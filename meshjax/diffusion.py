@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax
@@ -81,11 +82,11 @@ def _float_dtype(dtype) -> jnp.dtype:
 
 def diffuse(
     graph: Graph,
-    u0: ArrayLike,
-    times: ArrayLike,
+    u0: ArrayLike | Sequence,
+    times: ArrayLike | Sequence,
     *,
-    tol: float | None = None,
-    spectral_bound: float | None = None,
+    tol: ArrayLike | None = None,
+    spectral_bound: ArrayLike | None = None,
     n_terms: int | None = None,
 ) -> Array:
     r"""Solve the Laplacian dynamics (11), $\dot{\mathbf u} = -L \mathbf u$, at given times.
@@ -148,7 +149,7 @@ def diffuse(
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
     s_max = jnp.max(_strengths(graph, dtype))
     if spectral_bound is None:
-        ell = 2.0 * s_max
+        ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
     else:
         ell = check_real("spectral_bound", spectral_bound, low=0.0, low_open=True)
         if not is_traced((ell, graph)) and ell < float(s_max):
@@ -281,7 +282,7 @@ def _chebyshev_apply(
     return nan_outside(good, out)
 
 
-def consensus_distance(u: ArrayLike) -> Array:
+def consensus_distance(u: ArrayLike | Sequence) -> Array:
     r"""$\|\mathbf u - \bar u \mathbf 1\|_2$ over the node axis (the second-to-last of
     `(t, n)`, or the first of `(n,)`); for `(t, n, b)` the norm is per column `b`.
 
@@ -313,19 +314,19 @@ class DecayCurve(AbstractResult):
     """
 
     times: Float[Array, " t"]
-    distance: Float[Array, "t *b"]
-    bound: Float[Array, "t *b"]
+    distance: Float[Array, " t *b"]
+    bound: Float[Array, " t *b"]
     lambda2: Float[Array, ""]
     status: RESULTS
 
 
 def consensus_decay(
     graph: Graph,
-    u0: ArrayLike,
-    times: ArrayLike,
+    u0: ArrayLike | Sequence,
+    times: ArrayLike | Sequence,
     *,
-    lambda2: float | None = None,
-    tol: float | None = None,
+    lambda2: ArrayLike | None = None,
+    tol: ArrayLike | None = None,
     n_terms: int | None = None,
 ) -> DecayCurve:
     r"""The decay of disagreement under (11) beside the bound (12) of Lemma 5.1.
@@ -436,7 +437,7 @@ def _start_vector(n: int, dtype) -> Array:
 def fiedler(
     graph: Graph,
     *,
-    tol: float | None = None,
+    tol: ArrayLike | None = None,
     method: str = "auto",
     basis_size: int = 64,
     keep: int = 24,
@@ -492,7 +493,9 @@ def fiedler(
         raise ValueError(
             f"`graph` has n_nodes={n}: Lanczos on 1-perp needs n >= 3; use method='dense'"
         )
-    return _fiedler(graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts)
+    return _fiedler(
+        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
@@ -558,7 +561,7 @@ def _answer_or_nan(res: SpectralResult, x: Array) -> Array:
 def fiedler_value(
     graph: Graph,
     *,
-    tol: float | None = None,
+    tol: ArrayLike | None = None,
     method: str = "auto",
     basis_size: int = 64,
     keep: int = 24,
@@ -585,7 +588,7 @@ def fiedler_value(
 def fiedler_vector(
     graph: Graph,
     *,
-    tol: float | None = None,
+    tol: ArrayLike | None = None,
     method: str = "auto",
     basis_size: int = 64,
     keep: int = 24,
@@ -611,7 +614,7 @@ def fiedler_vector(
 def leading_adjacency(
     graph: Graph,
     *,
-    tol: float | None = None,
+    tol: ArrayLike | None = None,
     basis_size: int = 32,
     keep: int = 8,
     max_restarts: int = 1000,
@@ -638,7 +641,9 @@ def leading_adjacency(
     n = graph.n_nodes
     dense = n <= 64
     m = min(m, n)
-    return _leading(graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts)
+    return _leading(
+        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
@@ -685,7 +690,7 @@ def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
 def spectral_radius(
     graph: Graph,
     *,
-    tol: float | None = None,
+    tol: ArrayLike | None = None,
     basis_size: int = 32,
     keep: int = 8,
     max_restarts: int = 1000,
