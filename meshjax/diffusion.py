@@ -152,7 +152,7 @@ def diffuse(
         ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
     else:
         ell = check_real("spectral_bound", spectral_bound, low=0.0, low_open=True)
-        if not is_traced((ell, graph)) and ell < float(s_max):
+        if not is_traced((ell, s_max)) and ell < float(s_max):
             raise ValueError(
                 f"`spectral_bound`={ell} is below the largest (weighted) degree "
                 f"{float(s_max)}, so below lambda_max(L); allowed: >= {float(s_max)}"
@@ -363,6 +363,8 @@ def consensus_decay(
     shape = (-1,) + (1,) * (d0.ndim)
     bound = jnp.exp(-lam * t).reshape(shape) * d0
     ok = in_domain(lam, low=0.0) & jnp.all(in_domain(t, low=0.0))
+    if tol is not None:
+        ok &= in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
     status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
     return DecayCurve(
         times=t,

@@ -471,9 +471,9 @@ def susceptibility_peak(
       not positive and increasing, or non-finite `chi`.
     """
     lam = check_array("rates", rates, ndim=1, low=0.0, low_open=True)
-    c = check_array("chi", chi, ndim=1, shape=(lam.shape[0],))
     if lam.shape[0] < 3:
         raise ValueError(f"`rates` must have length >= 3, got {lam.shape[0]}")
+    c = check_array("chi", chi, ndim=1, shape=(lam.shape[0],))
     if not is_traced(lam) and bool(np.any(np.diff(np.asarray(lam)) <= 0)):
         raise ValueError("`rates` must be strictly increasing")
     f = jnp.result_type(float)

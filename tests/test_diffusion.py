@@ -414,3 +414,36 @@ def test_knowledge_diffusion_experiment_tiny(tmp_path):
         exp.validate({**exp.defaults, "sis_gammas": [1.5]})
     with pytest.raises(ValueError):
         exp.validate({**exp.defaults, "sis_qs": "bogus"})
+
+
+# Options that default to None (so tests/specs cannot generate their bad values): their
+# traced bad values must be reported too (NaN from a formula, a status from a driver).
+_OPTS = [
+    ("diffuse", "tol", [np.nan, 0.0, 1.0, np.inf]),
+    ("diffuse", "spectral_bound", [np.nan, 0.0, -1.0, np.inf, 0.5]),
+    ("consensus_decay", "tol", [np.nan, 0.0, 1.0]),
+    ("fiedler", "tol", [np.nan, 0.0, 1.0, -np.inf]),
+    ("fiedler_value", "tol", [np.nan, 0.0, 1.0]),
+    ("leading_adjacency", "tol", [np.nan, 0.0, 1.0]),
+    ("spectral_radius", "tol", [np.nan, 2.0]),
+]
+
+
+@pytest.mark.parametrize(
+    "name, param, values", _OPTS, ids=[f"{a}-{b}" for a, b, _ in _OPTS]
+)
+def test_traced_bad_options_are_reported(name, param, values):
+    from meshjax import is_successful
+
+    g = mg.from_networkx(nx.cycle_graph(12))
+    fn = getattr(diffusion, name)
+    args = dict(graph=g)
+    if name in ("diffuse", "consensus_decay"):
+        args.update(u0=np.linspace(0, 1, 12), times=np.array([0.0, 1.0]), n_terms=32)
+    run = jax.jit(lambda x: fn(**args, **{param: x}))
+    for v in values:
+        out = run(jnp.asarray(v))
+        if hasattr(out, "status"):
+            assert not bool(is_successful(out)), (name, param, v)
+        else:
+            assert np.isnan(np.asarray(out)).all(), (name, param, v)
