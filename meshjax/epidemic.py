@@ -177,9 +177,16 @@ def sis(
     key = as_key(key)
     if not isinstance(graph, Graph):
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
-    beta = check_array("infection_rate", infection_rate, ndim=(0, 1), low=0.0)
+    beta = check_array(
+        "infection_rate", infection_rate, ndim=(0, 1), low=0.0, nonempty=True
+    )
     mu = check_array(
-        "recovery_rate", recovery_rate, ndim=(0, 1), low=0.0, low_open=True
+        "recovery_rate",
+        recovery_rate,
+        ndim=(0, 1),
+        low=0.0,
+        low_open=True,
+        nonempty=True,
     )
     try:
         (r,) = np.broadcast_shapes(np.shape(beta), np.shape(mu), (1,))

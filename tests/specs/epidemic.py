@@ -73,6 +73,7 @@ SPECS = [
             ("qs", "absorb"),
             ("qs", None),
             ("infection_rate", [[0.1]]),
+            ("infection_rate", np.ones(0)),
             ("infection_rate", [0.1, -0.2]),
             ("infection_rate", np.ones(3, complex)),
             ("recovery_rate", np.ones((2, 2))),
