@@ -144,7 +144,10 @@ def bench_fiedler(n: int, m: int, with_nx: bool) -> list[dict]:
         )
     ]
     r = holder["r"]
-    rows[-1]["note"] = f"lambda2={float(r.value):.6g} {r.status} matvecs={r.n_matvec}"
+    status = "converged" if bool(r.is_successful()) else "not converged"
+    rows[-1]["note"] = (
+        f"lambda2={float(r.value):.6g} {status} matvecs={int(r.n_matvec)}"
+    )
     import scipy.sparse.linalg as spl
 
     lap = _laplacian_scipy(g).astype(np.float64)
@@ -225,18 +228,20 @@ def bench_sis(n: int, k: float, tmax: float, chains: int) -> list[dict]:
                 1.0,
                 n_steps=steps,
                 dt=dt,
-                n_replicas=b,
+                replicas=b,
                 qs="reflect",
                 initial_fraction=0.1,
                 record_every=10,
             )
-            return holder["r"].rho_mean
+            return holder["r"].qs_prevalence
 
         res = time_call(ours, repeat=2)
         rows.append(
             row("sis", f"chains={b}", "meshjax", size, res, n * tmax * b, "node-time/s")
         )
-        rows[-1]["note"] = f"dt={dt}, QS rho={float(holder['r'].rho_mean.mean()):.4f}"
+        rows[-1]["note"] = (
+            f"dt={dt}, QS rho={float(holder['r'].qs_prevalence.mean()):.4f}"
+        )
     if peer_available("EoN"):
         import EoN
 

@@ -1,8 +1,8 @@
 r"""Extreme eigenpairs of a symmetric operator: thick-restart Lanczos with full
 reorthogonalisation, matrix-free and jittable.
 
-Used by `diffusion.fiedler_value` (smallest eigenvalue of $L$ on $\mathbf{1}^\perp$) and
-`diffusion.spectral_radius` (largest eigenvalue of $A$). Memory: a basis of `m` vectors,
+Used by `diffusion.fiedler` (smallest eigenvalue of $L$ on $\mathbf{1}^\perp$) and
+`diffusion.leading_adjacency` (largest eigenvalue of $A$). Memory: a basis of `m` vectors,
 O(m n); work per restart cycle: (m − k) operator applications plus O(m² n) for the
 reorthogonalisation.
 
@@ -19,17 +19,17 @@ $|\beta_m y_{m-1,i}|$; by the Bauer–Fike/Kato bound an eigenvalue of $A$ lies 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._custom_types import Array
+from ._custom_types import Array, Bool, Float, Int
 
 
-class LanczosResult(NamedTuple):
-    r"""Outcome of `lanczos_extreme`.
+class LanczosResult(eqx.Module):
+    r"""Outcome of `lanczos_extreme` (private; `diffusion.SpectralResult` is the public form).
 
     Attributes:
       value: The wanted extreme Ritz value.
@@ -39,11 +39,11 @@ class LanczosResult(NamedTuple):
       converged: Whether `residual <= tol * scale` was reached.
     """
 
-    value: Array
-    vector: Array
-    residual: Array
-    n_matvec: Array
-    converged: Array
+    value: Float[Array, ""]
+    vector: Float[Array, " n"]
+    residual: Float[Array, ""]
+    n_matvec: Int[Array, ""]
+    converged: Bool[Array, ""]
 
 
 @functools.partial(
@@ -82,6 +82,7 @@ def lanczos_extreme(
     """
     n = v0.shape[0]
     dtype = v0.dtype
+    max_restarts = jnp.asarray(max_restarts, jnp.int32)
 
     def deflate(x):
         if deflate_constant:
@@ -98,7 +99,7 @@ def lanczos_extreme(
 
     v0 = deflate(v0)
     v0 = v0 / jnp.linalg.norm(v0)
-    idx = jnp.arange(m)
+    idx = jnp.arange(m, dtype=jnp.int32)
 
     def extend(j, state):
         V, T, _, _ = state
@@ -116,7 +117,7 @@ def lanczos_extreme(
         def fresh(_):
             r = jnp.sin(
                 (jnp.arange(n, dtype=dtype) + 1)
-                * (0.7548776662466927 * (j + 1) + 0.5698402909980532)
+                * (0.7548776662466927 * (j + 1).astype(dtype) + 0.5698402909980532)
             )
             r, _ = orth(r, V, active)
             return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
@@ -141,7 +142,8 @@ def lanczos_extreme(
         new_T = jnp.zeros_like(T).at[idx[:k], idx[:k]].set(theta[:k])
         nmv = nmv + (m - kk)
         conv = res[0] <= tol * scale
-        return (new_V, new_T, jnp.asarray(k), it + 1, nmv, theta[0], X[0], res[0], conv)
+        k_arr = jnp.asarray(k, jnp.int32)
+        return (new_V, new_T, k_arr, it + 1, nmv, theta[0], X[0], res[0], conv)
 
     V = jnp.zeros((m, n), dtype).at[0].set(v0)
     T = jnp.zeros((m, m), dtype)
@@ -149,9 +151,9 @@ def lanczos_extreme(
     state = (
         V,
         T,
-        jnp.asarray(0),
-        jnp.asarray(0),
-        jnp.asarray(0),
+        jnp.asarray(0, jnp.int32),
+        jnp.asarray(0, jnp.int32),
+        jnp.asarray(0, jnp.int32),
         zero,
         v0,
         jnp.asarray(jnp.inf, dtype),
@@ -160,4 +162,6 @@ def lanczos_extreme(
     state = lax.while_loop(lambda s: (~s[8]) & (s[3] < max_restarts), cycle, state)
     _, _, _, _, nmv, value, vec, res, conv = state
     vec = vec / jnp.linalg.norm(vec)
-    return LanczosResult(value, vec, res, nmv, conv)
+    return LanczosResult(
+        value=value, vector=vec, residual=res, n_matvec=nmv, converged=conv
+    )

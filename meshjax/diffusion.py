@@ -3,38 +3,76 @@ r"""Knowledge diffusion on a graph, §5.1–5.2 of the chapter.
 * Laplacian dynamics (11), $\dot{\mathbf u} = -L\mathbf u$ with $L = D - A$, solved exactly
   (to a requested tolerance) by a Chebyshev expansion of $e^{-tL}$: `diffuse`.
 * The Fiedler eigenvalue $\lambda_2(L)$ (algebraic connectivity) and its vector by
-  thick-restart Lanczos on $\mathbf 1^\perp$: `fiedler`, `fiedler_value`, `fiedler_vector`;
-  the adjacency spectral radius $\lambda_{\max}(A)$: `spectral_radius`.
+  thick-restart Lanczos on $\mathbf 1^\perp$: `fiedler` (a `SpectralResult` with a status),
+  `fiedler_value`, `fiedler_vector`; the adjacency spectral radius $\lambda_{\max}(A)$:
+  `leading_adjacency`, `spectral_radius`.
 * Lemma 5.1 / eq. (12) in numbers: `consensus_decay` gives
   $\|\mathbf u(t) - \bar u \mathbf 1\|_2$ beside the bound
   $e^{-\lambda_2 t}\|\mathbf u(0) - \bar u \mathbf 1\|_2$.
 * Bandwidth (13): `mesh_bandwidth` ($B_{\rm mesh} = N\langle k\rangle$) and
   `bandwidth_crossing` (the $N$ at which it passes a hub's $B_{\rm hub}$).
 
-Nothing here forms a dense $n \times n$ matrix except `fiedler(..., method="dense")`, which
-is for small graphs (the default switches to it only for $n \le 64$).
+Every neighbour reduction goes through `meshjax.graph.ops` (`laplacian_matvec`,
+`neighbor_sum`), so a graph's per-edge weights (couplings) are honoured wherever the graph
+carries them: $L = D - W$ with $D_{ii} = \sum_j w_{ij}$ (weights must be non-negative).
+Nothing here forms a dense $n \times n$ matrix except the "dense" eigen-solver, which is for
+small graphs (the default switches to it only for $n \le 64$).
+
+Everything here is deterministic (no `key`): the Lanczos start vector is a fixed
+pseudo-random vector, so an eigenvalue is a function of the graph alone. Numeric parameters
+(`times`, `tol`, `spectral_bound`, `lambda2`, bandwidth arguments) may be traced (`jit`,
+`vmap`, `meshjax.sweep.sweep`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import warnings
-from typing import NamedTuple
+from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
 
-from ._checks import check_int, check_real
-from ._custom_types import Array, ArrayLike, Float, PRNGKeyArray
+from ._custom_types import Array, ArrayLike, Float, Int
+from ._results import RESULTS, AbstractResult
 from ._spectral import lanczos_extreme
-from .graph import Graph, connected_components, laplacian_matvec
+from ._validate import (
+    check_array,
+    check_choice,
+    check_int,
+    check_real,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
+from .graph import Graph, connected_components
+from .graph.ops import laplacian_matvec, neighbor_sum
+
+#: Chebyshev terms used by `diffuse` when the times (or `tol`, `spectral_bound`) are traced
+#: and `n_terms` is not given.
+TRACED_TERMS = 128
+
+_DTYPES = (None, "float32", "float64", jnp.float32, jnp.float64)
 
 
-class ConvergenceWarning(RuntimeWarning):
-    """An iterative eigen-solver stopped before reaching its tolerance."""
+def _graph(graph: Graph) -> Graph:
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    return graph
+
+
+def _strengths(graph: Graph, dtype) -> Array:
+    """Weighted degrees $\\sum_j w_{ij}$ (plain degrees on an unweighted graph)."""
+    return neighbor_sum(graph, jnp.ones(graph.n_nodes, dtype))
+
+
+def _float_dtype(dtype) -> jnp.dtype:
+    check_choice("dtype", dtype, _DTYPES)
+    return jnp.dtype(dtype or jnp.result_type(float))
 
 
 # ---------------------------------------------------------------------------------------
@@ -44,80 +82,100 @@ class ConvergenceWarning(RuntimeWarning):
 
 def diffuse(
     graph: Graph,
-    u0: ArrayLike,
-    times: ArrayLike,
+    u0: ArrayLike | Sequence,
+    times: ArrayLike | Sequence,
     *,
-    tol: float | None = None,
-    spectral_bound: float | None = None,
-) -> Float[Array, "t n *b"]:
+    tol: ArrayLike | None = None,
+    spectral_bound: ArrayLike | None = None,
+    n_terms: int | None = None,
+) -> Array:
     r"""Solve the Laplacian dynamics (11), $\dot{\mathbf u} = -L \mathbf u$, at given times.
 
     $\mathbf u(t) = e^{-tL}\mathbf u(0)$ by a Chebyshev expansion on the spectral interval
-    $[0, \ell]$, $\ell \ge \lambda_{\max}(L)$ (default $\ell = 2 k_{\max}$, Gershgorin):
-    with $X = 2L/\ell - I$ and $a = t\ell/2$,
+    $[0, \ell]$, $\ell \ge \lambda_{\max}(L)$ (default $\ell = 2 s_{\max}$, Gershgorin, with
+    $s_i = \sum_j w_{ij}$ the weighted degree): with $X = 2L/\ell - I$ and $a = t\ell/2$,
     $$e^{-tL} = e^{-a}\Big[I_0(a) + 2\sum_{j \ge 1} (-1)^j I_j(a)\, T_j(X)\Big],$$
     $I_j$ the modified Bessel functions. Since $\|T_j(X)\| \le 1$, truncating after $K$ terms
-    errs by at most $2\sum_{j > K} e^{-a} I_j(a)$ times $\|\mathbf u(0) - \bar u\mathbf 1\|$;
-    $K$ is the smallest with this below `tol`, $K \approx \sqrt{2a\ln(1/\mathrm{tol})}$.
+    errs by at most $2\sum_{j \ge K} e^{-a} I_j(a)$ times $\|\mathbf u(0) - \bar u\mathbf 1\|$.
     The mean $\bar u$ is taken out first and added back, and the propagated part is
     re-centred, so $\bar u$ is conserved to rounding for any truncation. One pass of the
-    three-term recurrence serves all `times` (the coefficients differ, the vectors do not).
+    three-term recurrence serves all `times`. The coefficients $e^{-a}I_j(a)$ are the
+    Fourier coefficients of $e^{a(\cos\theta - 1)}$, computed in JAX by an FFT, so the times
+    may be traced.
+
+    Number of terms $K$ (static: it fixes the loop length): `n_terms` if given; else, when
+    `times`, `tol` and $\ell$ are concrete, the fewest that meet `tol` at the largest time
+    ($K \approx \sqrt{2a\ln(1/\mathrm{tol})}$, rounded up to a multiple of 8); else
+    `TRACED_TERMS` (128). If $K$ terms are too few for some time (Bessel tail above
+    `tol`), `eqx.error_if` raises: pass a larger `n_terms`.
 
     Args:
-      graph: The graph (masked slots are absent).
+      graph: The graph (masked slots are absent; edge weights, if any, are used).
       u0: Initial states, shape `(n,)` or `(n, b)` (a batch of `b` initial states).
-        Floating point (ints are converted); finite.
-      times: Non-negative finite times, a scalar or shape `(t,)`, any order.
-      tol: Absolute truncation error per unit $\|\mathbf u(0) - \bar u\mathbf 1\|_2$;
-        default 1e-6 in float32 and 1e-12 in float64.
-      spectral_bound: An upper bound $\ell$ on $\lambda_{\max}(L)$ (default $2k_{\max}$).
-        A value below the true $\lambda_{\max}$ gives wrong results.
+        Real (ints are converted to the default float); finite.
+      times: Non-negative finite times, a scalar or shape `(t,)`, any order. May be traced
+        (a traced time outside $[0, \infty)$ gives NaN at that time).
+      tol: Absolute truncation error per unit $\|\mathbf u(0) - \bar u\mathbf 1\|_2$, in
+        (0, 1); default 1e-6 in float32 and 1e-12 in float64. May be traced.
+      spectral_bound: An upper bound $\ell$ on $\lambda_{\max}(L)$ (default
+        $2 s_{\max}$); must be at least $s_{\max}$ (a value below the true
+        $\lambda_{\max}$ gives wrong results). May be traced.
+      n_terms: Number of Chebyshev terms (static int >= 2); see above.
 
     Returns:
-      $\mathbf u(t)$ of shape `(t, n)` / `(t, n, b)`, or `(n,)` / `(n, b)` for scalar `times`.
+      $\mathbf u(t)$ of shape `(t, n)` / `(t, n, b)`, or `(n,)` / `(n, b)` for scalar `times`,
+      in the float dtype of `u0`. NaN where a traced parameter is outside its domain.
 
     Raises:
       ValueError: `u0` of the wrong shape, NaN/inf in `u0` or `times`, negative times,
-        `tol` outside (0, 1), non-positive `spectral_bound`.
-      TypeError: `graph` is not a `Graph`.
+        `tol` outside (0, 1), `spectral_bound` below $s_{\max}$ or non-positive.
+      TypeError: `graph` is not a `Graph`; non-real `u0`/`times`; traced `n_terms`.
 
-    Cost: $K_{\max}$ Laplacian mat-vecs, O(K (E + t n) b) work, O(t n b) memory; one compile
-    per (shape, rounded $K$). The times are read on the host (not traceable).
+    Cost: $K$ Laplacian mat-vecs, O(K (E + t n) b) work, O(t n b) memory; one compile per
+    (shape, $K$).
     """
-    _check_graph(graph)
-    u0 = _check_states(graph, u0)
-    t_arr = np.asarray(times, dtype=np.float64) if _is_concrete(times) else None
-    if t_arr is None:
-        raise TypeError(
-            "`times` must be concrete (a NumPy/JAX array or numbers), not traced"
-        )
-    scalar = t_arr.ndim == 0
-    t_arr = np.atleast_1d(t_arr)
-    if t_arr.ndim != 1:
-        raise ValueError(f"`times` must be a scalar or 1-D, got shape {t_arr.shape}")
-    if not np.all(np.isfinite(t_arr)):
-        raise ValueError("`times` must be finite; got NaN or inf")
-    if t_arr.size and t_arr.min() < 0:
-        raise ValueError(f"`times` has a value {t_arr.min()}; allowed: >= 0")
+    graph = _graph(graph)
+    n = graph.n_nodes
+    u0 = check_array("u0", u0, ndim=(1, 2))
+    u0 = check_array("u0", u0, shape=(n,) if u0.ndim == 1 else (n, None))
+    if not jnp.issubdtype(u0.dtype, jnp.floating):
+        u0 = jnp.asarray(u0, jnp.result_type(float))
     dtype = u0.dtype
+    times = check_array("times", times, ndim=(0, 1), low=0.0)
+    if n_terms is not None:
+        n_terms = check_int("n_terms", n_terms, min_value=2)
     if tol is None:
         tol = 1e-12 if dtype == jnp.float64 else 1e-6
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    s_max = jnp.max(_strengths(graph, dtype))
     if spectral_bound is None:
-        ell = 2.0 * float(jnp.max(graph.degrees()))
+        ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
     else:
         ell = check_real("spectral_bound", spectral_bound, low=0.0, low_open=True)
-    if ell == 0.0 or t_arr.size == 0:  # no edges: nothing moves
-        out = jnp.broadcast_to(u0, (t_arr.size,) + u0.shape)
-        return out[0] if scalar else out
-    cols = [_chebyshev_exp_coeffs(0.5 * t * ell, tol) for t in t_arr]
-    k_max = max(c.size for c in cols)
-    k_pad = max(8, -(-k_max // 8) * 8)  # round up: fewer recompiles
-    coeffs = np.zeros((k_pad, t_arr.size))
-    for i, c in enumerate(cols):
-        coeffs[: c.size, i] = c
+        if not is_traced((ell, s_max)) and ell < float(s_max):
+            raise ValueError(
+                f"`spectral_bound`={ell} is below the largest (weighted) degree "
+                f"{float(s_max)}, so below lambda_max(L); allowed: >= {float(s_max)}"
+            )
+    scalar = np.ndim(times) == 0
+    t_arr = jnp.atleast_1d(times)
+    if t_arr.shape[0] == 0:
+        return jnp.zeros((0,) + u0.shape, dtype)
+    if n_terms is None:
+        if is_traced((times, tol, ell, graph)):
+            n_terms = TRACED_TERMS
+        else:
+            a_max = 0.5 * float(np.max(np.asarray(times))) * float(ell)
+            k = _chebyshev_exp_coeffs(a_max, float(tol)).size
+            n_terms = max(8, -(-k // 8) * 8)  # round up: fewer recompiles
     out = _chebyshev_apply(
-        graph, u0, jnp.asarray(coeffs, dtype), jnp.asarray(ell, dtype)
+        graph,
+        u0,
+        jnp.asarray(t_arr, dtype),
+        jnp.asarray(ell, dtype),
+        jnp.asarray(tol, dtype),
+        jnp.asarray(s_max, dtype),
+        n_terms,
     )
     return out[0] if scalar else out
 
@@ -125,8 +183,9 @@ def diffuse(
 def _chebyshev_exp_coeffs(a: float, tol: float) -> np.ndarray:
     r"""Coefficients $c_j = (2 - \delta_{j0})(-1)^j e^{-a} I_j(a)$, truncated at `tol`.
 
-    $e^{-a}I_j(a)$ by Miller's backward recurrence $I_{j-1} = (2j/a) I_j + I_{j+1}$,
-    normalised by $I_0 + 2\sum_{j\ge1} I_j = e^{a}$. Host NumPy, float64.
+    Host NumPy, float64, used to choose the number of terms: $e^{-a}I_j(a)$ by Miller's
+    backward recurrence $I_{j-1} = (2j/a) I_j + I_{j+1}$, normalised by
+    $I_0 + 2\sum_{j\ge1} I_j = e^{a}$.
     """
     if a == 0.0:
         return np.ones(1)
@@ -149,11 +208,59 @@ def _chebyshev_exp_coeffs(a: float, tol: float) -> np.ndarray:
     return weights[:k] * signs
 
 
-@jax.jit
-def _chebyshev_apply(graph: Graph, u0: Array, coeffs: Array, ell: Array) -> Array:
+def _bessel_weights(a: Array, k: int) -> tuple[Array, Array]:
+    r"""$w_j = (2 - \delta_{j0}) e^{-a} I_j(a)$ for $j < k$, and the mass beyond $k$.
+
+    $e^{-a} I_j(a) = \frac{1}{2\pi}\int_0^{2\pi} e^{a(\cos\theta - 1)}\cos(j\theta)\,d\theta$,
+    by the trapezoid rule on $m = 4k$ points (an FFT): exact up to the aliases
+    $I_{m \pm j}$, which lie beyond $3k$. `a` has shape `(t,)`, traced or not.
+    """
+    m = max(4 * k, 16)
+    dtype = a.dtype
+    theta = (2.0 * jnp.pi / m) * jnp.arange(m, dtype=dtype)
+    f = jnp.exp(a[:, None] * (jnp.cos(theta) - 1.0))  # (t, m), values in (0, 1]
+    c = jnp.real(jnp.fft.rfft(f, axis=-1)).astype(dtype) / m  # (t, m // 2 + 1)
+    mult = jnp.where(jnp.arange(c.shape[1]) == 0, 1.0, 2.0).astype(dtype)
+    w = c * mult
+    tail = jnp.sum(jnp.abs(w[:, k:]), axis=1)  # mass between k and ~3k
+    return w[:, :k], tail
+
+
+@functools.partial(jax.jit, static_argnums=(6,))
+def _chebyshev_apply(
+    graph: Graph,
+    u0: Array,
+    times: Array,
+    ell: Array,
+    tol: Array,
+    s_max: Array,
+    n_terms: int,
+) -> Array:
+    dtype = u0.dtype
+    ok_t = in_domain(times, low=0.0)  # (t,)
+    ok = (
+        in_domain(ell, low=0.0, low_open=True)
+        & (ell >= s_max)
+        & in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    )
+    ell_s = jnp.where(ok, ell, jnp.maximum(2.0 * s_max, 1.0))
+    a = jnp.where(ok_t, 0.5 * times * ell_s, 0.0)
+    w, tail = _bessel_weights(a, n_terms)
+    signs = jnp.where(jnp.arange(n_terms) % 2 == 0, 1.0, -1.0).astype(dtype)
+    coeffs = (w * signs).T  # (K, t)
+    eps = jnp.finfo(dtype).eps
+    enough = tail <= jnp.where(ok, tol, 1.0) + n_terms * eps
+    u0 = eqx.error_if(
+        u0,
+        ~jnp.all(enough),
+        f"diffuse: n_terms={n_terms} Chebyshev terms are too few for the largest time "
+        "(the Bessel tail exceeds `tol`); pass a larger `n_terms` (about "
+        "sqrt(2 a ln(1/tol)) + 10 for a = t * spectral_bound / 2)",
+    )
+
     mean = jnp.mean(u0, axis=0)
     v = u0 - mean
-    scale = 2.0 / ell
+    scale = 2.0 / ell_s
 
     def xmul(x):  # X x = (2 L / ell - I) x
         return scale * laplacian_matvec(graph, x) - x
@@ -170,47 +277,57 @@ def _chebyshev_apply(graph: Graph, u0: Array, coeffs: Array, ell: Array) -> Arra
 
     (_, _, acc), _ = lax.scan(body, (t0, t1, acc), coeffs[2:])
     acc = acc - jnp.mean(acc, axis=1, keepdims=True)  # exp(-tL) preserves the mean
-    return acc + mean
+    out = acc + mean
+    good = (ok & ok_t).reshape(bshape)
+    return nan_outside(good, out)
 
 
-def consensus_distance(u: ArrayLike) -> Array:
+def consensus_distance(u: ArrayLike | Sequence) -> Array:
     r"""$\|\mathbf u - \bar u \mathbf 1\|_2$ over the node axis (the second-to-last of
     `(t, n)`, or the first of `(n,)`); for `(t, n, b)` the norm is per column `b`.
 
     Args:
-      u: States of shape `(n,)`, `(t, n)` or `(t, n, b)`.
+      u: Real states of shape `(n,)`, `(t, n)` or `(t, n, b)`.
 
     Returns:
       Shape `()`, `(t,)` or `(t, b)`.
     """
-    u = jnp.asarray(u)
+    u = check_array("u", u, ndim=(1, 2, 3), nonempty=True)
+    if not jnp.issubdtype(u.dtype, jnp.floating):
+        u = jnp.asarray(u, jnp.result_type(float))
     axis = 0 if u.ndim == 1 else 1
     return jnp.linalg.norm(u - jnp.mean(u, axis=axis, keepdims=True), axis=axis)
 
 
-class DecayCurve(NamedTuple):
-    r"""Lemma 5.1 in numbers.
+class DecayCurve(AbstractResult):
+    r"""Lemma 5.1 in numbers (`consensus_decay`).
 
     Attributes:
-      times: `(t,)`.
+      times: The times $t$, shape `(t,)`.
       distance: $\|\mathbf u(t) - \bar u\mathbf 1\|_2$, shape `(t,)` or `(t, b)`.
       bound: $e^{-\lambda_2 t}\|\mathbf u(0) - \bar u\mathbf 1\|_2$, same shape.
-      lambda2: The $\lambda_2$ used.
+      lambda2: The $\lambda_2$ used (given, or from `fiedler`), shape `()`.
+      status: `RESULTS.successful`; `disconnected` when $\lambda_2$ came from `fiedler`
+        on a disconnected graph (then the bound is constant); `not_converged` when that
+        Lanczos run did not converge; `invalid_parameter` (numeric fields NaN) when a
+        traced `lambda2` or time is outside its domain.
     """
 
-    times: Array
-    distance: Array
-    bound: Array
-    lambda2: Array
+    times: Float[Array, " t"]
+    distance: Float[Array, " t *b"]
+    bound: Float[Array, " t *b"]
+    lambda2: Float[Array, ""]
+    status: RESULTS
 
 
 def consensus_decay(
     graph: Graph,
-    u0: ArrayLike,
-    times: ArrayLike,
+    u0: ArrayLike | Sequence,
+    times: ArrayLike | Sequence,
     *,
-    lambda2: float | None = None,
-    tol: float | None = None,
+    lambda2: ArrayLike | None = None,
+    tol: ArrayLike | None = None,
+    n_terms: int | None = None,
 ) -> DecayCurve:
     r"""The decay of disagreement under (11) beside the bound (12) of Lemma 5.1.
 
@@ -223,22 +340,39 @@ def consensus_decay(
     Args:
       graph: The graph.
       u0: `(n,)` or `(n, b)` initial states.
-      times: `(t,)` non-negative times.
-      lambda2: $\lambda_2(L)$ if known (else computed by `fiedler_value`).
-      tol: Passed to `diffuse`.
+      times: Scalar or `(t,)` non-negative times (may be traced).
+      lambda2: $\lambda_2(L) \ge 0$ if known (may be traced); default from `fiedler`.
+      tol, n_terms: Passed to `diffuse`.
 
     Returns:
       A `DecayCurve`.
     """
-    u = diffuse(graph, u0, jnp.atleast_1d(jnp.asarray(times)), tol=tol)
+    graph = _graph(graph)
     if lambda2 is None:
-        lambda2 = fiedler_value(graph)
-    lam = jnp.asarray(lambda2, u.dtype)
-    t = jnp.atleast_1d(jnp.asarray(times, u.dtype))
-    d0 = consensus_distance(jnp.asarray(u0, u.dtype)[None])[0]
+        fr = fiedler(graph)
+        lam, status = fr.value, fr.status
+    else:
+        lam = check_real("lambda2", lambda2, low=0.0)
+        status = RESULTS.successful
+    times = jnp.atleast_1d(check_array("times", times, ndim=(0, 1), low=0.0))
+    u = diffuse(graph, u0, times, tol=tol, n_terms=n_terms)
+    dtype = u.dtype
+    lam = jnp.asarray(lam, dtype)
+    t = jnp.asarray(times, dtype)
+    d0 = consensus_distance(jnp.asarray(u0, dtype)[None])[0]
     shape = (-1,) + (1,) * (d0.ndim)
     bound = jnp.exp(-lam * t).reshape(shape) * d0
-    return DecayCurve(t, consensus_distance(u), bound, lam)
+    ok = in_domain(lam, low=0.0) & jnp.all(in_domain(t, low=0.0))
+    if tol is not None:
+        ok &= in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
+    return DecayCurve(
+        times=t,
+        distance=nan_outside(ok, consensus_distance(u)),
+        bound=nan_outside(ok, bound),
+        lambda2=nan_outside(ok, lam),
+        status=status,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,27 +380,31 @@ def consensus_decay(
 # ---------------------------------------------------------------------------------------
 
 
-class SpectralResult(NamedTuple):
-    r"""An extreme eigenpair and how far it can be trusted.
+class SpectralResult(AbstractResult):
+    r"""An extreme eigenpair and how far it can be trusted (`fiedler`, `leading_adjacency`).
 
     Attributes:
-      value: The eigenvalue estimate (a Ritz value).
-      vector: Unit eigenvector estimate, shape `(n,)`.
+      value: The eigenvalue estimate (a Ritz value; exact 0 for a disconnected graph's
+        $\lambda_2$), shape `()`.
+      vector: Unit eigenvector estimate, shape `(n,)` (sign arbitrary).
       residual: $\|M x - \theta x\|_2$; some eigenvalue of $M$ lies within it of `value`.
-      converged: `residual <= tol * scale` was reached (always True for "dense" and
-        "disconnected").
-      n_matvec: Operator applications used (0 for dense).
-      status: "converged", "not converged" or "disconnected" (Python string).
-      n_components: Number of connected components (for `fiedler`; else -1).
+      n_matvec: Operator applications used (0 for the dense solver and for a
+        disconnected graph), int32.
+      n_components: Number of connected components (`fiedler`); -1 where not computed
+        (`leading_adjacency`), int32.
+      status: `RESULTS.successful`; `disconnected` (`fiedler` on a disconnected graph:
+        $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped at
+        `max_restarts` before `residual <= tol * scale`: `value` is the best Ritz value,
+        `residual` bounds its error); `invalid_parameter` (traced `tol` outside (0, 1):
+        numeric fields NaN).
     """
 
-    value: Array
-    vector: Array
-    residual: Array
-    converged: bool
-    n_matvec: int
-    status: str
-    n_components: int
+    value: Float[Array, ""]
+    vector: Float[Array, " n"]
+    residual: Float[Array, ""]
+    n_matvec: Int[Array, ""]
+    n_components: Int[Array, ""]
+    status: RESULTS
 
 
 def _lap_mv(graph, x):
@@ -274,183 +412,13 @@ def _lap_mv(graph, x):
 
 
 def _adj_mv(graph, x):
-    return graph.neighbor_sum(x)
+    return neighbor_sum(graph, x)
 
 
-def fiedler(
-    graph: Graph,
-    *,
-    key: PRNGKeyArray | None = None,
-    tol: float | None = None,
-    method: str = "auto",
-    basis_size: int = 64,
-    keep: int = 24,
-    max_restarts: int = 1000,
-    dtype=None,
-) -> SpectralResult:
-    r"""The Fiedler pair $(\lambda_2(L), \phi_2)$, the algebraic connectivity of §5.1.
-
-    A disconnected graph has $\lambda_2 = 0$: this is detected first with
-    `connected_components` and returned with status "disconnected" (the vector is the
-    centred indicator of the component of node 0, an exact null vector in
-    $\mathbf 1^\perp$). Otherwise $\lambda_2$ is the smallest eigenvalue of $L$ restricted
-    to $\mathbf 1^\perp$, found by thick-restart Lanczos with full reorthogonalisation
-    (`meshjax._spectral`), every vector kept orthogonal to $\mathbf 1$; the stopping test
-    is on the residual, $\|L x - \theta x\| \le \mathrm{tol}\cdot 2k_{\max}$. If it is
-    not met in `max_restarts` cycles, status is "not converged" (the value is still the
-    best Ritz value and `residual` says how far off it may be).
-
-    Args:
-      graph: The graph ($n \ge 2$).
-      key: PRNG key for the start vector (default `jr.key(0)`).
-      tol: Relative residual tolerance; default 1e-9 (float64) or 2e-5 (float32).
-      method: "lanczos", "dense" ($O(n^2)$ memory, `eigh`; only for small $n$) or "auto"
-        (dense for $n \le 64$).
-      basis_size: Lanczos basis per cycle $m$ (memory $m n$).
-      keep: Ritz vectors kept at a restart, $1 \le$ keep $< m$.
-      max_restarts: Cycle limit.
-      dtype: Floating dtype (default: JAX's default float).
-
-    Returns:
-      A `SpectralResult`.
-
-    Raises:
-      ValueError: $n < 2$, bad `method`/`basis_size`/`keep`/`tol`.
-
-    Cost: O(n + E) per mat-vec plus $O(m n)$ per reorthogonalisation; iterations grow as
-    $\sqrt{\lambda_{\max}/(\lambda_3 - \lambda_2)}$ in the worst case.
-    """
-    _check_graph(graph)
-    n = graph.n_nodes
-    if n < 2:
-        raise ValueError(f"`graph.n_nodes`={n}; the Fiedler value needs n >= 2")
-    if method not in ("auto", "lanczos", "dense"):
-        raise ValueError(f"`method`={method!r}; allowed: 'auto', 'lanczos', 'dense'")
-    dtype = jnp.dtype(dtype or jnp.result_type(float))
-    opts = _lanczos_options(basis_size, keep, max_restarts, tol, dtype)
-    labels = connected_components(graph)
-    n_comp = int(jnp.sum(labels == jnp.arange(n)))
-    if n_comp > 1:
-        ind = (labels == labels[0]).astype(dtype)
-        vec = ind - jnp.mean(ind)
-        vec = vec / jnp.linalg.norm(vec)
-        return SpectralResult(
-            jnp.zeros((), dtype),
-            vec,
-            jnp.zeros((), dtype),
-            True,
-            0,
-            "disconnected",
-            n_comp,
-        )
-    if method == "dense" or (method == "auto" and n <= 64):
-        lap = _dense_laplacian(graph, dtype)
-        w, v = jnp.linalg.eigh(lap)
-        return SpectralResult(
-            w[1],
-            v[:, 1],
-            jnp.linalg.norm(lap @ v[:, 1] - w[1] * v[:, 1]),
-            True,
-            0,
-            "converged",
-            1,
-        )
-    scale = 2.0 * float(jnp.max(graph.degrees()))
-    res = _lanczos(
-        graph,
-        _lap_mv,
-        key,
-        *opts,
-        dtype,
-        largest=False,
-        deflate=True,
-        dim=n - 1,
-        scale=scale,
-        positive=False,
-    )
-    return res._replace(n_components=1)
-
-
-def fiedler_value(graph: Graph, **kwargs) -> Array:
-    r"""$\lambda_2(L)$ (algebraic connectivity); see `fiedler` for the method and options.
-
-    Warns `ConvergenceWarning` if Lanczos did not converge, and a `UserWarning` when the
-    graph is disconnected (then the value is exactly 0).
-    """
-    return _warn(fiedler(graph, **kwargs), "fiedler_value").value
-
-
-def fiedler_vector(graph: Graph, **kwargs) -> Array:
-    r"""The Fiedler vector $\phi_2$ (unit norm, sign arbitrary); see `fiedler`."""
-    return _warn(fiedler(graph, **kwargs), "fiedler_vector").vector
-
-
-def leading_adjacency(
-    graph: Graph,
-    *,
-    key: PRNGKeyArray | None = None,
-    tol: float | None = None,
-    basis_size: int = 32,
-    keep: int = 8,
-    max_restarts: int = 1000,
-    dtype=None,
-) -> SpectralResult:
-    r"""The leading eigenpair of the adjacency matrix, $(\lambda_{\max}(A), \mathbf v)$.
-
-    Thick-restart Lanczos on $A$ (largest algebraic eigenvalue, which for a graph is the
-    spectral radius, Perron–Frobenius). Residual tolerance relative to $k_{\max}$
-    ($\ge \lambda_{\max}(A)$). Small graphs ($n \le 64$) use a dense `eigh`.
-
-    Args: as `fiedler` (no `method`).
-
-    Returns:
-      A `SpectralResult` (`n_components` = -1).
-    """
-    _check_graph(graph)
-    dtype = jnp.dtype(dtype or jnp.result_type(float))
-    opts = _lanczos_options(basis_size, keep, max_restarts, tol, dtype)
-    n = graph.n_nodes
-    kmax = float(jnp.max(graph.degrees()))
-    if kmax == 0:
-        return SpectralResult(
-            jnp.zeros((), dtype),
-            jnp.ones(n, dtype) / math.sqrt(n),
-            jnp.zeros((), dtype),
-            True,
-            0,
-            "converged",
-            -1,
-        )
-    if n <= 64:
-        a = _dense_laplacian(graph, dtype, adjacency=True)
-        w, v = jnp.linalg.eigh(a)
-        return SpectralResult(
-            w[-1],
-            v[:, -1],
-            jnp.linalg.norm(a @ v[:, -1] - w[-1] * v[:, -1]),
-            True,
-            0,
-            "converged",
-            -1,
-        )
-    return _lanczos(
-        graph,
-        _adj_mv,
-        key,
-        *opts,
-        dtype,
-        largest=True,
-        deflate=False,
-        dim=n,
-        scale=kmax,
-        positive=True,
-    )
-
-
-def spectral_radius(graph: Graph, **kwargs) -> Array:
-    r"""$\lambda_{\max}(A)$, the adjacency spectral radius (QMF epidemic threshold is its
-    inverse). See `leading_adjacency`; warns `ConvergenceWarning` if not converged."""
-    return _warn(leading_adjacency(graph, **kwargs), "spectral_radius").value
+def _dense_operator(graph: Graph, dtype, *, adjacency: bool) -> Array:
+    """$A$ or $L$ as a dense `(n, n)` matrix, column by column through the graph ops."""
+    eye = jnp.eye(graph.n_nodes, dtype=dtype)
+    return neighbor_sum(graph, eye) if adjacency else laplacian_matvec(graph, eye)
 
 
 def _lanczos_options(m, k, max_restarts, tol, dtype):
@@ -463,85 +431,298 @@ def _lanczos_options(m, k, max_restarts, tol, dtype):
     return m, k, max_restarts, tol
 
 
-def _lanczos(
-    graph,
-    mv,
-    key,
-    m,
-    k,
-    max_restarts,
-    tol,
-    dtype,
+def _start_vector(n: int, dtype) -> Array:
+    """The fixed pseudo-random Lanczos start (so results depend on the graph only)."""
+    return jr.normal(jr.key(0), (n,), dtype)
+
+
+def fiedler(
+    graph: Graph,
     *,
-    largest,
-    deflate,
-    dim,
-    scale,
-    positive,
+    tol: ArrayLike | None = None,
+    method: str = "auto",
+    basis_size: int = 64,
+    keep: int = 24,
+    max_restarts: int = 1000,
+    dtype=None,
 ) -> SpectralResult:
-    m = min(m, dim)
-    if m < 2:
-        raise ValueError(f"the operator has dimension {dim}; Lanczos needs >= 2")
-    k = min(k, m - 1)
-    key = jr.key(0) if key is None else key
-    v0 = jr.normal(key, (graph.n_nodes,), dtype)
-    if positive:
-        v0 = 1.0 + 0.1 * jnp.abs(v0)
-    r = lanczos_extreme(
-        mv,
-        graph,
-        v0,
-        m=m,
-        k=k,
-        largest=largest,
-        tol=jnp.asarray(tol, dtype),
-        scale=jnp.asarray(scale, dtype),
-        max_restarts=jnp.asarray(max_restarts),
-        deflate_constant=deflate,
-    )
-    conv = bool(r.converged)
-    return SpectralResult(
-        r.value,
-        r.vector,
-        r.residual,
-        conv,
-        int(r.n_matvec),
-        "converged" if conv else "not converged",
-        -1,
-    )
+    r"""The Fiedler pair $(\lambda_2(L), \phi_2)$, the algebraic connectivity of §5.1.
 
+    A disconnected graph has $\lambda_2 = 0$: this is detected first with
+    `connected_components` and returned with status `RESULTS.disconnected` (the vector is
+    the centred indicator of the component of node 0, an exact null vector in
+    $\mathbf 1^\perp$). Otherwise $\lambda_2$ is the smallest eigenvalue of $L$ restricted
+    to $\mathbf 1^\perp$, found by thick-restart Lanczos with full reorthogonalisation
+    (`meshjax._spectral`), every vector kept orthogonal to $\mathbf 1$, from a fixed
+    pseudo-random start; the stopping test is on the residual,
+    $\|L x - \theta x\| \le \mathrm{tol}\cdot 2 s_{\max}$. If it is not met in
+    `max_restarts` cycles, the status is `RESULTS.not_converged` (the value is still the
+    best Ritz value and `residual` says how far off it may be). Jittable, also over the
+    graph (a batch of graphs of one shape).
 
-def _dense_laplacian(graph: Graph, dtype, adjacency: bool = False) -> Array:
+    Args:
+      graph: The graph ($n \ge 2$); edge weights, if any, are used.
+      tol: Relative residual tolerance in (0, 1); default 1e-9 (float64) or 2e-5
+        (float32). May be traced.
+      method: "lanczos", "dense" ($O(n^2)$ memory, `eigh`; only for small $n$) or "auto"
+        (dense for $n \le 64$).
+      basis_size: Lanczos basis per cycle $m \ge 2$ (memory $m n$).
+      keep: Ritz vectors kept at a restart, $1 \le$ keep (clipped to $m - 1$).
+      max_restarts: Cycle limit (>= 1).
+      dtype: "float32" or "float64" (default: JAX's default float).
+
+    Returns:
+      A `SpectralResult`.
+
+    Raises:
+      ValueError: $n < 2$, bad `method`/`basis_size`/`keep`/`tol`/`max_restarts`/`dtype`.
+
+    Cost: O(n + E) per mat-vec plus $O(m n)$ per reorthogonalisation; iterations grow as
+    $\sqrt{\lambda_{\max}/(\lambda_3 - \lambda_2)}$ in the worst case.
+    """
+    graph = _graph(graph)
     n = graph.n_nodes
-    w = graph.slot_weights(dtype)
-    a = jnp.zeros((n, n), dtype).at[graph.receivers, graph.senders].add(w)
-    if adjacency:
-        return a
-    return jnp.diag(jnp.sum(a, axis=1)) - a
+    if n < 2:
+        raise ValueError(f"`graph` has n_nodes={n}; the Fiedler value needs n >= 2")
+    method = check_choice("method", method, ("auto", "lanczos", "dense"))
+    dtype = _float_dtype(dtype)
+    m, k, max_restarts, tol = _lanczos_options(
+        basis_size, keep, max_restarts, tol, dtype
+    )
+    dense = method == "dense" or (method == "auto" and n <= 64)
+    m = min(m, n - 1)
+    if not dense and m < 2:
+        raise ValueError(
+            f"`graph` has n_nodes={n}: Lanczos on 1-perp needs n >= 3; use method='dense'"
+        )
+    return _fiedler(
+        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
+    )
 
 
-def _warn(res: SpectralResult, name: str) -> SpectralResult:
-    if res.status == "disconnected":
-        warnings.warn(
-            f"{name}: the graph is disconnected ({res.n_components} components),"
-            " so lambda_2 = 0",
-            UserWarning,
-            stacklevel=3,
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
+    n = graph.n_nodes
+    dtype = tol.dtype
+    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    tol = jnp.where(ok, tol, 0.5)
+    labels = connected_components(graph)
+    n_comp = jnp.sum(labels == jnp.arange(n, dtype=labels.dtype), dtype=jnp.int32)
+    split = n_comp > 1
+    ind = (labels == labels[0]).astype(dtype)
+    vec_d = ind - jnp.mean(ind)
+    vec_d = vec_d / jnp.maximum(jnp.linalg.norm(vec_d), jnp.finfo(dtype).tiny)
+    zero = jnp.zeros((), dtype)
+    if dense:
+        lap = _dense_operator(graph, dtype, adjacency=False)
+        w, v = jnp.linalg.eigh(lap)
+        value, vector = w[1], v[:, 1]
+        residual = jnp.linalg.norm(lap @ vector - value * vector)
+        n_mv = jnp.zeros((), jnp.int32)
+        conv = jnp.asarray(True)
+    else:
+        scale = jnp.maximum(2.0 * jnp.max(_strengths(graph, dtype)), 1e-30)
+
+        def run(_):
+            r = lanczos_extreme(
+                _lap_mv,
+                graph,
+                _start_vector(n, dtype),
+                m=m,
+                k=k,
+                largest=False,
+                tol=tol,
+                scale=scale,
+                max_restarts=max_restarts,
+                deflate_constant=True,
+            )
+            return r.value, r.vector, r.residual, r.n_matvec, r.converged
+
+        def skip(_):
+            return zero, vec_d, zero, jnp.zeros((), jnp.int32), jnp.asarray(True)
+
+        value, vector, residual, n_mv, conv = lax.cond(split, skip, run, None)
+    status = RESULTS.where(conv, RESULTS.successful, RESULTS.not_converged)
+    status = RESULTS.where(split, RESULTS.disconnected, status)
+    status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
+    return SpectralResult(
+        value=nan_outside(ok, jnp.where(split, zero, value)),
+        vector=nan_outside(ok, jnp.where(split, vec_d, vector)),
+        residual=nan_outside(ok, jnp.where(split, zero, residual)),
+        n_matvec=jnp.where(split, 0, n_mv).astype(jnp.int32),
+        n_components=n_comp,
+        status=status,
+    )
+
+
+def _answer_or_nan(res: SpectralResult, x: Array) -> Array:
+    """`x` where the status is an answer (successful, disconnected), NaN elsewhere."""
+    return nan_outside(res.is_successful(), x)
+
+
+def fiedler_value(
+    graph: Graph,
+    *,
+    tol: ArrayLike | None = None,
+    method: str = "auto",
+    basis_size: int = 64,
+    keep: int = 24,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> Array:
+    r"""$\lambda_2(L)$ (algebraic connectivity) as a number; see `fiedler`.
+
+    Exactly 0 for a disconnected graph; NaN when Lanczos did not converge or `tol` is out
+    of its domain (use `fiedler` to see the status, the residual and the best estimate).
+    """
+    res = fiedler(
+        graph,
+        tol=tol,
+        method=method,
+        basis_size=basis_size,
+        keep=keep,
+        max_restarts=max_restarts,
+        dtype=dtype,
+    )
+    return _answer_or_nan(res, res.value)
+
+
+def fiedler_vector(
+    graph: Graph,
+    *,
+    tol: ArrayLike | None = None,
+    method: str = "auto",
+    basis_size: int = 64,
+    keep: int = 24,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> Array:
+    r"""The Fiedler vector $\phi_2$ (unit norm, sign arbitrary); see `fiedler`.
+
+    NaN when Lanczos did not converge or `tol` is out of its domain.
+    """
+    res = fiedler(
+        graph,
+        tol=tol,
+        method=method,
+        basis_size=basis_size,
+        keep=keep,
+        max_restarts=max_restarts,
+        dtype=dtype,
+    )
+    return _answer_or_nan(res, res.vector)
+
+
+def leading_adjacency(
+    graph: Graph,
+    *,
+    tol: ArrayLike | None = None,
+    basis_size: int = 32,
+    keep: int = 8,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> SpectralResult:
+    r"""The leading eigenpair of the adjacency matrix, $(\lambda_{\max}(A), \mathbf v)$.
+
+    Thick-restart Lanczos on $A$ (largest algebraic eigenvalue, which for a graph with
+    non-negative weights is the spectral radius, Perron–Frobenius) from the constant
+    vector (it overlaps the non-negative Perron vector). Residual tolerance relative to
+    $s_{\max}$ ($\ge \lambda_{\max}(A)$). Small graphs ($n \le 64$) use a dense `eigh`.
+
+    Args: as `fiedler` (no `method`).
+
+    Returns:
+      A `SpectralResult` (`n_components` = -1; status `successful`, `not_converged` or
+      `invalid_parameter`).
+    """
+    graph = _graph(graph)
+    dtype = _float_dtype(dtype)
+    m, k, max_restarts, tol = _lanczos_options(
+        basis_size, keep, max_restarts, tol, dtype
+    )
+    n = graph.n_nodes
+    dense = n <= 64
+    m = min(m, n)
+    return _leading(
+        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
+    n = graph.n_nodes
+    dtype = tol.dtype
+    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    tol = jnp.where(ok, tol, 0.5)
+    if dense:
+        a = _dense_operator(graph, dtype, adjacency=True)
+        w, v = jnp.linalg.eigh(a)
+        value, vector = w[-1], v[:, -1]
+        residual = jnp.linalg.norm(a @ vector - value * vector)
+        n_mv = jnp.zeros((), jnp.int32)
+        conv = jnp.asarray(True)
+    else:
+        s_max = jnp.max(_strengths(graph, dtype))
+        r = lanczos_extreme(
+            _adj_mv,
+            graph,
+            jnp.ones(n, dtype),
+            m=m,
+            k=k,
+            largest=True,
+            tol=tol,
+            scale=jnp.where(s_max > 0, s_max, 1.0),
+            max_restarts=max_restarts,
+            deflate_constant=False,
         )
-    elif not res.converged:
-        warnings.warn(
-            f"{name}: Lanczos did not converge after {res.n_matvec} mat-vecs "
-            f"(residual {float(res.residual):.3g}); the value may be off by up "
-            "to the residual",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return res
+        value, vector, residual = r.value, r.vector, r.residual
+        n_mv, conv = r.n_matvec, r.converged
+    status = RESULTS.where(conv, RESULTS.successful, RESULTS.not_converged)
+    status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
+    return SpectralResult(
+        value=nan_outside(ok, value),
+        vector=nan_outside(ok, vector),
+        residual=nan_outside(ok, residual),
+        n_matvec=n_mv.astype(jnp.int32),
+        n_components=jnp.asarray(-1, jnp.int32),
+        status=status,
+    )
+
+
+def spectral_radius(
+    graph: Graph,
+    *,
+    tol: ArrayLike | None = None,
+    basis_size: int = 32,
+    keep: int = 8,
+    max_restarts: int = 1000,
+    dtype=None,
+) -> Array:
+    r"""$\lambda_{\max}(A)$, the adjacency spectral radius (the QMF epidemic threshold is
+    its inverse). See `leading_adjacency`; NaN when Lanczos did not converge or `tol` is
+    out of its domain."""
+    res = leading_adjacency(
+        graph,
+        tol=tol,
+        basis_size=basis_size,
+        keep=keep,
+        max_restarts=max_restarts,
+        dtype=dtype,
+    )
+    return _answer_or_nan(res, res.value)
 
 
 # ---------------------------------------------------------------------------------------
 # Bandwidth (13)
 # ---------------------------------------------------------------------------------------
+
+
+def _nonneg(name: str, x, *, positive: bool = False) -> tuple[Array, Array]:
+    """A non-negative (positive) real array argument, as the default float, and its
+    in-domain mask (all true for concrete values, which are checked here)."""
+    x = check_array(name, x, low=0.0, low_open=positive)
+    x = jnp.asarray(x, jnp.result_type(float))
+    return x, in_domain(x, low=0.0, low_open=positive)
 
 
 def mesh_bandwidth(
@@ -552,18 +733,15 @@ def mesh_bandwidth(
     $N\langle k\rangle = 2E$ counts each link once per direction, so this is the total
     capacity when every link carries `link_capacity` each way.
 
-    Args (broadcast): `n_nodes` $N \ge 0$, `mean_degree` $\langle k\rangle \ge 0$,
-      `link_capacity` $c \ge 0$.
+    Args (broadcast; may be traced, NaN where a traced value is out of range):
+      n_nodes: $N \ge 0$ (a number here, not a graph size: it may be an array).
+      mean_degree: $\langle k\rangle \ge 0$.
+      link_capacity: $c \ge 0$.
     """
-    _check_nonneg_array("n_nodes", n_nodes)
-    _check_nonneg_array("mean_degree", mean_degree)
-    _check_nonneg_array("link_capacity", link_capacity)
-    f = jnp.result_type(float)
-    return (
-        jnp.asarray(n_nodes, f)
-        * jnp.asarray(mean_degree, f)
-        * jnp.asarray(link_capacity, f)
-    )
+    n, ok_n = _nonneg("n_nodes", n_nodes)
+    k, ok_k = _nonneg("mean_degree", mean_degree)
+    c, ok_c = _nonneg("link_capacity", link_capacity)
+    return nan_outside(ok_n & ok_k & ok_c, n * k * c)
 
 
 def bandwidth_crossing(
@@ -572,67 +750,20 @@ def bandwidth_crossing(
     r"""The $N$ at which (13) turns: $N^\times = B_{\rm hub} / (\langle k\rangle c)$; the
     mesh out-serves the hub for $N > N^\times$.
 
-    Args (broadcast): `hub_bandwidth` $B_{\rm hub} \ge 0$, `mean_degree` $> 0$,
-      `link_capacity` $c > 0$ (same units as $B_{\rm hub}$).
+    Args (broadcast; may be traced, NaN where a traced value is out of range):
+      hub_bandwidth: $B_{\rm hub} \ge 0$.
+      mean_degree: $\langle k\rangle > 0$.
+      link_capacity: $c > 0$ (same units as $B_{\rm hub}$).
     """
-    _check_nonneg_array("hub_bandwidth", hub_bandwidth)
-    _check_nonneg_array("mean_degree", mean_degree, strict=True)
-    _check_nonneg_array("link_capacity", link_capacity, strict=True)
-    f = jnp.result_type(float)
-    return jnp.asarray(hub_bandwidth, f) / (
-        jnp.asarray(mean_degree, f) * jnp.asarray(link_capacity, f)
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# Checks
-# ---------------------------------------------------------------------------------------
-
-
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _check_graph(graph) -> None:
-    if not isinstance(graph, Graph):
-        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
-
-
-def _check_states(graph: Graph, u0) -> Array:
-    if isinstance(u0, jax.core.Tracer):
-        raise TypeError(
-            "`u0` must be concrete at the Python boundary (call diffuse outside jit)"
-        )
-    arr = np.asarray(u0)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
-        raise TypeError(f"`u0` must be a real array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError("`u0` must be real, got a complex array")
-    if arr.ndim not in (1, 2) or arr.shape[0] != graph.n_nodes:
-        raise ValueError(
-            f"`u0` must have shape (n,) or (n, b) with n={graph.n_nodes}, "
-            f"got {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("`u0` must be finite; got NaN or inf")
-    u = jnp.asarray(u0)
-    if not jnp.issubdtype(u.dtype, jnp.floating):
-        u = u.astype(jnp.result_type(float))
-    return u
-
-
-def _check_nonneg_array(name, x, strict=False) -> None:
-    a = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"`{name}` must be finite; got NaN or inf")
-    if a.size and (a.min() <= 0 if strict else a.min() < 0):
-        raise ValueError(
-            f"`{name}` has a value {a.min()}; allowed: {'> 0' if strict else '>= 0'}"
-        )
+    b, ok_b = _nonneg("hub_bandwidth", hub_bandwidth)
+    k, ok_k = _nonneg("mean_degree", mean_degree, positive=True)
+    c, ok_c = _nonneg("link_capacity", link_capacity, positive=True)
+    ok = ok_b & ok_k & ok_c
+    return nan_outside(ok, b / jnp.where(ok, k * c, 1.0))
 
 
 __all__ = [
-    "ConvergenceWarning",
+    "TRACED_TERMS",
     "DecayCurve",
     "SpectralResult",
     "bandwidth_crossing",

@@ -5,11 +5,19 @@ Model: each infected node recovers at rate $\mu$; each susceptible node is infec
 $\beta$ per infected neighbour. The spreading rate is $\lambda = \beta/\mu$. Thresholds:
 
 * heterogeneous mean field (HMF), eq. (14): $\lambda_c^{\rm HMF} = \langle k\rangle /
-  \langle k^2\rangle$ (`threshold_hmf`);
-* quenched mean field (QMF): $\lambda_c^{\rm QMF} = 1/\lambda_{\max}(A)$ (`threshold_qmf`);
+  \langle k^2\rangle$ (`threshold_hmf(graph)`, or `threshold_hmf_from_degrees(degrees)`);
+* quenched mean field (QMF): $\lambda_c^{\rm QMF} = 1/\lambda_{\max}(A)$
+  (`threshold_qmf(graph)`);
 * measured: the peak of the quasi-stationary susceptibility
   $\chi = N(\langle\rho^2\rangle - \langle\rho\rangle^2)/\langle\rho\rangle$
-  (`susceptibility_peak` on the output of `sis`).
+  (`susceptibility_peak(res.spreading_rate, res.pooled_susceptibility)` on the result of
+  `sis`).
+
+$\rho(t)$, the prevalence, is the fraction of nodes infected at time $t$; the SIS result
+names its fields for what they are (`prevalence_series` is $\rho(t)$, `qs_prevalence` the
+quasi-stationary mean $\langle\rho\rangle$). Every neighbour sum goes through
+`meshjax.graph.ops.neighbor_sum`, so per-edge weights of a graph act as couplings. Numeric
+parameters (rates, `dt`, `history_rate`, `initial_fraction`) may be traced.
 
 For random regular graphs the pair approximation gives the prevalence in closed form
 (`pair_approximation_prevalence`), the reference for the simulator well above threshold.
@@ -18,81 +26,108 @@ For random regular graphs the pair approximation gives the prevalence in closed 
 from __future__ import annotations
 
 import functools
-import math
+from collections.abc import Sequence
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
 
-from ._checks import check_int, check_real
-from ._custom_types import Array, ArrayLike, Float, PRNGKeyArray
+from ._custom_types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    as_key,
+    check_array,
+    check_choice,
+    check_int,
+    check_real,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
+from .diffusion import leading_adjacency
 from .graph import Graph
+from .graph.ops import neighbor_sum
 
 QS_METHODS = ("history", "reflect", "none")
 
 
-class SISResult(eqx.Module):
+class SISResult(AbstractResult):
     r"""Quasi-stationary (QS) statistics of `sis`, one entry per (rate, replica).
 
+    $\rho(t)$ is the prevalence, the fraction of nodes infected at time $t$; QS averages
+    are time averages over the measured steps (after `n_burn`).
+
     Attributes:
-      rates: Spreading rates $\lambda = \beta/\mu$, shape `(r,)`.
-      rho_mean: QS mean prevalence $\langle\rho\rangle$ over the measured steps, `(r, R)`.
-      rho2_mean: $\langle\rho^2\rangle$, `(r, R)`.
-      chi: Susceptibility $N(\langle\rho^2\rangle - \langle\rho\rangle^2)/\langle\rho\rangle$
-        of each replica, `(r, R)`.
-      n_absorbed: How often each run hit the absorbing state and was reactivated, `(r, R)`.
-      prevalence: $\rho(t)$ every `record_every` steps, `(r, R, n_records)`.
-      times: The times of `prevalence`, `(n_records,)`.
-      final: Last configuration, `bool[r, R, n]`.
+      spreading_rate: $\lambda = \beta/\mu$ of each rate, shape `(r,)`.
+      qs_prevalence: QS mean prevalence $\langle\rho\rangle$ of each run, `(r, R)`.
+      qs_prevalence_sq: QS second moment $\langle\rho^2\rangle$ of each run, `(r, R)`.
+      qs_susceptibility: $\chi = N(\langle\rho^2\rangle - \langle\rho\rangle^2) /
+        \langle\rho\rangle$ of each run, `(r, R)` (the denominator is floored at $1/N$).
+      n_absorbed: Steps of each run that ended in the absorbing state (nobody
+        infected), `int32[r, R]`: reactivations for `qs="history"`/`"reflect"`, steps
+        spent absorbed for `qs="none"`.
+      prevalence_series: $\rho(t)$ every `record_every` steps, `(r, R, n_records)`.
+      record_times: The times $t$ of `prevalence_series`, `(n_records,)`.
+      final_state: Last configuration (True = infected), `bool[r, R, n]`.
+      status: `RESULTS.successful`, or `invalid_parameter` when a traced rate, `dt`,
+        `history_rate` or `initial_fraction` is outside its domain (then the float
+        fields of the offending rates are NaN and their `n_absorbed` is -1).
+
+    Properties `pooled_prevalence` and `pooled_susceptibility` pool the replicas.
     """
 
-    rates: Array
-    rho_mean: Array
-    rho2_mean: Array
-    chi: Array
-    n_absorbed: Array
-    prevalence: Array
-    times: Array
-    final: Array
+    spreading_rate: Float[Array, " r"]
+    qs_prevalence: Float[Array, "r R"]
+    qs_prevalence_sq: Float[Array, "r R"]
+    qs_susceptibility: Float[Array, "r R"]
+    n_absorbed: Int[Array, "r R"]
+    prevalence_series: Float[Array, "r R k"]
+    record_times: Float[Array, " k"]
+    final_state: Bool[Array, "r R n"]
+    status: RESULTS
 
-    def pooled(self) -> tuple[Array, Array]:
-        r"""$\langle\rho\rangle$ and $\chi$ per rate, pooling the replicas' moments.
+    @property
+    def pooled_prevalence(self) -> Float[Array, " r"]:
+        r"""$\langle\rho\rangle$ per rate, averaged over the replicas, `(r,)`."""
+        return jnp.mean(self.qs_prevalence, axis=-1)
 
-        Returns:
-          `(rho, chi)`, each `(r,)`.
-        """
-        n = self.final.shape[-1]
-        rho = jnp.mean(self.rho_mean, axis=1)
-        rho2 = jnp.mean(self.rho2_mean, axis=1)
-        return rho, n * (rho2 - rho**2) / jnp.maximum(rho, 1.0 / n)
+    @property
+    def pooled_susceptibility(self) -> Float[Array, " r"]:
+        r"""$\chi$ per rate from the replicas' pooled moments, `(r,)`:
+        $N(\overline{\langle\rho^2\rangle} - \overline{\langle\rho\rangle}^2) /
+        \overline{\langle\rho\rangle}$."""
+        n = self.final_state.shape[-1]
+        rho = jnp.mean(self.qs_prevalence, axis=-1)
+        rho2 = jnp.mean(self.qs_prevalence_sq, axis=-1)
+        return n * (rho2 - rho**2) / jnp.maximum(rho, 1.0 / n)
 
 
 def sis(
-    key: PRNGKeyArray,
+    key: PRNGKeyArray | ArrayLike,
     graph: Graph,
-    infection_rate: ArrayLike,
-    recovery_rate: ArrayLike = 1.0,
+    infection_rate: ArrayLike | Sequence,
+    recovery_rate: ArrayLike | Sequence = 1.0,
     *,
     n_steps: int,
-    dt: float = 0.05,
-    burn_in: int | None = None,
-    n_replicas: int = 1,
+    dt: ArrayLike = 0.05,
+    n_burn: int | None = None,
+    replicas: int = 1,
     qs: str = "history",
     history_size: int = 32,
-    history_rate: float = 1.0,
-    initial_fraction: float = 0.5,
+    history_rate: ArrayLike = 1.0,
+    initial_fraction: ArrayLike = 0.5,
     record_every: int = 10,
 ) -> SISResult:
     r"""Discrete-time SIS with a quasi-stationary method, vmapped over rates and replicas.
 
     One step of length $dt$, synchronous: an infected node recovers with probability
-    $1 - e^{-\mu\,dt}$; a susceptible node with $m_i$ infected neighbours is infected with
-    probability $1 - e^{-\beta m_i\,dt}$ (the chance of at least one of the $m_i$
-    exponential clocks firing). As $dt \to 0$ this converges to the continuous-time
-    (Gillespie) SIS process with error O(dt); $\beta k_{\max} dt \ll 1$ and
+    $1 - e^{-\mu\,dt}$; a susceptible node $i$ is infected with probability
+    $1 - e^{-\beta m_i\,dt}$, $m_i = \sum_j w_{ij} x_j$ its (weighted) number of infected
+    neighbours (the chance of at least one of the exponential clocks firing; edge weights,
+    if the graph has them, are per-edge couplings). As $dt \to 0$ this converges to the
+    continuous-time (Gillespie) SIS process with error O(dt); $\beta k_{\max} dt \ll 1$ and
     $\mu\,dt \ll 1$ are needed for that, not for validity.
 
     Quasi-stationary method (`qs`):
@@ -110,116 +145,146 @@ def sis(
       * "none": plain SIS; absorbed runs stay absorbed (their prevalence is 0).
 
     Args:
-      key: PRNG key; run (rate i, replica j) uses `fold_in(fold_in(key, i), j)`, so its
-        result does not depend on the other rates or on `n_replicas`.
+      key: PRNG key or int seed; run (rate i, replica j) uses
+        `fold_in(fold_in(key, i), j)`, so its result does not depend on the other rates or
+        on `replicas`.
       graph: The graph.
-      infection_rate: $\beta \ge 0$ per S–I edge, scalar or `(r,)`.
-      recovery_rate: $\mu > 0$, scalar or `(r,)` (broadcast with `infection_rate`).
-      n_steps: Total steps (static), > `burn_in`.
-      dt: Step length $dt > 0$.
-      burn_in: Steps discarded before measuring (default `n_steps // 2`).
-      n_replicas: Independent runs per rate, $R \ge 1$.
+      infection_rate: $\beta \ge 0$ per S–I edge, scalar or `(r,)`. May be traced.
+      recovery_rate: $\mu > 0$, scalar or `(r,)` (broadcast with `infection_rate`). May be
+        traced.
+      n_steps: Total steps (static), > `n_burn`.
+      dt: Step length $dt > 0$. May be traced.
+      n_burn: Steps discarded before measuring (static; default `n_steps // 2`).
+      replicas: Independent runs per rate, $R \ge 1$ (static).
       qs: "history", "reflect" or "none".
       history_size: Stored configurations per run, $M \ge 1$ (memory $M n r R$ bytes).
-      history_rate: Replacements per unit time, $> 0$.
-      initial_fraction: Fraction of nodes infected at $t = 0$ (chosen at random), in (0, 1].
-      record_every: Stride of the stored prevalence series.
+      history_rate: Replacements per unit time, $> 0$. May be traced.
+      initial_fraction: Fraction of nodes infected at $t = 0$ (chosen at random), in
+        (0, 1] (at least one node is infected). May be traced.
+      record_every: Stride of `prevalence_series` (static, <= `n_steps`).
 
     Returns:
-      An `SISResult`.
+      An `SISResult` (status `invalid_parameter` for out-of-domain traced parameters).
 
     Raises:
       ValueError: negative or non-finite rates, non-positive `recovery_rate` or `dt`,
-        `burn_in >= n_steps`, unknown `qs`, other out-of-range arguments.
+        `n_burn >= n_steps`, unknown `qs`, other out-of-range arguments.
+      TypeError: non-real rates, `graph` not a `Graph`, a traced size or count.
 
     Cost: per step, one adjacency mat-vec over all $rR$ runs at once, O(E r R) work and
     O(n r R) uniform draws; memory O((E + M n) r R).
     """
+    key = as_key(key)
     if not isinstance(graph, Graph):
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
-    beta = _check_rates("infection_rate", infection_rate, strict=False)
-    mu = _check_rates("recovery_rate", recovery_rate, strict=True)
+    beta = check_array(
+        "infection_rate", infection_rate, ndim=(0, 1), low=0.0, nonempty=True
+    )
+    mu = check_array(
+        "recovery_rate",
+        recovery_rate,
+        ndim=(0, 1),
+        low=0.0,
+        low_open=True,
+        nonempty=True,
+    )
     try:
-        beta, mu = np.broadcast_arrays(np.atleast_1d(beta), np.atleast_1d(mu))
+        (r,) = np.broadcast_shapes(np.shape(beta), np.shape(mu), (1,))
     except ValueError as e:
         raise ValueError(
-            f"`infection_rate` {np.shape(infection_rate)} and "
-            f"`recovery_rate` {np.shape(recovery_rate)} do not broadcast"
+            f"`infection_rate` {np.shape(beta)} and `recovery_rate` {np.shape(mu)} "
+            "do not broadcast"
         ) from e
-    if beta.ndim != 1:
-        raise ValueError(f"rates must be scalars or 1-D, got shape {beta.shape}")
     n_steps = check_int("n_steps", n_steps, min_value=1)
-    burn_in = (
-        n_steps // 2 if burn_in is None else check_int("burn_in", burn_in, min_value=0)
-    )
-    if burn_in >= n_steps:
-        raise ValueError(f"`burn_in`={burn_in}; allowed: < n_steps={n_steps}")
+    if n_burn is None:
+        n_burn = n_steps // 2
+    n_burn = check_int("n_burn", n_burn, min_value=0, max_value=n_steps - 1)
     dt = check_real("dt", dt, low=0.0, low_open=True)
-    n_replicas = check_int("n_replicas", n_replicas, min_value=1)
-    if qs not in QS_METHODS:
-        raise ValueError(f"`qs`={qs!r}; allowed: {QS_METHODS}")
+    replicas = check_int("replicas", replicas, min_value=1)
+    qs = check_choice("qs", qs, QS_METHODS)
     history_size = check_int("history_size", history_size, min_value=1)
     history_rate = check_real("history_rate", history_rate, low=0.0, low_open=True)
     initial_fraction = check_real(
         "initial_fraction", initial_fraction, low=0.0, high=1.0, low_open=True
     )
-    record_every = check_int("record_every", record_every, min_value=1)
-    n_rec = n_steps // record_every
-    if n_rec == 0:
-        raise ValueError(
-            f"`record_every`={record_every}; allowed: <= n_steps={n_steps}"
-        )
+    record_every = check_int(
+        "record_every", record_every, min_value=1, max_value=n_steps
+    )
 
     f = jnp.result_type(float)
-    r = beta.shape[0]
+    beta = jnp.broadcast_to(jnp.asarray(beta, f), (r,))
+    mu = jnp.broadcast_to(jnp.asarray(mu, f), (r,))
+    dt = jnp.asarray(dt, f)
+    history_rate = jnp.asarray(history_rate, f)
+    frac = jnp.asarray(initial_fraction, f)
+    ok_rate = in_domain(beta, low=0.0) & in_domain(mu, low=0.0, low_open=True)
+    ok_all = (
+        in_domain(dt, low=0.0, low_open=True)
+        & in_domain(history_rate, low=0.0, low_open=True)
+        & in_domain(frac, low=0.0, high=1.0, low_open=True)
+    )
+    ok = ok_rate & ok_all  # (r,)
+    # Out-of-domain traced values are replaced by harmless ones for the run; their
+    # outputs are NaN and the status says so.
+    beta_s = jnp.where(ok, beta, 0.0)
+    mu_s = jnp.where(ok, mu, 1.0)
+    dt_s = jnp.where(ok_all, dt, 0.05)
+    p_hist = jnp.where(ok_all, history_rate * dt, 0.5)
+    frac_s = jnp.where(ok_all, frac, 0.5)
+
     keys = jax.vmap(
         lambda i: jax.vmap(lambda j: jr.fold_in(jr.fold_in(key, i), j))(
-            jnp.arange(n_replicas)
+            jnp.arange(replicas)
         )
     )(jnp.arange(r))  # (r, R)
     keys = keys.reshape(-1)
-    b_col = jnp.repeat(jnp.asarray(beta, f), n_replicas)
-    m_col = jnp.repeat(jnp.asarray(mu, f), n_replicas)
     out = _run(
         graph,
         keys,
-        b_col,
-        m_col,
-        jnp.asarray(dt, f),
+        jnp.repeat(beta_s, replicas),
+        jnp.repeat(mu_s, replicas),
+        dt_s,
         n_steps,
-        jnp.asarray(burn_in),
+        n_burn,
         qs,
         history_size if qs == "history" else 1,
-        jnp.asarray(history_rate * dt, f),
-        jnp.asarray(initial_fraction, f),
+        p_hist,
+        frac_s,
         record_every,
     )
     rho_m, rho2_m, n_abs, series, final = out
-    shape = (r, n_replicas)
+    n_rec = n_steps // record_every
+    shape = (r, replicas)
     n = graph.n_nodes
     rho_m, rho2_m = rho_m.reshape(shape), rho2_m.reshape(shape)
     chi = n * (rho2_m - rho_m**2) / jnp.maximum(rho_m, 1.0 / n)
     times = dt * record_every * jnp.arange(1, n_rec + 1, dtype=f)
+    okc = ok[:, None]
     return SISResult(
-        rates=jnp.asarray(beta / mu, f),
-        rho_mean=rho_m,
-        rho2_mean=rho2_m,
-        chi=chi,
-        n_absorbed=n_abs.reshape(shape),
-        prevalence=jnp.moveaxis(series, 0, -1).reshape(shape + (n_rec,)),
-        times=times,
-        final=jnp.moveaxis(final, 0, -1).reshape(shape + (n,)),
+        spreading_rate=nan_outside(ok, beta / jnp.where(ok, mu, 1.0)),
+        qs_prevalence=nan_outside(okc, rho_m),
+        qs_prevalence_sq=nan_outside(okc, rho2_m),
+        qs_susceptibility=nan_outside(okc, chi),
+        n_absorbed=nan_outside(okc, n_abs.reshape(shape)),
+        prevalence_series=nan_outside(
+            okc[..., None], jnp.moveaxis(series, 0, -1).reshape(shape + (n_rec,))
+        ),
+        record_times=nan_outside(ok_all, times),
+        final_state=jnp.moveaxis(final, 0, -1).reshape(shape + (n,)),
+        status=RESULTS.where(
+            jnp.all(ok), RESULTS.successful, RESULTS.invalid_parameter
+        ),
     )
 
 
-@functools.partial(jax.jit, static_argnums=(5, 7, 8, 11))
+@functools.partial(jax.jit, static_argnums=(5, 6, 7, 8, 11))
 def _run(
-    graph, keys, beta, mu, dt, n_steps, burn_in, qs, m_hist, p_hist, frac, record_every
+    graph, keys, beta, mu, dt, n_steps, n_burn, qs, m_hist, p_hist, frac, record_every
 ):
     n = graph.n_nodes
     b = keys.shape[0]
     f = beta.dtype
-    cols = jnp.arange(b)
+    cols = jnp.arange(b, dtype=jnp.int32)
 
     split = jax.vmap(lambda k: jr.split(k, 3))(keys)
     k_init, k_dyn, k_aux = split[:, 0], split[:, 1], split[:, 2]
@@ -237,7 +302,7 @@ def _run(
 
     def step(carry, i):
         x, hist, n_filled, n_abs = carry
-        m = graph.neighbor_sum(x.astype(f))  # infected neighbours (n, b)
+        m = neighbor_sum(graph, x.astype(f))  # (weighted) infected neighbours (n, b)
         p_inf = -jnp.expm1(-rate_dt * m)
         u = uniforms(k_dyn, i, (n,)).T
         x_new = jnp.where(x, u >= p_rec, u < p_inf)
@@ -247,10 +312,12 @@ def _run(
 
             def reactivate(x_new):
                 node = jnp.minimum((aux[:, 0] * n).astype(jnp.int32), n - 1)
-                restore = jnp.arange(n)[:, None] == node[None, :]  # one random seed
+                restore = (
+                    jnp.arange(n, dtype=jnp.int32)[:, None] == node[None, :]
+                )  # one random seed
                 if qs == "history":  # a stored configuration, if there is one yet
                     slot = jnp.minimum(
-                        (aux[:, 0] * n_filled).astype(jnp.int32),
+                        (aux[:, 0] * n_filled.astype(f)).astype(jnp.int32),
                         jnp.maximum(n_filled - 1, 0),
                     )
                     stored = hist[slot, :, cols].T  # (n, b)
@@ -286,8 +353,8 @@ def _run(
     if rest:
         carry, tail = lax.scan(step, carry, n_rec * record_every + jnp.arange(rest))
         rhos = jnp.concatenate([rhos, tail], axis=0)
-    w = (jnp.arange(n_steps) >= burn_in).astype(f)[:, None]  # burn_in is traced
-    n_meas = (n_steps - burn_in).astype(f)
+    w = (jnp.arange(n_steps) >= n_burn).astype(f)[:, None]
+    n_meas = float(n_steps - n_burn)
     rho_m = jnp.sum(w * rhos, axis=0) / n_meas
     rho2_m = jnp.sum(w * rhos**2, axis=0) / n_meas
     series = rhos[record_every - 1 : n_rec * record_every : record_every]  # (n_rec, b)
@@ -295,44 +362,80 @@ def _run(
     return rho_m, rho2_m, n_abs, series, x  # x: (n, b)
 
 
-def threshold_hmf(degrees: ArrayLike) -> Array:
-    r"""Eq. (14): $\lambda_c^{\rm HMF} = \langle k\rangle/\langle k^2\rangle$.
+def threshold_hmf(graph: Graph) -> Float[Array, ""]:
+    r"""Eq. (14): $\lambda_c^{\rm HMF} = \langle k\rangle/\langle k^2\rangle$ of a graph.
+
+    HMF is a degree-class theory: it uses the degrees $k_i$ (edge weights are ignored).
+    For a degree sequence without a graph use `threshold_hmf_from_degrees`.
 
     Args:
-      degrees: Node degrees $k_i \ge 0$, shape `(n,)`, not all zero.
+      graph: The graph (at least one edge).
+
+    Returns:
+      Scalar (float); NaN for a traced edgeless graph. Cost O(E).
+
+    Raises:
+      ValueError: the graph has no edges ($\langle k^2\rangle = 0$, no threshold).
+    """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
+    k = graph.degrees().astype(jnp.result_type(float))
+    if not is_traced(k) and not bool(jnp.any(k > 0)):
+        raise ValueError("`graph` has no edges: <k^2> = 0, no threshold")
+    return _hmf(k)
+
+
+def threshold_hmf_from_degrees(degrees: ArrayLike | Sequence) -> Float[Array, ""]:
+    r"""Eq. (14) from a degree sequence: $\langle k\rangle/\langle k^2\rangle$.
+
+    Args:
+      degrees: Node degrees $k_i \ge 0$, shape `(n,)`, not all zero (may be traced: NaN
+        then for an all-zero or out-of-domain sequence).
 
     Returns:
       Scalar (float). Cost O(n).
     """
-    k = np.asarray(degrees)
-    if k.ndim != 1 or k.size == 0:
-        raise ValueError(
-            f"`degrees` must be a non-empty 1-D array, got shape {k.shape}"
-        )
-    if not np.all(np.isfinite(k.astype(np.float64))) or (k < 0).any():
-        raise ValueError("`degrees` must be finite and >= 0")
-    if not k.any():
+    k = check_array("degrees", degrees, ndim=1, low=0.0, nonempty=True)
+    if not is_traced(k) and not bool(jnp.any(k > 0)):
         raise ValueError("`degrees` are all zero: <k^2> = 0, no threshold")
-    kf = jnp.asarray(degrees, jnp.result_type(float))
-    return jnp.mean(kf) / jnp.mean(kf**2)
+    k = jnp.asarray(k, jnp.result_type(float))
+    return _hmf(k)
 
 
-def threshold_qmf(graph: Graph, **kwargs) -> Array:
-    r"""QMF threshold $\lambda_c^{\rm QMF} = 1/\lambda_{\max}(A)$.
+def _hmf(k: Array) -> Array:
+    k2 = jnp.mean(k**2)
+    ok = jnp.all(in_domain(k, low=0.0)) & (k2 > 0)
+    return nan_outside(ok, jnp.mean(k) / jnp.where(ok, k2, 1.0))
+
+
+def threshold_qmf(
+    graph: Graph, *, tol: ArrayLike | None = None, max_restarts: int = 1000
+) -> Float[Array, ""]:
+    r"""QMF threshold $\lambda_c^{\rm QMF} = 1/\lambda_{\max}(A)$ (weights, if any, used).
 
     Args:
       graph: The graph (at least one edge).
-      **kwargs: Passed to `meshjax.diffusion.spectral_radius`.
+      tol, max_restarts: Passed to `meshjax.diffusion.leading_adjacency` (Lanczos for
+        $n > 64$); `tol` may be traced.
+
+    Returns:
+      Scalar (float); NaN when Lanczos did not converge, `tol` is out of its domain, or a
+      traced graph has no edges.
+
+    Raises:
+      ValueError: the graph has no edges ($\lambda_{\max}(A) = 0$, no threshold).
     """
-    from .diffusion import spectral_radius
-
-    lam = spectral_radius(graph, **kwargs)
-    if float(lam) <= 0:
+    res = leading_adjacency(graph, tol=tol, max_restarts=max_restarts)
+    lam = res.value
+    if not is_traced(lam) and bool(res.is_successful()) and float(lam) <= 0:
         raise ValueError("`graph` has no edges: lambda_max(A) = 0, no threshold")
-    return 1.0 / lam
+    ok = res.is_successful() & (lam > 0)
+    return nan_outside(ok, 1.0 / jnp.where(ok, lam, 1.0))
 
 
-def pair_approximation_prevalence(rate: ArrayLike, degree: ArrayLike) -> Array:
+def pair_approximation_prevalence(
+    rate: ArrayLike | Sequence, degree: ArrayLike
+) -> Array:
     r"""Stationary SIS prevalence on a random $k$-regular graph, pair approximation.
 
     Closing the pair equations at the level of links ([SI], [II], [SS]) gives, with
@@ -341,64 +444,66 @@ def pair_approximation_prevalence(rate: ArrayLike, degree: ArrayLike) -> Array:
     \lambda_c^{\rm PA} = \frac{1}{k - 1},$$
     and $\rho = 0$ below $\lambda_c^{\rm PA}$.
 
-    Args (broadcast): `rate` $\lambda \ge 0$, `degree` $k \ge 2$.
+    Args (broadcast; may be traced, NaN where a traced value is out of range):
+      rate: $\lambda \ge 0$.
+      degree: $k \ge 2$.
     """
-    lam = np.asarray(rate, np.float64)
-    k = np.asarray(degree, np.float64)
-    if not (np.all(np.isfinite(lam)) and np.all(lam >= 0)):
-        raise ValueError("`rate` must be finite and >= 0")
-    if not (np.all(np.isfinite(k)) and np.all(k >= 2)):
-        raise ValueError("`degree` must be finite and >= 2")
+    lam = check_array("rate", rate, low=0.0)
+    k = check_array("degree", degree, low=2.0)
     f = jnp.result_type(float)
     lam, k = jnp.asarray(lam, f), jnp.asarray(k, f)
-    ratio = jnp.maximum(k * (lam * (k - 1) - 1) / (k - 1), 0.0)
-    return ratio / (1 + ratio)
+    ok = in_domain(lam, low=0.0) & in_domain(k, low=2.0)
+    k_s = jnp.where(ok, k, 2.0)
+    ratio = jnp.maximum(k_s * (lam * (k_s - 1) - 1) / (k_s - 1), 0.0)
+    return nan_outside(ok, ratio / (1 + ratio))
 
 
-def susceptibility_peak(rates: ArrayLike, chi: ArrayLike) -> Float[Array, ""]:
+def susceptibility_peak(
+    rates: ArrayLike | Sequence, chi: ArrayLike
+) -> Float[Array, ""]:
     r"""The rate at the maximum of $\chi(\lambda)$, refined by a parabola in $\ln\lambda$.
 
+    The parabola goes through the maximum and its two neighbours; its vertex (clipped to
+    their interval) is the estimate.
+
     Args:
-      rates: Increasing positive rates, `(r,)`, $r \ge 3$.
-      chi: Susceptibility per rate, `(r,)` (e.g. `SISResult.pooled()[1]`).
+      rates: Strictly increasing positive rates, `(r,)`, $r \ge 3$ (e.g.
+        `SISResult.spreading_rate`).
+      chi: Finite susceptibility per rate, `(r,)` (e.g.
+        `SISResult.pooled_susceptibility`).
 
     Returns:
       The threshold estimate; the grid end point if the maximum is there (then the
-      true peak may lie outside the grid).
+      true peak may lie outside the grid). May be traced: NaN for traced rates that are
+      not positive and increasing, or non-finite `chi`.
     """
-    lam = np.asarray(rates, np.float64)
-    c = np.asarray(chi, np.float64)
-    if lam.ndim != 1 or lam.shape != c.shape or lam.size < 3:
-        raise ValueError(
-            f"`rates` and `chi` must be 1-D of one length >= 3, got "
-            f"{lam.shape} and {c.shape}"
-        )
-    if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(c))):
-        raise ValueError("`rates` and `chi` must be finite")
-    if (lam <= 0).any() or (np.diff(lam) <= 0).any():
-        raise ValueError("`rates` must be positive and strictly increasing")
-    i = int(np.argmax(c))
-    if i == 0 or i == lam.size - 1:
-        return jnp.asarray(lam[i], jnp.result_type(float))
-    x = np.log(lam[i - 1 : i + 2])
-    y = c[i - 1 : i + 2]
-    a, b, _ = np.polyfit(x, y, 2)
-    xv = -b / (2 * a) if a < 0 else x[1]
-    xv = float(np.clip(xv, x[0], x[2]))
-    return jnp.asarray(math.exp(xv), jnp.result_type(float))
-
-
-def _check_rates(name, x, strict):
-    if isinstance(x, jax.core.Tracer):
-        raise TypeError(f"`{name}` must be concrete at the Python boundary")
-    a = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"`{name}` must be finite; got NaN or inf")
-    if a.size and (a.min() <= 0 if strict else a.min() < 0):
-        raise ValueError(
-            f"`{name}` has a value {a.min()}; allowed: {'> 0' if strict else '>= 0'}"
-        )
-    return a
+    lam = check_array("rates", rates, ndim=1, low=0.0, low_open=True)
+    if lam.shape[0] < 3:
+        raise ValueError(f"`rates` must have length >= 3, got {lam.shape[0]}")
+    c = check_array("chi", chi, ndim=1, shape=(lam.shape[0],))
+    if not is_traced(lam) and bool(np.any(np.diff(np.asarray(lam)) <= 0)):
+        raise ValueError("`rates` must be strictly increasing")
+    f = jnp.result_type(float)
+    lam, c = jnp.asarray(lam, f), jnp.asarray(c, f)
+    r = lam.shape[0]
+    ok = (
+        jnp.all(in_domain(lam, low=0.0, low_open=True))
+        & jnp.all(jnp.diff(lam) > 0)
+        & jnp.all(in_domain(c))
+    )
+    lam_s = jnp.where(ok, lam, jnp.arange(1, r + 1, dtype=f))
+    i = jnp.argmax(jnp.where(ok, c, 0.0))
+    j = jnp.clip(i, 1, r - 2)
+    x0, x1, x2 = (jnp.log(lam_s[j + d]) for d in (-1, 0, 1))
+    y0, y1, y2 = (c[j + d] for d in (-1, 0, 1))
+    d0 = (y1 - y0) / (x1 - x0)
+    d1 = (y2 - y1) / (x2 - x1)
+    a = (d1 - d0) / (x2 - x0)
+    b = d0 - a * (x0 + x1)
+    xv = jnp.where(a < 0, -b / (2 * jnp.where(a < 0, a, -1.0)), x1)
+    xv = jnp.clip(xv, x0, x2)
+    edge = (i == 0) | (i == r - 1)
+    return nan_outside(ok, jnp.where(edge, lam_s[i], jnp.exp(xv)))
 
 
 __all__ = [
@@ -408,5 +513,6 @@ __all__ = [
     "sis",
     "susceptibility_peak",
     "threshold_hmf",
+    "threshold_hmf_from_degrees",
     "threshold_qmf",
 ]

@@ -7,15 +7,15 @@ the solver compiles once per operator.
 
 import math
 
+import jax
 import jax.numpy as jnp
-import jax.random as jr
 import networkx as nx
 import numpy as np
 import pytest
 import scipy.linalg as sla
 import scipy.sparse.linalg as spl
 
-from meshjax import diffusion, graph as mg
+from meshjax import RESULTS, diffusion, graph as mg
 
 N_PAD = 128
 CAP = N_PAD * (N_PAD - 1) // 2  # room for the complete graph
@@ -100,6 +100,60 @@ def test_chebyshev_coefficients_match_scipy():
         assert tail <= 1e-14
 
 
+@pytest.mark.parametrize("a", [0.0, 0.2, 3.0, 80.0, 700.0])
+def test_traced_bessel_weights_match_scipy(a):
+    # the in-JAX coefficients (FFT of exp(a (cos - 1))) used for traced times
+    import scipy.special as ss
+
+    k = 256
+    w, tail = diffusion._bessel_weights(jnp.asarray([a]), k)
+    j = np.arange(k)
+    ref = ss.ive(j, a) * np.where(j == 0, 1.0, 2.0)
+    np.testing.assert_allclose(np.asarray(w[0]), ref, rtol=0, atol=1e-14)
+    eps = np.finfo(np.float64).eps  # the tail is a sum of |rounding| when tiny
+    assert float(tail[0]) <= 2 * ss.ive(np.arange(k, 4 * k), a).sum() + k * eps
+
+
+def test_diffuse_times_are_traceable(small):
+    # issue 12: `times` were read on the host (TypeError under jit/vmap/sweep)
+    G, g, L = small
+    u0 = np.random.default_rng(0).normal(size=40)
+    ts = np.array([0.0, 0.3, 2.0])
+    direct = np.asarray(diffusion.diffuse(g, u0, ts))
+    vm = jax.vmap(lambda t: diffusion.diffuse(g, u0, t))(jnp.asarray(ts))
+    jt = jax.jit(lambda t: diffusion.diffuse(g, u0, t, n_terms=96))(jnp.asarray(ts))
+    np.testing.assert_allclose(np.asarray(vm), direct, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(np.asarray(jt), direct, rtol=0, atol=1e-11)
+    # a traced time outside [0, inf) gives NaN at that time, not a number
+    bad = jax.jit(lambda t: diffusion.diffuse(g, u0, t))(jnp.asarray([-1.0, 0.3]))
+    assert np.isnan(np.asarray(bad[0])).all()
+    np.testing.assert_allclose(np.asarray(bad[1]), direct[1], rtol=0, atol=1e-11)
+    # too few terms for a traced time: an error, not a silently truncated series
+    with pytest.raises(Exception, match="n_terms"):
+        jax.jit(lambda t: diffusion.diffuse(g, u0, t, n_terms=8))(jnp.asarray(50.0))
+
+
+def test_diffuse_spectral_bound_and_tol_traceable(small):
+    G, g, L = small
+    u0 = np.random.default_rng(2).normal(size=(40, 2))
+    kmax = float(np.max(L.diagonal()))
+    direct = np.asarray(diffusion.diffuse(g, u0, 0.5, spectral_bound=2.5 * kmax))
+    f = jax.jit(
+        lambda ell, tol: diffusion.diffuse(g, u0, 0.5, spectral_bound=ell, tol=tol)
+    )
+    out = f(jnp.asarray(2.5 * kmax), jnp.asarray(1e-12))
+    np.testing.assert_allclose(np.asarray(out), direct, rtol=0, atol=1e-11)
+    assert np.isnan(np.asarray(f(jnp.asarray(-1.0), jnp.asarray(1e-12)))).all()
+    assert np.isnan(np.asarray(f(jnp.asarray(2.5 * kmax), jnp.asarray(2.0)))).all()
+
+
+def test_diffuse_spectral_bound_below_max_degree_is_refused(small):
+    # before: a bound below lambda_max(L) silently gave a wrong (even growing) solution
+    G, g, L = small
+    with pytest.raises(ValueError, match="spectral_bound"):
+        diffusion.diffuse(g, np.ones(40), 1.0, spectral_bound=1.0)
+
+
 def test_diffuse_edgeless_graph_is_constant():
     g = mg.from_edges(np.zeros((0, 2), np.int64), 5)
     u0 = np.arange(5.0)
@@ -118,8 +172,16 @@ def test_diffuse_edgeless_graph_is_constant():
         (dict(u0=np.full(40, np.nan)), ValueError),
         (dict(u0=np.ones(40, bool)), TypeError),
         (dict(tol=0.0), ValueError),
+        (dict(tol=np.inf), ValueError),
         (dict(spectral_bound=-1.0), ValueError),
+        (dict(spectral_bound=np.nan), ValueError),
         (dict(graph="not a graph"), TypeError),
+        (dict(u0="abc"), TypeError),
+        (dict(u0=np.ones(40, complex)), TypeError),
+        (dict(times=["a"]), TypeError),
+        (dict(times=[np.inf]), ValueError),
+        (dict(n_terms=1), ValueError),
+        (dict(n_terms=2.5), TypeError),
     ],
 )
 def test_diffuse_bad_input(small, bad, err):
@@ -136,7 +198,7 @@ def test_diffuse_bad_input(small, bad, err):
 def test_fiedler_closed_forms(name):
     G, exact = CLOSED_FORMS[name]
     res = diffusion.fiedler(padded(G), method="lanczos")
-    assert res.status == "converged" and res.converged and res.n_components == 1
+    assert res.status == RESULTS.successful and int(res.n_components) == 1
     np.testing.assert_allclose(float(res.value), exact, rtol=1e-4)
     x = np.asarray(res.vector)
     L = laplacian(G)
@@ -154,7 +216,7 @@ def test_fiedler_matches_scipy_on_random_graphs(seed):
     for G in graphs:
         assert nx.is_connected(G)
         ref = np.sort(np.linalg.eigvalsh(laplacian(G)))[1]
-        val = diffusion.fiedler_value(padded(G), method="lanczos", key=jr.key(seed))
+        val = diffusion.fiedler_value(padded(G), method="lanczos")
         np.testing.assert_allclose(float(val), ref, rtol=1e-4)
         # and networkx's own routine agrees
         nx_ref = nx.algebraic_connectivity(G, method="tracemin_lu", tol=1e-10)
@@ -165,7 +227,7 @@ def test_fiedler_dense_path_and_vector():
     G = nx.path_graph(10)
     g = mg.from_networkx(G)
     res = diffusion.fiedler(g)  # n <= 64: dense
-    assert res.n_matvec == 0
+    assert int(res.n_matvec) == 0
     np.testing.assert_allclose(
         float(res.value), 2 - 2 * math.cos(math.pi / 10), rtol=1e-12
     )
@@ -179,23 +241,39 @@ def test_fiedler_dense_path_and_vector():
 def test_fiedler_disconnected_is_zero_and_says_so():
     G = nx.disjoint_union(nx.cycle_graph(6), nx.cycle_graph(5))
     g = mg.from_networkx(G)
-    res = diffusion.fiedler(g)
-    assert res.status == "disconnected" and res.n_components == 2
-    assert float(res.value) == 0.0
-    x = np.asarray(res.vector)
-    np.testing.assert_allclose(laplacian(G) @ x, 0, atol=1e-12)
-    assert abs(x.sum()) < 1e-12
-    with pytest.warns(UserWarning, match="disconnected"):
-        assert float(diffusion.fiedler_value(g)) == 0.0
+    for method in ("dense", "lanczos"):
+        res = diffusion.fiedler(g, method=method)
+        assert res.status == RESULTS.disconnected and int(res.n_components) == 2
+        assert bool(res.is_successful())  # an answer, not a failure
+        res.raise_for_status()
+        assert float(res.value) == 0.0
+        x = np.asarray(res.vector)
+        np.testing.assert_allclose(laplacian(G) @ x, 0, atol=1e-12)
+        assert abs(x.sum()) < 1e-12
+    assert float(diffusion.fiedler_value(g)) == 0.0
 
 
 def test_fiedler_reports_non_convergence():
     g = padded(CLOSED_FORMS["path"][0])
     res = diffusion.fiedler(g, method="lanczos", tol=1e-14, max_restarts=1)
-    assert res.status == "not converged" and not res.converged
-    assert float(res.residual) > 0
-    with pytest.warns(diffusion.ConvergenceWarning):
-        diffusion.fiedler_value(g, method="lanczos", tol=1e-14, max_restarts=1)
+    assert res.status == RESULTS.not_converged
+    assert float(res.residual) > 0 and np.isfinite(float(res.value))
+    assert not bool(res.is_successful())
+    assert "did not converge" in RESULTS[res.status]
+    # the value-only forms say so with NaN instead of a silently rough number
+    assert np.isnan(
+        float(diffusion.fiedler_value(g, method="lanczos", tol=1e-14, max_restarts=1))
+    )
+
+
+def test_fiedler_jits_over_graphs_and_traced_tol():
+    G = nx.connected_watts_strogatz_graph(30, 4, 0.3, seed=1)
+    g = mg.from_networkx(G)
+    ref = np.sort(np.linalg.eigvalsh(laplacian(G)))[1]
+    res = jax.jit(lambda gr, tol: diffusion.fiedler(gr, tol=tol))(g, jnp.asarray(1e-9))
+    np.testing.assert_allclose(float(res.value), ref, rtol=1e-9)
+    bad = jax.jit(lambda tol: diffusion.fiedler(g, tol=tol))(jnp.asarray(np.nan))
+    assert bad.status == RESULTS.invalid_parameter and np.isnan(float(bad.value))
 
 
 @pytest.mark.parametrize(
@@ -206,13 +284,14 @@ def test_fiedler_reports_non_convergence():
         dict(keep=0),
         dict(tol=2.0),
         dict(max_restarts=0),
+        dict(dtype="int32"),
     ],
 )
 def test_fiedler_bad_input(bad):
     g = mg.from_networkx(nx.path_graph(70))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=next(iter(bad))):
         diffusion.fiedler(g, **bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="graph"):
         diffusion.fiedler(mg.from_edges(np.zeros((0, 2), np.int64), 1))
 
 
@@ -232,7 +311,7 @@ def test_spectral_radius():
     A = nx.adjacency_matrix(G, nodelist=range(N_PAD)).astype(float)
     ref = spl.eigsh(A, k=1, which="LA")[0][0]
     res = diffusion.leading_adjacency(padded(G))
-    assert res.converged
+    assert res.status == RESULTS.successful
     np.testing.assert_allclose(float(res.value), ref, rtol=1e-8)
     assert np.all(np.asarray(res.vector) * np.sign(res.vector[0]) > 0)  # Perron vector
     # small graphs use the dense path
@@ -253,6 +332,7 @@ def test_consensus_decay_obeys_bound_and_is_tight_for_fiedler_vector(small):
     times = np.linspace(0, 40, 11)
     u0 = np.random.default_rng(3).normal(size=(40, 4))
     curve = diffusion.consensus_decay(g, u0, times, lambda2=lam2)
+    assert curve.status == RESULTS.successful
     assert curve.distance.shape == (11, 4) == curve.bound.shape
     assert np.all(
         np.asarray(curve.distance) <= np.asarray(curve.bound) * (1 + 1e-9) + 1e-12
@@ -280,6 +360,27 @@ def test_bandwidth():
         diffusion.bandwidth_crossing(1e6, 0.0)
     with pytest.raises(ValueError):
         diffusion.bandwidth_crossing(np.nan, 1.0)
+    # traceable: vmap over the mean degree; NaN for a traced value out of range
+    ks = jnp.asarray([5.0, 10.0, -1.0])
+    out = np.asarray(jax.vmap(lambda k: diffusion.bandwidth_crossing(1e6, k))(ks))
+    np.testing.assert_allclose(out[:2], [2e5, 1e5])
+    assert np.isnan(out[2])
+
+
+def test_consensus_decay_traced_lambda2_and_fiedler_status():
+    G = nx.cycle_graph(12)
+    g = mg.from_networkx(G)
+    u0 = np.arange(12.0)
+    f = jax.jit(lambda lam: diffusion.consensus_decay(g, u0, [0.0, 1.0], lambda2=lam))
+    assert f(jnp.asarray(0.2)).status == RESULTS.successful
+    bad = f(jnp.asarray(-1.0))
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.isnan(np.asarray(bad.bound)).all()
+    split = mg.from_networkx(nx.disjoint_union(G, nx.cycle_graph(5)))
+    curve = diffusion.consensus_decay(split, np.arange(17.0), [0.0, 1.0])
+    assert curve.status == RESULTS.disconnected and float(curve.lambda2) == 0.0
+    with pytest.raises(ValueError, match="lambda2"):
+        diffusion.consensus_decay(g, u0, [1.0], lambda2=-0.5)
 
 
 # --- the knowledge_diffusion experiment ------------------------------------------------
@@ -313,3 +414,36 @@ def test_knowledge_diffusion_experiment_tiny(tmp_path):
         exp.validate({**exp.defaults, "sis_gammas": [1.5]})
     with pytest.raises(ValueError):
         exp.validate({**exp.defaults, "sis_qs": "bogus"})
+
+
+# Options that default to None (so tests/specs cannot generate their bad values): their
+# traced bad values must be reported too (NaN from a formula, a status from a driver).
+_OPTS = [
+    ("diffuse", "tol", [np.nan, 0.0, 1.0, np.inf]),
+    ("diffuse", "spectral_bound", [np.nan, 0.0, -1.0, np.inf, 0.5]),
+    ("consensus_decay", "tol", [np.nan, 0.0, 1.0]),
+    ("fiedler", "tol", [np.nan, 0.0, 1.0, -np.inf]),
+    ("fiedler_value", "tol", [np.nan, 0.0, 1.0]),
+    ("leading_adjacency", "tol", [np.nan, 0.0, 1.0]),
+    ("spectral_radius", "tol", [np.nan, 2.0]),
+]
+
+
+@pytest.mark.parametrize(
+    "name, param, values", _OPTS, ids=[f"{a}-{b}" for a, b, _ in _OPTS]
+)
+def test_traced_bad_options_are_reported(name, param, values):
+    from meshjax import is_successful
+
+    g = mg.from_networkx(nx.cycle_graph(12))
+    fn = getattr(diffusion, name)
+    args = dict(graph=g)
+    if name in ("diffuse", "consensus_decay"):
+        args.update(u0=np.linspace(0, 1, 12), times=np.array([0.0, 1.0]), n_terms=32)
+    run = jax.jit(lambda x: fn(**args, **{param: x}))
+    for v in values:
+        out = run(jnp.asarray(v))
+        if hasattr(out, "status"):
+            assert not bool(is_successful(out)), (name, param, v)
+        else:
+            assert np.isnan(np.asarray(out)).all(), (name, param, v)

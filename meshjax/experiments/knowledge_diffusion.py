@@ -24,6 +24,7 @@ import jax.random as jr
 import numpy as np
 
 from .. import diffusion, epidemic, graph as mg
+from .._results import RESULTS
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -100,6 +101,12 @@ def _family_graph(key, fam: str, n: int, k: float, gamma: float) -> mg.Graph:
     if fam == "ba":
         return mg.barabasi_albert(key, n, max(1, int(round(k / 2))))
     return mg.power_law(key, n, float(gamma), float(k))
+
+
+def _spectral_status(fr) -> str:
+    if bool(fr.status == RESULTS.disconnected):
+        return "disconnected"
+    return "converged" if bool(fr.status == RESULTS.successful) else "not converged"
 
 
 def run(params, ctx: Context) -> Result:
@@ -184,7 +191,11 @@ def run(params, ctx: Context) -> Result:
     for fi, fam in enumerate(p["spectral_families"]):
         for ci, (n, k) in enumerate(combos):
             g = _family_graph(
-                jr.fold_in(key, 100 + 10 * fi + ci), fam, int(n), k, p["spectral_gamma"]
+                jr.fold_in(key, 100 + 10 * fi + ci),
+                fam,
+                int(n),
+                float(k),
+                float(p["spectral_gamma"]),
             )
             giant = mg.giant_component(g)
             gc, frac = giant.graph, float(giant.fraction)
@@ -200,8 +211,8 @@ def run(params, ctx: Context) -> Result:
                     "n_giant": gc.n_nodes,
                     "lambda2": float(fr.value),
                     "residual": float(fr.residual),
-                    "status": fr.status,
-                    "n_matvec": fr.n_matvec,
+                    "status": _spectral_status(fr),
+                    "n_matvec": int(fr.n_matvec),
                     "min_degree_giant": kmin,
                     "seconds": time.perf_counter() - ts,
                 }
@@ -269,14 +280,15 @@ def run(params, ctx: Context) -> Result:
                 1.0,
                 n_steps=n_steps,
                 dt=p["sis_dt"],
-                burn_in=n_steps // 3,
-                n_replicas=p["sis_replicas"],
+                n_burn=n_steps // 3,
+                replicas=p["sis_replicas"],
                 qs=p["sis_qs"],
                 record_every=max(1, n_steps // 100),
             )
-            rho, chi = (np.asarray(x) for x in res.pooled())
+            rho = np.asarray(res.pooled_prevalence)
+            chi = np.asarray(res.pooled_susceptibility)
             lam_chi = float(epidemic.susceptibility_peak(rates_grid, chi))
-            lam_hmf = float(epidemic.threshold_hmf(deg))
+            lam_hmf = float(epidemic.threshold_hmf(g))
             lam_qmf = float(epidemic.threshold_qmf(g))
             sec = time.perf_counter() - ts
             for lam, r, c in zip(rates_grid, rho, chi):

@@ -13,7 +13,8 @@ public APIs directly:
   exponent (MLE) and the share of link ends held by the top 1 % of nodes
   (`graph.barabasi_albert`, `fitness.bianconi_barabasi`, `fitness.degree_exponent_mle`).
 * P5 vanishing epidemic threshold: HMF and QMF SIS thresholds on Chung–Lu power-law graphs
-  versus N for γ < 3 and γ > 3 (`epidemic.threshold_hmf`, `epidemic.threshold_qmf`).
+  versus N for γ < 3 and γ > 3 (`epidemic.threshold_hmf_from_degrees`, and
+  1/λ_max(A) as `epidemic.threshold_qmf` computes it).
 * P7 autocatalytic threshold: per-instance critical catalysis probability of the mesh
   operation system, turned into N_auto with (18) (`raf.mesh_operations_levels`,
   `raf.raf_threshold`, `raf.agents_for_probability`).
@@ -353,7 +354,7 @@ def _p5(p, key, rows):
         hmf, qmf = [], []
         for n in sizes:
             deg, lmax = _chung_lu_degrees_and_lmax(rng, n, float(gam), kbar)
-            lh = float(epidemic.threshold_hmf(deg))
+            lh = float(epidemic.threshold_hmf_from_degrees(deg))
             lq = 1.0 / lmax
             hmf.append(lh)
             qmf.append(lq)
