@@ -110,11 +110,11 @@ def _log_c_model(theta_nat, ts, rtol, atol, adjoint=None):
 
 
 def model_log_c(
-    ts: Float[ArrayLike, " t"],
-    a: float | Float[ArrayLike, ""],
-    Phi: float | Float[ArrayLike, ""],
-    delta: float | Float[ArrayLike, ""],
-    C0: float | Float[ArrayLike, ""],
+    ts: Float[ArrayLike, ...],
+    a: ArrayLike,
+    Phi: ArrayLike,
+    delta: ArrayLike,
+    C0: ArrayLike,
 ) -> Array:
     r"""$\ln C(t)$ of (22) with constant $J$ for parameters $(a, \Phi, \delta, C_0)$.
 
@@ -165,8 +165,8 @@ def _to_nat(u, fit_delta):
 
 
 def fit(
-    ts: Float[ArrayLike, " t"],
-    C_obs: Float[ArrayLike, " t"],
+    ts: Float[ArrayLike, ...],
+    C_obs: Float[ArrayLike, ...],
     *,
     init: dict[str, float] | None = None,
     fit_delta: bool = True,
@@ -350,9 +350,7 @@ class PhiEstimate(AbstractResult):
     status: RESULTS
 
 
-def phi_from_fit(
-    result: FitResult, lam: float | Float[ArrayLike, ""] = 1.0
-) -> PhiEstimate:
+def phi_from_fit(result: FitResult, lam: ArrayLike = 1.0) -> PhiEstimate:
     r"""Prediction 11's $\hat\varphi_{eff} = \hat\Phi + 1 - \lambda$ and its standard error.
 
     Args:

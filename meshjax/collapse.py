@@ -41,6 +41,7 @@ from ._validate import (
     check_choice,
     check_int,
     in_domain,
+    is_traced,
     nan_outside,
 )
 
@@ -224,9 +225,11 @@ def _kl(mu, var):
 
 def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
     dtype = alpha_ext.dtype
-    active = jnp.arange(J_pad) < J
+    active = jnp.arange(J_pad, dtype=J.dtype) < J
     n_ext = jnp.round(alpha_ext * n).astype(jnp.int32)
-    real_slot = jnp.arange(n) < n_ext  # the first n_ext points of each batch are real
+    real_slot = (
+        jnp.arange(n, dtype=jnp.int32) < n_ext
+    )  # the first n_ext points of each batch are real
 
     def fit(x):
         mu = x.mean(axis=-1)
@@ -243,11 +246,11 @@ def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
         real = jr.normal(k_real, (J_pad, n), dtype)
         u = jr.uniform(k_src, (J_pad, n), dtype)
         if source == "pool":
-            src = jnp.floor(u * J).astype(jnp.int32)
+            src = jnp.floor(u * J.astype(dtype)).astype(jnp.int32)
         else:  # others: uniform over the J-1 others (itself if J == 1)
-            r = jnp.floor(u * jnp.maximum(J - 1, 1)).astype(jnp.int32)
-            own = jnp.arange(J_pad)[:, None]
-            src = jnp.where(J > 1, r + (r >= own), own)
+            r = jnp.floor(u * jnp.maximum(J - 1, 1).astype(dtype)).astype(jnp.int32)
+            own = jnp.arange(J_pad, dtype=jnp.int32)[:, None]
+            src = jnp.where(J > 1, r + (r >= own).astype(jnp.int32), own)
         src = jnp.minimum(src, J_pad - 1)
         syn = mu[src] + jnp.sqrt(var[src]) * jr.normal(k_syn, (J_pad, n), dtype)
         x = jnp.where(real_slot[None, :], real, syn)
@@ -322,12 +325,10 @@ def simulate_collapse(
     Cost: O(G · max(J) · n) per grid point.
     """
     key = as_key(key)
-    J_np = check_array("J", J, low=1.0)
-    if not isinstance(J_np, np.ndarray | jax.Array) or isinstance(
-        J_np, jax.core.Tracer
-    ):
+    if is_traced(J):
         raise TypeError("`J` fixes the padded specialist axis and must be concrete")
-    J_np = np.asarray(J_np)
+    check_array("J", J, low=1.0)
+    J_np = np.asarray(J)
     if np.any(J_np != np.round(J_np)):
         raise ValueError(f"`J` must hold whole numbers >= 1; got {J_np!r}")
     a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike
 
 from .._results import RESULTS, AbstractResult
 from .._validate import check_choice, check_int, check_real, in_domain, nan_outside
@@ -119,9 +119,9 @@ class BaumolSolution(AbstractResult):
 def baumol_solve(
     growth: GrowthParams,
     baumol: BaumolParams,
-    C1_0: float | Array,
-    Z0: float | Array,
-    t1: float | Array,
+    C1_0: ArrayLike,
+    Z0: ArrayLike,
+    t1: ArrayLike,
     *,
     n_save: int = 201,
 ) -> BaumolSolution:

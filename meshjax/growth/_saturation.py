@@ -45,7 +45,7 @@ def saturation_ceiling(h: Float[ArrayLike, ...], delta: Float[ArrayLike, ...]) -
     return nan_outside(ok, 1 / (h * delta))
 
 
-def perron_root(A: Float[ArrayLike, "J J"]) -> Array:
+def perron_root(A: Float[ArrayLike, ...]) -> Array:
     r"""Perron root of a non-negative matrix (largest real part of its eigenvalues).
 
     (26) has a positive equilibrium iff this exceeds $\delta$ (for irreducible $A$); else the
@@ -82,11 +82,11 @@ class SaturationSolution(AbstractResult):
 
 
 def saturation_solve(
-    A: Float[ArrayLike, "J J"],
-    h: float | Float[ArrayLike, ""],
-    delta: float | Float[ArrayLike, ""],
-    C0: Float[ArrayLike, " J"],
-    t1: float | Float[ArrayLike, ""],
+    A: Float[ArrayLike, ...],
+    h: ArrayLike,
+    delta: ArrayLike,
+    C0: Float[ArrayLike, ...],
+    t1: ArrayLike,
     *,
     n_save: int = 101,
     rtol: float | None = None,

@@ -183,14 +183,14 @@ def _broadcast_params(params, *extra):
 def solve(
     params: GrowthParams,
     C0: Float[ArrayLike, ...],
-    t1: float | Float[ArrayLike, ""],
+    t1: ArrayLike,
     *,
     n_save: int = 101,
-    ts: Float[ArrayLike, " t"] | None = None,
-    rtol: float | Float[ArrayLike, ""] | None = None,
-    atol: float | Float[ArrayLike, ""] | None = None,
+    ts: Float[ArrayLike, ...] | None = None,
+    rtol: ArrayLike | None = None,
+    atol: ArrayLike | None = None,
     max_steps: int = 16384,
-    blowup_factor: float | Float[ArrayLike, ""] | None = None,
+    blowup_factor: ArrayLike | None = None,
 ) -> GrowthSolution:
     r"""Solves (22) (with (26) saturation and (28) variety) for every parameter point at once.
 

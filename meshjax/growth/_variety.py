@@ -7,7 +7,6 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .. import ces as _ces
 from .._results import RESULTS, AbstractResult
 from .._validate import (
     check_array,
@@ -40,7 +39,7 @@ def _rho(rho, convention: str, name: str = "rho"):
 
 def ces_aggregate(
     C: Float[ArrayLike, "... J"],
-    rho: float | Float[ArrayLike, ""],
+    rho: ArrayLike,
     *,
     convention: str = "mean",
     axis: int = -1,
@@ -53,7 +52,7 @@ def ces_aggregate(
     - `"per_type"` (29), (31): $J^{-1}(\sum_j C_j^\rho)^{1/\rho}$ — equal give
       $J^{(1-\rho)/\rho}c$, the growth law quoted after (30).
 
-    Delegates to `meshjax.ces.ces_aggregate` (log-space, stable near $\rho \to 0$).
+    Computed in log space, stable as $\rho \to 0$ (`expm1`/`log1p` form).
 
     Args:
       C: Capabilities $\ge 0$; the type axis `axis` has length $J \ge 2$.
@@ -78,9 +77,21 @@ def ces_aggregate(
     dtype = _float_dtype(C, rho)
     C = C.astype(dtype)
     rho_safe = jnp.where(ok, jnp.asarray(rho, dtype), 0.5)
-    out = _ces.ces_aggregate(C, rho_safe, axis=axis, normalized=convention == "mean")
+    C = jnp.moveaxis(C, axis, -1)
+    J = C.shape[-1]
+    nz = C > 0
+    x = jnp.log(jnp.where(nz, C, 1.0))
+    x = jnp.where(nz, x, -jnp.inf)
+    # log of the power mean, stable as rho -> 0 (expm1/log1p); a zero entry gives 0 for
+    # rho <= 0 (its C^rho is infinite or the geometric mean vanishes)
+    log_m = _log_mean_pow_over_rho(jnp.where(nz, x, 0.0), rho_safe)
+    log_m_pos = _log_mean_pow_over_rho_zeros(x, nz, rho_safe)
+    log_m = jnp.where(jnp.all(nz, axis=-1), log_m, log_m_pos)
+    if convention != "mean":  # (sum C^rho)^(1/rho) = J^(1/rho) x the power mean
+        log_m = log_m + jnp.log(jnp.asarray(J, dtype)) / rho_safe
+    out = jnp.exp(log_m)
     if convention == "per_type":
-        out = out / C.shape[axis]
+        out = out / J
     return nan_outside(ok, out)
 
 
@@ -156,10 +167,20 @@ def _log_mean_pow_over_rho(x, rho):
     return jnp.where(zero, jnp.mean(x, axis=-1), jnp.where(big, lse, series))
 
 
+def _log_mean_pow_over_rho_zeros(x, nz, rho):
+    """As `_log_mean_pow_over_rho` with zero entries (x = -inf): -inf for rho <= 0."""
+    r = jnp.where(rho > 0, rho, 1.0)
+    z = jnp.where(nz, r[..., None] * x, -jnp.inf)
+    z_max = jnp.max(jnp.where(nz, z, -jnp.inf), axis=-1)
+    z_max = jnp.where(jnp.isfinite(z_max), z_max, 0.0)
+    lse = jnp.log(jnp.mean(jnp.exp(z - z_max[..., None]), axis=-1)) + z_max
+    return jnp.where(rho > 0, lse / r, -jnp.inf)
+
+
 def dceff_dJ(
-    C: Float[ArrayLike, "*b J"],
+    C: Float[ArrayLike, ...],
     c_new: Float[ArrayLike, ...],
-    rho: float | Float[ArrayLike, ""],
+    rho: ArrayLike,
     *,
     convention: str = "mean",
 ) -> Array:
@@ -254,17 +275,17 @@ _VARIETY_DOMAINS = {  # name: (low, high, low_open, high_open)
 
 def variety_solve(
     *,
-    a_s: float | Float[ArrayLike, ""],
-    h: float | Float[ArrayLike, ""],
-    delta: float | Float[ArrayLike, ""],
-    eta_J: float | Float[ArrayLike, ""],
-    f_J: float | Float[ArrayLike, ""],
-    phi_J: float | Float[ArrayLike, ""],
-    J0: float | Float[ArrayLike, ""],
-    J_max: float | Float[ArrayLike, ""],
-    rho: float | Float[ArrayLike, ""],
-    c0: float | Float[ArrayLike, ""],
-    t1: float | Float[ArrayLike, ""],
+    a_s: ArrayLike,
+    h: ArrayLike,
+    delta: ArrayLike,
+    eta_J: ArrayLike,
+    f_J: ArrayLike,
+    phi_J: ArrayLike,
+    J0: ArrayLike,
+    J_max: ArrayLike,
+    rho: ArrayLike,
+    c0: ArrayLike,
+    t1: ArrayLike,
     convention: str = "per_type",
     n_save: int = 101,
 ) -> VarietySolution:
