@@ -60,7 +60,7 @@ from ._saturation import (
     saturation_solve,
     saturation_vector_field,
 )
-from ._solve import GrowthSolution, default_tols, solve, vector_field
+from ._solve import GrowthSolution, solve, vector_field
 from ._variety import (
     VarietySolution,
     c_max,
@@ -84,7 +84,6 @@ __all__ = [
     "regime_from_params",
     "regime_from_trajectory",
     "vector_field",
-    "default_tols",
     "solve",
     "closed_form",
     "closed_form_exp_variety",
