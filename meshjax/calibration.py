@@ -171,8 +171,8 @@ def fit(
     init: dict[str, float] | None = None,
     fit_delta: bool = True,
     n_steps: int = 200,
-    gtol: float | None = None,
-    xtol: float | None = None,
+    gtol: ArrayLike | None = None,
+    xtol: ArrayLike | None = None,
 ) -> FitResult:
     r"""Estimates $(a, \Phi, \delta, C_0)$ of (22) from an observed series by least squares.
 

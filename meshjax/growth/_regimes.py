@@ -18,7 +18,7 @@ REGIME_A, REGIME_B, REGIME_C, REGIME_DECAY = range(4)
 
 
 def regime_from_params(
-    params: GrowthParams, C0: Float[ArrayLike, ...] = 1.0, *, tol: float = 1e-9
+    params: GrowthParams, C0: Float[ArrayLike, ...] = 1.0, *, tol: ArrayLike = 1e-9
 ) -> Array:
     r"""The regime (Definition 11.1 / Theorem 11.2) from parameters, for constant $J$.
 
@@ -79,9 +79,9 @@ def regime_from_params(
 def regime_from_trajectory(
     sol: GrowthSolution,
     *,
-    tail: float = 0.25,
-    rate_tol: float = 1e-3,
-    decay_log: float = -20.0,
+    tail: ArrayLike = 0.25,
+    rate_tol: ArrayLike = 1e-3,
+    decay_log: ArrayLike = -20.0,
 ) -> Array:
     r"""Classifies simulated trajectories: the regime a solve actually went into.
 

@@ -89,8 +89,8 @@ def saturation_solve(
     t1: ArrayLike,
     *,
     n_save: int = 101,
-    rtol: float | None = None,
-    atol: float | None = None,
+    rtol: ArrayLike | None = None,
+    atol: ArrayLike | None = None,
     max_steps: int = 16384,
 ) -> SaturationSolution:
     r"""Solves (26) from `C0` on $[0, t_1]$ (Tsit5, adaptive).
