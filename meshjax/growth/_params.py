@@ -57,6 +57,8 @@ def check_field(name: str, value, low, high, low_open, high_open, may_be_inf=Fal
         high_open=high_open,
         finite=not may_be_inf,
     )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return jnp.asarray(float(value))  # a Python scalar stays weakly typed
     return _as_float(out)
 
 
