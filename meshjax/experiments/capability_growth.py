@@ -323,7 +323,7 @@ def _calibration(p, log):
     y = np.asarray(cal.model_log_c(ts, **true))
     rng = np.random.default_rng(0)
     obs = np.exp(y + p["fit_noise"] * rng.standard_normal(ts.shape))
-    log("calibration: fitting (a, Phi, delta, C0) by L-BFGS through diffrax")
+    log("calibration: fitting (a, Phi, delta, C0) by Levenberg-Marquardt through diffrax")
     r = cal.fit(ts, obs)
     rows = [
         {
