@@ -10,19 +10,24 @@ Prediction 11's $\varphi_{eff}$ follows as $\hat\Phi + 1 - \lambda$ for an assum
 Method: least squares on $\ln C$, $L(\theta) = \frac1m\sum_i(\ln C(t_i;\theta) - \ln C^{obs}_i)^2$,
 with $\ln C(t;\theta)$ from a diffrax solve (Tsit5, adaptive) differentiated in forward
 mode (`diffrax.ForwardMode`: p = 3 or 4 parameters, and it compiles ~3x faster than
-reverse mode), minimised by optax's L-BFGS direction with an Armijo backtracking step, in
-unconstrained coordinates
+reverse mode), minimised by Levenberg–Marquardt (the residual Jacobian is at hand, and Gauss–Newton steps
+converge where a quasi-Newton direction stalls on this ill-conditioned problem in float32),
+in unconstrained coordinates
 ($\ln a$, $\Phi$, $\ln\delta$, $\ln C_0$). Uncertainty: the Gauss–Newton covariance
 $\hat s^2 (J^\top J)^{-1}$ in the natural coordinates, $J$ the Jacobian of the residuals,
 $\hat s^2 = \mathrm{RSS}/(m - p)$; standard errors are its diagonal square roots. This is
 the curvature (Laplace) approximation, valid when the noise is small and the parameters are
 identified by the data (the transient must be observed: on the steady state alone only
 $C^*$ is identified).
+
+Convergence is declared only by a scale-free optimality test (the cosine between the
+residual vector and every Jacobian column, MINPACK's `gtol`) or by a vanishing accepted
+Levenberg–Marquardt step; a loss that merely stops decreasing (float32 round-off) is a
+stall and is reported as `RESULTS.not_converged`, never as success.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import diffrax
@@ -30,39 +35,54 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jaxtyping import ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float
 
-from .growth import _check, _default_tols
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    check_array,
+    check_bool,
+    check_int,
+    check_real,
+    in_domain,
+    nan_outside,
+)
 
-__all__ = ["FitResult", "fit", "model_log_c", "phi_from_fit"]
+__all__ = ["FitResult", "PhiEstimate", "fit", "model_log_c", "phi_from_fit"]
 
 NAMES = ("a", "Phi", "delta", "C0")
 
 
-@dataclasses.dataclass(frozen=True)
-class FitResult:
-    """Result of `fit`.
+def _tols(dtype) -> tuple[float, float]:
+    """Solver tolerances of the calibration model (tighter than the default in float32)."""
+    if jnp.finfo(dtype).bits >= 64:
+        return 1e-10, 1e-10
+    return 1e-6, 1e-7
 
-    Attributes:
-      params: Estimates by name: `a`, `Phi`, `delta` (0 if not fitted), `C0`.
+
+class FitResult(AbstractResult):
+    r"""Result of `fit`.
+
+    Fields:
+      params: Estimates by name: `a`, `Phi`, `delta` (0 if not fitted), `C0` (dict of
+        scalar arrays).
       stderr: Gauss–Newton standard errors by name (0 for a parameter held fixed).
       cov: Covariance matrix over the fitted parameters, in `names` order.
-      names: The fitted parameters' names.
-      loss: Final mean squared residual of $\\ln C$.
-      sigma: Residual standard deviation $\\hat s$.
-      n_iter: Optimiser iterations run.
-      converged: Whether the gradient norm fell below `gtol`.
+      names: The fitted parameters' names (static).
+      loss: Final mean squared residual of $\ln C$.
+      sigma: Residual standard deviation $\hat s$.
+      n_steps: Levenberg–Marquardt iterations run.
+      status: `RESULTS.successful` when the optimality test passed, else
+        `RESULTS.not_converged` (the estimates and errors are then not to be trusted).
     """
 
-    params: dict[str, float]
-    stderr: dict[str, float]
-    cov: np.ndarray
-    names: tuple[str, ...]
-    loss: float
-    sigma: float
-    n_iter: int
-    converged: bool
+    params: dict[str, Array]
+    stderr: dict[str, Array]
+    cov: Array
+    loss: Array
+    sigma: Array
+    n_steps: int = eqx.field(static=True)
+    names: tuple[str, ...] = eqx.field(static=True)
+    status: RESULTS
 
 
 def _log_c_model(theta_nat, ts, rtol, atol, adjoint=None):
@@ -80,25 +100,57 @@ def _log_c_model(theta_nat, ts, rtol, atol, adjoint=None):
         jnp.log(C0),
         None,
         saveat=diffrax.SaveAt(ts=ts),
-        stepsize_controller=diffrax.PIDController(rtol, atol),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=4096,
         throw=False,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
     ok = sol.result == diffrax.RESULTS.successful
-    return jnp.where(ok & jnp.isfinite(sol.ys), sol.ys, 1e3)
+    return sol.ys, ok & jnp.all(jnp.isfinite(sol.ys))
 
 
-def model_log_c(ts: Float[ArrayLike, " t"], a, Phi, delta, C0) -> jax.Array:
+def model_log_c(
+    ts: Float[ArrayLike, ...],
+    a: ArrayLike,
+    Phi: ArrayLike,
+    delta: ArrayLike,
+    C0: ArrayLike,
+) -> Array:
     r"""$\ln C(t)$ of (22) with constant $J$ for parameters $(a, \Phi, \delta, C_0)$.
 
-    Used by `fit`; starts at `ts[0]`. A solve that fails (blow-up, step budget) returns
-    the sentinel 1e3 at every time so that the fit's loss is large and finite.
+    Used by `fit`; starts at `ts[0]`.
+
+    Args:
+      ts: Increasing times, shape `(t,)`, `t >= 2`.
+      a: $a \in (0, \infty)$; Phi: finite; delta: $\ge 0$; C0: $(0, \infty)$. Each may
+        be traced.
+
+    Returns:
+      $\ln C$ at `ts`; NaN where the solve failed (blow-up before `ts[-1]`, step budget)
+      or a traced parameter is outside its domain.
     """
-    ts = jnp.asarray(ts, jnp.result_type(float))
-    rtol, atol = _default_tols(ts.dtype)
-    theta = jnp.asarray([a, Phi, delta, C0], ts.dtype)
-    return _jit_model(theta, ts, rtol, atol)
+    ts = check_array("ts", ts, ndim=1)
+    if ts.shape[0] < 2:
+        raise ValueError(f"`ts` must have at least 2 times, got shape {ts.shape}")
+    a = check_real("a", a, low=0.0, low_open=True)
+    Phi = check_real("Phi", Phi)
+    delta = check_real("delta", delta, low=0.0)
+    C0 = check_real("C0", C0, low=0.0, low_open=True)
+    ok = (
+        in_domain(a, low=0.0, low_open=True)
+        & in_domain(Phi)
+        & in_domain(delta, low=0.0)
+        & in_domain(C0, low=0.0, low_open=True)
+    )
+    dtype = jnp.result_type(ts, float)
+    ts = jnp.asarray(ts, dtype)
+    rtol, atol = _tols(dtype)
+    safe = jnp.asarray([0.5, 0.5, 0.1, 1.0], dtype)
+    theta = jnp.where(
+        ok, jnp.stack([jnp.asarray(x, dtype) for x in (a, Phi, delta, C0)]), safe
+    )
+    y, solved = _jit_model(theta, ts, rtol, atol)
+    return nan_outside(ok & solved, y)
 
 
 _jit_model = jax.jit(_log_c_model, static_argnums=(2, 3))
@@ -113,16 +165,19 @@ def _to_nat(u, fit_delta):
 
 
 def fit(
-    ts: Float[ArrayLike, " t"],
-    C_obs: Float[ArrayLike, " t"],
+    ts: Float[ArrayLike, ...],
+    C_obs: Float[ArrayLike, ...],
     *,
     init: dict[str, float] | None = None,
     fit_delta: bool = True,
-    n_iter: int = 200,
-    gtol: float = 1e-9,
-    ftol: float = 1e-13,
+    n_steps: int = 200,
+    gtol: ArrayLike | None = None,
+    xtol: ArrayLike | None = None,
 ) -> FitResult:
     r"""Estimates $(a, \Phi, \delta, C_0)$ of (22) from an observed series by least squares.
+
+    A host-side optimisation loop around one compiled residual + Jacobian function: the
+    data `ts`, `C_obs` are concrete arrays (not traced parameters).
 
     Args:
       ts: Observation times, increasing, shape `(m,)`; the solve starts at `ts[0]`.
@@ -131,123 +186,132 @@ def fit(
         `C0 = C_obs[0]`, `Phi = 0.5`, `delta = 1/(ts[-1]-ts[0])`, and `a` matching the
         first observed growth rate.
       fit_delta: Estimate $\delta > 0$; if False, $\delta = 0$ (the chapter's (33) case).
-      n_iter: Maximum L-BFGS iterations (each a forward + reverse diffrax solve).
-      gtol: Stop when the gradient norm (unconstrained coordinates) falls below this.
-      ftol: ... or when an iteration lowers the loss by less than `ftol` times itself.
+      n_steps: Maximum Levenberg–Marquardt iterations (each one forward-mode solve).
+      gtol: Optimality: converged when every Jacobian column makes a cosine below `gtol`
+        with the residual vector (default 1e-8 in float64, 1e-3 in float32).
+      xtol: ... or when an accepted undamped step changes the (unconstrained) parameters
+        by less than `xtol` relative (default 1e-10 in float64, 1e-5 in float32).
 
     Returns:
-      `FitResult` with estimates, Gauss–Newton standard errors and covariance.
+      `FitResult` with estimates, Gauss–Newton standard errors and covariance, and a
+      `status`: `successful` or `not_converged` (a stall, e.g. float32 round-off, or the
+      step limit).
 
     Raises:
-      ValueError: shapes differ, fewer observations than parameters + 1, non-increasing
-        `ts`, `C_obs <= 0`, NaN, or bad `init`.
+      ValueError: shapes differ, fewer observations than parameters + 2, non-increasing
+        `ts`, `C_obs <= 0`, NaN, or bad `init`/`n_steps`/`gtol`/`xtol`.
 
-    Cost: O(n_iter x p solves); compiled once per `fit_delta`, then a host loop.
+    Cost: O(n_steps x p solves); compiled once per `fit_delta` and dtype.
     """
-    ts_np = np.asarray(ts, dtype=float)
-    c_np = np.asarray(C_obs, dtype=float)
-    _check("ts", ts_np, np.isfinite, "finite, increasing")
-    _check("C_obs", c_np, lambda v: (v > 0) & np.isfinite(v), "0 < C_obs < inf")
-    if ts_np.ndim != 1 or ts_np.shape != c_np.shape:
+    ts_np = np.asarray(check_array("ts", ts, ndim=1), dtype=float)
+    c_np = np.asarray(
+        check_array("C_obs", C_obs, ndim=1, low=0.0, low_open=True), float
+    )
+    if ts_np.shape != c_np.shape:
         raise ValueError(
-            f"ts shape {ts_np.shape} and C_obs shape {c_np.shape} must be equal (m,)"
+            f"`ts` shape {ts_np.shape} and `C_obs` shape {c_np.shape} must be equal (m,)"
         )
+    fit_delta = check_bool("fit_delta", fit_delta)
     n_par = 4 if fit_delta else 3
     if ts_np.shape[0] < n_par + 2:
-        raise ValueError(f"{ts_np.shape[0]} observations; need at least {n_par + 2}")
+        raise ValueError(
+            f"`ts` has {ts_np.shape[0]} observations; need at least {n_par + 2}"
+        )
     if np.any(np.diff(ts_np) <= 0):
-        raise ValueError("ts must be strictly increasing")
-    if not (isinstance(n_iter, int) and n_iter >= 1):
-        raise ValueError(f"n_iter={n_iter!r}; allowed: int >= 1")
+        raise ValueError("`ts` must be strictly increasing")
+    n_steps = check_int("n_steps", n_steps, min_value=1)
+    dtype = jnp.result_type(float)
+    f64 = jnp.finfo(dtype).bits >= 64
+    gtol = (1e-8 if f64 else 1e-3) if gtol is None else gtol
+    xtol = (1e-10 if f64 else 1e-5) if xtol is None else xtol
+    gtol = check_real("gtol", gtol, low=0.0, low_open=True)
+    xtol = check_real("xtol", xtol, low=0.0, low_open=True)
     init = dict(init or {})
     unknown = set(init) - set(NAMES)
     if unknown:
-        raise ValueError(f"unknown init keys {sorted(unknown)}; allowed: {NAMES}")
+        raise ValueError(f"unknown `init` keys {sorted(unknown)}; allowed: {NAMES}")
     span = ts_np[-1] - ts_np[0]
     C0 = init.get("C0", c_np[0])
     Phi = init.get("Phi", 0.5)
     delta = init.get("delta", 1.0 / span) if fit_delta else 0.0
     g0 = (math.log(c_np[1]) - math.log(c_np[0])) / (ts_np[1] - ts_np[0])
     a = init.get("a", max(g0 + delta, 1e-3 / span) * C0 ** (1 - Phi))
-    for name, v in (("a", a), ("C0", C0)):
-        _check(f"init[{name!r}]", v, lambda x: (x > 0) & np.isfinite(x), "> 0")
+    a = check_real("init['a']", a, low=0.0, low_open=True)
+    C0 = check_real("init['C0']", C0, low=0.0, low_open=True)
     if fit_delta:
-        _check("init['delta']", delta, lambda x: (x > 0) & np.isfinite(x), "> 0")
-    _check("init['Phi']", Phi, np.isfinite, "finite")
+        delta = check_real("init['delta']", delta, low=0.0, low_open=True)
+    Phi = check_real("init['Phi']", Phi)
 
-    dtype = jnp.result_type(float)
     ts_j = jnp.asarray(ts_np, dtype)
-    y_obs = jnp.log(jnp.asarray(c_np, dtype))
-    u0 = [math.log(a), Phi] + ([math.log(delta)] if fit_delta else []) + [math.log(C0)]
-    u = jnp.asarray(u0, dtype)
-    res_jac, opt = _compiled(fit_delta)
+    y_obs = jnp.asarray(np.log(c_np), dtype)
+    u = np.asarray(
+        [math.log(a), Phi] + ([math.log(delta)] if fit_delta else []) + [math.log(C0)]
+    )
+    res_jac = _compiled(fit_delta)
 
-    def evaluate(u):  # residuals, loss, gradient and Jacobian (forward mode, one solve)
-        r, jac = res_jac(u, ts_j, y_obs)
-        r, jac = np.asarray(r), np.asarray(jac)
-        m = r.shape[0]
-        return r, float(np.mean(r**2)), jnp.asarray(2 * jac.T @ r / m, dtype), jac
+    def evaluate(u):  # residuals and their Jacobian (forward mode, one solve), float64
+        r, jac = res_jac(jnp.asarray(u, dtype), ts_j, y_obs)
+        return np.asarray(r, float), np.asarray(jac, float)
 
-    # optax L-BFGS gives the direction; the step length is a backtracking (Armijo) search
-    # on the host, so one function (residuals + forward-mode Jacobian) is compiled.
-    state = opt.init(u)
-    r, value, grad, jac_u = evaluate(u)
-    it, gnorm, converged = 0, float(jnp.linalg.norm(grad)), False
-    for it in range(1, n_iter + 1):
-        if gnorm < gtol:
-            converged = True
-            it -= 1
+    r, jac = evaluate(u)
+    rss = float(r @ r)
+    lam = 1e-3
+    converged, it = False, 0
+    for it in range(1, n_steps + 1):
+        g = jac.T @ r
+        col = np.linalg.norm(jac, axis=0)
+        rn = math.sqrt(rss)
+        if rn == 0.0 or np.max(np.abs(g) / np.maximum(col * rn, 1e-300)) <= gtol:
+            converged, it = True, it - 1
             break
-        d, state_new = _dir_update(opt, grad, state, u)
-        slope = float(jnp.vdot(grad, d))
-        if not slope < 0:  # not a descent direction: restart from steepest descent
-            state_new = opt.init(u)
-            d, slope = -grad, -float(jnp.vdot(grad, grad))
-        step = 1.0
-        for _ in range(40):
-            u_try = u + step * d
-            trial = evaluate(u_try)
-            if math.isfinite(trial[1]) and trial[1] <= value + 1e-4 * step * slope:
+        A = jac.T @ jac
+        D = np.maximum(np.diag(A), 1e-300)
+        accepted = False
+        while lam < 1e16:
+            try:
+                step = np.linalg.solve(A + lam * np.diag(D), -g)
+            except np.linalg.LinAlgError:
+                lam *= 10.0
+                continue
+            r_try, jac_try = evaluate(u + step)
+            rss_try = float(r_try @ r_try)
+            if math.isfinite(rss_try) and rss_try < rss:
+                accepted = True
                 break
-            step *= 0.5
-        else:  # no decrease along d: at the optimum to machine precision
-            converged = gnorm < 1e3 * gtol
+            lam *= 10.0
+        if not accepted:  # no decrease possible: a stall (optimal only if gtol says so)
             break
-        prev = value
-        u, state = u_try, state_new
-        r, value, grad, jac_u = trial
-        gnorm = float(jnp.linalg.norm(grad))
-        if prev - value <= ftol * prev:
+        small = np.linalg.norm(step) <= xtol * (np.linalg.norm(u) + xtol)
+        u, r, jac, rss = u + step, r_try, jac_try, rss_try
+        undamped = lam <= 1e-2
+        lam = max(lam / 10.0, 1e-12)
+        if small and undamped:
             converged = True
             break
 
-    nat = _to_nat(u, fit_delta)
+    nat = np.asarray(_to_nat(jnp.asarray(u), fit_delta), float)
     idx = [0, 1, 2, 3] if fit_delta else [0, 1, 3]
     # Gauss-Newton in natural coordinates: d(nat)/du = nat for log-coordinates, 1 for Phi.
-    nat_np = np.asarray(nat)[idx]
-    dnat_du = np.array(
-        [1.0 if NAMES[k] == "Phi" else nat_np[i] for i, k in enumerate(idx)]
-    )
-    jac = jac_u / dnat_du[None, :]
+    dnat_du = np.array([1.0 if NAMES[k] == "Phi" else nat[k] for k in idx])
+    jac_nat = jac / dnat_du[None, :]
     m = r.shape[0]
-    rss = float(np.sum(r**2))
     s2 = rss / (m - len(idx))
-    cov = s2 * np.linalg.pinv(jac.T @ jac)
+    cov = s2 * np.linalg.pinv(jac_nat.T @ jac_nat)
     names = tuple(NAMES[i] for i in idx)
-    params = {k: float(v) for k, v in zip(NAMES, np.asarray(nat))}
     stderr = {k: 0.0 for k in NAMES}
     stderr.update(
         {k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(names)}
     )
+    as_arr = lambda v: jnp.asarray(v, dtype)
     return FitResult(
-        params=params,
-        stderr=stderr,
-        cov=cov,
+        params={k: as_arr(v) for k, v in zip(NAMES, nat)},
+        stderr={k: as_arr(v) for k, v in stderr.items()},
+        cov=as_arr(cov),
         names=names,
-        loss=rss / m,
-        sigma=math.sqrt(s2),
-        n_iter=it,
-        converged=bool(converged),
+        loss=as_arr(rss / m),
+        sigma=as_arr(math.sqrt(s2)),
+        n_steps=it,
+        status=RESULTS.successful if converged else RESULTS.not_converged,
     )
 
 
@@ -259,29 +323,50 @@ def _compiled(fit_delta: bool):
     if key not in _CACHE:
 
         def residuals(u, ts, y_obs):
-            rtol, atol = _default_tols(ts.dtype)
+            rtol, atol = _tols(ts.dtype)
             nat = _to_nat(u, fit_delta)
-            return _log_c_model(nat, ts, rtol, atol, diffrax.ForwardMode()) - y_obs
+            y, ok = _log_c_model(nat, ts, rtol, atol, diffrax.ForwardMode())
+            # a failed solve: a large finite residual, so the step is rejected
+            return jnp.where(ok & jnp.isfinite(y), y, 1e3) - y_obs
 
         def res_jac(u, ts, y_obs):
             return residuals(u, ts, y_obs), jax.jacfwd(residuals)(u, ts, y_obs)
 
-        _CACHE[key] = (jax.jit(res_jac), optax.scale_by_lbfgs())
+        _CACHE[key] = jax.jit(res_jac)
     return _CACHE[key]
 
 
-@eqx.filter_jit
-def _dir_update(opt, grad, state, u):
-    updates, state = opt.update(grad, state, u)
-    return -updates, state
+class PhiEstimate(AbstractResult):
+    r"""Prediction 11's $\hat\varphi_{eff}$ from a fit (`phi_from_fit`).
+
+    Fields:
+      phi_eff: $\hat\varphi_{eff} = \hat\Phi + 1 - \lambda$.
+      stderr: Its standard error (that of $\hat\Phi$).
+      status: The fit's status (`invalid_parameter` for a traced `lam` outside (0, 1]).
+    """
+
+    phi_eff: Array
+    stderr: Array
+    status: RESULTS
 
 
-def phi_from_fit(result: FitResult, lam: float = 1.0) -> tuple[float, float]:
+def phi_from_fit(result: FitResult, lam: ArrayLike = 1.0) -> PhiEstimate:
     r"""Prediction 11's $\hat\varphi_{eff} = \hat\Phi + 1 - \lambda$ and its standard error.
+
+    Args:
+      result: A `FitResult`.
+      lam: Assumed duplication parameter $\lambda \in (0, 1]$ (may be traced).
 
     Raises:
       ValueError: `lam` outside (0, 1].
     """
-    if not 0 < lam <= 1:
-        raise ValueError(f"lam={lam!r}; allowed: 0 < lam <= 1")
-    return result.params["Phi"] + 1 - lam, result.stderr["Phi"]
+    if not isinstance(result, FitResult):
+        raise TypeError(f"`result` must be a FitResult, got {type(result).__name__}")
+    lam = check_real("lam", lam, low=0.0, high=1.0, low_open=True)
+    ok = in_domain(lam, low=0.0, high=1.0, low_open=True)
+    phi = result.params["Phi"] + 1 - lam
+    return PhiEstimate(
+        phi_eff=nan_outside(ok, phi),
+        stderr=nan_outside(ok, result.stderr["Phi"]),
+        status=RESULTS.where(ok, result.status, RESULTS.invalid_parameter),
+    )

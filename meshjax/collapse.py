@@ -27,8 +27,6 @@ fraction $\alpha_{eff}$; the experiment compares the two directly.
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -36,7 +34,16 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .growth import _check
+from ._results import RESULTS, AbstractResult
+from ._validate import (
+    as_key,
+    check_array,
+    check_choice,
+    check_int,
+    in_domain,
+    is_traced,
+    nan_outside,
+)
 
 __all__ = [
     "diversity_correction",
@@ -45,32 +52,43 @@ __all__ = [
     "d_threshold",
     "j_min",
     "j_min_chapter",
+    "CollapseRun",
     "simulate_collapse",
     "gaussian_kl",
     "stationary_kl_single",
 ]
 
 
+def _real(name, value, low=None, high=None, low_open=False, high_open=False):
+    """A real parameter (scalar or array): concrete checked, traced passed; as float."""
+    x = check_array(
+        name, value, low=low, high=high, low_open=low_open, high_open=high_open
+    )
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        x = x.astype(jnp.result_type(float))
+    ok = in_domain(x, low=low, high=high, low_open=low_open, high_open=high_open)
+    return x, ok
+
+
 def _rho_factor(rho, negative_rho: str):
-    if negative_rho not in ("raise", "saturate"):
-        raise ValueError(f"negative_rho={negative_rho!r}; allowed: 'raise', 'saturate'")
+    check_choice("negative_rho", negative_rho, ("raise", "saturate"))
     if negative_rho == "raise":
-        _check(
-            "rho",
-            rho,
-            lambda v: (v >= 0) & (v < 1),
-            "0 <= rho < 1 ((36) is real only there; pass negative_rho='saturate' "
-            "for rho < 0)",
-        )
+        try:
+            rho, ok = _real("rho", rho, low=0.0, high=1.0, high_open=True)
+        except ValueError as err:
+            raise ValueError(
+                f"{err} ((36) is real only there; pass negative_rho='saturate' for "
+                "rho < 0)"
+            ) from None
     else:
-        _check("rho", rho, lambda v: v < 1, "rho < 1")
-    rho = jnp.asarray(rho)
+        rho, ok = _real("rho", rho, high=1.0, high_open=True)
     r = jnp.clip(
         rho, 0.0, None
     )  # saturate: rho < 0 uses the rho = 0 value (documented)
-    r_safe = jnp.where(r > 0, r, 1.0)
-    pw = jnp.where(r > 0, jnp.exp(jnp.log(r_safe) / (1 - r)), 0.0)
-    return 1 - pw
+    r_safe = jnp.where((r > 0) & ok, r, 0.5)
+    pw = jnp.where(r > 0, jnp.exp(jnp.log(r_safe) / (1 - r_safe)), 0.0)
+    return 1 - pw, ok
 
 
 def diversity_correction(
@@ -87,50 +105,71 @@ def diversity_correction(
       negative_rho: `"raise"` (default) or `"saturate"` ($\rho < 0$ treated as $\rho = 0$).
 
     Returns:
-      $D \in [0, 1)$, broadcast shape. Cost O(1) per element.
+      $D \in [0, 1)$, broadcast shape (NaN where a traced input is outside its domain).
+      Cost O(1) per element.
 
     Raises:
-      ValueError: `rho >= 1`, `rho < 0` with `negative_rho="raise"`, `J < 1`, NaN.
+      ValueError: `rho >= 1`, `rho < 0` with `negative_rho="raise"`, `J < 1`, NaN, inf.
     """
-    _check("J", J, lambda v: v >= 1, "J >= 1")
-    J = jnp.asarray(J)
-    return (J - 1) / J * _rho_factor(rho, negative_rho)
+    J, ok_j = _real("J", J, low=1.0)
+    factor, ok = _rho_factor(rho, negative_rho)
+    return nan_outside(ok & ok_j, (J - 1) / J * factor)
 
 
-def alpha_eff(alpha_ext, rho, J, *, negative_rho: str = "raise") -> Array:
+def alpha_eff(
+    alpha_ext: Float[ArrayLike, ...],
+    rho: Float[ArrayLike, ...],
+    J: Float[ArrayLike, ...],
+    *,
+    negative_rho: str = "raise",
+) -> Array:
     r"""$\alpha_{eff} = \alpha_{ext} + (1-\alpha_{ext}) D(\rho, J)$ (35).
 
     Raises:
       ValueError: `alpha_ext` outside [0, 1], or as `diversity_correction`.
     """
-    _check("alpha_ext", alpha_ext, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_ext <= 1")
-    a = jnp.asarray(alpha_ext)
-    return a + (1 - a) * diversity_correction(rho, J, negative_rho=negative_rho)
+    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    out = a + (1 - a) * diversity_correction(rho, J, negative_rho=negative_rho)
+    return nan_outside(ok, out)
 
 
 def avoids_collapse(
-    alpha_ext, rho, J, alpha_crit, *, negative_rho: str = "raise"
+    alpha_ext: Float[ArrayLike, ...],
+    rho: Float[ArrayLike, ...],
+    J: Float[ArrayLike, ...],
+    alpha_crit: Float[ArrayLike, ...],
+    *,
+    negative_rho: str = "raise",
 ) -> Array:
-    r"""Condition (37): $\alpha_{eff}(\rho, J) > \alpha_{crit}$ (bool, broadcast shape)."""
-    _check(
-        "alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1"
-    )
-    return alpha_eff(alpha_ext, rho, J, negative_rho=negative_rho) > jnp.asarray(
-        alpha_crit
-    )
+    r"""Condition (37): $\alpha_{eff}(\rho, J) > \alpha_{crit}$ (bool, broadcast shape).
+
+    A traced input outside its domain gives False there (a bool has no NaN); use
+    `alpha_eff` to see the NaN.
+    """
+    crit, ok = _real("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    return ok & (alpha_eff(alpha_ext, rho, J, negative_rho=negative_rho) > crit)
 
 
-def d_threshold(alpha_ext, alpha_crit) -> Array:
-    r"""Right side of (38): $(\alpha_{crit} - \alpha_{ext})/(1 - \alpha_{ext})$."""
-    _check("alpha_ext", alpha_ext, lambda v: (v >= 0) & (v < 1), "0 <= alpha_ext < 1")
-    _check(
-        "alpha_crit", alpha_crit, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_crit <= 1"
-    )
-    a = jnp.asarray(alpha_ext)
-    return (jnp.asarray(alpha_crit) - a) / (1 - a)
+def d_threshold(
+    alpha_ext: Float[ArrayLike, ...], alpha_crit: Float[ArrayLike, ...]
+) -> Array:
+    r"""Right side of (38): $(\alpha_{crit} - \alpha_{ext})/(1 - \alpha_{ext})$.
+
+    Args:
+      alpha_ext: In [0, 1); alpha_crit: in [0, 1].
+    """
+    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
+    crit, ok_c = _real("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    return nan_outside(ok & ok_c, (crit - a) / (1 - jnp.where(ok, a, 0.0)))
 
 
-def j_min(rho, alpha_ext, alpha_crit, *, negative_rho: str = "raise") -> Array:
+def j_min(
+    rho: Float[ArrayLike, ...],
+    alpha_ext: Float[ArrayLike, ...],
+    alpha_crit: Float[ArrayLike, ...],
+    *,
+    negative_rho: str = "raise",
+) -> Array:
     r"""Smallest integer $J \ge 1$ satisfying (37) strictly; `inf` if no $J$ does.
 
     From (38): $\frac{J-1}{J}c > x$ with $c = 1-\rho^{1/(1-\rho)}$ and $x$ from `d_threshold`,
@@ -138,38 +177,59 @@ def j_min(rho, alpha_ext, alpha_crit, *, negative_rho: str = "raise") -> Array:
     ($J_{min} = 1$ if $x < 0$), `inf` if $x \ge c$. Increasing in $\rho$.
 
     Returns:
-      Float array (so that `inf` is representable), broadcast shape.
+      Float array (so that `inf` is representable), broadcast shape; NaN where a traced
+      input is outside its domain.
     """
     x = d_threshold(alpha_ext, alpha_crit)
-    c = _rho_factor(rho, negative_rho)
+    c, ok = _rho_factor(rho, negative_rho)
     ratio = x / c
     bound = 1 / (1 - jnp.where(ratio < 1, ratio, 0.0))
     out = jnp.floor(bound) + 1
     out = jnp.where(x < 0, 1.0, out)
-    return jnp.where((ratio >= 1) & (x >= 0), jnp.inf, out)
+    out = jnp.where((ratio >= 1) & (x >= 0), jnp.inf, out)
+    return nan_outside(ok & ~jnp.isnan(x), out)
 
 
-def j_min_chapter(rho, alpha_ext, alpha_crit, *, negative_rho: str = "raise") -> Array:
+def j_min_chapter(
+    rho: Float[ArrayLike, ...],
+    alpha_ext: Float[ArrayLike, ...],
+    alpha_crit: Float[ArrayLike, ...],
+    *,
+    negative_rho: str = "raise",
+) -> Array:
     r"""(39) as printed: $\lceil 1/(1 - x/c) \rceil$ (NaN/negative where it is meaningless).
 
     Differs from `j_min` by one where $1/(1-x/c)$ is an integer (the ceiling then gives a
     $J$ with equality in (37), not strict inequality) and is meaningless for $x \ge c$.
     """
     x = d_threshold(alpha_ext, alpha_crit)
-    c = _rho_factor(rho, negative_rho)
-    return jnp.ceil(1 / (1 - x / c))
+    c, ok = _rho_factor(rho, negative_rho)
+    return nan_outside(ok, jnp.ceil(1 / (1 - x / c)))
 
 
-def gaussian_kl(mu, var) -> Array:
-    r"""$\mathrm{KL}(N(\mu, \sigma^2) \,\|\, N(0, 1)) = \frac12(\sigma^2 + \mu^2 - 1 - \ln\sigma^2)$."""
+def gaussian_kl(mu: Float[ArrayLike, ...], var: Float[ArrayLike, ...]) -> Array:
+    r"""$\mathrm{KL}(N(\mu, \sigma^2) \,\|\, N(0, 1)) = \frac12(\sigma^2 + \mu^2 - 1 - \ln\sigma^2)$.
+
+    Args:
+      mu: Mean (finite); var: variance $\sigma^2 > 0$. NaN where a traced input is
+        outside its domain.
+    """
+    mu, ok = _real("mu", mu)
+    var, ok_v = _real("var", var, low=0.0, low_open=True)
+    return nan_outside(ok & ok_v, _kl(mu, var))
+
+
+def _kl(mu, var):
     return 0.5 * (var + mu**2 - 1 - jnp.log(var))
 
 
 def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
     dtype = alpha_ext.dtype
-    active = jnp.arange(J_pad) < J
+    active = jnp.arange(J_pad, dtype=J.dtype) < J
     n_ext = jnp.round(alpha_ext * n).astype(jnp.int32)
-    real_slot = jnp.arange(n) < n_ext  # the first n_ext points of each batch are real
+    real_slot = (
+        jnp.arange(n, dtype=jnp.int32) < n_ext
+    )  # the first n_ext points of each batch are real
 
     def fit(x):
         mu = x.mean(axis=-1)
@@ -186,18 +246,18 @@ def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
         real = jr.normal(k_real, (J_pad, n), dtype)
         u = jr.uniform(k_src, (J_pad, n), dtype)
         if source == "pool":
-            src = jnp.floor(u * J).astype(jnp.int32)
+            src = jnp.floor(u * J.astype(dtype)).astype(jnp.int32)
         else:  # others: uniform over the J-1 others (itself if J == 1)
-            r = jnp.floor(u * jnp.maximum(J - 1, 1)).astype(jnp.int32)
-            own = jnp.arange(J_pad)[:, None]
-            src = jnp.where(J > 1, r + (r >= own), own)
+            r = jnp.floor(u * jnp.maximum(J - 1, 1).astype(dtype)).astype(jnp.int32)
+            own = jnp.arange(J_pad, dtype=jnp.int32)[:, None]
+            src = jnp.where(J > 1, r + (r >= own).astype(jnp.int32), own)
         src = jnp.minimum(src, J_pad - 1)
         syn = mu[src] + jnp.sqrt(var[src]) * jr.normal(k_syn, (J_pad, n), dtype)
         x = jnp.where(real_slot[None, :], real, syn)
         mu_new, var_new = fit(x)
         mu_new = jnp.where(active, mu_new, 0.0)
         var_new = jnp.where(active, var_new, 1.0)
-        kl = gaussian_kl(mu_new, var_new)
+        kl = _kl(mu_new, var_new)
         Jf = J.astype(dtype)
         obs = (
             jnp.sum(jnp.where(active, kl, 0.0)) / Jf,
@@ -211,16 +271,31 @@ def _one_run(key, J, alpha_ext, *, J_pad, n, G, source, ddof):
     return kl, v
 
 
+class CollapseRun(AbstractResult):
+    r"""A simulated collapse experiment (`simulate_collapse`), batch axes `*b` first.
+
+    Fields:
+      kl: Specialist-mean $\mathrm{KL}(Q_i\|P)$ after each generation, shape `(*b, G)`.
+      var: Mean fitted variance $\sigma_i^2$ after each generation, shape `(*b, G)`.
+      status: `RESULTS.successful`, or `invalid_parameter` where a traced `alpha_ext` was
+        outside [0, 1] (that point's arrays are NaN), shape `*b`.
+    """
+
+    kl: Array
+    var: Array
+    status: RESULTS
+
+
 def simulate_collapse(
-    key: PRNGKeyArray,
+    key: PRNGKeyArray | int,
     J: Float[ArrayLike, ...],
     alpha_ext: Float[ArrayLike, ...],
     *,
     n_samples: int = 100,
-    n_generations: int = 200,
+    n_steps: int = 200,
     source: str = "pool",
     ddof: int = 1,
-):
+) -> CollapseRun:
     r"""Iterated refitting of $J$ Gaussian specialists on real + mesh-synthetic data.
 
     Every grid point (broadcast of `J` and `alpha_ext`) runs independently, with key
@@ -228,44 +303,62 @@ def simulate_collapse(
     specialist axis padded to `max(J)`.
 
     Args:
-      key: PRNG key.
-      J: Number of specialists (integers $\ge 1$), any shape.
-      alpha_ext: Fraction of each refit's data drawn fresh from the truth, in [0, 1].
-      n_samples: Points per refit $n$ (static); the real count is `round(alpha_ext * n)`.
-      n_generations: Generations $G$ (static).
+      key: PRNG key (`jax.random.key`, a legacy key or an int seed).
+      J: Number of specialists (integers $\ge 1$), any shape. Concrete: it fixes the
+        padded specialist axis.
+      alpha_ext: Fraction of each refit's data drawn fresh from the truth, in [0, 1]
+        (may be traced).
+      n_samples: Points per refit $n$ (static int >= 2); the real count is
+        `round(alpha_ext * n)`.
+      n_steps: Generations $G$ (static int >= 1).
       source: `"pool"` (synthetic points from any specialist, self included w.p. $1/J$)
         or `"others"` (never self, unless $J = 1$).
       ddof: Variance estimator's delta degrees of freedom (1 = unbiased, 0 = MLE).
 
     Returns:
-      `(kl, var)`: specialist-mean $\mathrm{KL}(Q_i\|P)$ and mean $\sigma_i^2$ after each
-      generation, shape `(*b, G)`.
+      `CollapseRun` with `kl` and `var` of shape `(*b, G)`.
 
     Raises:
       ValueError: non-integer or `J < 1`, `alpha_ext` outside [0, 1], NaN, bad sizes.
+      TypeError: a traced `J` or size.
 
     Cost: O(G · max(J) · n) per grid point.
     """
-    _check("J", J, lambda v: (v >= 1) & (v == np.round(v)), "integer J >= 1")
-    _check("alpha_ext", alpha_ext, lambda v: (v >= 0) & (v <= 1), "0 <= alpha_ext <= 1")
-    if not (isinstance(n_samples, int) and n_samples >= 2):
-        raise ValueError(f"n_samples={n_samples!r}; allowed: int >= 2")
-    if not (isinstance(n_generations, int) and n_generations >= 1):
-        raise ValueError(f"n_generations={n_generations!r}; allowed: int >= 1")
-    if source not in ("pool", "others"):
-        raise ValueError(f"source={source!r}; allowed: 'pool', 'others'")
-    if ddof not in (0, 1):
-        raise ValueError(f"ddof={ddof!r}; allowed: 0, 1")
+    key = as_key(key)
+    if is_traced(J):
+        raise TypeError("`J` fixes the padded specialist axis and must be concrete")
+    check_array("J", J, low=1.0)
     J_np = np.asarray(J)
-    shape = np.broadcast_shapes(J_np.shape, np.shape(alpha_ext))
-    dtype = jnp.result_type(jnp.asarray(alpha_ext), float)
+    if np.any(J_np != np.round(J_np)):
+        raise ValueError(f"`J` must hold whole numbers >= 1; got {J_np!r}")
+    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    n_samples = check_int("n_samples", n_samples, min_value=2)
+    n_steps = check_int("n_steps", n_steps, min_value=1)
+    check_choice("source", source, ("pool", "others"))
+    ddof = check_int("ddof", ddof, min_value=0, max_value=1)
+    shape = np.broadcast_shapes(J_np.shape, np.shape(a))
+    dtype = jnp.result_type(a, float)
     Jf = jnp.broadcast_to(jnp.asarray(J_np, jnp.int32), shape).reshape(-1)
-    af = jnp.broadcast_to(jnp.asarray(alpha_ext, dtype), shape).reshape(-1)
+    okf = jnp.broadcast_to(ok, shape).reshape(-1)
+    af = jnp.broadcast_to(jnp.asarray(a, dtype), shape).reshape(-1)
+    af = jnp.where(okf, af, 0.5)
     keys = jax.vmap(lambda i: jr.fold_in(key, i))(jnp.arange(Jf.shape[0]))
     kl, var = _run_batch(
-        keys, Jf, af, int(J_np.max()), n_samples, n_generations, source, ddof
+        keys, Jf, af, int(J_np.max()), n_samples, n_steps, source, ddof
     )
-    return kl.reshape(*shape, n_generations), var.reshape(*shape, n_generations)
+    bad = ~okf[:, None]
+    return CollapseRun(
+        kl=jnp.where(bad, jnp.nan, kl).reshape(*shape, n_steps),
+        var=jnp.where(bad, jnp.nan, var).reshape(*shape, n_steps),
+        status=jax.tree_util.tree_map(
+            lambda s: s.reshape(shape),
+            jax.tree_util.tree_map(
+                lambda x, y: jnp.where(okf, x, y),
+                RESULTS.successful,
+                RESULTS.invalid_parameter,
+            ),
+        ),
+    )
 
 
 @eqx.filter_jit
@@ -276,7 +369,9 @@ def _run_batch(keys, J, alpha_ext, J_pad, n, G, source, ddof):
     return jax.vmap(fn)(keys, J, alpha_ext)
 
 
-def stationary_kl_single(alpha: float, n: int) -> float:
+def stationary_kl_single(
+    alpha: Float[ArrayLike, ...], n_samples: int | Float[ArrayLike, ...]
+) -> Array:
     r"""Small-noise estimate of the stationary $\mathrm{KL}$ of one self-refitting Gaussian.
 
     With real fraction $\alpha$, the mean follows $\mu' = (1-\alpha)\mu + \xi$,
@@ -285,7 +380,16 @@ def stationary_kl_single(alpha: float, n: int) -> float:
     step, KL $\approx (\sigma^2-1)^2/4$), total
     $\mathrm{KL} \approx \frac{1}{2n\alpha(2-\alpha)} + \frac{1}{2n\alpha(2-\alpha)}$.
     A reference for tests; `inf` at $\alpha = 0$ (collapse).
+
+    Args:
+      alpha: Real fraction in [0, 1]; n_samples: points per refit, $\ge 1$.
+
+    Returns:
+      The estimate (an array; NaN where a traced input is outside its domain).
     """
-    if alpha <= 0:
-        return math.inf
-    return 1.0 / (n * alpha * (2 - alpha))
+    alpha, ok = _real("alpha", alpha, low=0.0, high=1.0)
+    n, ok_n = _real("n_samples", n_samples, low=1.0)
+    pos = alpha > 0
+    a_s = jnp.where(pos, alpha, 1.0)
+    out = jnp.where(pos, 1.0 / (n * a_s * (2 - a_s)), jnp.inf)
+    return nan_outside(ok & ok_n, out)

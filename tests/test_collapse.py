@@ -113,7 +113,8 @@ def sim():
     a_eff = float(c.alpha_eff(0.1, 0.0, 10))
     J = np.vstack([J, np.ones((1, R), int)])
     a = np.vstack([a, np.full((1, R), a_eff)])
-    kl, var = c.simulate_collapse(jr.key(42), J, a, n_samples=N, n_generations=G)
+    run = c.simulate_collapse(jr.key(42), J, a, n_samples=N, n_steps=G)
+    kl, var = run.kl, run.var
     return np.asarray(kl), np.asarray(var)
 
 
@@ -121,7 +122,7 @@ def test_single_model_matches_stationary_theory(sim):
     kl, _ = sim
     per_rep = kl[0, :, 100:].mean(axis=-1)
     se = per_rep.std(ddof=1) / math.sqrt(R)
-    theory = c.stationary_kl_single(0.5, N)
+    theory = float(c.stationary_kl_single(0.5, N))
     assert abs(per_rep.mean() - theory) < 5 * se + 0.1 * theory
 
 
@@ -132,7 +133,7 @@ def test_no_external_data_collapses_for_any_J(sim):
     # J = 10 with alpha_ext = 0: alpha_eff = 0.9 by (35), yet the divergence keeps growing
     # (pooled refits inflate the variance instead): mesh data is not external data
     assert np.median(kl[2, :, -1]) > 5 * np.median(kl[2, :, G // 10])
-    assert np.median(kl[2, :, -1]) > 10 * c.stationary_kl_single(0.9, N)
+    assert np.median(kl[2, :, -1]) > 10 * float(c.stationary_kl_single(0.9, N))
 
 
 def test_diversity_helps_but_less_than_alpha_eff(sim):
@@ -144,3 +145,13 @@ def test_diversity_helps_but_less_than_alpha_eff(sim):
     assert single.mean() - mesh.mean() > 3 * math.hypot(se(single), se(mesh))
     # ... but the mesh is far worse than one model that really had alpha_eff real data
     assert mesh.mean() - single_eff.mean() > 3 * math.hypot(se(mesh), se(single_eff))
+
+
+def test_simulation_reports_traced_bad_alpha():
+    import jax
+
+    run = jax.jit(lambda a: c.simulate_collapse(0, 3, a, n_samples=5, n_steps=3))(1.5)
+    assert not bool(run.is_successful())
+    assert np.all(np.isnan(np.asarray(run.kl)))
+    with pytest.raises(ValueError, match="n_steps"):
+        c.simulate_collapse(0, 3, 0.1, n_steps=0)

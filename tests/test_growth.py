@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.integrate
 
-from meshjax import growth as g
+import meshjax
+from meshjax import RESULTS, growth as g
 
 T1 = 40.0
 
@@ -76,7 +77,7 @@ def test_phi_eff_and_threshold():
 def test_regime_c_blowup_time_matches_ts(solved):
     params, C0, kinds, sol = solved
     m = kinds == "c0"
-    assert np.all(np.asarray(sol.status)[m] == g.STATUS_BLOWUP)
+    assert np.all(np.asarray(sol.status == RESULTS.blowup)[m])
     Ts = np.asarray(g.singularity_time(_sel(params, m), C0[m]))
     rel = np.abs(np.asarray(sol.t_end)[m] / Ts - 1)
     assert rel.max() < 1e-3, rel
@@ -92,7 +93,7 @@ def test_regime_c_with_depreciation_is_later_than_ts(solved):
     Tb = np.asarray(g.blowup_time(p, C0[m]))
     Ts = np.asarray(g.singularity_time(p, C0[m]))
     assert np.all(Tb > Ts)
-    blew = np.asarray(sol.status)[m] == g.STATUS_BLOWUP
+    blew = np.asarray(sol.status == RESULTS.blowup)[m]
     np.testing.assert_array_equal(blew, np.isfinite(Tb) & (Tb < T1))
     np.testing.assert_allclose(np.asarray(sol.t_end)[m][blew], Tb[blew], rtol=1e-3)
     # blowup_time -> T_s as delta -> 0
@@ -143,7 +144,7 @@ def test_regime_a_converges_below_ceiling(solved):
     )
     # saturated variant (h > 0, Phi = 1.5 > 1): bounded by max(C0, 1/(h delta)), no blow-up
     mh = kinds == "h"
-    assert np.all(np.asarray(sol.status)[mh] == g.STATUS_OK)
+    assert np.all(np.asarray(sol.status == RESULTS.successful)[mh])
     bound = 1 / (2.0 * 0.5)
     assert np.all(np.exp(np.asarray(sol.log_C)[mh]) < max(1.0, bound) * (1 + 1e-9))
 
@@ -197,7 +198,7 @@ def test_regime_from_params_and_trajectory_agree(solved):
         )
     # with depreciation the blow-up regime needs C0 above the unstable point
     mc = kinds == "cd"
-    blew = np.asarray(sol.status)[mc] == g.STATUS_BLOWUP
+    blew = np.asarray(sol.status == RESULTS.blowup)[mc]
     assert np.all(from_t[mc][blew] == g.REGIME_C)
 
 
@@ -207,7 +208,10 @@ def test_batch_permutation_permutes_results(solved):
     sol2 = g.solve(
         _sel(params, perm), C0[perm], T1, n_save=201
     )  # same shapes: no recompile
-    np.testing.assert_array_equal(np.asarray(sol2.status), np.asarray(sol.status)[perm])
+    np.testing.assert_array_equal(
+        np.asarray(meshjax.status_code(sol2)),
+        np.asarray(meshjax.status_code(sol))[perm],
+    )
     np.testing.assert_allclose(
         np.asarray(sol2.t_end), np.asarray(sol.t_end)[perm], rtol=1e-12
     )
@@ -216,10 +220,10 @@ def test_batch_permutation_permutes_results(solved):
 def test_failed_solve_reports_status(solved):
     params, C0, kinds, sol = solved
     m = kinds == "fail"
-    assert np.all(np.asarray(sol.status)[m] == g.STATUS_FAILED)
+    assert np.all(np.asarray(sol.status == RESULTS.max_steps_reached)[m])
     assert np.all(np.isnan(np.asarray(sol.log_C)[m][:, -1]))
     assert np.all(np.asarray(g.regime_from_trajectory(sol))[m] == -1)
-    assert np.all(np.asarray(sol.status)[~m] != g.STATUS_FAILED)
+    assert np.all(np.asarray(meshjax.is_successful(sol))[~m])
 
 
 @pytest.mark.parametrize(
@@ -259,8 +263,10 @@ def test_bad_inputs_raise():
         g.saturation_ceiling(0.0, 1.0)
     with pytest.raises(ValueError, match="delta"):
         g.saturation_solve(np.ones((2, 2)), 1.0, -0.1, np.ones(2), 1.0)
+    with pytest.raises(ValueError, match="rtol"):
+        g.solve(p, 1.0, 1.0, rtol=-1.0)
     with pytest.raises(ValueError, match="convention"):
-        g.ces_aggregate(np.ones(3), 0.5, "bogus")
+        g.ces_aggregate(np.ones(3), 0.5, convention="bogus")
     with pytest.raises(ValueError, match="beta0"):
         g.BaumolParams(beta0=1.0)
 
@@ -270,8 +276,9 @@ def test_saturation_symmetric_closed_form_and_lemma_bound():
     J, a, h, delta = 4, 0.5, 2.0, 0.3
     A = np.full((J, J), a)
     s = a * J  # row sum
-    ts, C, status = g.saturation_solve(A, h, delta, np.full(J, 0.1), 300.0)
-    assert int(status) == g.STATUS_OK
+    res = g.saturation_solve(A, h, delta, np.full(J, 0.1), 300.0)
+    C = res.C
+    assert res.status == RESULTS.successful
     c_star = 1 / (h * delta) - 1 / (h * s)
     np.testing.assert_allclose(np.asarray(C)[-1], c_star, rtol=1e-6)
     assert np.all(np.asarray(C)[-1] < np.asarray(g.saturation_ceiling(h, delta)))
@@ -282,9 +289,9 @@ def test_saturation_random_matrix_converges_below_bounds(getkey):
     J, h, delta, rho = 4, 1.5, 0.2, 0.5
     A = rng.uniform(0.05, 0.6, (J, J))
     assert float(g.perron_root(A)) > delta
-    ts, C, status = g.saturation_solve(A, h, delta, rng.uniform(0.01, 3.0, J), 300.0)
-    C = np.asarray(C)
-    assert int(status) == g.STATUS_OK
+    res = g.saturation_solve(A, h, delta, rng.uniform(0.01, 3.0, J), 300.0)
+    C = np.asarray(res.C)
+    assert res.status == RESULTS.successful
     # equilibrium: the vector field vanishes there, and each C_j < 1/(h delta)
     resid = np.asarray(
         g.saturation_vector_field(0.0, jnp.asarray(C[-1]), (A, h, delta))
@@ -292,15 +299,15 @@ def test_saturation_random_matrix_converges_below_bounds(getkey):
     assert np.max(np.abs(resid)) < 1e-8
     assert np.all(C[-1] < 1 / (h * delta))
     # a second start reaches the same equilibrium (global stability)
-    _, C2, _ = g.saturation_solve(A, h, delta, rng.uniform(5.0, 9.0, J), 300.0)
+    C2 = g.saturation_solve(A, h, delta, rng.uniform(5.0, 9.0, J), 300.0).C
     np.testing.assert_allclose(np.asarray(C2)[-1], C[-1], rtol=1e-6)
-    agg = float(g.ces_aggregate(C[-1], rho, "sum"))
+    agg = float(g.ces_aggregate(C[-1], rho, convention="sum"))
     assert agg < float(g.c_max_bound(J, rho, h, delta))
 
 
 def test_saturation_decays_when_perron_root_below_delta():
     A = np.full((4, 4), 0.05)  # Perron root 0.2 < delta: Lemma 10.3's equilibrium is 0
-    ts, C, status = g.saturation_solve(A, 1.0, 0.3, np.full(4, 2.0), 300.0)
+    C = g.saturation_solve(A, 1.0, 0.3, np.full(4, 2.0), 300.0).C
     np.testing.assert_allclose(float(g.perron_root(A)), 0.2, rtol=1e-12)
     assert np.all(np.asarray(C)[-1] < 1e-6)
 
@@ -321,44 +328,46 @@ def test_dceff_dJ_is_the_derivative(convention, rho):
         ]
 
     np.testing.assert_allclose(
-        g.dceff_dJ(C, c_new, rho, convention), jax.grad(ceff)(3.0), rtol=1e-12
+        g.dceff_dJ(C, c_new, rho, convention=convention),
+        jax.grad(ceff)(3.0),
+        rtol=1e-12,
     )
     np.testing.assert_allclose(
-        g.ces_aggregate(C, rho, convention), ceff(3.0), rtol=1e-12
+        g.ces_aggregate(C, rho, convention=convention), ceff(3.0), rtol=1e-12
     )
 
 
 def test_variety_signs_and_eq29():
     C = jnp.asarray([1.0, 1.0, 1.0, 1.0])
     # sum / per_type with rho < 0: adding a type at the same level lowers the aggregate
-    assert float(g.dceff_dJ(C, 1.0, -0.5, "sum")) < 0
-    assert float(g.dceff_dJ(C, 1.0, -0.5, "per_type")) < 0
+    assert float(g.dceff_dJ(C, 1.0, -0.5, convention="sum")) < 0
+    assert float(g.dceff_dJ(C, 1.0, -0.5, convention="per_type")) < 0
     # mean: positive iff the new type beats the power mean
     assert (
-        float(g.dceff_dJ(C, 2.0, 0.5, "mean"))
+        float(g.dceff_dJ(C, 2.0, 0.5, convention="mean"))
         > 0
-        > float(g.dceff_dJ(C, 0.5, 0.5, "mean"))
+        > float(g.dceff_dJ(C, 0.5, 0.5, convention="mean"))
     )
     # (29) (per_type, read with jdot = 1) agrees only when c_new equals the power mean
     rho = 0.5
     C2 = jnp.asarray([1.0, 4.0])
     for c_new in (1.0, 3.0):
-        ceff = g.ces_aggregate(C2, rho, "per_type")
+        ceff = g.ces_aggregate(C2, rho, convention="per_type")
         eq29 = (1 - rho) / rho * ceff / 2 * c_new**rho / (jnp.sum(C2**rho) / 2)
-        direct = g.dceff_dJ(C2, c_new, rho, "per_type")
+        direct = g.dceff_dJ(C2, c_new, rho, convention="per_type")
         mean_rho = float(jnp.mean(C2**rho)) ** (1 / rho)
         if abs(c_new - mean_rho) > 1e-9:
             assert abs(float(eq29) - float(direct)) > 1e-3
     np.testing.assert_allclose(
-        g.dceff_dJ(C2, 2.25, rho, "per_type"),
-        (1 - rho) / rho * g.ces_aggregate(C2, rho, "per_type") / 2,
+        g.dceff_dJ(C2, 2.25, rho, convention="per_type"),
+        (1 - rho) / rho * g.ces_aggregate(C2, rho, convention="per_type") / 2,
         rtol=1e-12,
     )
 
 
 def test_variety_saturation_converges_to_ceiling():
     a_s, h, delta, J_max, rho = 1.0, 1.0, 0.2, 20.0, 0.5
-    ts, c, J, ce, status = g.variety_solve(
+    res = g.variety_solve(
         a_s=a_s,
         h=h,
         delta=delta,
@@ -371,7 +380,8 @@ def test_variety_saturation_converges_to_ceiling():
         c0=0.1,
         t1=300.0,
     )
-    assert int(status) == g.STATUS_OK
+    J, ce = res.J, res.C_eff
+    assert res.status == RESULTS.successful
     c_star = 1 / (h * delta) - 1 / (h * a_s * J_max)
     k = (1 - rho) / rho
     np.testing.assert_allclose(float(J[-1]), J_max, rtol=1e-6)
@@ -385,17 +395,17 @@ def test_baumol_cobb_douglas_tends_to_gC_not_gZ():
     gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)  # g_C = 0.1
     bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=0.0)
     out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)  # the experiment's shape
-    np.testing.assert_allclose(out["g_Ceff"], out["g_eq41"], rtol=1e-9, atol=1e-12)
-    assert abs(float(out["g_Ceff"][-1]) - 0.1) < 1e-4  # the chapter says -> g_Z = 0.03
+    np.testing.assert_allclose(out.g_Ceff, out.g_eq41, rtol=1e-9, atol=1e-12)
+    assert abs(float(out.g_Ceff[-1]) - 0.1) < 1e-4  # the chapter says -> g_Z = 0.03
 
 
 def test_baumol_complements_tend_to_gZ():
     gp = g.GrowthParams(delta_g=0.2, f=0.5, lam=1.0, phi=1.0, delta=0.0)
     bp = g.BaumolParams(g_Z=0.03, beta0=0.5, tau=1.0, p=1.0, rho_s=-1.0)
     out = g.baumol_solve(gp, bp, 1.0, 1.0, 2000.0, n_save=401)
-    gce = np.asarray(out["g_Ceff"])
-    t = np.asarray(out["ts"])
-    assert float(out["beta"][-1]) > 0.999
+    gce = np.asarray(out.g_Ceff)
+    t = np.asarray(out.ts)
+    assert float(out.beta[-1]) > 0.999
     # g_Ceff - g_Z ~ p / (|rho_s| (t + tau)) -> 0 (complements + polynomial 1 - beta)
     np.testing.assert_allclose(gce[-1] - 0.03, 1.0 / (t[-1] + 1.0), rtol=0.05)
     assert np.all(np.diff(gce[2:]) < 0)
@@ -417,7 +427,7 @@ def test_capability_growth_experiment_tiny(tmp_path):
         collapse_J=[1, 10],
         collapse_alpha=[0.0, 0.2],
         collapse_rho=[0.0, 0.5],
-        n_generations=300,
+        n_steps=300,
         replicas=14,
         n_samples=50,
         calibrate=False,
@@ -446,3 +456,72 @@ def test_capability_growth_experiment_tiny(tmp_path):
         exp.validate({**exp.defaults, "n_phi0": 1})
     paths = exp.plot(res, tmp_path)
     assert len(paths) == 3 and all(p.exists() for p in paths)
+
+
+# ----------------------------------------------------------------------------- issue 12
+def _f32(params):
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
+
+
+def test_tiny_C0_below_Phi_1_is_not_a_blowup():
+    # issue 12: status blow-up and log_C = +inf at every time (float32, Phi = 0.5 < 1)
+    p = _f32(g.GrowthParams())
+    sol = g.solve(p, jnp.float32(1e-12), 10.0)
+    assert sol.status == RESULTS.successful
+    assert np.all(np.isfinite(np.asarray(sol.log_C)))
+    cf = np.asarray(g.closed_form(sol.ts, p, jnp.float32(1e-12)))
+    np.testing.assert_allclose(np.asarray(sol.log_C)[1:], cf[1:], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(float(sol.log_C[-1]), 1.8325822, rtol=1e-4)
+    np.testing.assert_allclose(float(sol.log_C[0]), np.log(1e-12), rtol=1e-6)
+
+
+def test_dceff_dJ_accurate_near_rho_0():
+    # issue 12: the mean-convention derivative lost every digit as rho -> 0 (float32)
+    C = jnp.asarray([1.0, 2.0, 3.5], jnp.float32)
+    c_new = jnp.float32(1.7)
+    x = np.log([1.0, 2.0, 3.5])
+    limit = np.exp(x.mean()) / 3 * (np.log(1.7) - x.mean())  # rho -> 0
+    for rho in (1e-7, 1e-5, 0.0):
+        got = float(g.dceff_dJ(C, c_new, jnp.float32(rho)))
+        np.testing.assert_allclose(got, limit, rtol=1e-4)
+    got = float(
+        g.dceff_dJ(jnp.ones(4, jnp.float32), jnp.float32(2.0), jnp.float32(1e-7))
+    )
+    np.testing.assert_allclose(got, np.log(2.0) / 4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("field", ["delta_g", "gamma_J", "eta_J", "delta", "phi"])
+def test_params_refuse_inf(field):
+    with pytest.raises(ValueError, match=field):
+        g.GrowthParams(**{field: np.inf})
+    g.GrowthParams(J_max=np.inf)  # the one field where inf means something (no ceiling)
+
+
+def test_bad_options_name_the_argument():
+    p = g.GrowthParams()
+    for name in ("rtol", "atol"):
+        with pytest.raises(ValueError, match=name):
+            g.solve(p, 1.0, 1.0, **{name: -1.0})
+    with pytest.raises(ValueError, match="blowup_factor"):
+        g.solve(p, 1.0, 1.0, blowup_factor=0.5)
+    with pytest.raises(ValueError, match="axis"):
+        g.ces_aggregate(np.ones((2, 3)), 0.5, axis=2)  # wrapped to axis 0 before
+    np.testing.assert_allclose(
+        g.ces_aggregate(np.ones((2, 3)), 0.5, axis=-2), np.ones(3), rtol=1e-12
+    )
+
+
+def test_solve_sweeps_over_phi_and_reports_traced_bad_values():
+    from meshjax.sweep import sweep
+
+    def point(key, phi):
+        sol = g.solve(g.GrowthParams(phi=phi), 1.0, 5.0, n_save=3)
+        return {"log_C": sol.log_C[-1], "code": meshjax.status_code(sol)}
+
+    table = sweep(point, {"phi": [0.3, 0.7]}, key=jax.random.key(0), progress=False)
+    for i, phi in enumerate((0.3, 0.7)):
+        direct = g.solve(g.GrowthParams(phi=phi), 1.0, 5.0, n_save=3)
+        np.testing.assert_allclose(table["log_C"][i], direct.log_C[-1], rtol=1e-9)
+    bad = jax.jit(lambda f: g.solve(g.GrowthParams(f=f), 1.0, 5.0, n_save=3))(1.5)
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.all(np.isnan(np.asarray(bad.log_C)))

@@ -21,9 +21,28 @@ from typing import Any
 import jax.random as jr
 import numpy as np
 
-from meshjax import collapse as col, growth as gr
+from meshjax import RESULTS, collapse as col, growth as gr
 
 from ._base import Context, Experiment, Finding, Result
+
+_STATUS_NAMES = (
+    "successful",
+    "blowup",
+    "overflow",
+    "max_steps_reached",
+    "solver_failed",
+    "invalid_parameter",
+)
+_BAUMOL_FIELDS = (
+    "ts",
+    "beta",
+    "log_C1",
+    "log_Z",
+    "log_Ceff",
+    "g_C1",
+    "g_Ceff",
+    "g_eq41",
+)
 
 DEFAULTS: dict[str, Any] = {
     "n_phi0": 21,
@@ -47,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "collapse_rho": [0.0, 0.25, 0.5, 0.75, 0.9],
     "alpha_crit": 0.5,
     "n_samples": 100,
-    "n_generations": 300,
+    "n_steps": 300,
     "replicas": 4,
     "kl_threshold": 0.1,
     "calibrate": True,
@@ -109,8 +128,8 @@ def validate(p) -> None:
         "n_samples", isinstance(p["n_samples"], int) and p["n_samples"] >= 2, "int >= 2"
     )
     need(
-        "n_generations",
-        isinstance(p["n_generations"], int) and p["n_generations"] >= 10,
+        "n_steps",
+        isinstance(p["n_steps"], int) and p["n_steps"] >= 10,
         "int >= 10",
     )
     need("replicas", isinstance(p["replicas"], int) and p["replicas"] >= 1, "int >= 1")
@@ -155,7 +174,9 @@ def _regime_map(p, log):
     Tb = np.asarray(gr.blowup_time(params, C0))
     Ts = np.where(H > 0, np.inf, Ts)
     Tb = np.where(H > 0, np.inf, Tb)
-    status = np.asarray(sol.status)
+    status = np.full(np.shape(sol.t_end), "solver_failed", dtype=object)
+    for name in _STATUS_NAMES:
+        status[np.asarray(sol.status == getattr(RESULTS, name))] = name
     t_end = np.asarray(sol.t_end)
     logc_end = np.asarray(sol.log_C)[..., -1]
     rows = []
@@ -176,7 +197,7 @@ def _regime_map(p, log):
                 "T_s_eq33": float(Ts[idx]),
                 "T_blowup_exact": float(Tb[idx]),
                 "t_stop": float(t_end[idx]),
-                "status": gr.STATUS[status[idx]],
+                "status": status[idx],
                 "log_C_end": float(logc_end[idx]),
             }
         )
@@ -207,15 +228,15 @@ def _baumol(p, log):
     for rho_s in p["rho_s"]:
         bp = gr.BaumolParams(g_Z=p["g_Z"], beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
         out = gr.baumol_solve(gp, bp, 1.0, 1.0, float(p["baumol_t1"]), n_save=401)
-        curves[rho_s] = {k: np.asarray(v) for k, v in out.items()}
+        curves[rho_s] = {k: np.asarray(getattr(out, k)) for k in _BAUMOL_FIELDS}
         for i in range(0, 401, 40):
             rows.append(
                 {
                     "rho_s": float(rho_s),
-                    "t": float(out["ts"][i]),
-                    "beta": float(out["beta"][i]),
-                    "g_Ceff": float(out["g_Ceff"][i]),
-                    "g_eq41": float(out["g_eq41"][i]),
+                    "t": float(out.ts[i]),
+                    "beta": float(out.beta[i]),
+                    "g_Ceff": float(out.g_Ceff[i]),
+                    "g_eq41": float(out.g_eq41[i]),
                     "g_C": p["g_C"],
                     "g_Z": p["g_Z"],
                 }
@@ -252,12 +273,12 @@ def _collapse(p, key, log):
     A_all = np.concatenate([Am.reshape(-1), ae0.reshape(-1)])
     J_rep = np.repeat(J_all[:, None], reps, axis=1)
     A_rep = np.repeat(A_all[:, None], reps, axis=1)
-    log(f"collapse simulation: {J_rep.size} runs x {p['n_generations']} generations")
-    kl, var = col.simulate_collapse(
-        key, J_rep, A_rep, n_samples=p["n_samples"], n_generations=p["n_generations"]
+    log(f"collapse simulation: {J_rep.size} runs x {p['n_steps']} generations")
+    run = col.simulate_collapse(
+        key, J_rep, A_rep, n_samples=p["n_samples"], n_steps=p["n_steps"]
     )
-    kl, var = np.asarray(kl), np.asarray(var)
-    G = p["n_generations"]
+    kl, var = np.asarray(run.kl), np.asarray(run.var)
+    G = p["n_steps"]
     tail = kl[..., G // 2 :].mean(axis=-1).mean(axis=-1)  # mean over tail and replicas
     kl_end = np.median(kl[..., -1], axis=-1)
     var_end = np.median(var[..., -1], axis=-1)
@@ -274,8 +295,8 @@ def _collapse(p, key, log):
                 "kl_end_mesh": float(kl_end[i]),
                 "var_end_mesh": float(var_end[i]),
                 "kl_tail_single_at_alpha_eff": float(tail[n + i]),
-                "kl_theory_single_at_alpha_eff": col.stationary_kl_single(
-                    float(ae0.reshape(-1)[i]), p["n_samples"]
+                "kl_theory_single_at_alpha_eff": float(
+                    col.stationary_kl_single(float(ae0.reshape(-1)[i]), p["n_samples"])
                 ),
                 "collapsed_mesh": bool(kl_end[i] > p["kl_threshold"]),
             }
@@ -302,15 +323,15 @@ def _calibration(p, log):
     y = np.asarray(cal.model_log_c(ts, **true))
     rng = np.random.default_rng(0)
     obs = np.exp(y + p["fit_noise"] * rng.standard_normal(ts.shape))
-    log("calibration: fitting (a, Phi, delta, C0) by L-BFGS through diffrax")
+    log("calibration: fitting (a, Phi, delta, C0) by Levenberg-Marquardt through diffrax")
     r = cal.fit(ts, obs)
     rows = [
         {
             "param": k,
             "true": v,
-            "estimate": r.params[k],
-            "stderr": r.stderr[k],
-            "z": (r.params[k] - v) / r.stderr[k],
+            "estimate": float(r.params[k]),
+            "stderr": float(r.stderr[k]),
+            "z": float((r.params[k] - v) / r.stderr[k]),
         }
         for k, v in true.items()
     ]
@@ -330,7 +351,7 @@ def run(params, ctx: Context) -> Result:
 
     # --- regime map -------------------------------------------------------------------
     rm_rows, rm = _regime_map(p, ctx.log)
-    blow = rm["status"] == gr.STATUS_BLOWUP
+    blow = rm["status"] == "blowup"
     fin_b = np.isfinite(rm["Tb"]) & blow
     rel_exact = (
         np.abs(rm["t_end"][fin_b] / rm["Tb"][fin_b] - 1) if fin_b.any() else np.zeros(1)
@@ -410,7 +431,7 @@ def run(params, ctx: Context) -> Result:
             else math.inf
         )
         max_c = float(np.exp(rm["logc_end"][hmask]).max())
-        ok_h = (rm["status"][hmask] == gr.STATUS_OK).all() and max_c <= bound * (
+        ok_h = (rm["status"][hmask] == "successful").all() and max_c <= bound * (
             1 + 1e-6
         )
         findings.append(
@@ -539,7 +560,7 @@ def run(params, ctx: Context) -> Result:
                 "Pred. 11: phi_eff is measurable from a capability series",
                 "supported" if zmax < 3 else "inconclusive",
                 f"fit of (22) to {p['fit_points']} points with {p['fit_noise']:.0%} noise: "
-                f"Phi = {fit.params['Phi']:.3f} +- {fit.stderr['Phi']:.3f} (true 0.6); "
+                f"Phi = {float(fit.params['Phi']):.3f} +- {float(fit.stderr['Phi']):.3f} (true 0.6); "
                 f"only (a, Phi, delta, C0) are identifiable, phi_eff = Phi + 1 - lambda",
             )
         )
@@ -592,7 +613,7 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
             shading="nearest",
         )
         T = np.where(
-            rm["status"][:, :, k, 0] == gr.STATUS_BLOWUP,
+            rm["status"][:, :, k, 0] == "blowup",
             rm["t_end"][:, :, k, 0],
             np.nan,
         ).T

@@ -42,6 +42,7 @@ import jax.random as jr
 import numpy as np
 
 from .. import collapse, epidemic, fitness, growth, potts, raf
+from .._results import RESULTS, status_code
 from ..graph import barabasi_albert, random_regular
 from ._base import Context, Experiment, Finding, Result
 
@@ -72,7 +73,7 @@ DEFAULTS = {
     "collapse_rho": 0.5,
     "collapse_alpha_crit": 0.5,
     "collapse_samples": 50,
-    "collapse_generations": 200,
+    "collapse_n_steps": 200,
     "collapse_replicas": 8,
     # P10
     "baumol_t1": 400.0,
@@ -172,7 +173,7 @@ def _validate(p):
     need("collapse_rho", 0 <= p["collapse_rho"] < 1, "in [0, 1)")
     need("collapse_alpha_crit", 0 < p["collapse_alpha_crit"] < 1, "in (0, 1)")
     need("collapse_samples", p["collapse_samples"] >= 2, ">= 2")
-    need("collapse_generations", p["collapse_generations"] >= 10, ">= 10")
+    need("collapse_n_steps", p["collapse_n_steps"] >= 10, ">= 10")
     need("collapse_replicas", p["collapse_replicas"] >= 1, ">= 1")
     need("baumol_t1", p["baumol_t1"] > 0, "> 0")
     need("baumol_g_Z", 0 < p["baumol_g_Z"] < 0.2, "in (0, 0.2)")
@@ -441,12 +442,12 @@ def _p9(p, key, rows):
     Js = np.asarray([int(j) for j in p["collapse_J"]])
     alphas = np.asarray([float(a) for a in p["collapse_alpha"]])
     R = int(p["collapse_replicas"])
-    G = int(p["collapse_generations"])
+    G = int(p["collapse_n_steps"])
     Jg = np.broadcast_to(Js[None, :, None], (R, Js.size, alphas.size))
     Ag = np.broadcast_to(alphas[None, None, :], (R, Js.size, alphas.size))
-    kl, _ = collapse.simulate_collapse(
-        key, Jg, Ag, n_samples=int(p["collapse_samples"]), n_generations=G
-    )
+    kl = collapse.simulate_collapse(
+        key, Jg, Ag, n_samples=int(p["collapse_samples"]), n_steps=G
+    ).kl
     tail = max(1, G // 4)
     kl_end = np.asarray(kl)[..., -tail:].mean(-1).mean(0)  # (J, alpha)
     rho, acrit = float(p["collapse_rho"]), float(p["collapse_alpha_crit"])
@@ -513,8 +514,8 @@ def _p10(p, rows):
     for name, rho_s in (("Cobb-Douglas (40)", 0.0), ("CES complements rho_s=-1", -1.0)):
         bp = growth.BaumolParams(g_Z=gz, beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
         r = growth.baumol_solve(gp, bp, 1.0, 1.0, t1, n_save=201)
-        g_end = float(np.asarray(r["g_Ceff"])[-1])
-        g_c = float(np.asarray(r["g_C1"])[-1])
+        g_end = float(np.asarray(r.g_Ceff)[-1])
+        g_c = float(np.asarray(r.g_C1)[-1])
         out[name] = (g_end, g_c)
         rows.append(
             _row("P10", "g_Ceff_at_t1_over_g_Z", f"{name}, t1={t1}", g_end / gz)
@@ -550,7 +551,7 @@ def _p11(p, rows):
         gp = growth.GrowthParams(delta_g=1.0, f=0.5, lam=1.0, phi=float(f), delta=0.0)
         reg.append(int(np.asarray(growth.regime_from_params(gp, 1.0))))
         sol = growth.solve(gp, 1.0, t1, n_save=201)
-        status.append(int(np.asarray(sol.status)))
+        status.append(int(np.asarray(status_code(sol))))  # 0 successful, 1 blowup
         gr.append(np.asarray(sol.growth_rate))
         t_end.append(float(np.asarray(sol.t_end)))
     reg, status, gr = np.asarray(reg), np.asarray(status), np.stack(gr)
@@ -564,14 +565,14 @@ def _p11(p, rows):
             )
         )
         rows.append(_row("P11", "t_end", f"phi_eff={f}", t_end[i]))
-        if status[i] == growth.STATUS_OK:
+        if status[i] == int(status_code(RESULTS.successful)):
             rows.append(_row("P11", "growth_rate_at_t1", f"phi_eff={f}", gr[i, -1]))
     band = (phis >= 0.6) & (phis <= 0.8)
     above = phis > 1
     a_ok = bool(np.all(reg[band] == growth.REGIME_A) and np.all(status[band] == 0))
     c_ok = bool(
         np.all(reg[above] == growth.REGIME_C)
-        and np.all(status[above] == growth.STATUS_BLOWUP)
+        and np.all(status[above] == int(status_code(RESULTS.blowup)))
     )
     eff = float(growth.phi_eff(0.6, 0.3))
     verdict = "supported" if a_ok and c_ok else "not supported"
@@ -593,7 +594,7 @@ def _p11(p, rows):
 def _p12(p, rows):
     rho = float(p["variety_rho"])
     jmax = float(p["variety_J_max"])
-    ts, c, J, ceff, status = growth.variety_solve(
+    res = growth.variety_solve(
         a_s=0.5,
         h=1.0,
         delta=0.1,
@@ -607,7 +608,7 @@ def _p12(p, rows):
         t1=100.0,
         convention="per_type",
     )
-    ts, J, ceff = np.asarray(ts), np.asarray(J), np.asarray(ceff)
+    ts, J, ceff = np.asarray(res.ts), np.asarray(res.J), np.asarray(res.C_eff)
     gJ = np.gradient(np.log(J), ts)
     # C_eff against J: of the steps where J grew appreciably, the share where C_eff grew too
     dJ, dC = np.diff(J), np.diff(ceff)
@@ -626,11 +627,11 @@ def _p12(p, rows):
     rows.append(_row("P12", "corr_logJ_logCeff", s, corr))
     rows.append(_row("P12", "share_of_J_growth_steps_with_C_eff_up", s, share_up))
     # sign of dC_eff/dJ for complements, "sum" normalisation
-    d_neg = float(growth.dceff_dJ(jnp.ones(5), 1.0, -0.5, "sum"))
+    d_neg = float(growth.dceff_dJ(jnp.ones(5), 1.0, -0.5, convention="sum"))
     rows.append(_row("P12", "dCeff_dJ_rho=-0.5_sum", "C_j=1, J=5, c_new=1", d_neg))
     verdict = (
         "supported"
-        if rises and decel and int(np.asarray(status)) == 0
+        if rises and decel and bool(res.status == RESULTS.successful)
         else ("not supported" if not rises else "inconclusive")
     )
     detail = (

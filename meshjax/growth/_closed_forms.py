@@ -1,0 +1,159 @@
+r"""Closed forms of (22) with constant $J$: the Bernoulli solution, (32), (33), $C_u$, $C^*$.
+
+Every function here is a formula: concrete arguments outside their domain raise
+`ValueError` naming them; traced ones give NaN there (`nan_outside`).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._validate import in_domain, nan_outside
+from ._params import GrowthParams, check_field, params_ok
+
+
+def _params(params) -> GrowthParams:
+    if not isinstance(params, GrowthParams):
+        raise TypeError(f"`params` must be a GrowthParams, got {type(params).__name__}")
+    return params
+
+
+def _c0(C0):
+    C0 = check_field("C0", C0, 0.0, None, True, False)
+    return C0, in_domain(C0, low=0.0, low_open=True)
+
+
+def closed_form(
+    t: Float[ArrayLike, ...], params: GrowthParams, C0: Float[ArrayLike, ...]
+) -> Array:
+    r"""Exact $\ln C(t)$ of (22) with constant $J$ and $h = 0$, including the $-\delta C$ term.
+
+    With $v = C^{1-\Phi}$ the Bernoulli equation is linear:
+    $\dot v = (1-\Phi)(a - \delta v)$, $a = \delta_g f^\lambda J^{\gamma_J}$, so
+    $v(t) = a/\delta + (v_0 - a/\delta)e^{-(1-\Phi)\delta t}$ ($\delta>0$) or
+    $v_0 + (1-\Phi)a t$ ($\delta = 0$, which is (33) with its sign fixed); for $\Phi=1$,
+    $\ln C = \ln C_0 + (a-\delta)t$. Past a singularity returns `+inf`.
+
+    Args:
+      t: Times $\ge 0$, broadcast with the parameter fields and `C0`.
+      params: `GrowthParams` (uses delta_g, f, lam, phi, gamma_J, delta, J0, alpha's).
+      C0: $C(0) \in (0, \infty)$.
+
+    Returns:
+      $\ln C(t)$, broadcast shape (NaN where a traced input is outside its domain).
+      Cost O(1) per element.
+    """
+    p = _params(params)
+    t = check_field("t", t, 0.0, None, False, False)
+    C0, ok = _c0(C0)
+    ok = ok & params_ok(p) & in_domain(t, low=0.0)
+    a, Phi, d = p.a(), p.Phi, p.delta
+    log_c0 = jnp.log(C0)
+    one = jnp.abs(Phi - 1) < 1e-12
+    e = jnp.where(one, 2.0, 1 - Phi)  # safe exponent 1 - Phi
+    v0 = jnp.exp(e * log_c0)
+    d_safe = jnp.where(d > 0, d, 1.0)
+    v_d = a / d_safe + (v0 - a / d_safe) * jnp.exp(-e * d_safe * t)
+    v_0 = v0 + e * a * t
+    v = jnp.where(d > 0, v_d, v_0)
+    pos = v > 0
+    log_c = jnp.where(
+        pos, jnp.log(jnp.where(pos, v, 1.0)) / e, jnp.where(e < 0, jnp.inf, -jnp.inf)
+    )
+    return nan_outside(ok, jnp.where(one, log_c0 + (a - d) * t, log_c))
+
+
+def closed_form_exp_variety(
+    t: Float[ArrayLike, ...], params: GrowthParams, C0: Float[ArrayLike, ...]
+) -> Array:
+    r"""Exact $\ln C(t)$ of (22) in regime (b) ($\Phi = 1$, $h=0$) with $J = J_0 e^{g_J t}$.
+
+    $\ln C(t) = \ln C_0 + a_0 \frac{e^{\gamma_J g_J t} - 1}{\gamma_J g_J} - \delta t$,
+    $a_0 = \delta_g f^\lambda J_0^{\gamma_J}$. The chapter's (32),
+    $\ln C_0 + (a_0 e^{\gamma_J g_J t} - \delta)t$, is not a solution: it overstates the
+    log-capability by $a_0\,[t e^{x} - (e^x-1)/(\gamma_J g_J)]$, $x = \gamma_J g_J t$.
+
+    Args:
+      t: Times $\ge 0$; params: `GrowthParams`; C0: $C(0) \in (0, \infty)$.
+
+    Returns:
+      $\ln C(t)$, broadcast shape (NaN where a traced input is outside its domain).
+    """
+    p = _params(params)
+    t = check_field("t", t, 0.0, None, False, False)
+    C0, ok = _c0(C0)
+    ok = ok & params_ok(p) & in_domain(t, low=0.0)
+    k = p.gamma_J * p.g_J
+    k_safe = jnp.where(k != 0, k, 1.0)
+    integral = jnp.where(k != 0, jnp.expm1(k_safe * t) / k_safe, t)
+    return nan_outside(ok, jnp.log(C0) + p.a() * integral - p.delta * t)
+
+
+def singularity_time(params: GrowthParams, C0: Float[ArrayLike, ...]) -> Array:
+    r"""$T_s$ of (33): $C_0^{1-\Phi}/((\Phi-1)\,\delta_g f^\lambda J^{\gamma_J})$ (ignores $\delta$).
+
+    Returns `inf` where $\Phi \le 1$ or $a = 0$. This is exact for (22) with $\delta = 0$,
+    $h = 0$ and constant $J$; `blowup_time` keeps $\delta$. NaN where a traced input is
+    outside its domain; `C0` in $(0, \infty)$.
+    """
+    p = _params(params)
+    C0, ok = _c0(C0)
+    ok = ok & params_ok(p)
+    a, Phi = p.a(), p.Phi
+    above = (Phi > 1) & (a > 0)
+    e = jnp.where(above, Phi - 1, 1.0)
+    out = jnp.where(above, C0 ** (-e) / (e * jnp.where(above, a, 1.0)), jnp.inf)
+    return nan_outside(ok, out)
+
+
+def unstable_point(params: GrowthParams) -> Array:
+    r"""$C_u = (\delta/a)^{1/(\Phi-1)}$: for $\Phi>1$, $\delta>0$, $h=0$, blow-up iff $C_0 > C_u$.
+
+    `inf` where $\Phi \le 1$ or $a = 0$; NaN where a traced field is outside its domain.
+    """
+    p = _params(params)
+    a, Phi = p.a(), p.Phi
+    e = jnp.where(Phi != 1, Phi - 1, 1.0)
+    out = jnp.where(
+        (Phi > 1) & (a > 0), (p.delta / jnp.where(a > 0, a, 1.0)) ** (1 / e), jnp.inf
+    )
+    return nan_outside(params_ok(p), out)
+
+
+def blowup_time(params: GrowthParams, C0: Float[ArrayLike, ...]) -> Array:
+    r"""Exact blow-up time of (22) with $\delta \ge 0$, constant $J$, $h = 0$.
+
+    $T = -\ln(1 - \delta v_0/a)/((\Phi-1)\delta)$ if $\delta v_0 < a$ ($C_0 > C_u$), else
+    $\infty$; $v_0 = C_0^{1-\Phi}$. Tends to (33)'s $T_s$ as $\delta \to 0$ and always
+    exceeds it. `C0` in $(0, \infty)$; NaN where a traced input is outside its domain.
+    """
+    p = _params(params)
+    C0, ok = _c0(C0)
+    ok = ok & params_ok(p)
+    a, Phi, d = p.a(), p.Phi, p.delta
+    above = (Phi > 1) & (a > 0)
+    e = jnp.where(above, Phi - 1, 1.0)
+    a_s = jnp.where(above, a, 1.0)
+    x = d * C0 ** (-e) / a_s
+    d_safe = jnp.where(d > 0, d, 1.0)
+    t_d = -jnp.log1p(-jnp.where(x < 1, x, 0.0)) / (e * d_safe)
+    t_d = jnp.where(x < 1, t_d, jnp.inf)
+    t_0 = C0 ** (-e) / (e * a_s)
+    return nan_outside(ok, jnp.where(above, jnp.where(d > 0, t_d, t_0), jnp.inf))
+
+
+def steady_state(params: GrowthParams) -> Array:
+    r"""Regime (a) steady state of (22) ($h = 0$, constant $J$): $C^* = (a/\delta)^{1/(1-\Phi)}$.
+
+    Returns `inf` where $\Phi \ge 1$ or $\delta = 0$ (no finite steady state); NaN where a
+    traced field is outside its domain.
+    """
+    p = _params(params)
+    a, Phi, d = p.a(), p.Phi, p.delta
+    ok = (Phi < 1) & (d > 0) & (a > 0)
+    e = jnp.where(ok, 1 - Phi, 1.0)
+    out = jnp.where(
+        ok, (jnp.where(ok, a, 1.0) / jnp.where(ok, d, 1.0)) ** (1 / e), jnp.inf
+    )
+    return nan_outside(params_ok(p), out)
