@@ -32,8 +32,9 @@ mask), stepped under `lax.scan`:
    probability $f$ (`raf_f`) per step; operation $r$ needs a catalyst of its type $b_r$,
    found by the same routing; a served operation is one payment.
 7. **Recombinant variety** (App. D): a pair of active types is viable when an edge joins
-   a worker on one with a worker on the other; new types appear at Poisson rate
-   $\nu P (1 - J/J_{\max})$ ($P$ viable pairs, $J_{\max}$ = `type_capacity`).
+   a worker on one with a worker on the other; new types appear at the mean rate
+   $\nu P (1 - J/J_{\max})$ per step ($P$ viable pairs, $J_{\max}$ = `type_capacity`),
+   drawn by stochastic rounding ($\lfloor \text{rate} + U \rfloor$).
 
 `simulate` records $N$, the giant fraction, $C_{\rm mesh}$ (15) over the giant component,
 $\lambda_2$ (a Lanczos Ritz bound), the degree tail exponent, transactions and hops.

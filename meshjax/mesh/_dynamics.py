@@ -17,7 +17,7 @@ def _arrive(key, st: MeshState, p: MeshParams):
     """Bianconi–Barabási arrivals: each new agent links to m agents drawn ∝ η_i k_i."""
     n, m, b, r = st.n_agents, st.m, st.max_arrivals, st.attach_tries
     dtype = st.fitness.dtype
-    k_n, k_slot, k_coin, k_acc = jr.split(key, 4)
+    k_n, k_slot, k_coin, k_acc, k_link = jr.split(key, 5)
     N = st.n_present
     want = jnp.floor(p.growth * N.astype(dtype) + jr.uniform(k_n, (), dtype))
     want = jnp.minimum(want, jnp.asarray(b, dtype)).astype(jnp.int32)
@@ -34,7 +34,8 @@ def _arrive(key, st: MeshState, p: MeshParams):
         jr.uniform(k_acc, (b, m, r), dtype) < st.fitness[jnp.maximum(cand, 0)]
     )
     first = jnp.argmax(ok, axis=-1)
-    chosen = jnp.take_along_axis(cand, first[..., None], axis=-1)[..., 0]
+    pick = first[..., None] == jnp.arange(r, dtype=first.dtype)
+    chosen = jnp.sum(jnp.where(pick, cand, 0), axis=-1, dtype=jnp.int32)
     chosen = jnp.where(jnp.any(ok, axis=-1), chosen, -1)
     # a repeated target of one arrival is dropped (no multi-edges)
     dup = jnp.zeros((b, m), bool)
@@ -42,7 +43,8 @@ def _arrive(key, st: MeshState, p: MeshParams):
         dup = dup.at[:, i].set(jnp.any(chosen[:, :i] == chosen[:, i : i + 1], axis=1))
     rows = jnp.arange(b, dtype=jnp.int32)
     live = (rows < n_new)[:, None]
-    chosen = jnp.where(live & ~dup, chosen, -1)
+    links = jr.uniform(k_link, (b, m), dtype) < p.link_prob
+    chosen = jnp.where(live & ~dup & links, chosen, -1)
     ids = N + rows
     slots = (ids[:, None] * m + jnp.arange(m, dtype=jnp.int32)[None, :]).reshape(-1)
     slots = jnp.where(live.repeat(m, axis=1).reshape(-1), slots, n * m)
@@ -286,7 +288,9 @@ def _step(key, st: MeshState, params: MeshParams) -> MeshState:
     pairs = _viable_pairs(st, task)
     jf = st.n_types.astype(dtype)
     rate = p.variety_rate * pairs.astype(dtype) * (1.0 - jf / J)
-    born = jr.poisson(k_var, jnp.maximum(rate, 0.0), dtype=jnp.int32)
+    # stochastic rounding: mean = rate (a Poisson draw costs a while loop per step)
+    born = jnp.floor(jnp.maximum(rate, 0.0) + jr.uniform(k_var, (), dtype))
+    born = born.astype(jnp.int32)
     born = jnp.minimum(born, J - st.n_types)
     tl = st.tally
     tally = Tally(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._custom_types import Array
-from .._validate import check_real, in_domain, is_traced
+from .._validate import check_real, in_domain, is_traced, nan_outside
 
 #: name -> (low, high, low_open, high_open) of each parameter's domain.
 DOMAINS: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "growth": (0.0, None, False, False),
+    "link_prob": (0.0, 1.0, False, False),
     "fitness_theta": (-1.0, None, True, False),
     "query_rate": (0.0, 1.0, False, False),
     "efficiency": (0.0, None, True, False),
@@ -31,16 +31,15 @@ DOMAINS: dict[str, tuple[float | None, float | None, bool, bool]] = {
 }
 
 
-def _conv(x):
-    return x if is_traced(x) else jnp.asarray(x)
-
-
 class MeshParams(eqx.Module):
     r"""Numeric parameters of `meshjax.mesh` (all scalars; any may be traced).
 
     Attributes:
       growth: Arrivals per step per present agent ($\ge 0$): a step brings
         $\lfloor g N + U\rfloor$ new agents ($U$ uniform), at most `max_arrivals`.
+      link_prob: Probability $p \in [0, 1]$ that each attachment link forms (bond
+        percolation of the arrivals: §3.1's coordination probability); an arrival whose
+        links all fail is isolated.
       fitness_theta: $\theta > -1$ of the fitness density $\rho(\eta) = (1 + \theta)
         (1 - \eta)^\theta$ on $(0, 1]$ ($\theta = 0$: uniform). An agent's fitness is
         both its Bianconi–Barabási attractiveness and its capability ceiling $\bar c_i$.
@@ -64,33 +63,61 @@ class MeshParams(eqx.Module):
       variety_rate: $\nu \ge 0$: new types per step per viable pair (App. D).
     """
 
-    growth: Array = eqx.field(converter=_conv, default=0.05)
-    fitness_theta: Array = eqx.field(converter=_conv, default=0.0)
-    query_rate: Array = eqx.field(converter=_conv, default=1.0)
-    efficiency: Array = eqx.field(converter=_conv, default=2.0)
-    steepness: Array = eqx.field(converter=_conv, default=2.0)
-    learning: Array = eqx.field(converter=_conv, default=0.5)
-    forgetting: Array = eqx.field(converter=_conv, default=0.05)
-    quit_prob: Array = eqx.field(converter=_conv, default=0.1)
-    theta_min: Array = eqx.field(converter=_conv, default=0.01)
-    theta_max: Array = eqx.field(converter=_conv, default=20.0)
-    skill_rate: Array = eqx.field(converter=_conv, default=0.05)
-    diffusion_rate: Array = eqx.field(converter=_conv, default=0.1)
-    serve_threshold: Array = eqx.field(converter=_conv, default=0.2)
-    rho: Array = eqx.field(converter=_conv, default=0.5)
-    raf_f: Array = eqx.field(converter=_conv, default=0.0)
-    variety_rate: Array = eqx.field(converter=_conv, default=0.0)
+    growth: Array
+    link_prob: Array
+    fitness_theta: Array
+    query_rate: Array
+    efficiency: Array
+    steepness: Array
+    learning: Array
+    forgetting: Array
+    quit_prob: Array
+    theta_min: Array
+    theta_max: Array
+    skill_rate: Array
+    diffusion_rate: Array
+    serve_threshold: Array
+    rho: Array
+    raf_f: Array
+    variety_rate: Array
 
-    def __check_init__(self):
+    def __init__(
+        self,
+        growth=0.05,
+        link_prob=1.0,
+        fitness_theta=0.0,
+        query_rate=1.0,
+        efficiency=2.0,
+        steepness=2.0,
+        learning=0.5,
+        forgetting=0.05,
+        quit_prob=0.1,
+        theta_min=0.01,
+        theta_max=20.0,
+        skill_rate=0.05,
+        diffusion_rate=0.1,
+        serve_threshold=0.2,
+        rho=0.5,
+        raf_f=0.0,
+        variety_rate=0.0,
+    ):
+        values = dict(locals())
+        values.pop("self")
         for name, (lo, hi, lo_open, hi_open) in DOMAINS.items():
-            v = getattr(self, name)
-            if is_traced(v) or isinstance(v, jax.ShapeDtypeStruct):
-                continue
-            if isinstance(v, jax.Array | np.ndarray) and v.dtype == object:
-                continue
-            check_real(name, v, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
-        rho = self.rho
-        if not is_traced(rho) and float(np.asarray(rho)) == 0.0:
+            v = values[name]
+            if is_traced(v):
+                # traced: out-of-domain values become NaN (the driver reports them)
+                ok = in_domain(v, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
+                if name == "rho":
+                    ok &= v != 0
+                v = nan_outside(ok, jnp.asarray(v, jnp.result_type(v, float)))
+            else:
+                check_real(
+                    name, v, low=lo, high=hi, low_open=lo_open, high_open=hi_open
+                )
+                v = jnp.asarray(v)
+            setattr(self, name, v)
+        if not is_traced(self.rho) and float(self.rho) == 0.0:
             raise ValueError("`rho`=0.0 is out of range; allowed: rho < 1, rho != 0")
         lo, hi = self.theta_min, self.theta_max
         if not (is_traced(lo) or is_traced(hi)) and not float(lo) < float(hi):

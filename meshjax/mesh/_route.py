@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from .._custom_types import Array, Bool, Int
@@ -49,11 +50,23 @@ def route(state: MeshState, sources, types, *, serve_threshold: float = 0.2) -> 
       A `Routing`. Cost O(E J + q H).
     """
     n, J = state.capability.shape
-    sources = check_array("sources", sources, kind="int", ndim=1, low=0, high=n - 1)
+    sources = check_array(
+        "sources", sources, kind="int", ndim=1, low=0.0, high=float(n - 1)
+    )
     types = check_array(
-        "types", types, kind="int", shape=(sources.shape[0],), low=0, high=J - 1
+        "types",
+        types,
+        kind="int",
+        shape=(sources.shape[0],),
+        low=0.0,
+        high=float(J - 1),
     )
     serve_threshold = check_real("serve_threshold", serve_threshold, low=0.0)
+    return _route(state, sources, types, serve_threshold)
+
+
+@eqx.filter_jit
+def _route(state, sources, types, serve_threshold):
     ok = in_domain(serve_threshold, low=0.0)
     dtype = state.capability.dtype
     thr = jnp.where(ok, jnp.asarray(serve_threshold).astype(dtype), 0.0)
