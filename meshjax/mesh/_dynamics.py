@@ -3,6 +3,7 @@ settlement, autocatalytic operations and recombinant variety."""
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -228,7 +229,16 @@ def step(key, state: MeshState, params: MeshParams) -> MeshState:
     """
     from .._validate import as_key
 
-    return _step(as_key(key), state, params)
+    if not isinstance(state, MeshState):
+        raise TypeError(f"`state` must be a MeshState, got {type(state).__name__}")
+    if not isinstance(params, MeshParams):
+        raise TypeError(f"`params` must be a MeshParams, got {type(params).__name__}")
+    return _step_jit(as_key(key), state, params)
+
+
+@eqx.filter_jit
+def _step_jit(key, state, params):
+    return _step(key, state, params)
 
 
 def _step(key, st: MeshState, params: MeshParams) -> MeshState:

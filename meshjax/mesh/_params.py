@@ -103,19 +103,25 @@ class MeshParams(eqx.Module):
     ):
         values = dict(locals())
         values.pop("self")
+        ok_all = None
         for name, (lo, hi, lo_open, hi_open) in DOMAINS.items():
             v = values[name]
             if is_traced(v):
-                # traced: out-of-domain values become NaN (the driver reports them)
                 ok = in_domain(v, low=lo, high=hi, low_open=lo_open, high_open=hi_open)
                 if name == "rho":
                     ok &= v != 0
-                v = nan_outside(ok, jnp.asarray(v, jnp.result_type(v, float)))
+                ok_all = ok if ok_all is None else ok_all & ok
             else:
                 check_real(
                     name, v, low=lo, high=hi, low_open=lo_open, high_open=hi_open
                 )
-                v = jnp.asarray(v)
+            values[name] = jnp.asarray(v)
+        for name in DOMAINS:
+            v = values[name]
+            if ok_all is not None:
+                # a traced value out of its domain makes the whole parameter set NaN
+                # (the driver then reports RESULTS.invalid_parameter)
+                v = nan_outside(ok_all, v.astype(jnp.result_type(v, float)))
             setattr(self, name, v)
         if not is_traced(self.rho) and float(self.rho) == 0.0:
             raise ValueError("`rho`=0.0 is out of range; allowed: rho < 1, rho != 0")

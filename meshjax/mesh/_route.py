@@ -32,7 +32,9 @@ class Routing(AbstractResult):
     status: RESULTS
 
 
-def route(state: MeshState, sources, types, *, serve_threshold: float = 0.2) -> Routing:
+def route(
+    state: MeshState, sources, types, *, serve_threshold: float | Array = 0.2
+) -> Routing:
     r"""Routes queries of type `types` from agents `sources` by the mesh's greedy rule.
 
     At agent $u$ a query of type $j$ is served if $c_{uj} \ge$ `serve_threshold` (and
