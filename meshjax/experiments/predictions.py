@@ -643,8 +643,8 @@ def _p6_p8(p, key, rows, found):
         "inconclusive",
         f"whole-mesh run ({s}): settlement demand {per_agent:.2f} transactions per agent "
         f"per step, volume ~ N^{b:.2f} along growth, mean latency {hops[-1]:.2f} hops "
-        "(the `mesh` experiment fits it against N). The model gives the demand a settlement layer must meet (Prop. "
-        "14.1); whether it binds before training productivity depends on device and "
+        "(the `mesh` experiment fits it against N). The model gives the demand a "
+        "settlement layer must meet (Prop. 14.1); whether it binds before training productivity depends on device and "
         "bandwidth constraints the model does not contain.",
     )
 
