@@ -414,6 +414,7 @@ def run(params, ctx: Context) -> Result:
     early = lv < 0.5 * Jmax
     e_raw, se_raw, n_raw = _poisson_exponent(lv[early], b_lv[early], d_lv[early], None)
     e, see, ne = _poisson_exponent(lv, b_lv, d_lv, Jmax)
+    levels = {"J": lv, "births": b_lv, "steps": d_lv, "e": e, "J_max": Jmax}
     ep, sep, nep = _fit(np.concatenate(px), np.concatenate(py))
     fit_rows.append({"quantity": "dJ/dt ~ J^e (J < J_max/2)", "arm": "variety",
                      "exponent": e_raw, "stderr": se_raw, "points": n_raw})  # fmt: skip
@@ -464,7 +465,7 @@ def run(params, ctx: Context) -> Result:
     return Result(
         tables={"metrics": rows, "hops": hop_rows, "fits": fit_rows, "timing": timing},
         findings=findings,
-        extras={"runs": runs, "params": p},
+        extras={"runs": runs, "params": p, "levels": levels},
     )
 
 
@@ -531,13 +532,18 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     if varm:
         rec = runs[varm[0]]
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        every = p["record_every"]
         for r in range(rec["t"].shape[0]):
             axes[0].plot(rec["t"][r], rec["n_types"][r], label=f"replica {r}")
-            J_prev = np.concatenate([[p["n_types"]], rec["n_types"][r, :-1]])
-            rate = rec["new_types"][r] / every
-            ok = rate > 0
-            axes[1].loglog(J_prev[ok], rate[ok], "o", label=f"replica {r}")
+        lv = result.extras["levels"]
+        J, b, d = lv["J"], lv["births"], lv["steps"]
+        ok = b > 0
+        axes[1].loglog(J[ok], b[ok] / d[ok], "o", label="births / steps at J (pooled)")
+        if np.isfinite(lv["e"]) and ok.any():
+            sat = np.clip(1 - J / lv["J_max"], 0, None)
+            shape = J ** lv["e"] * sat
+            A = b.sum() / np.sum(d * shape)
+            axes[1].loglog(J[shape > 0], (A * shape)[shape > 0], "k-",
+                           label=f"fit A J^{lv['e']:.2f} (1 - J/J_max)")  # fmt: skip
         axes[0].set(xlabel="step", ylabel="types J(t)", title="recombinant variety")
         axes[0].legend(fontsize=7)
         axes[1].set(xlabel="J", ylabel="dJ/dt (new types per step)",
