@@ -28,6 +28,7 @@ _MODULES = (
     "graph",
     "growth",
     "io",
+    "mesh",
     "percolation",
     "potts",
     "raf",

@@ -28,6 +28,8 @@ TINY = dict(
     baumol_t1=50.0,
     phis=[0.7, 1.2],
     growth_t1=30.0,
+    mesh_n=300,
+    mesh_steps=40,
 )
 
 
