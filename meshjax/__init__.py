@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # the re-exports, for type checkers and IDEs
         graph as graph,
         growth as growth,
         io as io,
+        mesh as mesh,
         percolation as percolation,
         potts as potts,
         raf as raf,
