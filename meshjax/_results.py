@@ -65,6 +65,17 @@ class RESULTS(eqx.Enumeration):
 _OK = ("successful", "blowup", "disconnected")
 
 
+def where_status(pred: Any, on_true: RESULTS, on_false: RESULTS) -> RESULTS:
+    """Element-wise `RESULTS.where` for a predicate of any shape (equinox's needs a scalar).
+
+    The result has the broadcast shape of `pred` and both statuses; every model builds its
+    per-element statuses with it.
+    """
+    return jax.tree_util.tree_map(
+        lambda a, b: jnp.where(pred, a, b), on_true, on_false
+    )
+
+
 def _status_of(x: Any):
     s = x.status if hasattr(x, "status") else x
     if getattr(s, "_enumeration", None) is not RESULTS:

@@ -54,8 +54,7 @@ from ._validate import (
     is_traced,
     nan_outside,
 )
-from .graph import Graph
-from .graph._graph import _assemble  # TODO(lead): a public jittable pair constructor
+from .graph import Graph, from_pairs
 
 __all__ = [
     "BBGrowth",
@@ -430,7 +429,7 @@ def _grow(
         times = jnp.zeros((0,), jnp.int32)
     graph = None
     if build_graph:
-        g = _assemble(ends[0::2], jnp.maximum(ends[1::2], 0), n, dedupe=False)
+        g = from_pairs(ends[0::2], jnp.maximum(ends[1::2], 0), n)
         graph = Graph(g.senders, g.receivers, g.edge_ids, None, n)
     status = RESULTS.where(
         fit_ok,

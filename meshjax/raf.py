@@ -38,7 +38,7 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from ._results import RESULTS, AbstractResult
+from ._results import RESULTS, AbstractResult, where_status
 from ._validate import (
     as_key,
     check_array,
@@ -640,10 +640,7 @@ def _check_n(n, food_length):
 
 def _status(ok) -> RESULTS:
     """`invalid_parameter` where not `ok`, else `successful` (any batch shape)."""
-    f = lambda o: RESULTS.where(o, RESULTS.successful, RESULTS.invalid_parameter)
-    for _ in range(jnp.ndim(ok)):
-        f = jax.vmap(f)
-    return f(ok)
+    return where_status(ok, RESULTS.successful, RESULTS.invalid_parameter)
 
 
 def _level(name, value, high):

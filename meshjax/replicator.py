@@ -33,7 +33,7 @@ import jax.random as jr
 from jax import lax
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
-from ._results import RESULTS, AbstractResult
+from ._results import RESULTS, AbstractResult, where_status
 from ._validate import (
     as_key,
     check_array,
@@ -337,10 +337,7 @@ def _result(adjacency, record, ok) -> JKRun:
 
 def _status(ok) -> RESULTS:
     """`invalid_parameter` where not `ok`, else `successful` (any batch shape)."""
-    f = lambda o: RESULTS.where(o, RESULTS.successful, RESULTS.invalid_parameter)
-    for _ in range(jnp.ndim(ok)):
-        f = jax.vmap(f)
-    return f(ok)
+    return where_status(ok, RESULTS.successful, RESULTS.invalid_parameter)
 
 
 def _safe_p(p):

@@ -38,9 +38,12 @@ class Real:
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    optional: bool = False  # None is a valid value (an option that defaults to None)
 
     def bad_values(self) -> list[Any]:
-        out: list[Any] = [math.nan, math.inf, -math.inf, "1.0", True, None]
+        out: list[Any] = [math.nan, math.inf, -math.inf, "1.0", True]
+        if not self.optional:
+            out.append(None)
         if self.low is not None:
             out.append(self.low - 1.0 if not self.low_open else self.low)
         if self.high is not None:

@@ -480,3 +480,19 @@ def test_from_networkx_labels_and_directed():
         G.from_networkx(D)
     gs = G.from_networkx(D, symmetrize=True)
     assert G.to_edges(gs).tolist() == [[0, 1], [1, 2]]
+
+
+def test_from_pairs_matches_from_edges_and_jits():
+    """The jittable constructor lays out the same graph as the host one."""
+    rng = np.random.default_rng(5)
+    e = rng.integers(0, 30, (80, 2))
+    src, dst = jnp.asarray(e[:, 0], jnp.int32), jnp.asarray(e[:, 1], jnp.int32)
+    g = jax.jit(lambda s, d: G.from_pairs(s, d, 30, dedupe=True))(src, dst)
+    want = {tuple(sorted(p)) for p in e.tolist() if p[0] != p[1]}
+    got = {tuple(p) for p in G.to_edges(g).tolist()}
+    assert got == want
+    ref = nx.Graph(sorted(want))
+    ref.add_nodes_from(range(30))
+    np.testing.assert_array_equal(
+        np.asarray(g.degrees()), [ref.degree(i) for i in range(30)]
+    )

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validate import check_array, check_bool, check_int
-from ._graph import Graph, _assemble_host
+from ._graph import Graph, _assemble, _assemble_host
 
 #: Node ids are int32 in every slot array: more nodes would wrap around.
 MAX_NODES = 2**31 - 1
@@ -35,6 +35,34 @@ class LabelledGraph(eqx.Module):
     def index(self) -> dict:
         """The inverse mapping, original label -> node id."""
         return {v: i for i, v in enumerate(self.labels)}
+
+
+def from_pairs(src: Any, dst: Any, n_nodes: int, *, dedupe: bool = False) -> Graph:
+    r"""A `Graph` from endpoint arrays, inside `jit` (the jittable sibling of `from_edges`).
+
+    Pair $k$ is the undirected edge $\{\mathrm{src}_k, \mathrm{dst}_k\}$. Both directions
+    are laid out and sorted on the device; self-loops are masked (`edge_mask`), and with
+    `dedupe` every repeat of a pair but one is masked too (without it, repeats are kept as
+    parallel edges: multigraph degrees, as preferential-attachment growth needs). Nothing
+    is checked on the host, so `src`/`dst` may be traced; ids outside `[0, n_nodes)` are the
+    caller's error (use `from_edges` for checked, host-side input).
+
+    Args:
+      src, dst: Integer arrays of one shape `(m,)`.
+      n_nodes: Number of nodes (static), $1 \le n \le 2^{31} - 1$.
+      dedupe: Mask repeated pairs (static). Default `False`.
+
+    Returns:
+      A `Graph` with `2m` slots and an `edge_mask`. Cost O(m log m) (two sorts).
+    """
+    n_nodes = check_int("n_nodes", n_nodes, min_value=1, max_value=MAX_NODES)
+    dedupe = check_bool("dedupe", dedupe)
+    if jnp.shape(src) != jnp.shape(dst) or jnp.ndim(src) != 1:
+        raise ValueError(
+            f"`src` and `dst` must be 1-D of one shape, got {jnp.shape(src)} and "
+            f"{jnp.shape(dst)}"
+        )
+    return _assemble(src, dst, n_nodes, dedupe)
 
 
 def from_edges(

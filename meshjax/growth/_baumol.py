@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
-from .._results import RESULTS, AbstractResult
+from .._results import RESULTS, AbstractResult, where_status
 from .._validate import check_choice, check_int, check_real, in_domain, nan_outside
 from ._params import GrowthParams, check_field
-from ._solve import solve, where_status
+from ._solve import solve
 
 _BAUMOL_DOMAINS = {  # name: (low, high, low_open, high_open)
     "g_Z": (None, None, False, False),

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._results import RESULTS, AbstractResult
+from .._results import RESULTS, AbstractResult, where_status
 from .._validate import check_array, check_int, check_real, in_domain, nan_outside
 from ._params import _float_dtype, check_field
-from ._solve import default_tols, where_status
+from ._solve import default_tols
 
 
 def saturation_vector_field(t, C: Float[Array, " J"], args) -> Float[Array, " J"]:

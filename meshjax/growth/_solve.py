@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._results import RESULTS, AbstractResult
+from .._results import RESULTS, AbstractResult, where_status
 from .._validate import (
     check_array,
     check_int,
@@ -20,11 +20,6 @@ from .._validate import (
     is_traced,
 )
 from ._params import GrowthParams, _float_dtype, check_field, params_ok, safe_params
-
-
-def where_status(pred, a: RESULTS, b: RESULTS) -> RESULTS:
-    """Elementwise `RESULTS.where` (equinox's needs a scalar predicate)."""
-    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
 def default_tols(dtype) -> tuple[float, float]:

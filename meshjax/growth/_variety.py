@@ -7,7 +7,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._results import RESULTS, AbstractResult
+from .._results import RESULTS, AbstractResult, where_status
 from .._validate import (
     check_array,
     check_choice,
@@ -18,7 +18,7 @@ from .._validate import (
 )
 from ._params import _float_dtype, check_field
 from ._saturation import saturation_ceiling
-from ._solve import default_tols, where_status
+from ._solve import default_tols
 
 _CONVENTIONS = ("mean", "sum", "per_type")
 

@@ -108,6 +108,13 @@ SPECS = [
         ],
     ),
     Spec(
+        G.from_pairs,
+        dict(src=_E[:, 0], dst=_E[:, 1], n_nodes=4),
+        domains={"n_nodes": Count(1, high=2**31 - 1)},
+        bad=[("dst", np.array([1, 2])), ("src", np.zeros((3, 1), np.int32))],
+        outputs=_graph_arrays,
+    ),
+    Spec(
         G.from_edges,
         dict(edges=_E, n_nodes=4),
         domains={"n_nodes": Count(1, high=2**31 - 1)},
