@@ -1,7 +1,10 @@
-"""Test configuration: float64 references, several CPU devices.
+"""Test configuration: float64 references, strict promotion, several CPU devices.
 
-- (strict dtype promotion and jaxtyping's runtime checks are switched on by the model
-  branches of the contract work, together with the fixes they need);
+- `jax_numpy_dtype_promotion = "strict"`: no implicit promotion between JAX types (an
+  int32 array times a float32 array is an error), so dtype slips fail in tests;
+- jaxtyping's runtime checking is on for the whole package (pyproject's addopts:
+  `--jaxtyping-packages=meshjax,beartype.beartype`), so every `Float[Array, "n"]`
+  annotation is enforced during the test run (and costs nothing in normal use);
 - JAX's persistent compilation cache is on (`meshjax._cache`), as for `meshjax run`;
 - `jax_num_cpu_devices` must be set before the backend starts, so it is set here, before
   any test imports jax. Sharding tests use the 8 forced CPU devices; everything else runs on
@@ -22,6 +25,7 @@ from meshjax import _cache  # noqa: E402  (the package import is lazy: no model 
 jax.config.update("jax_num_cpu_devices", 8)
 _cache.enable()  # JAX's persistent compilation cache: a second run skips compiles
 jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture

@@ -624,7 +624,7 @@ def _p6_p8(p, key, rows, found):
     tx = np.asarray(res.transactions_per_step, float)
     raf_tx = np.asarray(res.raf_transactions_per_step, float)
     hops = np.asarray(res.mean_hops, float)
-    sel = (N >= min(100, n // 2)) & (tx > 0)
+    sel = (N >= min(100.0, N[-1] / 2)) & (tx > 0)
     b = float(np.polyfit(np.log(N[sel]), np.log(tx[sel] + raf_tx[sel]), 1)[0]) if (
         sel.sum() >= 2) else float("nan")  # fmt: skip
     per_agent = (tx[-1] + raf_tx[-1]) / N[-1]

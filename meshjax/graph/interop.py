@@ -57,7 +57,9 @@ def from_pairs(src: Any, dst: Any, n_nodes: int, *, dedupe: bool = False) -> Gra
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=1, max_value=MAX_NODES)
     dedupe = check_bool("dedupe", dedupe)
-    if jnp.shape(src) != jnp.shape(dst) or jnp.ndim(src) != 1:
+    src = jnp.asarray(check_array("src", src, kind="int", ndim=1), jnp.int32)
+    dst = jnp.asarray(check_array("dst", dst, kind="int", ndim=1), jnp.int32)
+    if jnp.shape(src) != jnp.shape(dst):
         raise ValueError(
             f"`src` and `dst` must be 1-D of one shape, got {jnp.shape(src)} and "
             f"{jnp.shape(dst)}"

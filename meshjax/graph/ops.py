@@ -47,6 +47,8 @@ def with_layout(
       A `Graph` with `layout` set or `None`. Cost O(n + E) time and about 6 bytes per
       slot of memory.
     """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
     policy = check_choice("policy", policy, ("auto", "always", "never", "measure"))
     max_columns = check_int("max_columns", max_columns, min_value=1)
     bare = Graph(

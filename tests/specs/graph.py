@@ -108,6 +108,13 @@ SPECS = [
         ],
     ),
     Spec(
+        G.with_layout,
+        dict(graph=_G, policy="always", max_columns=4),
+        domains={"max_columns": Count(1)},
+        bad=[("policy", "sometimes"), ("graph", np.zeros(3))],
+        outputs=_graph_arrays,
+    ),
+    Spec(
         G.from_pairs,
         dict(src=_E[:, 0], dst=_E[:, 1], n_nodes=4),
         domains={"n_nodes": Count(1, high=2**31 - 1)},
