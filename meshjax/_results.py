@@ -71,9 +71,7 @@ def where_status(pred: Any, on_true: RESULTS, on_false: RESULTS) -> RESULTS:
     The result has the broadcast shape of `pred` and both statuses; every model builds its
     per-element statuses with it.
     """
-    return jax.tree_util.tree_map(
-        lambda a, b: jnp.where(pred, a, b), on_true, on_false
-    )
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
 def _status_of(x: Any):

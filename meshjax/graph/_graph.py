@@ -333,5 +333,11 @@ def _assemble_host(
     if auto_wants_layout(int(s.shape[0])):
         layout = build_layout(s, r, None, n_nodes)
     return Graph(
-        s, r, jnp.asarray(eids[order], jnp.int32), None, n_nodes, weights=w, layout=layout
+        s,
+        r,
+        jnp.asarray(eids[order], jnp.int32),
+        None,
+        n_nodes,
+        weights=w,
+        layout=layout,
     )
