@@ -11,6 +11,7 @@ import math
 import types
 from pathlib import Path
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -153,14 +154,10 @@ def test_numeric_parameters_are_sweepable(spec: Spec):
         if spec.key:
             changes["key"] = jr.fold_in(key, i)
         direct = _outputs(spec, _call(spec, **changes))
-        for name, value in direct.items():
-            np.testing.assert_allclose(
-                table[name][i],
-                value,
-                rtol=spec.rtol,
-                atol=spec.atol,
-                err_msg=f"{spec.name}: sweep != direct call for output {name}",
-            )
+        swept = {name: np.asarray(table[name][i]) for name in direct}
+        direct = {name: np.asarray(v) for name, v in direct.items()}
+        chex.assert_trees_all_equal_shapes(swept, direct)
+        chex.assert_trees_all_close(swept, direct, rtol=spec.rtol, atol=spec.atol)
 
 
 def _outputs_traced(spec: Spec, result):
