@@ -141,14 +141,7 @@ class ReactionSystem(eqx.Module):
             ("catalyst_reactions", self.catalyst_reactions, 0, r),
         )
         for name, arr, lo, hi in checks:
-            if is_traced(arr):
-                continue
-            a = np.asarray(arr)
-            if a.size and (a.min() < lo or a.max() > hi):
-                raise ValueError(
-                    f"`{name}` has values in [{a.min()}, {a.max()}]; allowed "
-                    f"[{lo}, {hi}]"
-                )
+            check_array(name, arr, kind="int", low=lo, high=hi)
 
     @property
     def n_types(self) -> int:

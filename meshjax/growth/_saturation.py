@@ -11,7 +11,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .._results import RESULTS, AbstractResult, where_status
 from .._validate import check_array, check_int, check_real, in_domain, nan_outside
 from ._params import _float_dtype, check_field
-from ._solve import default_tols
+from ._solve import default_tols, solver_status
 
 
 def saturation_vector_field(t, C: Float[Array, " J"], args) -> Float[Array, " J"]:
@@ -166,13 +166,5 @@ def _saturation_solve(A, h, delta, C0, ts, rtol, atol, max_steps):
         max_steps=max_steps,
         throw=False,
     )
-    status = RESULTS.where(
-        sol.result == diffrax.RESULTS.successful,
-        RESULTS.successful,
-        RESULTS.where(
-            sol.result == diffrax.RESULTS.max_steps_reached,
-            RESULTS.max_steps_reached,
-            RESULTS.solver_failed,
-        ),
-    )
+    status = solver_status(sol.result)
     return ts, sol.ys, status

@@ -22,6 +22,20 @@ from .._validate import (
 from ._params import GrowthParams, _float_dtype, check_field, params_ok, safe_params
 
 
+def solver_status(result) -> RESULTS:
+    """Our status for a diffrax result without events: successful, max_steps_reached
+    or solver_failed (the one mapping every growth solve shares)."""
+    return RESULTS.where(
+        result == diffrax.RESULTS.successful,
+        RESULTS.successful,
+        RESULTS.where(
+            result == diffrax.RESULTS.max_steps_reached,
+            RESULTS.max_steps_reached,
+            RESULTS.solver_failed,
+        ),
+    )
+
+
 def default_tols(dtype) -> tuple[float, float]:
     """Default (rtol, atol) of the growth solves for a float dtype."""
     if jnp.finfo(dtype).bits >= 64:
@@ -140,11 +154,7 @@ def _solve_one(params, log_c0, ts, t1, rtol, atol, max_steps, blowup_factor):
             RESULTS.where(
                 event & mask_over,
                 RESULTS.overflow,
-                RESULTS.where(
-                    sol.result == diffrax.RESULTS.max_steps_reached,
-                    RESULTS.max_steps_reached,
-                    RESULTS.solver_failed,
-                ),
+                solver_status(sol.result),
             ),
         ),
     )

@@ -18,7 +18,7 @@ from .._validate import (
 )
 from ._params import _float_dtype, check_field
 from ._saturation import saturation_ceiling
-from ._solve import default_tols
+from ._solve import default_tols, solver_status
 
 _CONVENTIONS = ("mean", "sum", "per_type")
 
@@ -379,13 +379,5 @@ def _variety_solve(args, c0, J0, ts):
         max_steps=16384,
         throw=False,
     )
-    status = RESULTS.where(
-        sol.result == diffrax.RESULTS.successful,
-        RESULTS.successful,
-        RESULTS.where(
-            sol.result == diffrax.RESULTS.max_steps_reached,
-            RESULTS.max_steps_reached,
-            RESULTS.solver_failed,
-        ),
-    )
+    status = solver_status(sol.result)
     return sol.ys[0], sol.ys[1], status
