@@ -339,3 +339,31 @@ def test_timings_go_to_summary_and_timings_csv_not_to_tables(tmp_path):
         if table.name != "timings.csv":
             assert "wall" not in table.read_text().splitlines()[0]
             assert table.read_bytes() == (outs[1] / table.name).read_bytes()
+
+
+@pytest.mark.parametrize("signame,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_real_signal_stops_between_chunks(tmp_path, signame, code):
+    """Issue 13: Ctrl-C used to segfault in 2 of 8 tries; SIGTERM left "running"."""
+    import signal
+    import time
+
+    cfg = write(tmp_path, TOY.replace("n_points = 6", "n_points = 400"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "signal_driver.py"), str(cfg), str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    for line in proc.stderr:  # wait until chunks are being computed
+        if "chunk" in line:
+            break
+    time.sleep(0.2)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "Segmentation" not in err
+    summary = json.loads((out.with_name("run.partial") / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert not out.exists()

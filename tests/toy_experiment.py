@@ -5,6 +5,8 @@ Registered by monkeypatching the registry; never part of meshjax/experiments/.
 
 from __future__ import annotations
 
+import time
+
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -13,7 +15,7 @@ from meshjax.experiments import Experiment, Finding, Result
 from meshjax.sweep import Grid, sweep
 
 # Test hooks: the number of chunks computed, and a chunk count after which to fail.
-STATE = {"computed": 0, "fail_after": None}
+STATE = {"computed": 0, "fail_after": None, "sleep": 0.0}
 
 
 def model(key, a, scale):
@@ -21,6 +23,8 @@ def model(key, a, scale):
 
 
 def _on_chunk(info):
+    if STATE["sleep"]:
+        time.sleep(STATE["sleep"])  # a slow chunk, for the real-signal tests
     if info.computed:
         STATE["computed"] += 1
         if STATE["fail_after"] is not None and STATE["computed"] >= STATE["fail_after"]:
