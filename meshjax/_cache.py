@@ -4,6 +4,13 @@ A second process that compiles the same functions loads them from disk instead (
 start's compile time is most of its wall time on a CPU). The cache lives in the user's cache
 folder (`$MESHJAX_CACHE_DIR`, else `$XDG_CACHE_HOME/meshjax/jax`, else
 `~/.cache/meshjax/jax`); `MESHJAX_NO_COMPILATION_CACHE=1` turns it off.
+
+The cache is bounded (least recently used entries go first; 4 GiB, or
+`$MESHJAX_CACHE_MAX_BYTES`), and bounding it is also what makes JAX lock the folder
+(`filelock`) around every read and write. Unbounded, JAX writes entries in place without a
+lock, and a second process reading an entry while it is being written crashed with a
+segmentation fault in our test runs (four test sessions sharing one cache); two
+`meshjax run`s on one machine share the cache the same way.
 """
 
 from __future__ import annotations
@@ -39,4 +46,36 @@ def enable() -> str | None:
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _stamp_unstamped(path)
+    jax.config.update("jax_compilation_cache_max_size", _max_bytes())
     return str(path)
+
+
+def _stamp_unstamped(path: Path) -> None:
+    """Gives entries written by an unbounded cache the access stamp a bounded one needs.
+
+    A bounded cache reads `<key>-atime` for every `<key>-cache` when it evicts; entries
+    from an unbounded cache (older meshjax, or plain JAX) have none, and eviction would fail.
+    """
+    import time
+
+    stamp = time.time_ns().to_bytes(8, "little")
+    try:
+        for entry in path.glob("*-cache"):
+            atime = entry.with_name(entry.name[: -len("-cache")] + "-atime")
+            if not atime.exists():
+                atime.write_bytes(stamp)
+    except OSError:
+        pass  # a read-only or vanishing entry: the cache still works for reads
+
+
+def _max_bytes() -> int:
+    raw = os.environ.get("MESHJAX_CACHE_MAX_BYTES", "").strip()
+    try:
+        value = int(raw) if raw else _DEFAULT_MAX_BYTES
+    except ValueError:
+        value = _DEFAULT_MAX_BYTES
+    return value if value > 0 else _DEFAULT_MAX_BYTES
+
+
+_DEFAULT_MAX_BYTES = 4 * 2**30
