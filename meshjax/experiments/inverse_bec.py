@@ -264,7 +264,8 @@ def _run(params, ctx: Context) -> Result:
             claim = "eq. (5): k_i ~ t^(eta_i/C), uniform fitness, C = 1.2550 from (6)"
             detail = (
                 f"growth exponents at eta={levels.tolist()}: measured "
-                f"{np.round(beta, 3).tolist()} vs eta/C {np.round(pred, 3).tolist()} "
+                f"{np.round(beta.astype(float), 3).tolist()} vs eta/C "
+                f"{np.round(pred, 3).tolist()} "
                 f"(max |diff| {err:.3f}; N={n}, {reps} replicas x {per} nodes per "
                 "level, slope of the mean degree for t >= N/10)"
             )
