@@ -208,7 +208,8 @@ def _decay_curves(key_graph, key_start, gname: str, p) -> dict:
     # default sizes), so the count is given here: sqrt(2 a ln(1/tol)) + 26, a = t s_max.
     s_max = float(np.max(np.asarray(g.degrees())))
     a = float(times[-1]) * s_max
-    n_terms = 8 * math.ceil((math.sqrt(2 * a * math.log(1e6)) + 26) / 8)
+    tol = 1e-12 if u0.dtype == np.float64 else 1e-6  # diffuse's default per dtype
+    n_terms = 8 * math.ceil((math.sqrt(2 * a * math.log(1 / tol)) + 26) / 8)
     curve = diffusion.consensus_decay(g, u0, times, lambda2=lam2, n_terms=n_terms)
     return {
         "n": int(g.n_nodes),
