@@ -6,19 +6,24 @@ largest-degree share k_max/Σk (and the datacenter's share) as the network grows
 compares with (6): a condensate iff I(1) = ∫ρ η/(1−η) dη < 1, share → (1 − I(1))/2; else
 share ~ N^{1/C − 1} → 0. Also measures growth exponents of planted nodes under uniform
 fitness against η/C (5).
+
+Work: each distribution (a θ or a learning level ℓ) is one sweep stage
+`grow_<family>_<value>` whose points are the replicas of one growth, with the sampled
+fitness as `shared` (sampled on the host once per run, `ctx.cached`, key
+`fold_in(ctx.stage_key("fitness"), i)` for case i). The growth itself is sequential by
+nature; the replicas run side by side on every device.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from pathlib import Path
 from typing import Any
 
-import jax
-import jax.random as jr
 import numpy as np
 
-from .. import fitness as F
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS: dict[str, Any] = {
@@ -38,11 +43,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_FULL = "configs/inverse_bec.toml"
+_DECISIVE_N = 50_000  # the full config's N (docs/fitness.md)
+
+
 def _validate(p):
     if p["n_nodes"] < 1000:
         raise ValueError(f"n_nodes={p['n_nodes']}; allowed: >= 1000")
     if p["m"] < 1:
         raise ValueError(f"m={p['m']}; allowed: >= 1")
+    if p["m"] + 1 + p["nodes_per_level"] * len(p["levels"]) >= p["n_nodes"] // 10:
+        raise ValueError(
+            f"m + 1 + nodes_per_level * len(levels) = "
+            f"{p['m'] + 1 + p['nodes_per_level'] * len(p['levels'])} planted early "
+            f"nodes; allowed: < n_nodes // 10 = {p['n_nodes'] // 10}"
+        )
     if p["replicas"] < 1:
         raise ValueError(f"replicas={p['replicas']}; allowed: >= 1")
     if not 10 <= p["records"] <= p["n_nodes"] // 10:
@@ -51,12 +66,40 @@ def _validate(p):
         raise ValueError(f"thetas={p['thetas']}; allowed: each > -1")
     if any(not 0 <= x <= 1 for x in p["learnings"]):
         raise ValueError(f"learnings={p['learnings']}; allowed: each in [0, 1]")
+    if not p["thetas"] and not p["learnings"]:
+        raise ValueError("thetas and learnings are both empty: nothing to grow")
     if not 0 < p["gap"] <= 1:
         raise ValueError(f"gap={p['gap']}; allowed: (0, 1]")
+    if not p["theta_bulk"] > -1:
+        raise ValueError(f"theta_bulk={p['theta_bulk']}; allowed: > -1")
     if p["nodes_per_level"] < 1:
         raise ValueError(f"nodes_per_level={p['nodes_per_level']}; allowed: >= 1")
-    if any(not 0 < x <= 1 for x in p["levels"]):
-        raise ValueError(f"levels={p['levels']}; allowed: each in (0, 1]")
+    if not p["levels"] or any(not 0 < x <= 1 for x in p["levels"]):
+        raise ValueError(f"levels={p['levels']}; allowed: non-empty, each in (0, 1]")
+    if not 0 < p["elite_fraction"] <= 0.5:
+        raise ValueError(f"elite_fraction={p['elite_fraction']}; allowed: (0, 0.5]")
+    if not -1 < p["flat_slope"] <= 0:
+        raise ValueError(
+            f"flat_slope={p['flat_slope']}; allowed: (-1, 0] (the slope of the "
+            "k_max share above which a run counts as condensed)"
+        )
+
+
+def _batch(reps: int) -> int:
+    """Replicas per device block (the sweep's microbatch): all of them, at most 8."""
+    return min(reps, 8)
+
+
+def _memory(p) -> int:
+    """Peak host memory: one block of replicas growing at once (endpoint list, degrees,
+    candidate buffers: ~24 bytes per link end and ~40 per node each) plus the fitness
+    and the recorded degrees."""
+    n, m = int(p["n_nodes"]), int(p["m"])
+    n_track = 1 + int(p["nodes_per_level"]) * len(p["levels"])
+    n_track += max(1, round(p["elite_fraction"] * n))
+    records = int(p["records"]) + 2
+    per_rep = n * (24 * 2 * m + 40) + 4 * records * n_track
+    return _batch(int(p["replicas"])) * per_rep + 16 * n
 
 
 def _slope(x, y):
@@ -65,96 +108,138 @@ def _slope(x, y):
     return float(np.sum(x * (y - y.mean())) / np.sum(x * x))
 
 
+def _grow_fn(m: int, track: np.ndarray, every: int, distinct: bool):
+    """The per-replica function of a growth stage. `track` (node ids whose degrees are
+    recorded) is closed over: `bianconi_barabasi` needs it concrete (it fixes shapes),
+    so it is a small compiled-in constant and part of the checkpoint identity."""
+
+    def grow(key, fitness):
+        from .. import fitness as F
+
+        res = F.bianconi_barabasi(
+            key,
+            fitness,
+            m,
+            track=track,
+            record_every=every,
+            build_graph=False,
+            distinct=distinct,
+        )
+        return {
+            "times": res.times,
+            "kmax_share": res.kmax_share,
+            "tracked_degrees": res.tracked_degrees,
+            "successful": res.is_successful(),
+        }
+
+    return grow
+
+
 def _run(params, ctx: Context) -> Result:
+    import jax.random as jr
+
+    from .. import fitness as F
+    from ..sweep import Grid
+
     p = {**DEFAULTS, **params}
     n, m, reps = int(p["n_nodes"]), int(p["m"]), int(p["replicas"])
     every = max(1, n // int(p["records"]))
-    key = jr.key(ctx.seed)
     levels = np.asarray(p["levels"], float)
     per = int(p["nodes_per_level"])
     track = np.arange(m + 1, m + 1 + per * levels.size)  # early arrivals, planted below
-
     n_elite = max(1, int(round(p["elite_fraction"] * n)))
+    fit_key = ctx.stage_key("fitness")
+    blocks = dataclasses.replace(ctx, microbatch=_batch(reps))
+    decisive = n >= _DECISIVE_N
+    size = f"N = {n}, m = {m}, {reps} replicas"
 
-    def grow(fit, k):
-        # Tracked: node 0 (the datacenter in the mixture), the planted early nodes, and
-        # the n_elite fittest other nodes (the "elite" that holds a condensate).
-        order = np.argsort(-fit, kind="stable")
-        order = order[~np.isin(order, np.concatenate([[0], track]))][:n_elite]
-        tr = np.concatenate([[0], track, np.sort(order)])
-        keys = jr.split(k, reps)
-        res = jax.vmap(
-            lambda kk: F.bianconi_barabasi(
-                kk,
-                fit,
-                m,
-                track=tr,
-                record_every=every,
-                build_graph=False,
-                distinct=bool(p["distinct"]),
-            )
-        )(keys)
-        return jax.device_get(res)
+    def sample(family, value, k):
+        if family == "theta":
+            return F.theta_fitness(k, n, value)
+        return F.datacenter_edge_fitness(
+            k, n, value, gap=p["gap"], theta_bulk=p["theta_bulk"]
+        )
 
-    cases = [
-        ("theta", th, F.theta_pdf(th), lambda k, th=th: F.theta_fitness(k, n, th))
-        for th in p["thetas"]
-    ]
+    cases = [("theta", float(th), F.theta_pdf(th)) for th in p["thetas"]]
     cases += [
         (
             "learning",
-            ell,
+            float(ell),
             F.datacenter_edge_bulk_pdf(ell, gap=p["gap"], theta_bulk=p["theta_bulk"]),
-            lambda k, ell=ell: F.datacenter_edge_fitness(
-                k, n, ell, gap=p["gap"], theta_bulk=p["theta_bulk"]
-            ),
         )
         for ell in p["learnings"]
     ]
-    rows, curves, findings = [], {}, []
+    rows, curves, findings, exp_rows = [], {}, [], []
+    timings: dict[str, float] = {}
     checkpoints = sorted({max(every, n // 100), n // 10, n})
-    for i, (family, value, pdf, sample) in enumerate(cases):
+    times = None
+    stalled = []
+    for i, (family, value, pdf) in enumerate(cases):
         cond = F.condensation_constant(pdf)
-        k_fit, k_grow = jr.split(jr.fold_in(key, i))
-        fit = np.array(sample(k_fit))
         planted = family == "theta" and value == 0.0
-        if planted:  # uniform fitness only: planted levels for the exponents of (5)
-            fit[track] = np.repeat(levels, per)
-        res = grow(fit, k_grow)
-        times = np.asarray(res.times[0])
-        share = np.asarray(res.kmax_share).mean(axis=0)
+
+        def build(family=family, value=value, i=i, planted=planted):
+            fit = np.array(sample(family, value, jr.fold_in(fit_key, i)))
+            if planted:  # uniform fitness only: planted levels for the exponents of (5)
+                fit[track] = np.repeat(levels, per).astype(fit.dtype)
+            # Tracked: node 0 (the datacenter in the mixture), the planted early nodes,
+            # and the n_elite fittest other nodes (the "elite" that holds a condensate).
+            order = np.argsort(-fit, kind="stable")
+            order = order[~np.isin(order, np.concatenate([[0], track]))][:n_elite]
+            tr = np.concatenate([[0], track, np.sort(order)]).astype(np.int32)
+            return {"fitness": fit, "track": tr}
+
+        case = ctx.cached(f"fitness_{family}_{value:g}", build)
+        fit, tr = case["fitness"], np.asarray(case["track"])
+        stage = f"grow_{family}_{value:g}"
+        t0 = time.perf_counter()
+        table = blocks.sweep(
+            stage,
+            _grow_fn(m, tr, every, bool(p["distinct"])),
+            Grid(),
+            shared=fit,
+            replicas=reps,
+            chunk_size=_batch(reps),
+        )
+        timings[stage] = time.perf_counter() - t0
+        if not table["successful"].all():
+            stalled.append(f"{family}={value:g}")
+        times = np.asarray(table["times"][0])
+        kmax = table["kmax_share"]  # (reps, records)
+        share = kmax.mean(axis=0)
         total = 2 * (m * (m + 1) // 2 + m * (times - (m + 1)))
-        tracked = np.asarray(res.tracked_degrees)
+        tracked = table["tracked_degrees"]  # (reps, records, n_track)
         dc_share = (tracked[:, :, 0] / total).mean(axis=0)
         elite_share = (tracked[:, :, 1 + track.size :].sum(axis=2) / total).mean(axis=0)
-        eta_q = float(np.sort(fit)[-n_elite - 1])
+        fit_np = np.asarray(fit)
+        eta_q = float(np.sort(fit_np)[-n_elite - 1])
         elite_pred = F.predicted_link_share(pdf, min(eta_q, 0.999999))
         elite_pred_no_cond = elite_pred - cond.condensate_fraction / 2
         sel = times >= n // 10
         slope = _slope(times[sel], share[sel])
         pred_slope = 0.0 if cond.condensed else 1 / cond.C - 1
-        sim_condensed = slope > p["flat_slope"]
+        sim_condensed = bool(slope > p["flat_slope"]) if math.isfinite(slope) else None
         ctx.log(
             f"{family}={value}: C={cond.C:.4f} condensed={cond.condensed} "
             f"share(N={n})={share[-1]:.4f} slope={slope:+.3f}"
         )
-        curves[f"{family}={value}"] = (times, share, dc_share, elite_share)
+        curves[f"{family}={value:g}"] = (times, share, dc_share, elite_share)
         for nn in checkpoints:
             j = int(np.argmin(np.abs(times - nn)))
-            per_rep = np.asarray(res.kmax_share)[:, j]
+            per_rep = kmax[:, j]
             rows.append(
                 {
                     "family": family,
-                    "value": float(value),
+                    "value": value,
                     "N": int(times[j]),
-                    "kmax_share": float(per_rep.mean()),
-                    "kmax_share_sem": float(per_rep.std(ddof=1) / math.sqrt(reps))
+                    "kmax_share": per_rep.mean(),
+                    "kmax_share_sem": per_rep.std(ddof=1) / np.float32(np.sqrt(reps))
                     if reps > 1
                     else float("nan"),
-                    "datacenter_share": float(dc_share[j])
+                    "datacenter_share": dc_share[j]
                     if family == "learning"
                     else float("nan"),
-                    "elite_share": float(elite_share[j]),
+                    "elite_share": elite_share[j],
                     "elite_share_predicted": elite_pred,
                     "elite_share_predicted_without_condensate": elite_pred_no_cond,
                     "C": cond.C,
@@ -163,42 +248,87 @@ def _run(params, ctx: Context) -> Result:
                     "predicted_share_limit": cond.condensate_fraction / 2,
                     "share_slope_last_decade": slope,
                     "predicted_slope": pred_slope,
-                    "simulated_condensed": bool(sim_condensed),
+                    "simulated_condensed": sim_condensed,
                 }
             )
         if planted:
-            deg = np.asarray(res.tracked_degrees)[:, :, 1 : 1 + track.size]
+            deg = tracked[:, :, 1 : 1 + track.size]
             mean_k = deg.reshape(reps, len(times), levels.size, per).mean(axis=(0, 3))
             beta = np.asarray(F.growth_exponents(times, mean_k, t_min=n // 10))
             pred = levels / cond.C
             exp_rows = [
-                {"eta": float(e), "measured": float(b), "predicted": float(q)}
+                {"eta": float(e), "measured": b, "predicted": float(q)}
                 for e, b, q in zip(levels, beta, pred)
             ]
             err = float(np.max(np.abs(beta - pred)))
-            findings.append(
-                Finding(
-                    "eq. (5): k_i ~ t^(eta_i/C), uniform fitness, C = 1.2550 from (6)",
-                    "supported" if err <= 0.05 else "not supported",
-                    f"growth exponents at eta={levels.tolist()}: measured "
-                    f"{np.round(beta, 3).tolist()} vs eta/C {np.round(pred, 3).tolist()} "
-                    f"(max |diff| {err:.3f}; N={n}, {reps} replicas x {per} nodes per level, "
-                    f"slope of the mean degree for t >= N/10)",
-                )
+            claim = "eq. (5): k_i ~ t^(eta_i/C), uniform fitness, C = 1.2550 from (6)"
+            detail = (
+                f"growth exponents at eta={levels.tolist()}: measured "
+                f"{np.round(beta.astype(float), 3).tolist()} vs eta/C "
+                f"{np.round(pred, 3).tolist()} "
+                f"(max |diff| {err:.3f}; N={n}, {reps} replicas x {per} nodes per "
+                "level, slope of the mean degree for t >= N/10)"
             )
-    table = rows
+            if not math.isfinite(err):
+                findings.append(
+                    Finding(claim, "inconclusive", "a slope is NaN: " + detail, size)
+                )
+            else:
+                findings.append(
+                    Finding(
+                        claim,
+                        "supported" if err <= 0.05 else "not supported",
+                        detail,
+                        size=f"{size} x {per} planted nodes per level",
+                        decisive=decisive,
+                        decided_by=_FULL,
+                    )
+                )
     theta_rows = [r for r in rows if r["family"] == "theta" and r["N"] == times[-1]]
-    agree = [r["predicted_condensed"] == r["simulated_condensed"] for r in theta_rows]
+    lr = [r for r in rows if r["family"] == "learning" and r["N"] == times[-1]]
+    nan_slope = [
+        f"{r['family']}={r['value']:g}"
+        for r in theta_rows + lr
+        if r["simulated_condensed"] is None
+    ]
+    if theta_rows:
+        _theta_findings(findings, theta_rows, n, p, size, decisive)
+    if lr:
+        _learning_findings(findings, lr, n, p, size, decisive)
+    if nan_slope or stalled:
+        findings.append(
+            Finding(
+                "runs usable",
+                "info",
+                (
+                    f"NaN k_max slope (no verdict taken from them): {nan_slope}. "
+                    if nan_slope
+                    else ""
+                )
+                + (f"stalled growth (invalid graphs): {stalled}." if stalled else ""),
+                size=size,
+            )
+        )
+    tables = {"metrics": rows}
+    if exp_rows:  # only when the uniform case (theta = 0) ran
+        tables["growth_exponents"] = exp_rows
+    return Result(
+        tables=tables,
+        findings=findings,
+        extras={"curves": curves, "elite_fraction": float(p["elite_fraction"])},
+        timings=timings,
+    )
+
+
+def _theta_findings(findings, theta_rows, n, p, size, decisive):
+    usable = [r for r in theta_rows if r["simulated_condensed"] is not None]
+    agree = [r["predicted_condensed"] == r["simulated_condensed"] for r in usable]
+    both = any(r["predicted_condensed"] and r["simulated_condensed"] for r in usable)
     findings.append(
         Finding(
-            "§3.3: the single fittest node captures a macroscopic fraction of all connections "
-            "(BEC phase)",
-            "not supported"
-            if not any(
-                r["predicted_condensed"] and r["simulated_condensed"]
-                for r in theta_rows
-            )
-            else "inconclusive",
+            "§3.3: the single fittest node captures a macroscopic fraction of all "
+            "connections (BEC phase)",
+            "inconclusive" if both or not usable else "not supported",
             "theta family, condensed by (6) for theta > 1, but k_max/sum k at N=%d: "
             % n
             + "; ".join(
@@ -206,8 +336,8 @@ def _run(params, ctx: Context) -> Result:
                 f"{r['share_slope_last_decade']:+.3f})"
                 for r in theta_rows
             )
-            + ". The link share of the top %g%% fittest nodes (predicted by (5)-(6) with / "
-            "without the condensate term): "
+            + ". The link share of the top %g%% fittest nodes (predicted by (5)-(6) "
+            "with / without the condensate term): "
             % (100 * p["elite_fraction"])
             + "; ".join(
                 f"theta={r['value']:g}: {r['elite_share']:.3f} "
@@ -215,60 +345,71 @@ def _run(params, ctx: Context) -> Result:
                 f"{r['elite_share_predicted_without_condensate']:.3f})"
                 for r in theta_rows
             )
-            + ". With a continuous rho the condensate is carried by ever fitter late nodes, "
-            "not by one winner (Dereich-Mailler-Moerters: 'the winner does not take it all'); "
-            "a single-node condensate needs an isolated top fitness (the datacenter mixture).",
+            + ". With a continuous rho the condensate is carried by ever fitter late "
+            "nodes, not by one winner (Dereich-Mailler-Moerters: 'the winner does not "
+            "take it all'); a single-node condensate needs an isolated top fitness (the "
+            "datacenter mixture).",
+            size=size,
+            decisive=decisive,
+            decided_by=_FULL,
         )
     )
     findings.append(
         Finding(
             "§3.3: alpha_B <= 0 (peaked at eta_max) condenses, alpha_B > 0 does not",
-            "not supported",
-            "for rho = (1+theta)(1-eta)^theta (alpha_B = theta) eq. (6) gives I(1) = 1/theta: "
-            "condensate iff theta > 1. Simulation (N=%d): "
+            "not supported" if usable else "inconclusive",
+            "for rho = (1+theta)(1-eta)^theta (alpha_B = theta) eq. (6) gives I(1) = "
+            "1/theta: condensate iff theta > 1. Simulation (N=%d): "
             % n
             + "; ".join(
                 f"theta={r['value']:g}: share {r['kmax_share']:.3f}, slope "
-                f"{r['share_slope_last_decade']:+.3f} (pred {r['predicted_slope']:+.3f}), "
-                f"{'condenses' if r['simulated_condensed'] else 'no condensate'}"
+                f"{r['share_slope_last_decade']:+.3f} (pred "
+                f"{r['predicted_slope']:+.3f}), "
+                + {True: "condenses", False: "no condensate", None: "slope NaN"}[
+                    r["simulated_condensed"]
+                ]
                 for r in theta_rows
             )
-            + f". Classification by the k_max trend agrees with (6) on {sum(agree)}/{len(agree)}. "
-            "Theory reverses the chapter's criterion; in simulation no alpha_B <= 0 case "
-            "condenses (supporting the reversal), while the theta > 1 condensate of (6) does "
-            "not show at this N (see the elite shares above): its approach is very slow.",
+            + f". Classification by the k_max trend agrees with (6) on "
+            f"{sum(agree)}/{len(agree)}. The chapter's criterion is reversed by (6) "
+            "itself (a formula, not a measurement); in simulation no alpha_B <= 0 case "
+            "condenses (supporting the reversal), while the theta > 1 condensate of (6) "
+            "does not show at this N (see the elite shares above): its approach is very "
+            "slow.",
+            size=size,
         )
     )
-    lr = [r for r in rows if r["family"] == "learning" and r["N"] == times[-1]]
+
+
+def _learning_findings(findings, lr, n, p, size, decisive):
+    usable = all(r["simulated_condensed"] is not None for r in lr)
     trans = [r["value"] for r in lr if not r["predicted_condensed"]]
     a_star_ell = (
         1 - (1 - _a_star()) / p["gap"] if p["theta_bulk"] == 0 else float("nan")
     )
+    agree = usable and all(
+        r["predicted_condensed"] == r["simulated_condensed"] for r in lr
+    )
     findings.append(
         Finding(
-            "Prop. 3.3: a learning curve that lifts edge devices dissolves the datacenter "
-            "condensate (inverse BEC)",
-            "supported"
-            if all(r["predicted_condensed"] == r["simulated_condensed"] for r in lr)
-            else "inconclusive",
+            "Prop. 3.3: a learning curve that lifts edge devices dissolves the "
+            "datacenter condensate (inverse BEC)",
+            "supported" if agree else "inconclusive",
             "datacenter share at N=%d: " % n
             + "; ".join(
                 f"l={r['value']:g}: {r['datacenter_share']:.3f} (pred limit "
-                f"{r['predicted_share_limit']:.3f}, slope {r['share_slope_last_decade']:+.3f})"
+                f"{r['predicted_share_limit']:.3f}, slope "
+                f"{r['share_slope_last_decade']:+.3f})"
                 for r in lr
             )
-            + f". (6) puts the transition at l* = {a_star_ell:.3f} (gap {p['gap']}); it is "
-            "I(1) crossing 1, not alpha_B crossing 0 (the devices' alpha_B never changes "
-            f"under the lift). Not condensed for l in {trans}.",
+            + f". (6) puts the transition at l* = {a_star_ell:.3f} (gap {p['gap']}); "
+            "it is I(1) crossing 1, not alpha_B crossing 0 (the devices' alpha_B never "
+            f"changes under the lift). Not condensed for l in {trans}."
+            + ("" if usable else " A NaN slope leaves it undecided."),
+            size=size,
+            decisive=decisive,
+            decided_by=_FULL,
         )
-    )
-    return Result(
-        tables={
-            "metrics": table,
-            "growth_exponents": exp_rows if 0.0 in p["thetas"] else [],
-        },
-        findings=findings,
-        extras={"curves": curves},
     )
 
 
@@ -284,21 +425,43 @@ def _plot(result: Result, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, (t, share, dc, elite) in result.extras["curves"].items():
-        if name.startswith("theta"):
-            ax[0].semilogx(t, elite, label=name)
-        else:
-            ax[1].loglog(t, dc, label=name)
-    ax[0].set(
-        xlabel="N", ylabel="link share of the top 1% fittest", title="theta family"
+    curves = result.extras["curves"]
+    panels = [
+        (
+            "theta",
+            "elite",
+            f"link share of the top {100 * result.extras['elite_fraction']:g}% fittest",
+            "theta family ρ = (1+θ)(1−η)^θ",
+        ),
+        ("learning", "dc", "datacenter share", "datacenter + edge devices, learning ℓ"),
+    ]
+    panels = [pn for pn in panels if any(k.startswith(pn[0]) for k in curves)]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False
     )
-    ax[1].set(
-        xlabel="N", ylabel="datacenter share", title="datacenter + edge, learning l"
-    )
-    for a in ax:
-        a.legend(fontsize=8)
+    for ax, (family, which, ylabel, title) in zip(axes[0], panels):
+        for name, (t, share, dc, elite) in curves.items():
+            if name.startswith(family):
+                y = elite if which == "elite" else dc
+                label = name.replace("theta=", "θ = ").replace("learning=", "ℓ = ")
+                ax.plot(t, y if which == "elite" else np.maximum(y, 1e-6), label=label)
+        # Log N; the elite share on a linear axis (it starts at 0), the datacenter
+        # share on a log axis. Few, plain labels: a log axis spanning less than a
+        # decade otherwise labels every minor tick, and those overlap.
+        ax.set_xscale("log")
+        axes_fmt = [ax.xaxis]
+        if which == "dc":
+            ax.set_yscale("log")
+            axes_fmt.append(ax.yaxis)
+        for axis in axes_fmt:
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=8))
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set(xlabel="N (nodes grown)", ylabel=ylabel, title=title)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.legend(fontsize=8)
     path = Path(out_dir) / "inverse_bec.png"
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -313,4 +476,5 @@ EXPERIMENT = Experiment(
     run=_run,
     validate=_validate,
     plot=_plot,
+    memory=_memory,
 )

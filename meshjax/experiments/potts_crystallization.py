@@ -7,6 +7,14 @@ Swendsen–Wang dynamics (`meshjax.potts.anneal`). A continuous transition shows
 $m(\beta)$; a first-order one shows a jump with a hysteresis loop that should bracket the
 Bethe first-order point $\beta_t$ and two energy peaks (ordered / disordered) near it.
 A small graph run for a long time at $\beta_t$ shows whether one chain visits both phases.
+
+Work: the graphs and their colourings are built on the host once per run (`ctx.cached`;
+keys `fold_in(ctx.stage_key("graphs"), i)`); each anneal (graph, q, algorithm) is one
+sweep stage `anneal_<graph>_q<q>_<algorithm>` whose single point is the β window
+(`beta_lo`, `beta_hi`) and whose `shared` input is the `potts.PottsModel` laid out on
+the host; the small-n chain is the stage `hist_chain`. The cooling/heating passes are
+sequential by nature (the state is carried along β), so a stage is one point: its
+checkpoint makes a rerun skip it.
 """
 
 from __future__ import annotations
@@ -16,12 +24,8 @@ import math
 import time
 from pathlib import Path
 
-import jax
-import jax.random as jr
 import numpy as np
 
-from .. import potts
-from ..graph import erdos_renyi, random_regular
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -42,6 +46,8 @@ DEFAULTS = {
 
 
 def _validate(p):
+    from .. import potts
+
     if p["n_nodes"] < 10:
         raise ValueError(f"`n_nodes`={p['n_nodes']}; allowed: >= 10")
     if p["degree"] < 3:
@@ -71,18 +77,51 @@ def _validate(p):
         )
     if (p["n_nodes"] * p["degree"]) % 2:
         raise ValueError("`n_nodes * degree` must be even")
+    for k in ("n_nodes", "hist_n_nodes"):
+        if p["degree"] + 1 >= p[k]:
+            raise ValueError(
+                f"`degree`={p['degree']} must be < `{k}` - 1 = {p[k] - 1} (random "
+                "regular and ER graphs)"
+            )
+    if p["beta_points"] > 1000:
+        raise ValueError(f"`beta_points`={p['beta_points']}; allowed: <= 1000")
+    if p["n_steps"] + p["n_burn"] > 10**6 or p["hist_n_steps"] > 10**7:
+        raise ValueError(
+            "`n_steps + n_burn` must be <= 10**6 and `hist_n_steps` <= 10**7"
+        )
+
+
+def _memory(p) -> int:
+    """Peak host memory: the graph and its class layout (~60 bytes per slot, ~40 per
+    node), one chain's work arrays (~16 bytes per slot, ~64 per node) and the recorded
+    series (two passes)."""
+    n, d = int(p["n_nodes"]), int(p["degree"])
+    big = n * (60 * (d + 1) + 40) + n * (16 * (d + 1) + 64)
+    series = 2 * 2 * int(p["beta_points"]) * int(p["n_steps"]) * 4
+    hn = int(p["hist_n_nodes"])
+    hist = hn * (76 * d + 104) + 8 * int(p["hist_n_steps"])
+    return max(big + series, hist)
+
+
+_FULL = "configs/potts_crystallization.toml"
+_DECISIVE_N = 100_000  # docs/potts.md: the verdicts at 10^5 nodes
+_DECISIVE_HIST_STEPS = 20_000
 
 
 def _as_dict(res) -> dict:
-    """A Bethe result module as a dict of Python floats (for tables and extras)."""
+    """A Bethe result module as a dict of NumPy scalars (for tables and extras; a
+    float32 value stays float32, so a CSV shows it at its own precision)."""
     return {
-        f.name: float(getattr(res, f.name))
+        f.name: np.asarray(getattr(res, f.name))[()]
         for f in dataclasses.fields(res)
         if f.name != "status"
     }
 
 
-def _grid(d_eff: int, q: int, points: int) -> tuple[np.ndarray, dict]:
+def _grid(d_eff: int, q: int) -> tuple[float, float, dict]:
+    """The β window around the Bethe transition of (d_eff, q), and the transitions."""
+    from .. import potts
+
     t = _as_dict(potts.bethe_transitions(d_eff, q))
     if q == 2:
         lo, hi = 0.8 * t["beta_para_instability"], 1.35 * t["beta_para_instability"]
@@ -93,7 +132,95 @@ def _grid(d_eff: int, q: int, points: int) -> tuple[np.ndarray, dict]:
         hi = t["beta_para_instability"] + 0.4 * (
             t["beta_para_instability"] - t["beta_spinodal"]
         )
-    return np.linspace(lo, hi, points), t
+    return lo, hi, t
+
+
+def _order(s, q: int):
+    """Potts order parameter m = (q max_s n_s / N - 1)/(q - 1) of one configuration."""
+    import jax.numpy as jnp
+
+    n = s.shape[-1]
+    counts = jnp.bincount(s.astype(jnp.int32), length=q)
+    return (q * jnp.max(counts) - n).astype(jnp.float32) / jnp.float32(n * (q - 1))
+
+
+def _chain(model, algorithm: str, key, s, beta, n_steps: int, n_burn: int):
+    """`n_burn + n_steps` sweeps at β from internal spins `s`; (energy/node, m) of the
+    last `n_steps` and the final spins. The loop of `potts.run`, written over the
+    public `PottsModel` kernels so the model can be a sweep's `shared` input (the
+    drivers build the heat-bath layout from a concrete graph)."""
+    import jax.numpy as jnp
+    import jax.random as jr
+    from jax import lax
+
+    n = model.n_nodes
+    step = model.heat_bath if algorithm == "heat_bath" else model.swendsen_wang
+
+    def body(s, t):
+        s = step(jr.fold_in(key, t), s, beta)
+        e = model.energy(s) / n
+        return s, (e.astype(jnp.float32), _order(s, model.q))
+
+    s, (e, m) = lax.scan(body, s, jnp.arange(n_burn + n_steps))
+    return e[n_burn:], m[n_burn:], s
+
+
+def _anneal_fn(algorithm: str, n_points: int, n_steps: int, n_burn: int):
+    """The per-point function of an anneal stage: cooling over `n_points` β from a
+    random start, then heating from the cooled state (`potts.anneal`'s schedule and
+    keys: point b of pass p uses `fold_in(fold_in(key, p), b)`)."""
+
+    def anneal_point(key, model, beta_lo, beta_hi):
+        import jax.numpy as jnp
+        import jax.random as jr
+        from jax import lax
+
+        from .. import potts
+
+        betas = jnp.linspace(beta_lo, beta_hi, n_points)
+        key_init, key = jr.split(key)
+        spins = jr.randint(key_init, (model.n_nodes,), 0, model.q, dtype=jnp.int32)
+        spins = spins.astype(potts.spin_dtype(model.q))
+
+        def one_pass(s, pkey, bs):
+            def point(s, xb):
+                i, beta = xb
+                e, m, s = _chain(
+                    model, algorithm, jr.fold_in(pkey, i), s, beta, n_steps, n_burn
+                )
+                return s, (e, m)
+
+            return lax.scan(point, s, (jnp.arange(n_points), bs))
+
+        s, (ec, mc) = one_pass(spins, jr.fold_in(key, 0), betas)
+        _, (eh, mh) = one_pass(s, jr.fold_in(key, 1), betas[::-1])
+        return {
+            "betas": betas,
+            "energy_cool": ec,
+            "m_cool": mc,
+            "energy_heat": eh[::-1],
+            "m_heat": mh[::-1],
+        }
+
+    return anneal_point
+
+
+def _hist_fn(n_steps: int, n_burn: int):
+    """The small-n chain: one Swendsen–Wang chain at β from a random start."""
+
+    def hist_chain(key, model, beta):
+        import jax.numpy as jnp
+        import jax.random as jr
+
+        from .. import potts
+
+        key_init, key = jr.split(key)
+        s = jr.randint(key_init, (model.n_nodes,), 0, model.q, dtype=jnp.int32)
+        s = s.astype(potts.spin_dtype(model.q))
+        e, _, _ = _chain(model, "swendsen_wang", key, s, beta, n_steps, n_burn)
+        return {"energy": e}
+
+    return hist_chain
 
 
 def _switch_points(betas, m_cool, m_heat, level):
@@ -121,65 +248,87 @@ def _bimodal(e, lo_peak, hi_peak):
 
 
 def run(params, ctx: Context) -> Result:
+    import jax.random as jr
+
+    from .. import potts
+    from ..graph import colouring, erdos_renyi, random_regular
+    from ..sweep import Grid
+
     p = dict(params)
-    key = jr.key(ctx.seed)
     n, d = int(p["n_nodes"]), int(p["degree"])
     rows, hist_rows, findings = [], [], []
     extras = {"anneal": {}, "bethe": {}, "hist": {}, "degree": d}
-    graphs = {}
-    if "regular" in p["graphs"]:
-        graphs["regular"] = (random_regular(jr.fold_in(key, 1), n, d), d)
-    if "er" in p["graphs"]:
+    timings: dict[str, float] = {}
+    graphs_key = ctx.stage_key("graphs")
+    # Each stage is one point: no padding to the default microbatch of 8 (a batch of
+    # one is as deterministic: every device count sees the same shape).
+    one = dataclasses.replace(ctx, microbatch=1)
+    builders = {
         # ER: branching ratio <k(k-1)>/<k> = <k> for Poisson, so the paramagnetic
         # instability is the regular-graph formula with d - 1 = <k>.
-        graphs["er"] = (erdos_renyi(jr.fold_in(key, 2), n, float(d)), d + 1)
-    for gi, (gname, (g, d_eff)) in enumerate(graphs.items()):
+        "regular": (0, d, lambda k: random_regular(k, n, d)),
+        "er": (1, d + 1, lambda k: erdos_renyi(k, n, float(d))),
+    }
+    for gname in [g for g in builders if g in p["graphs"]]:
+        gi, d_eff, build = builders[gname]
+        g = ctx.cached(
+            f"graph_{gname}",
+            lambda build=build, gi=gi: build(jr.fold_in(graphs_key, gi)),
+        )
+        col = None
+        if "heat_bath" in p["algorithms"]:
+            col = ctx.cached(
+                f"colouring_{gname}",
+                lambda g=g, gi=gi: colouring(jr.fold_in(graphs_key, 10 + gi), g),
+            )
         qs = p["qs"] if gname == "regular" else p["er_qs"]
         for q in qs:
             q = int(q)
-            betas, bt = _grid(d_eff, q, int(p["beta_points"]))
+            lo, hi, bt = _grid(d_eff, q)
             bt["degree"] = d_eff
             extras["bethe"][(gname, q)] = bt
-            if gname == "regular":
-                bethe_curve = [
-                    _as_dict(potts.bethe_regular(float(b), d, q)) for b in betas
-                ]
             for alg in p["algorithms"]:
                 if alg == "swendsen_wang" and q not in [int(x) for x in p["sw_qs"]]:
                     continue
+                if alg == "heat_bath":
+                    model = potts.PottsModel.build(g, col, q)
+                else:
+                    model = potts.PottsModel.identity(g, q)
+                stage = f"anneal_{gname}_q{q}_{alg}"
                 t0 = time.perf_counter()
-                res = potts.anneal(
-                    jr.fold_in(key, 100 * gi + 10 * q + len(alg)),
-                    g,
-                    q,
-                    betas,
-                    int(p["n_steps"]),
-                    int(p["n_burn"]),
-                    algorithm=alg,
+                table = one.sweep(
+                    stage,
+                    _anneal_fn(
+                        alg, int(p["beta_points"]), int(p["n_steps"]), int(p["n_burn"])
+                    ),
+                    Grid.zip(beta_lo=[lo], beta_hi=[hi]),
+                    shared=model,
+                    chunk_size=1,
                 )
-                jax.block_until_ready(res.m_heat)
-                dt = time.perf_counter() - t0
-                ctx.log(
-                    f"potts: {gname} q={q} {alg}: {len(betas)} points x 2 passes "
-                    f"in {dt:.1f} s"
-                )
-                ec, eh = np.asarray(res.energy_cool), np.asarray(res.energy_heat)
-                mc, mh = np.asarray(res.m_cool), np.asarray(res.m_heat)
+                timings[stage] = time.perf_counter() - t0
+                betas = table["betas"][0]
+                ec, eh = table["energy_cool"][0], table["energy_heat"][0]
+                mc, mh = table["m_cool"][0], table["m_heat"][0]
                 extras["anneal"][(gname, q, alg)] = dict(
                     betas=betas, ec=ec, eh=eh, mc=mc, mh=mh
                 )
+                if gname == "regular":
+                    bethe_curve = [
+                        _as_dict(potts.bethe_regular(float(b), d, q)) for b in betas
+                    ]
+                t_len = ec.shape[1]
                 for i, b in enumerate(betas):
                     row = {
                         "graph": gname,
                         "q": q,
                         "algorithm": alg,
-                        "beta": float(b),
-                        "m_cool": float(mc[i].mean()),
-                        "m_heat": float(mh[i].mean()),
-                        "e_cool": float(ec[i].mean()),
-                        "e_heat": float(eh[i].mean()),
-                        "e_cool_err": float(ec[i].std(ddof=1) / math.sqrt(ec.shape[1])),
-                        "e_heat_err": float(eh[i].std(ddof=1) / math.sqrt(eh.shape[1])),
+                        "beta": b,
+                        "m_cool": mc[i].mean(),
+                        "m_heat": mh[i].mean(),
+                        "e_cool": ec[i].mean(),
+                        "e_heat": eh[i].mean(),
+                        "e_cool_err": ec[i].std(ddof=1) / np.float32(math.sqrt(t_len)),
+                        "e_heat_err": eh[i].std(ddof=1) / np.float32(math.sqrt(t_len)),
                     }
                     if gname == "regular":
                         bc = bethe_curve[i]
@@ -208,35 +357,42 @@ def run(params, ctx: Context) -> Result:
                         bt,
                         n,
                         hist_rows,
+                        size=f"n = {n}, {len(betas)} β points x {p['n_steps']} sweeps "
+                        f"(+{p['n_burn']} burn-in) per pass",
+                        decisive=n >= _DECISIVE_N,
                     )
                 )
     if int(p["hist_n_steps"]) > 0:
-        _small_chain(p, key, d, hist_rows, findings, extras, ctx)
-    return Result(
-        tables={"metrics": rows, "histograms": hist_rows},
-        findings=findings,
-        extras=extras,
-    )
+        t0 = time.perf_counter()
+        _small_chain(p, graphs_key, d, hist_rows, findings, extras, ctx)
+        timings["hist_chain"] = time.perf_counter() - t0
+    tables = {"metrics": rows}
+    if hist_rows:
+        tables["histograms"] = hist_rows
+    return Result(tables=tables, findings=findings, extras=extras, timings=timings)
 
 
-def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
+def _small_chain(p, graphs_key, d, hist_rows, findings, extras, ctx):
     """Small system, one long chain at the Bethe first-order point: does it tunnel?"""
+    import jax.random as jr
+
+    from .. import potts
+    from ..graph import random_regular
+
     hq = int(p["hist_q"])
     hn = int(p["hist_n_nodes"])
     ht = _as_dict(potts.bethe_transitions(d, hq))
-    gs = random_regular(jr.fold_in(key, 3), hn, d)
-    t0 = time.perf_counter()
-    r = potts.run(
-        jr.fold_in(key, 4),
-        gs,
-        hq,
-        ht["beta_first_order"],
-        int(p["hist_n_steps"]),
-        100,
-        algorithm="swendsen_wang",
+    gs = ctx.cached(
+        "graph_hist", lambda: random_regular(jr.fold_in(graphs_key, 2), hn, d)
     )
-    e_small = np.asarray(r.energy)
-    ctx.log(f"potts: small-n chain n={hn} q={hq}: {time.perf_counter() - t0:.1f} s")
+    table = dataclasses.replace(ctx, microbatch=1).sweep(
+        "hist_chain",
+        _hist_fn(int(p["hist_n_steps"]), 100),
+        {"beta": [ht["beta_first_order"]]},
+        shared=potts.PottsModel.identity(gs, hq),
+        chunk_size=1,
+    )
+    e_small = table["energy"][0]
     frac_ord, dip = _bimodal(e_small, ht["energy_ordered"], ht["energy_para"])
     h = potts.energy_histogram(e_small, bins=40)
     dens, edges = np.asarray(h.density), np.asarray(h.edges)
@@ -245,8 +401,8 @@ def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
         hist_rows.append(
             {
                 "source": f"small n={hn} q={hq} single SW chain",
-                "energy": float(c),
-                "density": float(h),
+                "energy": c,
+                "density": h,
             }
         )
     crossings = int(
@@ -257,26 +413,58 @@ def _small_chain(p, key, d, hist_rows, findings, extras, ctx):
             != 0
         )
     )
+    claim = (
+        f"Prop. 3.2: bimodal energy distribution at the transition (one chain, "
+        f"random {d}-regular, n={hn}, q={hq})"
+    )
+    detail = (
+        f"at beta_t(Bethe)={ht['beta_first_order']:.4f}: {frac_ord:.2f} of "
+        f"{len(e_small)} sweeps in the ordered peak (e < midpoint of Bethe "
+        f"e_ord={ht['energy_ordered']:.3f}, e_para={ht['energy_para']:.3f}), "
+        f"histogram dip/peak={dip:.2f}, {crossings} phase switches"
+    )
+    size = f"n = {hn}, {len(e_small)} Swendsen–Wang sweeps"
+    if not np.all(np.isfinite(e_small)) or not math.isfinite(dip):
+        findings.append(
+            Finding(
+                claim,
+                "inconclusive",
+                "NaN in the energies or the histogram dip: " + detail,
+                size=size,
+            )
+        )
+        return
     findings.append(
         Finding(
-            claim=f"Prop. 3.2: bimodal energy distribution at the transition (one chain, "
-            f"random {d}-regular, n={hn}, q={hq})",
+            claim=claim,
             verdict=(
                 "supported"
                 if (0.05 < frac_ord < 0.95 and dip < 0.5 and crossings >= 2)
                 else "inconclusive"
             ),
-            detail=f"at beta_t(Bethe)={ht['beta_first_order']:.4f}: {frac_ord:.2f} of "
-            f"{len(e_small)} sweeps in the ordered peak (e < midpoint of Bethe "
-            f"e_ord={ht['energy_ordered']:.3f}, e_para={ht['energy_para']:.3f}), "
-            f"histogram dip/peak={dip:.2f}, {crossings} phase switches",
+            detail=detail,
+            size=size,
+            decisive=int(p["hist_n_steps"]) >= _DECISIVE_HIST_STEPS,
+            decided_by=_FULL,
         )
     )
 
 
-def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
+def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows, *, size, decisive):
     out = []
     tag = f"{gname} graph, n={n}, q={q}, {alg}"
+    kw = dict(size=size, decisive=decisive, decided_by=_FULL)
+    if not all(np.all(np.isfinite(x)) for x in (mc, mh, ec, eh)):
+        claim = (
+            f"§3.2: q = 2 transition is continuous ({tag})"
+            if q == 2
+            else f"Prop. 3.2: first-order transition with hysteresis for q > 2 ({tag})"
+        )
+        return [
+            Finding(claim, "inconclusive", "NaN in the measured m or e.", size=size)
+        ]
+    from .. import potts
+
     gap = np.abs(mc - mh)
     if q == 2:
         bc = bt["beta_para_instability"]
@@ -308,6 +496,7 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
                 f"({gap.max():.3f} at the nearest points: critical slowing down of "
                 f"the finite runs); m first > 0.2 at beta={b_up:.4f}; Bethe "
                 f"beta_c={bc:.4f} (tanh(beta/2) = 1/(d-1))",
+                **kw,
             )
         )
         return out
@@ -344,6 +533,7 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
             f"points {jump:.3f}; "
             f"heating falls at beta={b_down:.4f}; hysteresis window "
             f"[{b_down:.4f}, {b_up:.4f}]; {ref}",
+            **kw,
         )
     )
     if gname == "regular":
@@ -361,6 +551,7 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
                 f"e={eh_m:.4f} (Bethe: para {bt['energy_para']:.4f}, ordered "
                 f"{bt['energy_ordered']:.4f}); separation {sep:.4f} vs peak width "
                 f"{width:.5f}",
+                **kw,
             )
         )
         h = potts.energy_histogram(both, bins=40)
@@ -369,8 +560,8 @@ def _judge(gname, q, alg, betas, mc, mh, ec, eh, bt, n, hist_rows):
             hist_rows.append(
                 {
                     "source": f"{tag}, both branches at beta={betas[i]:.4f}",
-                    "energy": float(c),
-                    "density": float(h),
+                    "energy": c,
+                    "density": h,
                 }
             )
     return out
@@ -381,6 +572,8 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .. import potts
 
     paths = []
     an = result.extras.get("anneal", {})
@@ -403,8 +596,20 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
                 ]
                 ax.plot(fine, mb, "k-", lw=0.6, alpha=0.6, label="Bethe ordered")
                 ax.axvline(bt["beta_first_order"], color="k", lw=0.8, label="Bethe β_t")
-                ax.axvline(bt["beta_spinodal"], color="gray", lw=0.6, ls=":")
-            ax.axvline(bt["beta_para_instability"], color="gray", lw=0.6, ls="-.")
+                ax.axvline(
+                    bt["beta_spinodal"],
+                    color="gray",
+                    lw=0.6,
+                    ls=":",
+                    label="Bethe spinodal",
+                )
+            ax.axvline(
+                bt["beta_para_instability"],
+                color="gray",
+                lw=0.6,
+                ls="-.",
+                label="paramagnetic instability",
+            )
             ax.set_title(f"{gname} q={q} {alg}", fontsize=9)
             ax.set_xlabel("β J")
             ax.set_ylabel("m")
@@ -439,4 +644,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=_validate,
     plot=plot,
+    memory=_memory,
 )

@@ -1,0 +1,89 @@
+"""The `inverse_bec` experiment on the run layer: resume, no empty tables, legible
+figure, config validation (small sizes)."""
+
+import itertools
+
+import pytest
+from exp_harness import (
+    assert_no_timing_columns,
+    assert_refused,
+    chunk_files,
+    params,
+    run,
+    table_bytes,
+)
+
+from meshjax import experiments
+
+SMALL = {
+    "n_nodes": 1000,
+    "replicas": 2,
+    "records": 10,
+    "thetas": [0.0, 2.0],
+    "learnings": [0.5],
+    "levels": [0.5, 1.0],
+    "nodes_per_level": 2,
+}
+
+
+def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(tmp_path):
+    p = params("inverse_bec", SMALL)
+    out = tmp_path / "run"
+    first, ctx = run("inverse_bec", p, out)
+    want = table_bytes(first, tmp_path / "a")
+    assert set(want) == {"metrics", "growth_exponents"}
+    assert_no_timing_columns(first)
+    assert set(ctx.chunks) == {"grow_theta_0", "grow_theta_2", "grow_learning_0.5"}
+
+    again, ctx2 = run("inverse_bec", p, out)
+    assert all(c == {"computed": 0, "loaded": 1} for c in ctx2.chunks.values())
+    assert table_bytes(again, tmp_path / "b") == want
+
+    chunk_files(out)[1].unlink()
+    resumed, ctx3 = run("inverse_bec", p, out)
+    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    assert table_bytes(resumed, tmp_path / "c") == want
+
+
+def test_no_growth_exponents_table_without_the_uniform_case(tmp_path):
+    p = params("inverse_bec", {**SMALL, "thetas": [2.0], "learnings": []})
+    res, _ = run("inverse_bec", p, tmp_path / "run")
+    assert set(res.tables) == {"metrics"}
+    assert all(res.tables.values())
+
+
+def test_figure_has_legends_and_no_overlapping_tick_labels(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    p = params("inverse_bec", SMALL)
+    res, _ = run("inverse_bec", p, tmp_path / "run")
+    seen = []
+    save = Figure.savefig
+
+    def check(fig, *args, **kwargs):
+        out = save(fig, *args, **kwargs)
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            assert ax.get_legend() is not None
+            for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+                boxes = [
+                    t.get_window_extent(renderer)
+                    for t in labels
+                    if t.get_visible() and t.get_text()
+                ]
+                for a, b in itertools.combinations(boxes, 2):
+                    assert not a.overlaps(b), [t.get_text() for t in labels]
+        seen.append(fig)
+        return out
+
+    monkeypatch.setattr(Figure, "savefig", check)
+    paths = experiments.get("inverse_bec").plot(res, tmp_path)
+    assert seen and all(path.exists() for path in paths)
+
+
+def test_bad_configs_are_refused_with_one_line(tmp_path):
+    cfg = "configs/inverse_bec.toml"
+    assert_refused(cfg, ["params.flat_slope=nan"], tmp_path / "a", "flat_slope")
+    assert_refused(cfg, ["params.flat_slope=0.5"], tmp_path / "b", "flat_slope")
+    assert_refused(cfg, ["params.n_nodes=1073741824"], tmp_path / "c", "GiB")
