@@ -80,3 +80,15 @@ def test_cli_refuses_nan_learning_with_one_line(tmp_path):
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and "learning" in err
     assert not out.exists() and not out.with_name("out.partial").exists()
+
+
+def test_graph_local_run_uses_a_cached_graph(tmp_path):
+    p = exp_runs.params_of(EXP, graph_mean_degree=4.0, **SMALL)
+    res, _ = exp_runs.run(EXP, p, tmp_path / "g")
+    assert (tmp_path / "g" / "cache" / "graph.pkl").exists()
+    assert all(r["dol"] == r["dol"] for r in res.tables["metrics"])  # no NaN
+    again, ctx = exp_runs.run(EXP, p, tmp_path / "g")
+    assert exp_runs.totals(ctx)[0] == 0
+    assert exp_runs.csv_bytes(again, tmp_path / "b") == exp_runs.csv_bytes(
+        res, tmp_path / "a"
+    )

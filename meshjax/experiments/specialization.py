@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -86,11 +87,12 @@ def _demand(p):
 _FIELDS = ("t", "dol", "dol_propensity", "frac_specialised", "ces", "work", "coverage")
 
 
-def _threshold_run(key, shared, learning, forgetting):
+def _threshold_run(key, shared, *, learning, forgetting, n_agents, n_steps, every):
     """One sweep point: a threshold-model run with (xi, phi) = (learning, forgetting).
 
-    `shared` holds the model constants (arrays) and the static sizes; the graph
-    (or None) is shared too, so it is a jit argument, not a compiled-in constant.
+    `shared` holds the model constants and the graph (or None) as jit arguments, not
+    compiled-in constants; the sizes are bound with `functools.partial`, so they are
+    part of the checkpoints' identity of the function.
     """
     k_init, k_run = jr.split(key)
     params = sp.ThresholdParams(
@@ -100,13 +102,13 @@ def _threshold_run(key, shared, learning, forgetting):
         **{k: shared[k] for k in _MODEL},
     )
     graph = shared["graph"]
-    st0 = sp.init_state(k_init, shared["n_agents"], params, local=graph is not None)
+    st0 = sp.init_state(k_init, n_agents, params, local=graph is not None)
     out = sp.simulate(
         k_run,
         st0,
         params,
-        shared["n_steps"],
-        record_every=shared["record_every"],
+        n_steps,
+        record_every=every,
         graph=graph,
         rho=shared["rho"],
     )
@@ -131,12 +133,12 @@ def run(p, ctx: Context) -> Result:
         )
     dtype = jnp.result_type(float)
     shared = {k: jnp.asarray(p[k], dtype) for k in _MODEL + ("rho",)}
-    shared.update(
-        demand=jnp.asarray(demand, dtype),
-        graph=graph,
+    shared.update(demand=jnp.asarray(demand, dtype), graph=graph)
+    fn = functools.partial(
+        _threshold_run,
         n_agents=p["n_agents"],
         n_steps=p["n_steps"],
-        record_every=p["record_every"],
+        every=p["record_every"],
     )
     names = ("learning", "control")
     grid = Grid.zip(learning=[p["learning"], 0.0], forgetting=[p["forgetting"], 0.0])
@@ -146,7 +148,7 @@ def run(p, ctx: Context) -> Result:
     )
     t0 = time.perf_counter()
     table = dataclasses.replace(ctx, microbatch=1).sweep(
-        "runs", _threshold_run, grid, shared=shared, chunk_size=1
+        "runs", fn, grid, shared=shared, chunk_size=1
     )
     wall = time.perf_counter() - t0
     if np.any(table["status"] != 0):  # RESULTS.successful
@@ -266,8 +268,13 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
     s = series["learning"]
     for j in range(s["work"].shape[1]):
         (line,) = axes[2].plot(s["t"], s["work"][:, j], label=f"task {j}")
-        axes[2].axhline(demand[j], color=line.get_color(), ls=":")
-    axes[2].set(xlabel="step", ylabel="work per task W_j/N (dotted: demand)")
+        axes[2].axhline(
+            demand[j],
+            color=line.get_color(),
+            ls=":",
+            label="demand delta_j (dotted)" if j == 0 else None,
+        )
+    axes[2].set(xlabel="step", ylabel="work per task W_j/N")
     axes[2].legend(fontsize=7)
     fig.suptitle("Threshold model (9)-(10): emergence of specialisation")
     fig.tight_layout()
