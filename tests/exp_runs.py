@@ -77,3 +77,43 @@ def cli(*args, timeout=120):
         timeout=timeout,
     )
     return p.returncode, p.stdout, p.stderr
+
+
+def figures(exp, result, out_dir, monkeypatch):
+    """`exp.plot(result, out_dir)` with the figures kept: (paths, figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kept = []
+    close = plt.close
+
+    def keep(fig=None):
+        if fig is not None and not isinstance(fig, str):
+            kept.append(fig)
+        close(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    paths = exp.plot(result, Path(out_dir))
+    monkeypatch.setattr(plt, "close", close)
+    return paths, kept
+
+
+def legend_problems(figs):
+    """Axes with more than one line and no legend; vertical lines without a label."""
+    bad = []
+    for fig in figs:
+        for ax in fig.axes:
+            lines = ax.get_lines()
+            has_legend = ax.get_legend() is not None or bool(fig.legends)
+            if len(lines) > 1 and not has_legend:
+                bad.append(f"{ax.get_title()!r}: {len(lines)} lines, no legend")
+            for ln in lines:
+                x = ln.get_xdata()
+                vertical = (
+                    len(x) == 2 and x[0] == x[1] and ln.get_transform() != ax.transData
+                )
+                if vertical and ln.get_label().startswith("_"):
+                    bad.append(f"{ax.get_title()!r}: unlabelled vertical line")
+    return bad
