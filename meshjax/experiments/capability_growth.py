@@ -224,29 +224,44 @@ def _regime_map(p, log):
     return rows, arrays
 
 
-def _baumol(p, log):
+def _baumol_point(key, rho_s, *, gp, g_Z, t1):
+    """One sweep point: the two-sector composite at sector elasticity `rho_s`
+    (deterministic: the key is unused)."""
+    del key
+    bp = gr.BaumolParams(g_Z=g_Z, beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
+    out = gr.baumol_solve(gr.GrowthParams(**gp), bp, 1.0, 1.0, t1, n_save=401)
+    return {k: getattr(out, k) for k in _BAUMOL_FIELDS}
+
+
+def _baumol(p, ctx):
     delta_g = p["g_C"] / p["f"] ** p["lam"]  # Phi = 1, delta = 0: g_C constant
-    gp = gr.GrowthParams(
-        delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"], delta=0.0
+    gp = dict(delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"], delta=0.0)
+    fn = functools.partial(
+        _baumol_point, gp=gp, g_Z=float(p["g_Z"]), t1=float(p["baumol_t1"])
+    )
+    tab = dataclasses.replace(ctx, microbatch=1).sweep(
+        "baumol",
+        fn,
+        Grid.product(rho_s=p["rho_s"]),
+        chunk_size=len(p["rho_s"]),
     )
     rows, curves = [], {}
-    for rho_s in p["rho_s"]:
-        bp = gr.BaumolParams(g_Z=p["g_Z"], beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
-        out = gr.baumol_solve(gp, bp, 1.0, 1.0, float(p["baumol_t1"]), n_save=401)
-        curves[rho_s] = {k: np.asarray(getattr(out, k)) for k in _BAUMOL_FIELDS}
-        for i in range(0, 401, 40):
+    for i, rho_s in enumerate(p["rho_s"]):
+        out = {k: np.asarray(tab[k][i]) for k in _BAUMOL_FIELDS}
+        curves[rho_s] = out
+        for j in range(0, 401, 40):
             rows.append(
                 {
-                    "rho_s": float(rho_s),
-                    "t": float(out.ts[i]),
-                    "beta": float(out.beta[i]),
-                    "g_Ceff": float(out.g_Ceff[i]),
-                    "g_eq41": float(out.g_eq41[i]),
+                    "rho_s": tab["rho_s"][i],
+                    "t": out["ts"][j],
+                    "beta": out["beta"][j],
+                    "g_Ceff": out["g_Ceff"][j],
+                    "g_eq41": out["g_eq41"][j],
                     "g_C": p["g_C"],
                     "g_Z": p["g_Z"],
                 }
             )
-    log(f"baumol: {len(p['rho_s'])} sector elasticities to t={p['baumol_t1']}")
+    ctx.log(f"baumol: {len(p['rho_s'])} sector elasticities to t={p['baumol_t1']}")
     return rows, curves
 
 
@@ -309,7 +324,9 @@ def _collapse(p, ctx):
         n_samples=p["n_samples"],
         n_steps=G,
     )
-    tab = ctx.sweep("collapse", fn, Grid.product(alpha=al), replicas=reps)
+    tab = dataclasses.replace(ctx, microbatch=1).sweep(
+        "collapse", fn, Grid.product(alpha=al), replicas=reps, chunk_size=reps
+    )
     if np.any(tab["status"] != 0):  # RESULTS.successful
         raise ValueError("capability_growth: a collapse run failed")
     nJ, nA = Js.size, al.size
@@ -505,7 +522,7 @@ def run(params, ctx: Context) -> Result:
 
     # --- Baumol -----------------------------------------------------------------------
     t0 = time.perf_counter()
-    b_rows, curves = _baumol(p, ctx.log)
+    b_rows, curves = _baumol(p, ctx)
     timings["baumol"] = time.perf_counter() - t0
     b_size = f"ODE solves to t = {p['baumol_t1']:g}"
     g_end = {r: float(c["g_Ceff"][-1]) for r, c in curves.items()}

@@ -555,7 +555,9 @@ def _p9(p, ctx, rows):
         n_samples=int(p["collapse_samples"]),
         n_steps=G,
     )
-    tab = ctx.sweep("p9_collapse", fn, Grid.product(alpha=alphas), replicas=R)
+    tab = _one(ctx).sweep(
+        "p9_collapse", fn, Grid.product(alpha=alphas), replicas=R, chunk_size=R
+    )
     _ok(tab, "P9")
     tail = max(1, G // 4)
     kl = np.asarray(tab["kl_tail"]).reshape(alphas.size, R, Js.size)
