@@ -310,7 +310,7 @@ def run(params, ctx: Context) -> Result:
     validate(params)
     timings = {}
     t0 = time.perf_counter()
-    poly_rows, poly_curve, _ = _polymer(params, ctx)
+    poly_rows, poly_curve, poly_ths = _polymer(params, ctx)
     timings["polymer"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     mesh_rows, mesh_curve = _mesh(params, ctx)
@@ -318,7 +318,7 @@ def run(params, ctx: Context) -> Result:
     t0 = time.perf_counter()
     jk_rows, jk_summary, jk_arrays = _jk(params, ctx)
     timings["jk"] = time.perf_counter() - t0
-    findings = _findings(params, poly_rows, mesh_rows, jk_summary)
+    findings = _findings(params, poly_rows, mesh_rows, jk_summary, poly_ths)
     d, q = DEFAULTS, params
     parts = {  # claim prefix -> (size, below the full config?)
         "Hordijk": (
@@ -397,7 +397,15 @@ def _slope(x, y):
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
-def _findings(params, poly, mesh, jk):
+def _median_ci(th):
+    """A ~95% confidence interval of the median from order statistics (inf allowed)."""
+    th = np.sort(np.asarray(th, float))
+    m = th.size
+    k = max(0, int(np.floor(m / 2 - 0.98 * np.sqrt(m))))
+    return float(th[k]), float(th[m - 1 - k])
+
+
+def _findings(params, poly, mesh, jk, ths=None):
     out = []
     conv = (
         "reactions catalysed per type, a ligation and its cleavage counted as one "
@@ -424,12 +432,24 @@ def _findings(params, poly, mesh, jk):
     # probability ~ 40·6·f/|R| vanishes as |R| grows: judge the growth on n >= 6
     big = [n for n in ns if n >= 6] or ns
     if len(big) >= 2:
-        lin = fh[big[-1]] <= fh[big[0]] * big[-1] / big[0]
+        n0, n1 = big[0], big[-1]
+        lin = fh[n1] <= fh[n0] * n1 / n0
+        # the medians are of a few instances: "not supported" only when f_half(n1) is
+        # above the linear growth of even the upper end of f_half(n0)'s ~95% interval
+        hi0 = _median_ci(ths[n0])[1] if ths is not None else fh[n0]
+        if not (np.isfinite(fh[n0]) and np.isfinite(fh[n1])):
+            v_lin = "inconclusive"
+        elif lin:
+            v_lin = "supported"
+        elif fh[n1] > hi0 * n1 / n0:
+            v_lin = "not supported"
+        else:
+            v_lin = "inconclusive"
         out.append(
             Finding(
                 "The catalysis level needed grows at most linearly in n (Hordijk–Steel; "
                 "Mossel–Steel)",
-                "supported" if lin else "not supported",
+                v_lin,
                 f"f_half grows from {fh[big[0]]:.2f} (n={big[0]}) to {fh[big[-1]]:.2f} "
                 f"(n={big[-1]}): ratio {fh[big[-1]] / fh[big[0]]:.2f} vs linear "
                 f"{big[-1] / big[0]:.2f}; log-log slope "
@@ -437,6 +457,12 @@ def _findings(params, poly, mesh, jk):
                 + (
                     f" (n={ns[0]}: {fh[ns[0]]:.2f}, lowered by one-reaction RAFs)"
                     if ns[0] < big[0]
+                    else ""
+                )
+                + (
+                    f"; ~95% interval of f_half(n={n0}): {_median_ci(ths[n0])[0]:.2f}-"
+                    f"{hi0:.2f} over {len(ths[n0])} instances"
+                    if ths is not None
                     else ""
                 )
                 + ".",
