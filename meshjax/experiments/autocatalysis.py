@@ -131,6 +131,24 @@ def _jk_run(key, *, s, p, n_steps):
     return {"lambda1": rec.lambda1, "acs_size": rec.acs_size, "n_links": rec.n_links}
 
 
+def memory(params) -> int:
+    """Peak host bytes of one instance in flight per device: the largest binary polymer
+    system (|R| = (n - 2) 2^(n+2) + 8 reactions, s = 2^(n+1) - 2 types, ~f_max + 10
+    sqrt(f_max) + 10 catalysed pairs per type, ~40 bytes per reaction or pair slot, a few
+    copies during the bisection) or the largest mesh system, or the JK runs (s^2 floats)."""
+    n = max(params["polymer_n"])
+    f = params["polymer_f_max"]
+    poly = ((n - 2) * 2 ** (n + 2) + 8 + (2 ** (n + 1)) * (f + 10 * f**0.5 + 10)) * 160
+    j = max([params["mesh_types"], *params["mesh_types_sweep"]])
+    r = max(
+        [*params["mesh_ops"]]
+        + [params["ops_per_type_sq"] * t * t for t in params["mesh_types_sweep"]]
+    )
+    mesh_b = (r + j * 60) * 160
+    jk = params["jk_types"] ** 2 * 8 * 8
+    return int(4 * max(poly, mesh_b, jk))
+
+
 def _polymer(params, ctx):
     log = ctx.log
     f_max = float(params["polymer_f_max"])
@@ -657,4 +675,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=validate,
     plot=plot,
+    memory=memory,
 )

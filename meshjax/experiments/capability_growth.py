@@ -147,6 +147,17 @@ def validate(p) -> None:
     need("fit_noise", p["fit_noise"] > 0, "> 0")
 
 
+def memory(p) -> int:
+    """Peak host bytes: the regime map's one vmapped solve (points x 201 saves x a few
+    float arrays, solver state) and a collapse sweep point (every J twice, padded to
+    max(J) specialists x n_samples, KL per generation)."""
+    points = p["n_phi0"] * p["n_beta"] * len(p["h_values"]) * len(p["C0_values"])
+    regime = points * 201 * 8 * 20
+    nJ, jmax = len(p["collapse_J"]), max(p["collapse_J"])
+    collapse = 2 * nJ * (jmax * p["n_samples"] * 8 * 4 + p["n_steps"] * 8 * 3)
+    return int(regime + p["replicas"] * len(p["collapse_alpha"]) * collapse)
+
+
 def _f(x) -> float:
     return float(np.asarray(x))
 
@@ -827,4 +838,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=validate,
     plot=plot,
+    memory=memory,
 )

@@ -221,6 +221,20 @@ def _ok(table, what):
 _OK_CODES = [int(status_code(getattr(RESULTS, k))) for k in ("successful", "blowup")]
 
 
+def _memory(p) -> int:
+    """Peak host bytes, the largest part: P1's Potts graph and layout (~(40 + 24 d) bytes
+    per node), P4's growth (~60 m bytes per node), P5's scipy graphs (~50 bytes per edge
+    end at the largest N), P6's whole-mesh run (two arms' state, ~1 kB per agent)."""
+    return int(
+        max(
+            p["potts_n"] * (40 + 24 * p["potts_degree"]) * 4,
+            p["hub_n"] * 60 * p["hub_m"] * 4,
+            max(p["sis_sizes"]) * p["sis_mean_degree"] * 50 * 4,
+            p["mesh_n"] * 1000 * 2,
+        )
+    )
+
+
 def _row(pred, quantity, setting, value):
     return {
         "prediction": pred,
@@ -956,4 +970,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=_validate,
     plot=plot,
+    memory=_memory,
 )
