@@ -28,7 +28,11 @@ def test_cache_is_bounded_locked_and_stamps_old_entries(tmp_path):
         "print(_cache.enable())\n"
         "print(jax.config.jax_compilation_cache_max_size)\n"
         "jax.jit(lambda x: x + 1)(jnp.ones(3)).block_until_ready()\n",
-        {"MESHJAX_CACHE_DIR": str(tmp_path), "MESHJAX_CACHE_MAX_BYTES": "123456789"},
+        {
+            "MESHJAX_CACHE_DIR": str(tmp_path),
+            "MESHJAX_CACHE_MAX_BYTES": "123456789",
+            "MESHJAX_NO_COMPILATION_CACHE": "",
+        },
     )
     path, size = out.split()
     assert path == str(tmp_path) and int(size) == 123456789

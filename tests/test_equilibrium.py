@@ -258,8 +258,10 @@ def test_experiments_tiny(tmp_path):
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert {"metrics", "phases", "n_sweep", "entropy"} <= set(res.tables)
     assert len(res.tables["metrics"]) == 6
-    claims = {f.claim.split(":")[0]: f.verdict for f in res.findings}
-    assert claims["Eq. (16)"] == "supported"
+    claims = {f.claim.split(":")[0]: f for f in res.findings}
+    # a tour size: the verdict is "inconclusive at this size", leaning supported
+    assert claims["Eq. (16)"].verdict == "inconclusive"
+    assert "leans supported" in claims["Eq. (16)"].detail
     with pytest.raises(ValueError):
         exp.validate(dict(p, rho=1.0))
 
@@ -268,7 +270,8 @@ def test_experiments_tiny(tmp_path):
     p = dict(exp.defaults, n_agents=1000, n_tasks=4, n_steps=2000, record_every=250)
     res = exp.run(p, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
     assert len(res.tables["metrics"]) == 16
-    assert [f.verdict for f in res.findings][1] == "supported"  # the control
+    control = res.findings[1]  # N = 1000 is below what configs/specialization.toml uses
+    assert control.verdict == "inconclusive" and "leans supported" in control.detail
     with pytest.raises(ValueError):
         exp.validate(dict(p, steepness=0.5))
 

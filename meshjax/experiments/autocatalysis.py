@@ -11,13 +11,17 @@ dynamics (§9.5, (19), Prop. 9.6).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import time
 from pathlib import Path
 
-import jax.random as jr
 import numpy as np
 
 from .. import raf, replicator
+from .._results import status_code
+from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -76,7 +80,77 @@ def validate(params):
         raise ValueError("mesh_types_sweep values must exceed mesh_food")
 
 
-def _polymer(params, key, log):
+def _capacity(mean, n_reactions):
+    """raf's default per-type capacity, mean + 10 sd + 10 (capped at |R| + 1), given
+    explicitly: inside a sweep the key is traced and raf asks for it."""
+    return min(int(math.ceil(mean + 10.0 * math.sqrt(mean) + 10.0)), n_reactions + 1)
+
+
+def _one(ctx):
+    """The context with one point per device block: a bisection runs until the slowest
+    instance of a block finishes, so one instance at a time is best on CPU."""
+    return dataclasses.replace(ctx, microbatch=1)
+
+
+def _ok(table, what):
+    if np.any(table["status"] != 0):  # RESULTS.successful
+        raise ValueError(f"autocatalysis: {what} reported invalid parameters")
+
+
+def _polymer_instance(key, *, n, f_max, reversible, cap):
+    """One binary-polymer instance (a sweep replica): its critical level f*."""
+    lv = raf.binary_polymer_levels(
+        key, n, f_max, reversible=reversible, max_catalysed=cap
+    )
+    return {
+        "threshold": raf.raf_threshold(lv.system, lv.levels),
+        "status": status_code(lv),
+    }
+
+
+def _mesh_instance(key, *, n_types, n_ops, p_max, n_food, n_inputs, cap):
+    """One mesh operation system (a sweep replica): its critical probability p*."""
+    lv = raf.mesh_operations_levels(
+        key,
+        n_types,
+        n_ops,
+        p_max,
+        n_food=n_food,
+        n_inputs=n_inputs,
+        max_catalysed=cap,
+    )
+    return {
+        "threshold": raf.raf_threshold(lv.system, lv.levels),
+        "status": status_code(lv),
+    }
+
+
+def _jk_run(key, *, s, p, n_steps):
+    """One Jain-Krishna run (a sweep replica): lambda1, ACS size, links per update."""
+    rec = replicator.jain_krishna(key, s, p, n_steps).record
+    return {"lambda1": rec.lambda1, "acs_size": rec.acs_size, "n_links": rec.n_links}
+
+
+def memory(params) -> int:
+    """Peak host bytes of one instance in flight per device: the largest binary polymer
+    system (|R| = (n - 2) 2^(n+2) + 8 reactions, s = 2^(n+1) - 2 types, ~f_max + 10
+    sqrt(f_max) + 10 catalysed pairs per type, ~40 bytes per reaction or pair slot, a few
+    copies during the bisection) or the largest mesh system, or the JK runs (s^2 floats)."""
+    n = max(params["polymer_n"])
+    f = params["polymer_f_max"]
+    poly = ((n - 2) * 2 ** (n + 2) + 8 + (2 ** (n + 1)) * (f + 10 * f**0.5 + 10)) * 160
+    j = max([params["mesh_types"], *params["mesh_types_sweep"]])
+    r = max(
+        [*params["mesh_ops"]]
+        + [params["ops_per_type_sq"] * t * t for t in params["mesh_types_sweep"]]
+    )
+    mesh_b = (r + j * 60) * 160
+    jk = params["jk_types"] ** 2 * 8 * 8
+    return int(4 * max(poly, mesh_b, jk))
+
+
+def _polymer(params, ctx):
+    log = ctx.log
     f_max = float(params["polymer_f_max"])
     rev = bool(params["polymer_reversible"])
     rows, curve, ths = [], [], {}
@@ -84,9 +158,24 @@ def _polymer(params, key, log):
     for n in params["polymer_n"]:
         size = raf.binary_polymer_size(n)
         s, r = size.n_types, size.n_reactions
-        keys = jr.split(jr.fold_in(key, n), params["polymer_instances"])
-        lv = raf.binary_polymer_levels(keys, n, f_max, reversible=rev)
-        th = np.asarray(raf.raf_threshold(lv.system, lv.levels))
+        inst = params["polymer_instances"]
+        units = r // 2 if rev else r
+        fn = functools.partial(
+            _polymer_instance,
+            n=n,
+            f_max=f_max,
+            reversible=rev,
+            cap=_capacity(f_max, units),
+        )
+        tab = _one(ctx).sweep(
+            f"polymer_n{n}",
+            fn,
+            Grid(n_points=1),
+            replicas=inst,
+            chunk_size=max(1, inst // 2),
+        )
+        _ok(tab, f"polymer n={n}")
+        th = np.asarray(tab["threshold"])
         ths[n] = th
         q = np.quantile(np.where(np.isinf(th), np.nan, th), [0.1, 0.5, 0.9])
         rows.append(
@@ -108,20 +197,27 @@ def _polymer(params, key, log):
     return rows, curve, ths
 
 
-def _mesh_thresholds(key, n_types, n_ops, params):
+def _mesh_thresholds(ctx, stage, n_types, n_ops, params):
     p_max = min(1.0, 40.0 / n_ops)
-    lv = raf.mesh_operations_levels(
-        jr.split(key, params["mesh_instances"]),
-        n_types,
-        n_ops,
-        p_max,
+    fn = functools.partial(
+        _mesh_instance,
+        n_types=n_types,
+        n_ops=n_ops,
+        p_max=p_max,
         n_food=params["mesh_food"],
         n_inputs=params["mesh_inputs"],
+        cap=_capacity(p_max * n_ops, n_ops),
     )
-    return np.asarray(raf.raf_threshold(lv.system, lv.levels)), p_max
+    inst = params["mesh_instances"]
+    tab = _one(ctx).sweep(
+        stage, fn, Grid(n_points=1), replicas=inst, chunk_size=max(1, inst // 2)
+    )
+    _ok(tab, stage)
+    return np.asarray(tab["threshold"]), p_max
 
 
-def _mesh(params, key, log):
+def _mesh(params, ctx):
+    log = ctx.log
     beta = float(params["beta_t"])
     rows, curve = [], []
     configs = [("ops", params["mesh_types"], r) for r in params["mesh_ops"]]
@@ -129,8 +225,8 @@ def _mesh(params, key, log):
         ("types", j, int(round(params["ops_per_type_sq"] * j * j)))
         for j in params["mesh_types_sweep"]
     ]
-    for i, (sweep, j, r) in enumerate(configs):
-        th, p_max = _mesh_thresholds(jr.fold_in(key, i), j, r, params)
+    for sweep, j, r in configs:
+        th, p_max = _mesh_thresholds(ctx, f"mesh_J{j}_R{r}", j, r, params)
         # real-valued N* from (18); the integer mesh size is ceil(N*)
         n_star = np.asarray(raf.agents_for_probability(np.minimum(th, 1.0), beta))
         n_star = np.where(np.isinf(th), np.inf, n_star)
@@ -173,15 +269,15 @@ def _mesh(params, key, log):
     return rows, curve
 
 
-def _jk(params, key, log):
+def _jk(params, ctx):
+    log = ctx.log
     s, m = params["jk_types"], float(params["jk_m"])
     p = m / (s - 1)
-    rec = replicator.jain_krishna(
-        jr.split(key, params["jk_runs"]), s, p, params["jk_steps"]
-    ).record
-    lam = np.asarray(rec.lambda1)
-    acs = np.asarray(rec.acs_size)
-    links = np.asarray(rec.n_links)
+    fn = functools.partial(_jk_run, s=s, p=p, n_steps=params["jk_steps"])
+    tab = _one(ctx).sweep("jk", fn, Grid(n_points=1), replicas=params["jk_runs"])
+    lam = np.asarray(tab["lambda1"])
+    acs = np.asarray(tab["acs_size"])
+    links = np.asarray(tab["n_links"])
     rows, summary = [], []
     for i in range(lam.shape[0]):
         for t in range(lam.shape[1]):
@@ -229,11 +325,50 @@ def _jk(params, key, log):
 
 
 def run(params, ctx: Context) -> Result:
-    key = jr.key(ctx.seed)
-    poly_rows, poly_curve, _ = _polymer(params, jr.fold_in(key, 0), ctx.log)
-    mesh_rows, mesh_curve = _mesh(params, jr.fold_in(key, 1), ctx.log)
-    jk_rows, jk_summary, jk_arrays = _jk(params, jr.fold_in(key, 2), ctx.log)
-    findings = _findings(params, poly_rows, mesh_rows, jk_summary)
+    validate(params)
+    timings = {}
+    t0 = time.perf_counter()
+    poly_rows, poly_curve, poly_ths = _polymer(params, ctx)
+    timings["polymer"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mesh_rows, mesh_curve = _mesh(params, ctx)
+    timings["mesh"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jk_rows, jk_summary, jk_arrays = _jk(params, ctx)
+    timings["jk"] = time.perf_counter() - t0
+    findings = _findings(params, poly_rows, mesh_rows, jk_summary, poly_ths)
+    d, q = DEFAULTS, params
+    parts = {  # claim prefix -> (size, below the full config?)
+        "Hordijk": (
+            f"n = {list(q['polymer_n'])}, {q['polymer_instances']} instances each",
+            q["polymer_instances"] < d["polymer_instances"],
+        ),
+        "The catalysis level": (
+            f"n = {list(q['polymer_n'])}, {q['polymer_instances']} instances each",
+            q["polymer_instances"] < d["polymer_instances"]
+            or max(q["polymer_n"]) < max(d["polymer_n"]),
+        ),
+        "Prop. 9.4": (
+            f"J = {q['mesh_types']}, |R| = {list(q['mesh_ops'])}, J sweep "
+            f"{list(q['mesh_types_sweep'])}, {q['mesh_instances']} instances each",
+            q["mesh_instances"] < d["mesh_instances"]
+            or len(q["mesh_ops"]) < len(d["mesh_ops"]),
+        ),
+        "§9.5": (
+            f"s = {q['jk_types']} types, {q['jk_steps']} updates, {q['jk_runs']} runs",
+            q["jk_steps"] < d["jk_steps"] or q["jk_runs"] < d["jk_runs"],
+        ),
+    }
+    for i, f in enumerate(findings):
+        for prefix, (size, small) in parts.items():
+            if f.claim.startswith(prefix):
+                findings[i] = dataclasses.replace(
+                    f,
+                    size=size,
+                    decisive=not small,
+                    decided_by="configs/autocatalysis.toml" if small else "",
+                )
+                break
     metrics = (
         [
             {"part": "polymer", "key": f"f_half(n={r['n']})", "value": r["f_half"]}
@@ -268,6 +403,7 @@ def run(params, ctx: Context) -> Result:
         },
         findings=findings,
         extras={"jk": jk_arrays},
+        timings=timings,
     )
 
 
@@ -279,7 +415,15 @@ def _slope(x, y):
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
-def _findings(params, poly, mesh, jk):
+def _median_ci(th):
+    """A ~95% confidence interval of the median from order statistics (inf allowed)."""
+    th = np.sort(np.asarray(th, float))
+    m = th.size
+    k = max(0, int(np.floor(m / 2 - 0.98 * np.sqrt(m))))
+    return float(th[k]), float(th[m - 1 - k])
+
+
+def _findings(params, poly, mesh, jk, ths=None):
     out = []
     conv = (
         "reactions catalysed per type, a ligation and its cleavage counted as one "
@@ -306,12 +450,24 @@ def _findings(params, poly, mesh, jk):
     # probability ~ 40·6·f/|R| vanishes as |R| grows: judge the growth on n >= 6
     big = [n for n in ns if n >= 6] or ns
     if len(big) >= 2:
-        lin = fh[big[-1]] <= fh[big[0]] * big[-1] / big[0]
+        n0, n1 = big[0], big[-1]
+        lin = fh[n1] <= fh[n0] * n1 / n0
+        # the medians are of a few instances: "not supported" only when f_half(n1) is
+        # above the linear growth of even the upper end of f_half(n0)'s ~95% interval
+        hi0 = _median_ci(ths[n0])[1] if ths is not None else fh[n0]
+        if not (np.isfinite(fh[n0]) and np.isfinite(fh[n1])):
+            v_lin = "inconclusive"
+        elif lin:
+            v_lin = "supported"
+        elif fh[n1] > hi0 * n1 / n0:
+            v_lin = "not supported"
+        else:
+            v_lin = "inconclusive"
         out.append(
             Finding(
                 "The catalysis level needed grows at most linearly in n (Hordijk–Steel; "
                 "Mossel–Steel)",
-                "supported" if lin else "not supported",
+                v_lin,
                 f"f_half grows from {fh[big[0]]:.2f} (n={big[0]}) to {fh[big[-1]]:.2f} "
                 f"(n={big[-1]}): ratio {fh[big[-1]] / fh[big[0]]:.2f} vs linear "
                 f"{big[-1] / big[0]:.2f}; log-log slope "
@@ -319,6 +475,12 @@ def _findings(params, poly, mesh, jk):
                 + (
                     f" (n={ns[0]}: {fh[ns[0]]:.2f}, lowered by one-reaction RAFs)"
                     if ns[0] < big[0]
+                    else ""
+                )
+                + (
+                    f"; ~95% interval of f_half(n={n0}): {_median_ci(ths[n0])[0]:.2f}-"
+                    f"{hi0:.2f} over {len(ths[n0])} instances"
+                    if ths is not None
                     else ""
                 )
                 + ".",
@@ -513,4 +675,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=validate,
     plot=plot,
+    memory=memory,
 )

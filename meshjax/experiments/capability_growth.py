@@ -14,15 +14,20 @@ Tables:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import time
 from pathlib import Path
 from typing import Any
 
-import jax.random as jr
+import jax.numpy as jnp
 import numpy as np
 
 from meshjax import RESULTS, collapse as col, growth as gr
 
+from .._results import status_code
+from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
 
 _STATUS_NAMES = (
@@ -142,6 +147,17 @@ def validate(p) -> None:
     need("fit_noise", p["fit_noise"] > 0, "> 0")
 
 
+def memory(p) -> int:
+    """Peak host bytes: the regime map's one vmapped solve (points x 201 saves x a few
+    float arrays, solver state) and a collapse sweep point (every J twice, padded to
+    max(J) specialists x n_samples, KL per generation)."""
+    points = p["n_phi0"] * p["n_beta"] * len(p["h_values"]) * len(p["C0_values"])
+    regime = points * 201 * 8 * 20
+    nJ, jmax = len(p["collapse_J"]), max(p["collapse_J"])
+    collapse = 2 * nJ * (jmax * p["n_samples"] * 8 * 4 + p["n_steps"] * 8 * 3)
+    return int(regime + p["replicas"] * len(p["collapse_alpha"]) * collapse)
+
+
 def _f(x) -> float:
     return float(np.asarray(x))
 
@@ -219,33 +235,72 @@ def _regime_map(p, log):
     return rows, arrays
 
 
-def _baumol(p, log):
+def _baumol_point(key, rho_s, *, gp, g_Z, t1):
+    """One sweep point: the two-sector composite at sector elasticity `rho_s`
+    (deterministic: the key is unused)."""
+    del key
+    bp = gr.BaumolParams(g_Z=g_Z, beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
+    out = gr.baumol_solve(gr.GrowthParams(**gp), bp, 1.0, 1.0, t1, n_save=401)
+    return {k: getattr(out, k) for k in _BAUMOL_FIELDS}
+
+
+def _baumol(p, ctx):
     delta_g = p["g_C"] / p["f"] ** p["lam"]  # Phi = 1, delta = 0: g_C constant
-    gp = gr.GrowthParams(
-        delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"], delta=0.0
+    gp = dict(delta_g=delta_g, f=p["f"], lam=p["lam"], phi=2.0 - p["lam"], delta=0.0)
+    fn = functools.partial(
+        _baumol_point, gp=gp, g_Z=float(p["g_Z"]), t1=float(p["baumol_t1"])
+    )
+    tab = dataclasses.replace(ctx, microbatch=1).sweep(
+        "baumol",
+        fn,
+        Grid.product(rho_s=p["rho_s"]),
+        chunk_size=len(p["rho_s"]),
     )
     rows, curves = [], {}
-    for rho_s in p["rho_s"]:
-        bp = gr.BaumolParams(g_Z=p["g_Z"], beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
-        out = gr.baumol_solve(gp, bp, 1.0, 1.0, float(p["baumol_t1"]), n_save=401)
-        curves[rho_s] = {k: np.asarray(getattr(out, k)) for k in _BAUMOL_FIELDS}
-        for i in range(0, 401, 40):
+    for i, rho_s in enumerate(p["rho_s"]):
+        out = {k: np.asarray(tab[k][i]) for k in _BAUMOL_FIELDS}
+        curves[rho_s] = out
+        for j in range(0, 401, 40):
             rows.append(
                 {
-                    "rho_s": float(rho_s),
-                    "t": float(out.ts[i]),
-                    "beta": float(out.beta[i]),
-                    "g_Ceff": float(out.g_Ceff[i]),
-                    "g_eq41": float(out.g_eq41[i]),
+                    "rho_s": tab["rho_s"][i],
+                    "t": out["ts"][j],
+                    "beta": out["beta"][j],
+                    "g_Ceff": out["g_Ceff"][j],
+                    "g_eq41": out["g_eq41"][j],
                     "g_C": p["g_C"],
                     "g_Z": p["g_Z"],
                 }
             )
-    log(f"baumol: {len(p['rho_s'])} sector elasticities to t={p['baumol_t1']}")
+    ctx.log(f"baumol: {len(p['rho_s'])} sector elasticities to t={p['baumol_t1']}")
     return rows, curves
 
 
-def _collapse(p, key, log):
+def _collapse_point(key, alpha, *, Js, n_samples, n_steps):
+    """One sweep point (one alpha_ext, one replica): the mesh of J specialists for every
+    J (J is static: it pads the specialist axis), and a single model that really gets
+    alpha_eff(rho = 0, J) real data, for every J."""
+    J = np.asarray(Js)
+    single = col.alpha_eff(alpha, 0.0, J.astype(float))
+    res = col.simulate_collapse(
+        key,
+        np.concatenate([J, np.ones_like(J)]),
+        jnp.concatenate([jnp.full(J.shape, alpha, single.dtype), single]),
+        n_samples=n_samples,
+        n_steps=n_steps,
+    )
+    n = J.size
+    return {
+        "kl_tail": res.kl[:, n_steps // 2 :].mean(-1),
+        "kl_end": res.kl[:, -1],
+        "var_end": res.var[:, -1],
+        "kl_curve": res.kl[:n],
+        "status": status_code(res),
+    }
+
+
+def _collapse(p, ctx):
+    log = ctx.log
     rho = np.asarray(p["collapse_rho"], float)
     Js = np.asarray(p["collapse_J"], int)
     al = np.asarray(p["collapse_alpha"], float)
@@ -265,23 +320,36 @@ def _collapse(p, key, log):
         }
         for i in np.ndindex(R.shape)
     ]
-    # simulation: mesh over (J, alpha_ext), and a single model at alpha_eff(rho=0, J)
+    # simulation: mesh over (J, alpha_ext), and a single model at alpha_eff(rho=0, J):
+    # one sweep over alpha_ext x replicas, every J in each point
     reps = p["replicas"]
     Jm, Am = np.meshgrid(Js, al, indexing="ij")
     ae0 = np.asarray(col.alpha_eff(Am, 0.0, Jm))
     J_all = np.concatenate([Jm.reshape(-1), np.ones(Jm.size, int)])
     A_all = np.concatenate([Am.reshape(-1), ae0.reshape(-1)])
-    J_rep = np.repeat(J_all[:, None], reps, axis=1)
-    A_rep = np.repeat(A_all[:, None], reps, axis=1)
-    log(f"collapse simulation: {J_rep.size} runs x {p['n_steps']} generations")
-    run = col.simulate_collapse(
-        key, J_rep, A_rep, n_samples=p["n_samples"], n_steps=p["n_steps"]
-    )
-    kl, var = np.asarray(run.kl), np.asarray(run.var)
     G = p["n_steps"]
-    tail = kl[..., G // 2 :].mean(axis=-1).mean(axis=-1)  # mean over tail and replicas
-    kl_end = np.median(kl[..., -1], axis=-1)
-    var_end = np.median(var[..., -1], axis=-1)
+    log(f"collapse simulation: {2 * Jm.size * reps} runs x {G} generations")
+    fn = functools.partial(
+        _collapse_point,
+        Js=tuple(int(j) for j in Js),
+        n_samples=p["n_samples"],
+        n_steps=G,
+    )
+    tab = dataclasses.replace(ctx, microbatch=1).sweep(
+        "collapse", fn, Grid.product(alpha=al), replicas=reps, chunk_size=reps
+    )
+    if np.any(tab["status"] != 0):  # RESULTS.successful
+        raise ValueError("capability_growth: a collapse run failed")
+    nJ, nA = Js.size, al.size
+
+    def by_point(name):  # (alpha, replica, 2J) -> (2 x (J, alpha), replica)
+        x = np.asarray(tab[name]).reshape(nA, reps, 2, nJ)
+        return x.transpose(2, 3, 0, 1).reshape(2 * nJ * nA, reps)
+
+    tail = by_point("kl_tail").mean(-1)  # mean over tail and replicas
+    kl_end = np.median(by_point("kl_end"), axis=-1)
+    var_end = np.median(by_point("var_end"), axis=-1)
+    curves = np.asarray(tab["kl_curve"]).reshape(nA, reps, nJ, G).mean(1)
     n = Jm.size
     sim_rows = []
     for i in range(n):
@@ -310,7 +378,7 @@ def _collapse(p, key, log):
         kl_tail=tail[:n].reshape(Jm.shape),
         kl_single=tail[n:].reshape(Jm.shape),
         kl_end=kl_end[:n].reshape(Jm.shape),
-        kl_curves=kl[:n].mean(axis=1).reshape(*Jm.shape, G),
+        kl_curves=curves.transpose(1, 0, 2),
     )
     return formula_rows, sim_rows, arrays
 
@@ -323,7 +391,9 @@ def _calibration(p, log):
     y = np.asarray(cal.model_log_c(ts, **true))
     rng = np.random.default_rng(0)
     obs = np.exp(y + p["fit_noise"] * rng.standard_normal(ts.shape))
-    log("calibration: fitting (a, Phi, delta, C0) by Levenberg-Marquardt through diffrax")
+    log(
+        "calibration: fitting (a, Phi, delta, C0) by Levenberg-Marquardt through diffrax"
+    )
     r = cal.fit(ts, obs)
     rows = [
         {
@@ -342,7 +412,7 @@ def run(params, ctx: Context) -> Result:
     p = dict(DEFAULTS)
     p.update(params)
     validate(p)
-    key = jr.key(ctx.seed)
+    timings: dict[str, float] = {}
     metrics: list[dict[str, Any]] = []
     findings: list[Finding] = []
 
@@ -350,7 +420,13 @@ def run(params, ctx: Context) -> Result:
         metrics.append({"metric": name, "value": float(value), "note": note})
 
     # --- regime map -------------------------------------------------------------------
+    t0 = time.perf_counter()
     rm_rows, rm = _regime_map(p, ctx.log)
+    timings["regime_map"] = time.perf_counter() - t0
+    grid_size = (
+        f"{p['n_phi0']} x {p['n_beta']} (phi0, beta_auto) x {len(p['h_values'])} h x "
+        f"{len(p['C0_values'])} C0, ODE solves to t1 = {p['t1']:g}"
+    )
     blow = rm["status"] == "blowup"
     fin_b = np.isfinite(rm["Tb"]) & blow
     rel_exact = (
@@ -402,7 +478,10 @@ def run(params, ctx: Context) -> Result:
         )
     findings.append(
         Finding(
-            "Thm 11.2(c)/(33): phi_eff > 1, h = 0 gives blow-up at T_s", v33, detail33
+            "Thm 11.2(c)/(33): phi_eff > 1, h = 0 gives blow-up at T_s",
+            v33,
+            detail33,
+            size=grid_size,
         )
     )
     findings.append(
@@ -453,7 +532,10 @@ def run(params, ctx: Context) -> Result:
     )
 
     # --- Baumol -----------------------------------------------------------------------
-    b_rows, curves = _baumol(p, ctx.log)
+    t0 = time.perf_counter()
+    b_rows, curves = _baumol(p, ctx)
+    timings["baumol"] = time.perf_counter() - t0
+    b_size = f"ODE solves to t = {p['baumol_t1']:g}"
     g_end = {r: float(c["g_Ceff"][-1]) for r, c in curves.items()}
     for r, v in g_end.items():
         metric(f"g_Ceff_end_rho_s={r}", v, f"g_C={p['g_C']}, g_Z={p['g_Z']}")
@@ -482,9 +564,22 @@ def run(params, ctx: Context) -> Result:
         )
 
     # --- collapse ---------------------------------------------------------------------
-    f_rows, s_rows, ca = _collapse(p, jr.fold_in(key, 1), ctx.log)
+    t0 = time.perf_counter()
+    f_rows, s_rows, ca = _collapse(p, ctx)
+    timings["collapse"] = time.perf_counter() - t0
     Js, al = ca["Js"], ca["al"]
     kl_t = ca["kl_tail"]
+    c_size = (
+        f"J = {list(p['collapse_J'])}, alpha_ext = {list(p['collapse_alpha'])}, "
+        f"{p['n_steps']} generations, {p['replicas']} replicas, n = {p['n_samples']}"
+    )
+    c_at = dict(
+        size=c_size,
+        decisive=p["replicas"] >= DEFAULTS["replicas"]
+        and p["n_steps"] >= DEFAULTS["n_steps"]
+        and p["n_samples"] >= DEFAULTS["n_samples"],
+        decided_by="configs/capability_growth.toml",
+    )
     zero = np.where(al == 0)[0]
     if zero.size:
         kl0 = ca["kl_end"][:, zero[0]]
@@ -498,6 +593,7 @@ def run(params, ctx: Context) -> Result:
                 f"alpha_ext = 0: final KL(Q||P) = {', '.join(f'J={j}: {k:.3g}' for j, k in zip(Js, kl0))}"
                 f" (threshold {p['kl_threshold']}); (35) gives alpha_eff = (J-1)/J, yet every mesh "
                 f"diverges without outside data",
+                **c_at,
             )
         )
     homo = Js <= 3
@@ -529,6 +625,7 @@ def run(params, ctx: Context) -> Result:
                 f"(J, alpha_ext) cells pass KL > {p['kl_threshold']} (heterogeneous: {frac_e:.0%}); "
                 f"with alpha_ext = 0 every J diverges; a single model really given alpha_eff real "
                 f"data reaches {ks:.4f}",
+                **c_at,
             )
         )
     jm = np.asarray(col.j_min(ca["rho"], 0.1, p["alpha_crit"]))
@@ -551,7 +648,9 @@ def run(params, ctx: Context) -> Result:
         "collapse_sim": s_rows,
     }
     if p["calibrate"]:
+        t0 = time.perf_counter()
         c_rows, fit = _calibration(p, ctx.log)
+        timings["calibration"] = time.perf_counter() - t0
         tables["calibration"] = c_rows
         zmax = max(abs(r["z"]) for r in c_rows)
         metric("calibration_max_abs_z", zmax)
@@ -579,10 +678,28 @@ def run(params, ctx: Context) -> Result:
             "empirical predictions; the model has no calendar time",
         )
     )
+    sizes = {
+        "Def. 11.1": grid_size,
+        "Lemma 10.3": grid_size,
+        "Prop. 10.1": grid_size,
+        "Prop. 13.1": b_size,
+        "(39)": "closed form over the rho grid",
+        "Pred. 11": f"{p['fit_points']} synthetic points, noise {p['fit_noise']:g}",
+    }
+    findings = [
+        f
+        if f.size
+        else dataclasses.replace(
+            f,
+            size=next((v for k, v in sizes.items() if f.claim.startswith(k)), ""),
+        )
+        for f in findings
+    ]
     return Result(
         tables=tables,
         findings=findings,
         extras={"regime": rm, "baumol": curves, "collapse": ca, "params": p},
+        timings=timings,
     )
 
 
@@ -591,6 +708,8 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     out_dir = Path(out_dir)
     paths = []
@@ -626,12 +745,24 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         ax.set(
             xlabel="phi0", ylabel="beta_auto", title=f"h = {h}, C0 = {rm['c0s'][0]:g}"
         )
-        ax.legend(loc="upper right", fontsize=7)
-    fig.suptitle(
-        "regime from trajectories: blue (a), green (b), red (c), grey decay; "
-        "contours: blow-up time",
-        fontsize=9,
-    )
+        handles = [
+            Patch(color=c, label=lab)
+            for c, lab in zip(
+                ["tab:blue", "tab:green", "tab:red", "tab:gray"],
+                [
+                    "regime (a): convergence",
+                    "regime (b): exponential",
+                    "regime (c): blow-up",
+                    "decay / failed",
+                ],
+            )
+        ]
+        handles += [Line2D([], [], color="w", ls="--", label="phi_eff = 1")]
+        if np.isfinite(T).sum() > 3:
+            handles += [Line2D([], [], color="k", lw=0.8, label="blow-up time")]
+        leg = ax.legend(handles=handles, loc="upper right", fontsize=6)
+        leg.get_frame().set_facecolor("0.85")
+    fig.suptitle("regime from the simulated trajectories", fontsize=9)
     fig.tight_layout()
     paths.append(out_dir / "regime_map.png")
     fig.savefig(paths[-1], dpi=120)
@@ -670,7 +801,16 @@ def plot(result: Result, out_dir: Path) -> list[Path]:
         xscale="log",
         xlabel="J",
         ylabel="rho",
-        title=f"(37) avoids collapse (green), alpha_ext = {ca['al'][a_idx]:g}",
+        title=f"condition (37), alpha_ext = {ca['al'][a_idx]:g}",
+    )
+    cm = matplotlib.colormaps["RdYlGn"]
+    axes[0].legend(
+        handles=[
+            Patch(color=cm(1.0), label="(37): avoids collapse"),
+            Patch(color=cm(0.0), label="(37): collapses"),
+        ],
+        fontsize=7,
+        loc="upper right",
     )
     im = axes[1].pcolormesh(
         ca["al"],
@@ -698,4 +838,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=validate,
     plot=plot,
+    memory=memory,
 )

@@ -36,6 +36,8 @@ P2, P3 have no model-level analogue in meshjax and are listed as "info".
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import time
 from pathlib import Path
@@ -48,6 +50,7 @@ import numpy as np
 from .. import collapse, epidemic, fitness, growth, mesh, potts, raf
 from .._results import RESULTS, status_code
 from ..graph import barabasi_albert, random_regular
+from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
 
 DEFAULTS = {
@@ -204,36 +207,87 @@ def _validate(p):
     need("mesh_raf_f", 0 <= p["mesh_raf_f"] <= 1, "[0, 1]")
 
 
+def _one(ctx):
+    """The run context with one point per device block: these stages are a few heavy,
+    sequential runs, which a microbatch of 8 would pad eightfold."""
+    return dataclasses.replace(ctx, microbatch=1)
+
+
+def _ok(table, what):
+    if "status" in table and np.any(~np.isin(table["status"], _OK_CODES)):
+        raise ValueError(f"predictions: {what} reported a failed run")
+
+
+_OK_CODES = [int(status_code(getattr(RESULTS, k))) for k in ("successful", "blowup")]
+
+
+def _memory(p) -> int:
+    """Peak host bytes, the largest part: P1's Potts graph and layout (~(40 + 24 d) bytes
+    per node), P4's growth (~60 m bytes per node), P5's scipy graphs (~50 bytes per edge
+    end at the largest N), P6's whole-mesh run (two arms' state, ~1 kB per agent)."""
+    return int(
+        max(
+            p["potts_n"] * (40 + 24 * p["potts_degree"]) * 4,
+            p["hub_n"] * 60 * p["hub_m"] * 4,
+            max(p["sis_sizes"]) * p["sis_mean_degree"] * 50 * 4,
+            p["mesh_n"] * 1000 * 2,
+        )
+    )
+
+
 def _row(pred, quantity, setting, value):
     return {
         "prediction": pred,
         "quantity": quantity,
         "setting": setting,
-        "value": float(value),
+        # NumPy floats keep their dtype (written at their own precision)
+        "value": value if isinstance(value, np.floating) else float(value),
     }
 
 
 # ----------------------------------------------------------------------------- P1
-def _p1(p, key, rows, extras):
+def _anneal(key, *, graph, q, betas, n_steps, n_burn):
+    """P1 sweep point: one cooling/heating anneal of the q-state Potts model.
+
+    The graph is bound with `functools.partial`, not passed as `shared`: the heat
+    bath builds its class-by-class layout on the host from the graph's values
+    (`potts.anneal` refuses a traced graph), so here it is a compiled-in constant
+    (small at these sizes; hashed into the checkpoints' identity)."""
+    res = potts.anneal(
+        key, graph, q, np.asarray(betas), n_steps, n_burn, algorithm="heat_bath"
+    )
+    return {
+        "m_cool": res.m_cool.mean(1),
+        "m_heat": res.m_heat.mean(1),
+        "status": status_code(res),
+    }
+
+
+def _p1(p, ctx, rows, extras):
     n, d = int(p["potts_n"]), int(p["potts_degree"])
-    g = random_regular(jr.fold_in(key, 0), n, d)
+    # host-side graph build, once per run: key fold_in(stage_key("graphs"), 1)
+    g = ctx.cached(
+        "p1_graph",
+        lambda: random_regular(jr.fold_in(ctx.stage_key("graphs"), 1), n, d),
+    )
     out = {}
     for q in (2, 3):
         bt = potts.bethe_transitions(d, q)
         # same relative window around the paramagnetic instability for both q
         bc = float(bt.beta_para_instability)
         betas = np.linspace(0.85 * bc, 1.15 * bc, int(p["potts_beta_points"]))
-        res = potts.anneal(
-            jr.fold_in(key, q),
-            g,
-            q,
-            betas,
-            int(p["potts_sweeps"]),
-            int(p["potts_burn"]),
-            algorithm="heat_bath",
+        fn = functools.partial(
+            _anneal,
+            graph=g,
+            q=q,
+            betas=tuple(float(b) for b in betas),
+            n_steps=int(p["potts_sweeps"]),
+            n_burn=int(p["potts_burn"]),
         )
-        mc = np.asarray(res.m_cool).mean(1)
-        mh = np.asarray(res.m_heat).mean(1)
+        tab = _one(ctx).sweep(f"p1_q{q}", fn, Grid(n_points=1), chunk_size=1)
+        _ok(tab, f"P1 q={q}")
+        mc = np.asarray(tab["m_cool"][0])
+        mh = np.asarray(tab["m_heat"][0])
         jump = float(np.max(np.abs(np.diff(mc))))
         hyst = float(np.max(np.abs(mc - mh)))
         out[q] = dict(
@@ -277,26 +331,32 @@ def _top_share(deg, frac=0.01):
     return float(k[:top].sum() / k.sum())
 
 
-def _p4(p, key, rows):
+def _bb_degrees(key, *, n, m):
+    """P4 sweep point: one Bianconi-Barabasi growth with uniform fitness."""
+    k_eta, k_grow = jr.split(key)
+    eta = fitness.uniform_fitness(k_eta, n)
+    res = fitness.bianconi_barabasi(k_grow, eta, m, build_graph=False)
+    return {"degrees": res.degrees, "status": status_code(res)}
+
+
+def _p4(p, ctx, rows):
     n, m = int(p["hub_n"]), int(p["hub_m"])
     k_min = max(2 * m, m + 2)
     models = []
     if "BA" in p["hub_models"]:
-        models.append(
-            ("BA", np.asarray(barabasi_albert(jr.fold_in(key, 0), n, m).degrees()))
+        # a graph generator (host-side on CPU): key fold_in(stage_key("graphs"), 4)
+        deg = ctx.cached(
+            "p4_ba_degrees",
+            lambda: np.asarray(
+                barabasi_albert(jr.fold_in(ctx.stage_key("graphs"), 4), n, m).degrees()
+            ),
         )
+        models.append(("BA", np.asarray(deg)))
     if "BB" in p["hub_models"]:
-        eta = fitness.uniform_fitness(jr.fold_in(key, 1), n)
-        models.append(
-            (
-                "BB uniform fitness",
-                np.asarray(
-                    fitness.bianconi_barabasi(
-                        jr.fold_in(key, 2), eta, m, build_graph=False
-                    ).degrees
-                ),
-            )
-        )
+        fn = functools.partial(_bb_degrees, n=n, m=m)
+        tab = _one(ctx).sweep("p4_bb", fn, Grid(n_points=1), chunk_size=1)
+        _ok(tab, "P4 BB")
+        models.append(("BB uniform fitness", np.asarray(tab["degrees"][0])))
     res = {}
     for name, deg in models:
         gam = fitness.degree_exponent_mle(deg, k_min)
@@ -363,15 +423,24 @@ def _chung_lu_degrees_and_lmax(rng, n, gamma, kbar):
     return deg, lmax
 
 
-def _p5(p, key, rows):
+def _p5(p, ctx, rows):
     sizes = [int(s) for s in p["sis_sizes"]]
     kbar = float(p["sis_mean_degree"])
-    rng = np.random.default_rng(np.asarray(jr.key_data(key)).ravel().tolist())
     slopes = {}
-    for gam in p["sis_gammas"]:
+    for gi, gam in enumerate(p["sis_gammas"]):
         hmf, qmf = [], []
-        for n in sizes:
-            deg, lmax = _chung_lu_degrees_and_lmax(rng, n, float(gam), kbar)
+        for ni, n in enumerate(sizes):
+            # host-side (scipy): one NumPy generator per graph, seeded from
+            # fold_in(stage_key("p5_graphs"), 1000 * gamma index + size index)
+            k = jr.fold_in(ctx.stage_key("p5_graphs"), 1000 * gi + ni)
+            rng = np.random.default_rng(np.asarray(jr.key_data(k)).ravel().tolist())
+            deg, lmax = ctx.cached(
+                f"p5_g{gi}_n{n}",
+                lambda rng=rng, n=n, gam=gam: _chung_lu_degrees_and_lmax(
+                    rng, n, float(gam), kbar
+                ),
+            )
+            deg, lmax = np.asarray(deg), float(lmax)
             lh = float(epidemic.threshold_hmf_from_degrees(deg))
             lq = 1.0 / lmax
             hmf.append(lh)
@@ -407,14 +476,32 @@ def _p5(p, key, rows):
 
 
 # ----------------------------------------------------------------------------- P7
-def _p7(p, key, rows):
+def _raf_instance(key, *, n_types, n_ops, p_max, n_food):
+    """P7 sweep point (one replica = one instance): the critical catalysis level."""
+    pr = p_max * n_ops  # the default capacity, given explicitly (the key is traced)
+    cap = int(math.ceil(pr + 10 * math.sqrt(pr) + 10))
+    lv = raf.mesh_operations_levels(
+        key, n_types, n_ops, p_max, n_food=n_food, max_catalysed=cap
+    )
+    return {
+        "threshold": raf.raf_threshold(lv.system, lv.levels),
+        "status": status_code(lv),
+    }
+
+
+def _p7(p, ctx, rows):
     j, r = int(p["raf_types"]), int(p["raf_ops"])
     beta = float(p["raf_beta_t"])
     p_max = min(1.0, 40.0 / r)
-    lv = raf.mesh_operations_levels(
-        jr.split(key, int(p["raf_instances"])), j, r, p_max, n_food=int(p["raf_food"])
+    fn = functools.partial(
+        _raf_instance, n_types=j, n_ops=r, p_max=p_max, n_food=int(p["raf_food"])
     )
-    th = np.asarray(raf.raf_threshold(lv.system, lv.levels))
+    inst = int(p["raf_instances"])
+    tab = _one(ctx).sweep(
+        "p7_raf", fn, Grid(n_points=1), replicas=inst, chunk_size=max(1, inst // 2)
+    )
+    _ok(tab, "P7")
+    th = np.asarray(tab["threshold"])
     found = np.isfinite(th)
     n_star = np.full(th.shape, np.inf)
     if found.any():
@@ -455,22 +542,42 @@ def _p7(p, key, rows):
 
 
 # ----------------------------------------------------------------------------- P9
-def _p9(p, key, rows):
+def _collapse(key, alpha, *, Js, n_samples, n_steps):
+    """P9 sweep point: every J at one alpha_ext (J is static: it pads the specialist
+    axis), KL averaged over the last quarter of the generations."""
+    res = collapse.simulate_collapse(
+        key,
+        np.asarray(Js),
+        jnp.full((len(Js),), alpha),
+        n_samples=n_samples,
+        n_steps=n_steps,
+    )
+    tail = max(1, n_steps // 4)
+    return {"kl_tail": res.kl[:, -tail:].mean(-1), "status": status_code(res)}
+
+
+def _p9(p, ctx, rows):
     Js = np.asarray([int(j) for j in p["collapse_J"]])
     alphas = np.asarray([float(a) for a in p["collapse_alpha"]])
     R = int(p["collapse_replicas"])
     G = int(p["collapse_n_steps"])
-    Jg = np.broadcast_to(Js[None, :, None], (R, Js.size, alphas.size))
-    Ag = np.broadcast_to(alphas[None, None, :], (R, Js.size, alphas.size))
-    kl = collapse.simulate_collapse(
-        key, Jg, Ag, n_samples=int(p["collapse_samples"]), n_steps=G
-    ).kl
-    tail = max(1, G // 4)
-    kl_end = np.asarray(kl)[..., -tail:].mean(-1).mean(0)  # (J, alpha)
-    rho, acrit = float(p["collapse_rho"]), float(p["collapse_alpha_crit"])
-    ok_formula = np.asarray(
-        collapse.avoids_collapse(Ag[0], rho, Jg[0].astype(float), acrit)
+    Ag = np.broadcast_to(alphas[None, :], (Js.size, alphas.size))
+    Jg = np.broadcast_to(Js[:, None], (Js.size, alphas.size))
+    fn = functools.partial(
+        _collapse,
+        Js=tuple(int(j) for j in Js),
+        n_samples=int(p["collapse_samples"]),
+        n_steps=G,
     )
+    tab = _one(ctx).sweep(
+        "p9_collapse", fn, Grid.product(alpha=alphas), replicas=R, chunk_size=R
+    )
+    _ok(tab, "P9")
+    tail = max(1, G // 4)
+    kl = np.asarray(tab["kl_tail"]).reshape(alphas.size, R, Js.size)
+    kl_end = kl.mean(1).T  # (J, alpha)
+    rho, acrit = float(p["collapse_rho"]), float(p["collapse_alpha_crit"])
+    ok_formula = np.asarray(collapse.avoids_collapse(Ag, rho, Jg.astype(float), acrit))
     for i, J in enumerate(Js):
         for a_i, a in enumerate(alphas):
             s = f"J={J}, alpha_ext={a}"
@@ -608,7 +715,21 @@ def _p11(p, rows):
 
 
 # ----------------------------------------------------------------------------- P6, P8
-def _p6_p8(p, key, rows, found):
+def _mesh_run(key, *, n, steps, every, R, f):
+    """P6/P8 sweep point: one whole-mesh run."""
+    res = mesh.simulate(
+        key, mesh.MeshParams(growth=0.1, raf_f=f), n_agents=n, n_steps=steps,
+        record_every=every, n_types=3, raf_ops=R,
+    )  # fmt: skip
+    return {
+        "n_present": res.n_present,
+        "tx": res.transactions_per_step,
+        "raf_tx": res.raf_transactions_per_step,
+        "hops": res.mean_hops,
+    }
+
+
+def _p6_p8(p, ctx, rows, found):
     """One whole-mesh run (`meshjax.mesh`, see the `mesh` experiment): settlement volume
     and latency (P6); the share of autocatalytic (training) operations among all
     transactions (P8). Returns P6 and stores P8 in `found`."""
@@ -616,14 +737,12 @@ def _p6_p8(p, key, rows, found):
     every = max(1, steps // 20)
     steps -= steps % every
     R, f = int(p["mesh_raf_ops"]), float(p["mesh_raf_f"])
-    res = mesh.simulate(
-        key, mesh.MeshParams(growth=0.1, raf_f=f), n_agents=n, n_steps=steps,
-        record_every=every, n_types=3, raf_ops=R,
-    )  # fmt: skip
-    N = np.asarray(res.n_present, float)
-    tx = np.asarray(res.transactions_per_step, float)
-    raf_tx = np.asarray(res.raf_transactions_per_step, float)
-    hops = np.asarray(res.mean_hops, float)
+    fn = functools.partial(_mesh_run, n=n, steps=steps, every=every, R=R, f=f)
+    tab = _one(ctx).sweep("p6_mesh", fn, Grid(n_points=1), chunk_size=1)
+    N = np.asarray(tab["n_present"][0], float)
+    tx = np.asarray(tab["tx"][0], float)
+    raf_tx = np.asarray(tab["raf_tx"][0], float)
+    hops = np.asarray(tab["hops"][0], float)
     sel = (N >= min(100.0, N[-1] / 2)) & (tx > 0)
     b = float(np.polyfit(np.log(N[sel]), np.log(tx[sel] + raf_tx[sel]), 1)[0]) if (
         sel.sum() >= 2) else float("nan")  # fmt: skip
@@ -711,21 +830,65 @@ def _p12(p, rows):
 
 
 # ----------------------------------------------------------------------------- run
+def _sizes(p):
+    """prediction -> (the size it was measured at, smaller than the full config?)."""
+    d = DEFAULTS
+    return {
+        "P1": (
+            f"random {p['potts_degree']}-regular, n = {p['potts_n']}, "
+            f"{p['potts_beta_points']} betas, {p['potts_burn']}+{p['potts_sweeps']} sweeps",
+            p["potts_n"] < d["potts_n"] or p["potts_sweeps"] < d["potts_sweeps"],
+        ),
+        "P4": (
+            f"n = {p['hub_n']}, m = {p['hub_m']}, one growth per model",
+            p["hub_n"] < d["hub_n"],
+        ),
+        "P5": (
+            f"N = {list(p['sis_sizes'])}, gamma = {list(p['sis_gammas'])}",
+            max(p["sis_sizes"]) < max(d["sis_sizes"]) or len(p["sis_sizes"]) < 3,
+        ),
+        "P6": (
+            f"one whole-mesh run, N = {p['mesh_n']}, {p['mesh_steps']} steps",
+            p["mesh_n"] < d["mesh_n"],
+        ),
+        "P7": (
+            f"J = {p['raf_types']}, |R| = {p['raf_ops']}, {p['raf_instances']} instances",
+            p["raf_instances"] < d["raf_instances"],
+        ),
+        "P8": (
+            f"one whole-mesh run, N = {p['mesh_n']}, {p['mesh_steps']} steps",
+            p["mesh_n"] < d["mesh_n"],
+        ),
+        "P9": (
+            f"J = {list(p['collapse_J'])}, {p['collapse_n_steps']} generations, "
+            f"{p['collapse_replicas']} replicas",
+            p["collapse_replicas"] < d["collapse_replicas"]
+            or p["collapse_n_steps"] < d["collapse_n_steps"],
+        ),
+        "P10": (f"ODE solve to t = {p['baumol_t1']:g}", False),
+        "P11": (
+            f"ODE solves to t = {p['growth_t1']:g}, phi = {list(p['phis'])}",
+            False,
+        ),
+        "P12": (f"ODE solve, J_max = {p['variety_J_max']:g}", False),
+    }
+
+
 def run(params, ctx: Context) -> Result:
     p = dict(params)
-    key = jr.key(ctx.seed)
+    _validate(p)
     rows: list[dict] = []
     extras: dict = {}
     found: dict[str, Finding] = {}
-    timing = []
+    timings: dict[str, float] = {}
     steps = [
-        ("P1", lambda: _p1(p, jr.fold_in(key, 1), rows, extras)),
-        ("P4", lambda: _p4(p, jr.fold_in(key, 4), rows)),
-        ("P5", lambda: _p5(p, jr.fold_in(key, 5), rows)),
-        ("P6", lambda: _p6_p8(p, jr.fold_in(key, 6), rows, found)),
-        ("P7", lambda: _p7(p, jr.fold_in(key, 7), rows)),
+        ("P1", lambda: _p1(p, ctx, rows, extras)),
+        ("P4", lambda: _p4(p, ctx, rows)),
+        ("P5", lambda: _p5(p, ctx, rows)),
+        ("P6", lambda: _p6_p8(p, ctx, rows, found)),
+        ("P7", lambda: _p7(p, ctx, rows)),
         ("P8", lambda: found["P8"]),
-        ("P9", lambda: _p9(p, jr.fold_in(key, 9), rows)),
+        ("P9", lambda: _p9(p, ctx, rows)),
         ("P10", lambda: _p10(p, rows)),
         ("P11", lambda: _p11(p, rows)),
         ("P12", lambda: _p12(p, rows)),
@@ -735,22 +898,30 @@ def run(params, ctx: Context) -> Result:
         found[name] = fn()
         jax.effects_barrier()
         dt = time.perf_counter() - t0
-        timing.append({"prediction": name, "seconds": dt})
+        timings[name] = dt
         ctx.log(f"predictions: {name} {found[name].verdict} ({dt:.1f} s)")
     for name, why in NO_ANALOGUE.items():
         found[name] = Finding(
             f"{name}: {PREDICTIONS[name]}", "info", f"no model-level analogue: {why}."
         )
     order = sorted(found, key=lambda s: int(s[1:]))
+    for k, (size, small) in _sizes(p).items():
+        found[k] = dataclasses.replace(
+            found[k],
+            size=size,
+            decisive=not small,
+            decided_by="configs/predictions.toml" if small else "",
+        )
     findings = [found[k] for k in order]
     verdicts = [
         {"prediction": k, "statement": PREDICTIONS[k], "verdict": found[k].verdict}
         for k in order
     ]
     return Result(
-        tables={"metrics": rows, "verdicts": verdicts, "timing": timing},
+        tables={"metrics": rows, "verdicts": verdicts},
         findings=findings,
         extras=extras,
+        timings=timings,
     )
 
 
@@ -799,4 +970,5 @@ EXPERIMENT = Experiment(
     run=run,
     validate=_validate,
     plot=plot,
+    memory=_memory,
 )

@@ -1,0 +1,119 @@
+"""Helpers for the experiment tests: run an experiment's `run` on a Context, compare
+tables byte for byte, count and delete checkpoint chunks (not a test module)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from meshjax import io
+from meshjax._devices import device_mesh
+from meshjax.experiments import Context
+
+ROOT = Path(__file__).parent.parent
+
+
+def params_of(exp, **overrides):
+    """The experiment's defaults with `overrides` (nested dicts merged one level)."""
+    p = {k: (dict(v) if isinstance(v, dict) else v) for k, v in exp.defaults.items()}
+    for k, v in overrides.items():
+        if isinstance(v, dict) and isinstance(p.get(k), dict):
+            p[k].update(v)
+        else:
+            p[k] = v
+    return p
+
+
+def run(exp, params, out_dir, *, monkeypatch=None, n_devices=None, seed=0):
+    """`exp.run(params, ctx)` into `out_dir`; `n_devices=1` restricts every sweep to
+    the first device (it patches `meshjax.sweep._sweep.device_mesh`, the default mesh of
+    `sweep`). Returns (result, ctx)."""
+    if n_devices is not None:
+        monkeypatch.setattr(
+            "meshjax.sweep._sweep.device_mesh",
+            lambda *a, **k: device_mesh(n_devices),
+        )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(seed=seed, out_dir=out_dir, log=lambda msg: None)
+    if exp.validate is not None:
+        exp.validate(params)
+    result = exp.run(params, ctx)
+    if n_devices is not None:
+        monkeypatch.undo()
+    return result, ctx
+
+
+def csv_bytes(result, folder):
+    """Every table of `result` written as CSV into `folder`: name -> bytes."""
+    folder = Path(folder)
+    out = {}
+    for name, rows in result.tables.items():
+        path = io.write_csv(folder / f"{name}.csv", rows)
+        out[name] = path.read_bytes()
+    return out
+
+
+def chunks(out_dir):
+    """Checkpoint chunk files under `out_dir/checkpoints`, sorted."""
+    return sorted((Path(out_dir) / "checkpoints").glob("*/chunk-*.npz"))
+
+
+def totals(ctx):
+    """(chunks computed, chunks loaded) over every stage of a run."""
+    c = sum(v["computed"] for v in ctx.chunks.values())
+    l_ = sum(v["loaded"] for v in ctx.chunks.values())
+    return c, l_
+
+
+def cli(*args, timeout=120):
+    """`python -m meshjax ARGS` in the repository root: (returncode, stdout, stderr)."""
+    p = subprocess.run(
+        [sys.executable, "-m", "meshjax", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def figures(exp, result, out_dir, monkeypatch):
+    """`exp.plot(result, out_dir)` with the figures kept: (paths, figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kept = []
+    close = plt.close
+
+    def keep(fig=None):
+        if fig is not None and not isinstance(fig, str):
+            kept.append(fig)
+        close(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    paths = exp.plot(result, Path(out_dir))
+    monkeypatch.setattr(plt, "close", close)
+    return paths, kept
+
+
+def legend_problems(figs):
+    """Axes with more than one line and no legend; vertical lines without a label."""
+    bad = []
+    for fig in figs:
+        for ax in fig.axes:
+            lines = ax.get_lines()
+            has_legend = ax.get_legend() is not None or bool(fig.legends)
+            if len(lines) > 1 and not has_legend:
+                bad.append(f"{ax.get_title()!r}: {len(lines)} lines, no legend")
+            for ln in lines:
+                x = ln.get_xdata()
+                vertical = (
+                    len(x) == 2 and x[0] == x[1] and ln.get_transform() != ax.transData
+                )
+                if vertical and ln.get_label().startswith("_"):
+                    bad.append(f"{ax.get_title()!r}: unlabelled vertical line")
+    return bad

@@ -1,0 +1,59 @@
+"""The `capability_growth` experiment on the run layer: resume, timings, legends."""
+
+import exp_runs
+import pytest
+
+from meshjax.experiments import capability_growth
+
+EXP = capability_growth.EXPERIMENT
+SMALL = dict(
+    n_phi0=4,
+    n_beta=4,
+    h_values=[0.0, 0.5],
+    C0_values=[1.0],
+    rho_s=[0.0, -1.0],
+    baumol_t1=100.0,
+    collapse_J=[2, 10],
+    collapse_alpha=[0.0, 0.2],
+    collapse_rho=[0.5],
+    n_samples=10,
+    n_steps=20,
+    replicas=2,
+    calibrate=False,
+)
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cg") / "run"
+    res, ctx = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    return out, res, ctx
+
+
+def test_timings_and_sizes(first):
+    _, res, _ = first
+    assert {"regime_map", "baumol", "collapse"} <= set(res.timings)
+    sim = [f for f in res.findings if f.claim.startswith(("Thm 12.3", "Pred. 9"))]
+    assert sim and all(f.size and f.verdict == "inconclusive" for f in sim)
+
+
+def test_resume_loads_every_chunk(first, tmp_path):
+    out, res, ctx1 = first
+    n = len(exp_runs.chunks(out))
+    assert exp_runs.totals(ctx1) == (n, 0) and n >= 2
+    again, ctx2 = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    assert exp_runs.totals(ctx2) == (0, n)
+    assert exp_runs.csv_bytes(again, tmp_path / "b") == exp_runs.csv_bytes(
+        res, tmp_path / "a"
+    )
+
+
+def test_regime_colours_in_a_legend(first, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    _, res, _ = first
+    paths, figs = exp_runs.figures(EXP, res, tmp_path, monkeypatch)
+    assert len(paths) == 3
+    assert exp_runs.legend_problems(figs) == []
+    regime = figs[0]
+    texts = [t.get_text() for t in regime.axes[0].get_legend().get_texts()]
+    assert any("regime (c)" in t for t in texts)

@@ -1,0 +1,72 @@
+"""The `mesh` experiment on the run layer: resume, timings out of the tables, memory."""
+
+import exp_runs
+import pytest
+
+from meshjax.experiments import mesh
+
+EXP = mesh.EXPERIMENT
+SMALL = dict(
+    n_agents=200,
+    n_steps=20,
+    record_every=5,
+    replicas=2,
+    ms=[2],
+    lambda2_every=2,
+    lanczos_steps=8,
+    n_fit_min=20,
+)
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mesh") / "run"
+    res, ctx = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    return out, res, ctx
+
+
+def test_tables_and_timings(first):
+    _, res, _ = first
+    assert set(res.tables) == {"metrics", "hops", "fits"}
+    assert set(res.timings) == {"m2"}
+    arms = {r["arm"] for r in res.tables["metrics"]}
+    assert arms == {"m2", "m2_variety"}
+    for f in res.findings:
+        assert f.size
+        if f.verdict != "info":
+            assert f.verdict == "inconclusive"
+
+
+def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
+    out, res, ctx1 = first
+    n = len(exp_runs.chunks(out))
+    assert exp_runs.totals(ctx1) == (n, 0) and n == 2
+    ref = exp_runs.csv_bytes(res, tmp_path / "a")
+    p = exp_runs.params_of(EXP, **SMALL)
+    again, ctx2 = exp_runs.run(EXP, p, out)
+    assert exp_runs.totals(ctx2) == (0, n)
+    assert exp_runs.csv_bytes(again, tmp_path / "b") == ref
+    exp_runs.chunks(out)[1].unlink()
+    third, ctx3 = exp_runs.run(EXP, p, out)
+    assert exp_runs.totals(ctx3) == (1, 1)
+    assert exp_runs.csv_bytes(third, tmp_path / "c") == ref
+
+
+def test_figures_have_legends(first, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    _, res, _ = first
+    _, figs = exp_runs.figures(EXP, res, tmp_path, monkeypatch)
+    assert exp_runs.legend_problems(figs) == []
+
+
+def test_memory_estimate_refuses_huge_sizes(tmp_path):
+    assert EXP.memory(exp_runs.params_of(EXP, n_agents=2**30)) > 2**40
+    rc, _, err = exp_runs.cli(
+        "run",
+        "configs/mesh.toml",
+        "--set",
+        "params.n_agents=1073741824",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "GiB" in err
