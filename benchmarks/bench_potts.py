@@ -41,13 +41,15 @@ def _numpy_peer(model: potts.PottsModel):
     """A vectorised NumPy heat-bath sweep on the model's class layout (internal frame)."""
     q = model.q
     snd = np.asarray(model.pgraph.senders)
-    loc = np.asarray(model.slot_local)
+    no, so = model.node_offsets, model.slot_offsets
+    rcv = np.asarray(model.pgraph.receivers)
+    cls = np.repeat(np.arange(model.num_colours), np.diff(so))
+    loc = rcv - np.asarray(no)[cls]  # row of each slot inside its class
     mask = (
         None
         if model.pgraph.edge_mask is None
         else np.asarray(model.pgraph.edge_mask).astype(np.float64)
     )
-    no, so = model.node_offsets, model.slot_offsets
     classes = [(no[c], no[c + 1], so[c], so[c + 1]) for c in range(model.num_colours)]
 
     def sweep(rng, s, beta):
