@@ -156,6 +156,10 @@ def _grow(acc: Array, length: int) -> Array:
 LIST_STATES = 16
 
 
+#: Replicas packed into one int32 word (one int8 state each) by the batched sweep.
+PER_WORD = 4
+
+
 def class_counts(
     lay: ClassLayout,
     c: int,
@@ -165,14 +169,19 @@ def class_counts(
     q: int,
     slot_j_ext: Array | None,
     dtype,
-) -> list[Array] | Array:
+    *,
+    words: bool = False,
+) -> list:
     r"""$\sum_{j \sim i} J_{ij}\,\delta(s_j, s)$ for the rows `n0 .. n1` of class `c`.
 
     `s_ext` holds the spins in internal order with the sentinel state `q` appended
     (index `n`); `slot_j_ext` the per-slot couplings with a 0 appended (index `e`), or
     `None` for unit couplings on present slots. Returns, as `dtype`, a list of `q`
     arrays `(n1 - n0,)` (one per state) for `q <= LIST_STATES`, else one `(n1 - n0, q)`
-    array. One gather per entry, no scatter (the tail: one short sorted segment sum).
+    array. With `words`, `s_ext` is `int32[n + 1]` holding `PER_WORD` replicas' states
+    (byte `r` = replica `r`; `q <= LIST_STATES`), and each array of the result is
+    `(n1 - n0, PER_WORD)`: one gather serves all of them. One gather per entry, no scatter (the
+    tail: one short sorted segment sum).
     """
     nc = n1 - n0
     lens = lay.lengths[c]
@@ -181,24 +190,40 @@ def class_counts(
     for length in lens:
         starts.append(starts[-1] + length)
     e_sentinel = None if slot_j_ext is None else slot_j_ext.shape[0] - 1
-    as_list = q <= LIST_STATES
+    as_list = q <= LIST_STATES or words
+    reps = 1  # replicas in words mode ride in a trailing lane axis
     n_words = (q + 1 + 3) // 4  # 8-bit counters, the sentinel state q included
     packed = slot_j_ext is None
-    # Accumulators: packed words (unit couplings) or one float per state.
+    # Accumulators per replica: packed words (unit couplings) or one float per state.
     width = n_words if packed else q
 
+    lane = jnp.arange(PER_WORD, dtype=jnp.int32) * 8
+
+    def states_of(raw: Array) -> list[Array]:
+        if not words:
+            return [raw.astype(jnp.int32)]
+        # (L, PER_WORD): replica r's state in lane r, one loop over entries x lanes
+        return [(raw[:, None] >> lane) & 255]
+
     def entry_vals(nbr, slot) -> list[Array]:
-        nb = _take(s_ext, nbr)
+        nbs = states_of(_take(s_ext, nbr))
+        out = []
         if packed:
-            nb32 = nb.astype(jnp.int32)
-            if n_words == 1:
-                return [jnp.left_shift(jnp.int32(1), 8 * nb32)]
-            word = nb32 >> 2
-            bit = jnp.left_shift(jnp.int32(1), 8 * (nb32 & 3))
-            return [jnp.where(word == w, bit, 0) for w in range(n_words)]
+            for nb32 in nbs:
+                if n_words == 1:
+                    out.append(jnp.left_shift(jnp.int32(1), 8 * nb32))
+                    continue
+                word = nb32 >> 2
+                bit = jnp.left_shift(jnp.int32(1), 8 * (nb32 & 3))
+                out.extend(jnp.where(word == w, bit, 0) for w in range(n_words))
+            return out
         w = _take(slot_j_ext, slot).astype(dtype)
+        if words:
+            w = w[:, None]
         zero = jnp.zeros((), dtype)
-        return [jnp.where(nb == t, w, zero) for t in range(q)]
+        for nb in nbs:
+            out.extend(jnp.where(nb == t, w, zero) for t in range(q))
+        return out
 
     acc: list[Array] | None = None
     for j in reversed(range(len(lens))):
@@ -216,30 +241,38 @@ def class_counts(
             acc = [_grow(a, length) + v for a, v in zip(acc, vals)]
     acc_dtype = jnp.int32 if packed else dtype
     if acc is None:
-        acc = [jnp.zeros((nc,), acc_dtype) for _ in range(width)]
+        shape = (nc, PER_WORD) if words else (nc,)
+        acc = [jnp.zeros(shape, acc_dtype) for _ in range(width * reps)]
     acc = [_grow(a, nc) for a in acc]
     if not as_list:
         # Materialise the accumulators once before they are spread over states.
         acc = list(lax.optimization_barrier(tuple(acc)))
-    if packed:
-        counts = [
-            ((acc[t // 4] >> (8 * (t % 4))) & 255).astype(dtype) for t in range(q)
-        ]
-    else:
-        counts = acc
+    per_rep = []
+    for r in range(reps):
+        a = acc[r * width : (r + 1) * width]
+        if packed:
+            per_rep.append(
+                [((a[t // 4] >> (8 * (t % 4))) & 255).astype(dtype) for t in range(q)]
+            )
+        else:
+            per_rep.append(a)
     t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
     if t1 > t0:
-        states = jnp.arange(q, dtype=s_ext.dtype)
-        nb = _take(s_ext, lay.tail_nbr[t0:t1])
-        hit = nb[:, None] == states[None, :]
+        states = jnp.arange(q, dtype=jnp.int32)
+        raw = _take(s_ext, lay.tail_nbr[t0:t1])
+        w = None
+        if not packed:
+            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
+        n_hubs = lens[-1]
+        nb = states_of(raw)[0]
+        hit = nb[..., None] == states  # (t, [lanes,] q)
         if packed:
             vals = hit.astype(dtype)
         else:
-            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
-            vals = jnp.where(hit, w[:, None], jnp.zeros((), dtype))
-        n_hubs = lens[-1]
+            w = w.reshape(w.shape + (1,) * (hit.ndim - 1))
+            vals = jnp.where(hit, w, jnp.zeros((), dtype))
         part = jax.ops.segment_sum(
             vals, lay.tail_row[t0:t1], n_hubs, indices_are_sorted=True
         )
-        counts = [a + _grow(part[:, t], nc) for t, a in enumerate(counts)]
-    return counts if as_list else jnp.stack(counts, axis=1)
+        per_rep[0] = [a + _grow(part[..., t], nc) for t, a in enumerate(per_rep[0])]
+    return per_rep[0] if as_list else jnp.stack(per_rep[0], axis=1)

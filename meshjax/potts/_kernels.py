@@ -33,7 +33,13 @@ from .._validate import (
     nan_outside,
 )
 from ..graph import Graph, check_colouring, colouring as _jones_plassmann
-from ._classes import ClassLayout, build_class_layout, class_counts
+from ._classes import (
+    LIST_STATES,
+    PER_WORD,
+    ClassLayout,
+    build_class_layout,
+    class_counts,
+)
 
 ALGORITHMS = ("heat_bath", "swendsen_wang")
 
@@ -388,38 +394,7 @@ class PottsModel(eqx.Module):
         sampled by inverting the cumulative weights with one uniform per node.
         Cost O(n_c q + E_c) per class, O(nq + E) per sweep.
         """
-        q = self.q
-        n = self.n_nodes
-        beta = jnp.asarray(beta)
-        dtype = beta.dtype
-        # One uniform per node for the whole sweep (one RNG call, sliced per class).
-        u_all = jr.uniform(key, (n,), dtype=dtype)
-        # The sentinel id n reads the state q (no node has it); slot e reads J = 0.
-        s_ext = jnp.concatenate([spins, jnp.full((1,), q, spins.dtype)])
-        sj_ext = None
-        if slot_j is not None:
-            sj_ext = jnp.concatenate([slot_j.astype(dtype), jnp.zeros((1,), dtype)])
-        for c in range(self.num_colours):
-            n0, n1 = self.node_offsets[c], self.node_offsets[c + 1]
-            if n1 == n0:
-                continue
-            counts = class_counts(self.classes, c, n0, n1, s_ext, q, sj_ext, dtype)
-            u = u_all[n0:n1]
-            if isinstance(counts, list):  # one 1-D array per state: one fused loop
-                fc = None if field is None else field[n0:n1].astype(dtype)
-                logits = [
-                    beta * (x if fc is None else x + fc[:, t])
-                    for t, x in enumerate(counts)
-                ]
-                new = _sample_list_u(u, logits)
-            else:
-                logits = beta * counts
-                if field is not None:
-                    logits = logits + beta * field[n0:n1].astype(dtype)
-                new = _sample_rows_u(u, logits)
-            new = new.astype(spins.dtype)
-            s_ext = lax.dynamic_update_slice(s_ext, new, (n0,))
-        return s_ext[:n]
+        return _heat_bath(self, key, spins, jnp.asarray(beta), field, slot_j)
 
     def swendsen_wang(
         self,
@@ -439,6 +414,124 @@ class PottsModel(eqx.Module):
     ) -> Array:
         """Total energy $H(s)$, internal numbering. Cost O(n + E)."""
         return _total_energy(self.pgraph, spins, field, slot_j)
+
+
+def _hb_core(model: PottsModel, u, spins, beta, field, slot_j):
+    """One heat-bath sweep of one chain: spins `(n,)`, uniforms `u` `(n,)`."""
+    q = model.q
+    n = model.n_nodes
+    dtype = beta.dtype
+    # The sentinel id n reads the state q (no node has it); slot e reads J = 0.
+    s_ext = jnp.concatenate([spins, jnp.full((1,), q, spins.dtype)])
+    sj_ext = _ext_couplings(slot_j, dtype)
+    for c in range(model.num_colours):
+        n0, n1 = model.node_offsets[c], model.node_offsets[c + 1]
+        if n1 == n0:
+            continue
+        counts = class_counts(model.classes, c, n0, n1, s_ext, q, sj_ext, dtype)
+        fc = None if field is None else field[n0:n1].astype(dtype)
+        new = _draw(u[n0:n1], counts, beta, fc, q)
+        s_ext = lax.dynamic_update_slice(s_ext, new.astype(spins.dtype), (n0,))
+    return s_ext[:n]
+
+
+def _ext_couplings(slot_j, dtype):
+    if slot_j is None:
+        return None
+    return jnp.concatenate([slot_j.astype(dtype), jnp.zeros((1,), dtype)])
+
+
+def _draw(u, counts, beta, fc, q):
+    """The heat-bath draw of a class from its counts (list per state, or `(nc, q)`)."""
+    if isinstance(counts, list):  # one array per state: one fused loop
+        logits = [
+            beta * (x if fc is None else x + fc[:, t]) for t, x in enumerate(counts)
+        ]
+        return _sample_list_u(u, logits)
+    return _sample_rows_u(u, beta * (counts if fc is None else counts + fc))
+
+
+def _hb_words(model: PottsModel, u, spins4, beta, field, slot_j):
+    """One sweep of `PER_WORD` chains at once: `spins4` int8 `(n, PER_WORD)`, `u`
+    `(n, PER_WORD)`, `beta` `(PER_WORD,)`. Each neighbour's row of 4 states is gathered
+    once as an int32 word for all of them (the lanes fuse into one loop)."""
+    q = model.q
+    n = model.n_nodes
+    dtype = beta.dtype
+    s_ext = jnp.concatenate([spins4, jnp.full((1, PER_WORD), q, spins4.dtype)])
+    sj_ext = _ext_couplings(slot_j, dtype)
+    for c in range(model.num_colours):
+        n0, n1 = model.node_offsets[c], model.node_offsets[c + 1]
+        if n1 == n0:
+            continue
+        w_ext = lax.bitcast_convert_type(s_ext, jnp.int32)  # (n + 1,)
+        counts = class_counts(
+            model.classes, c, n0, n1, w_ext, q, sj_ext, dtype, words=True
+        )
+        fc = None if field is None else field[n0:n1].astype(dtype)[:, None, :]
+        if fc is not None:
+            counts = [x + fc[..., t] for t, x in enumerate(counts)]
+        new = _sample_list_u(u[n0:n1], [beta * x for x in counts])
+        s_ext = lax.dynamic_update_slice(s_ext, new.astype(s_ext.dtype), (n0, 0))
+    return s_ext[:n]
+
+
+@jax.custom_batching.custom_vmap
+def _heat_bath(model, key, spins, beta, field, slot_j):
+    u = jr.uniform(key, spins.shape, dtype=beta.dtype)
+    return _hb_core(model, u, spins, beta, field, slot_j)
+
+
+@_heat_bath.def_vmap
+def _heat_bath_vmap(axis_size, in_batched, model, key, spins, beta, field, slot_j):
+    """Replicas (or β values) of one sweep, `PER_WORD` chains per int32 word.
+
+    The spins of 4 chains share a word, so each neighbour entry is gathered once for 4
+    chains (a plain `vmap` gathers it once per chain); groups of 4 run one after another
+    (`lax.map`). The law of each chain is that of `_heat_bath` (its own uniforms,
+    `jr.uniform(key_r, (n,))`, so results equal the one-by-one sweep's).
+    """
+    m_b, k_b, s_b, b_b, f_b, j_b = in_batched
+    q = model.q
+    shared = not any(jax.tree.leaves((m_b, f_b, j_b)))
+    if not shared or slot_j is not None or q > LIST_STATES or spins.dtype.itemsize != 1:
+        # (per-slot couplings would need 4 q float accumulators per entry: their fused
+        # loop compiles slowly; they take the plain vmap)
+        axes = jax.tree.map(lambda b: 0 if b else None, tuple(in_batched))
+        out = jax.vmap(_heat_bath_plain, in_axes=axes)(
+            model, key, spins, beta, field, slot_j
+        )
+        return out, True
+    n = model.n_nodes
+    r = axis_size
+    dtype = beta.dtype
+    if k_b:
+        u = jax.vmap(lambda k: jr.uniform(k, (n,), dtype=dtype))(key)
+    else:
+        u = jnp.broadcast_to(jr.uniform(key, (n,), dtype=dtype), (r, n))
+    s = spins if s_b else jnp.broadcast_to(spins, (r, n))
+    b = beta if b_b else jnp.broadcast_to(beta, (r,))
+    g = -(-r // PER_WORD)
+    pad = g * PER_WORD - r
+    if pad:
+        s = jnp.concatenate([s, jnp.broadcast_to(s[-1:], (pad, n))])
+        u = jnp.concatenate([u, jnp.broadcast_to(u[-1:], (pad, n))])
+        b = jnp.concatenate([b, jnp.broadcast_to(b[-1:], (pad,))])
+
+    # (g, n, 4): replica r of group k in lane r (an int32 word per node and group).
+    def lanes(x):
+        return jnp.swapaxes(x.reshape((g, PER_WORD) + x.shape[1:]), 1, 2)
+
+    out = lax.map(
+        lambda x: _hb_words(model, x[0], x[1], x[2], field, slot_j),
+        (lanes(u), lanes(s), b.reshape(g, PER_WORD)),
+    )
+    return jnp.swapaxes(out, 1, 2).reshape(g * PER_WORD, n)[:r], True
+
+
+def _heat_bath_plain(model, key, spins, beta, field, slot_j):
+    u = jr.uniform(key, spins.shape, dtype=beta.dtype)
+    return _hb_core(model, u, spins, beta, field, slot_j)
 
 
 # --------------------------------------------------------------------------------------
