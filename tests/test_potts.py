@@ -647,3 +647,19 @@ def test_vmapped_heat_bath_equals_one_by_one(q, getkey):
     one = [model.heat_bath(keys[0], spins[0], b) for b in betas]
     vm = jax.vmap(lambda b: model.heat_bath(keys[0], spins[0], b))(betas)
     np.testing.assert_array_equal(np.stack(one), np.asarray(vm))
+
+
+def test_swendsen_wang_same_with_and_without_the_layout(getkey):
+    """SW folds the FK bonds into the graph's gather layout (`bake_mask`) for the
+    component search: the sweep is identical to the one on the bare slots."""
+    from meshjax.graph import erdos_renyi, with_layout
+
+    g = erdos_renyi(getkey(), 400, 6.0)
+    with_lay = with_layout(g, policy="always")
+    bare = with_layout(g, policy="never")
+    s = potts.init(getkey(), g, Q).spins
+    for beta in (0.5, 1.5):
+        k = getkey()
+        a = potts.swendsen_wang_sweep(k, with_lay, s, beta, Q)
+        b = potts.swendsen_wang_sweep(k, bare, s, beta, Q)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
