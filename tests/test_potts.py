@@ -627,10 +627,11 @@ def test_weighted_graph_is_per_edge_couplings(getkey):
     )
 
 
-@pytest.mark.parametrize("q", [3, 5])
+@pytest.mark.parametrize("q", [3, 5, 9])
 def test_vmapped_heat_bath_equals_one_by_one(q, getkey):
-    """Replicas / β values under `vmap` (4 chains per int32 word, padded to a multiple
-    of 4) give exactly the sweeps run one by one; with a hub tail and a field."""
+    """Replicas / β values under `vmap` (one-hot states of 4 chains per int32 word,
+    padded to a multiple of 4, for q <= 7; the plain vmap above) give exactly the
+    sweeps run one by one; with a hub tail and a field."""
     from meshjax.graph import barabasi_albert
 
     g = barabasi_albert(getkey(), 150, 3)

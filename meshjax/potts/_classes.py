@@ -156,7 +156,7 @@ def _grow(acc: Array, length: int) -> Array:
 LIST_STATES = 16
 
 
-#: Replicas packed into one int32 word (one int8 state each) by the batched sweep.
+#: Chains packed into one int32 word (one byte each) by the batched sweep.
 PER_WORD = 4
 
 
@@ -169,18 +169,14 @@ def class_counts(
     q: int,
     slot_j_ext: Array | None,
     dtype,
-    *,
-    words: bool = False,
-) -> list:
+) -> list[Array] | Array:
     r"""$\sum_{j \sim i} J_{ij}\,\delta(s_j, s)$ for the rows `n0 .. n1` of class `c`.
 
     `s_ext` holds the spins in internal order with the sentinel state `q` appended
     (index `n`); `slot_j_ext` the per-slot couplings with a 0 appended (index `e`), or
     `None` for unit couplings on present slots. Returns, as `dtype`, a list of `q`
     arrays `(n1 - n0,)` (one per state) for `q <= LIST_STATES`, else one `(n1 - n0, q)`
-    array. With `words`, `s_ext` is `int32[n + 1]` holding `PER_WORD` replicas' states
-    (byte `r` = replica `r`; `q <= LIST_STATES`), and each array of the result is
-    `(n1 - n0, PER_WORD)`: one gather serves all of them. One gather per entry, no scatter (the
+    array. One gather per entry, no scatter (the
     tail: one short sorted segment sum).
     """
     nc = n1 - n0
@@ -190,40 +186,24 @@ def class_counts(
     for length in lens:
         starts.append(starts[-1] + length)
     e_sentinel = None if slot_j_ext is None else slot_j_ext.shape[0] - 1
-    as_list = q <= LIST_STATES or words
-    reps = 1  # replicas in words mode ride in a trailing lane axis
+    as_list = q <= LIST_STATES
     n_words = (q + 1 + 3) // 4  # 8-bit counters, the sentinel state q included
     packed = slot_j_ext is None
-    # Accumulators per replica: packed words (unit couplings) or one float per state.
+    # Accumulators: packed words (unit couplings) or one float per state.
     width = n_words if packed else q
 
-    lane = jnp.arange(PER_WORD, dtype=jnp.int32) * 8
-
-    def states_of(raw: Array) -> list[Array]:
-        if not words:
-            return [raw.astype(jnp.int32)]
-        # (L, PER_WORD): replica r's state in lane r, one loop over entries x lanes
-        return [(raw[:, None] >> lane) & 255]
-
     def entry_vals(nbr, slot) -> list[Array]:
-        nbs = states_of(_take(s_ext, nbr))
-        out = []
+        nb = _take(s_ext, nbr)
         if packed:
-            for nb32 in nbs:
-                if n_words == 1:
-                    out.append(jnp.left_shift(jnp.int32(1), 8 * nb32))
-                    continue
-                word = nb32 >> 2
-                bit = jnp.left_shift(jnp.int32(1), 8 * (nb32 & 3))
-                out.extend(jnp.where(word == w, bit, 0) for w in range(n_words))
-            return out
+            nb32 = nb.astype(jnp.int32)
+            if n_words == 1:
+                return [jnp.left_shift(jnp.int32(1), 8 * nb32)]
+            word = nb32 >> 2
+            bit = jnp.left_shift(jnp.int32(1), 8 * (nb32 & 3))
+            return [jnp.where(word == w, bit, 0) for w in range(n_words)]
         w = _take(slot_j_ext, slot).astype(dtype)
-        if words:
-            w = w[:, None]
         zero = jnp.zeros((), dtype)
-        for nb in nbs:
-            out.extend(jnp.where(nb == t, w, zero) for t in range(q))
-        return out
+        return [jnp.where(nb == t, w, zero) for t in range(q)]
 
     acc: list[Array] | None = None
     for j in reversed(range(len(lens))):
@@ -241,38 +221,87 @@ def class_counts(
             acc = [_grow(a, length) + v for a, v in zip(acc, vals)]
     acc_dtype = jnp.int32 if packed else dtype
     if acc is None:
-        shape = (nc, PER_WORD) if words else (nc,)
-        acc = [jnp.zeros(shape, acc_dtype) for _ in range(width * reps)]
+        acc = [jnp.zeros((nc,), acc_dtype) for _ in range(width)]
     acc = [_grow(a, nc) for a in acc]
     if not as_list:
         # Materialise the accumulators once before they are spread over states.
         acc = list(lax.optimization_barrier(tuple(acc)))
-    per_rep = []
-    for r in range(reps):
-        a = acc[r * width : (r + 1) * width]
-        if packed:
-            per_rep.append(
-                [((a[t // 4] >> (8 * (t % 4))) & 255).astype(dtype) for t in range(q)]
-            )
-        else:
-            per_rep.append(a)
+    if packed:
+        counts = [
+            ((acc[t // 4] >> (8 * (t % 4))) & 255).astype(dtype) for t in range(q)
+        ]
+    else:
+        counts = acc
     t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
     if t1 > t0:
-        states = jnp.arange(q, dtype=jnp.int32)
-        raw = _take(s_ext, lay.tail_nbr[t0:t1])
-        w = None
-        if not packed:
-            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
-        n_hubs = lens[-1]
-        nb = states_of(raw)[0]
-        hit = nb[..., None] == states  # (t, [lanes,] q)
+        states = jnp.arange(q, dtype=s_ext.dtype)
+        nb = _take(s_ext, lay.tail_nbr[t0:t1])
+        hit = nb[:, None] == states[None, :]
         if packed:
             vals = hit.astype(dtype)
         else:
-            w = w.reshape(w.shape + (1,) * (hit.ndim - 1))
-            vals = jnp.where(hit, w, jnp.zeros((), dtype))
+            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
+            vals = jnp.where(hit, w[:, None], jnp.zeros((), dtype))
+        n_hubs = lens[-1]
         part = jax.ops.segment_sum(
             vals, lay.tail_row[t0:t1], n_hubs, indices_are_sorted=True
         )
-        per_rep[0] = [a + _grow(part[..., t], nc) for t, a in enumerate(per_rep[0])]
-    return per_rep[0] if as_list else jnp.stack(per_rep[0], axis=1)
+        counts = [a + _grow(part[:, t], nc) for t, a in enumerate(counts)]
+    return counts if as_list else jnp.stack(counts, axis=1)
+
+
+#: Largest q for the one-hot words of the batched sweep (bits 0..q in a byte).
+ONEHOT_MAX_Q = 7
+_LOW_BITS = 0x01010101
+
+
+def class_counts_onehot(
+    lay: ClassLayout, c: int, n0: int, n1: int, w_ext: Array, q: int, dtype
+) -> list[list[Array]]:
+    r"""Neighbour-state counts of `PER_WORD` chains at once, unit couplings.
+
+    `w_ext` is `int32[n + 1]`: byte `r` of a node's word is the one-hot state
+    $1 \ll s_r$ of chain `r` (the sentinel word holds $1 \ll q$ in every byte). The
+    counts of state `t` for all 4 chains are then one shift, one mask and one add per
+    entry: `acc_t += (w >> t) & 0x01010101` (byte r counts chain r; at most 255 head
+    entries per row). Returns `[r][t]` arrays `(n1 - n0,)` as `dtype`.
+    """
+    nc = n1 - n0
+    lens = lay.lengths[c]
+    off = lay.head_offsets[c]
+    starts = [off]
+    for length in lens:
+        starts.append(starts[-1] + length)
+    low = jnp.int32(_LOW_BITS)
+    acc: list[Array] | None = None
+    for j in reversed(range(len(lens))):
+        length = lens[j]
+        if length == 0:
+            continue
+        w = _take(w_ext, lay.head[starts[j] : starts[j + 1]])
+        vals = [(w >> t) & low for t in range(q)]
+        acc = vals if acc is None else [_grow(a, length) + v for a, v in zip(acc, vals)]
+    if acc is None:
+        acc = [jnp.zeros((nc,), jnp.int32) for _ in range(q)]
+    acc = [_grow(a, nc) for a in acc]
+    out = [
+        [((acc[t] >> (8 * r)) & 255).astype(dtype) for t in range(q)]
+        for r in range(PER_WORD)
+    ]
+    t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
+    if t1 > t0:
+        w = _take(w_ext, lay.tail_nbr[t0:t1])
+        shifts = (
+            8 * jnp.arange(PER_WORD, dtype=jnp.int32)[:, None]
+            + jnp.arange(q, dtype=jnp.int32)[None, :]
+        )
+        bits = ((w[:, None, None] >> shifts) & 1).astype(dtype)  # (t, 4, q)
+        n_hubs = lens[-1]
+        part = jax.ops.segment_sum(
+            bits, lay.tail_row[t0:t1], n_hubs, indices_are_sorted=True
+        )
+        out = [
+            [a + _grow(part[:, r, t], nc) for t, a in enumerate(row)]
+            for r, row in enumerate(out)
+        ]
+    return out

@@ -34,11 +34,12 @@ from .._validate import (
 )
 from ..graph import Graph, check_colouring, colouring as _jones_plassmann
 from ._classes import (
-    LIST_STATES,
+    ONEHOT_MAX_Q,
     PER_WORD,
     ClassLayout,
     build_class_layout,
     class_counts,
+    class_counts_onehot,
 )
 
 ALGORITHMS = ("heat_bath", "swendsen_wang")
@@ -451,29 +452,48 @@ def _draw(u, counts, beta, fc, q):
     return _sample_rows_u(u, beta * (counts if fc is None else counts + fc))
 
 
-def _hb_words(model: PottsModel, u, spins4, beta, field, slot_j):
-    """One sweep of `PER_WORD` chains at once: `spins4` int8 `(n, PER_WORD)`, `u`
-    `(n, PER_WORD)`, `beta` `(PER_WORD,)`. Each neighbour's row of 4 states is gathered
-    once as an int32 word for all of them (the lanes fuse into one loop)."""
+def _hb_onehot(model: PottsModel, u, words, beta, field):
+    """One sweep of `PER_WORD` chains at once (unit couplings, q <= 7): `words`
+    `int32[n]`, byte r = one-hot state of chain r; `u` `(PER_WORD, n)`; `beta`
+    `(PER_WORD,)`. Each neighbour's word is gathered once and counted for all 4 chains
+    with whole-word shifts and adds (`class_counts_onehot`)."""
     q = model.q
     n = model.n_nodes
     dtype = beta.dtype
-    s_ext = jnp.concatenate([spins4, jnp.full((1, PER_WORD), q, spins4.dtype)])
-    sj_ext = _ext_couplings(slot_j, dtype)
+    sentinel = sum((1 << q) << (8 * r) for r in range(PER_WORD))
+    w_ext = jnp.concatenate([words, jnp.full((1,), sentinel, jnp.int32)])
     for c in range(model.num_colours):
         n0, n1 = model.node_offsets[c], model.node_offsets[c + 1]
         if n1 == n0:
             continue
-        w_ext = lax.bitcast_convert_type(s_ext, jnp.int32)  # (n + 1,)
-        counts = class_counts(
-            model.classes, c, n0, n1, w_ext, q, sj_ext, dtype, words=True
-        )
-        fc = None if field is None else field[n0:n1].astype(dtype)[:, None, :]
-        if fc is not None:
-            counts = [x + fc[..., t] for t, x in enumerate(counts)]
-        new = _sample_list_u(u[n0:n1], [beta * x for x in counts])
-        s_ext = lax.dynamic_update_slice(s_ext, new.astype(s_ext.dtype), (n0, 0))
-    return s_ext[:n]
+        per_rep = class_counts_onehot(model.classes, c, n0, n1, w_ext, q, dtype)
+        fc = None if field is None else field[n0:n1].astype(dtype)
+        new = None
+        for r, counts in enumerate(per_rep):
+            s_r = _draw(u[r, n0:n1], counts, beta[r], fc, q)
+            b_r = jnp.left_shift(jnp.int32(1), s_r + 8 * r)
+            new = b_r if new is None else new | b_r
+        w_ext = lax.dynamic_update_slice(w_ext, new, (n0,))
+    return w_ext[:n]
+
+
+def _to_onehot(s4):
+    """`(4, n)` states -> `int32[n]` words, byte r = `1 << s4[r]`."""
+    out = None
+    for r in range(PER_WORD):
+        b = jnp.left_shift(jnp.int32(1), s4[r].astype(jnp.int32) + 8 * r)
+        out = b if out is None else out | b
+    return out
+
+
+def _from_onehot(words, dtype):
+    """`int32[n]` one-hot words -> `(4, n)` states (index of the set bit per byte)."""
+    return jnp.stack(
+        [
+            lax.population_count(((words >> (8 * r)) & 255) - 1).astype(dtype)
+            for r in range(PER_WORD)
+        ]
+    )
 
 
 @jax.custom_batching.custom_vmap
@@ -486,17 +506,17 @@ def _heat_bath(model, key, spins, beta, field, slot_j):
 def _heat_bath_vmap(axis_size, in_batched, model, key, spins, beta, field, slot_j):
     """Replicas (or β values) of one sweep, `PER_WORD` chains per int32 word.
 
-    The spins of 4 chains share a word, so each neighbour entry is gathered once for 4
-    chains (a plain `vmap` gathers it once per chain); groups of 4 run one after another
-    (`lax.map`). The law of each chain is that of `_heat_bath` (its own uniforms,
+    The one-hot states of 4 chains share a word, so each neighbour entry is gathered
+    once and counted for 4 chains with whole-word adds (a plain `vmap` gathers and
+    counts it once per chain); groups of 4 run one after another (`lax.map`). The law of each chain is that of `_heat_bath` (its own uniforms,
     `jr.uniform(key_r, (n,))`, so results equal the one-by-one sweep's).
     """
     m_b, k_b, s_b, b_b, f_b, j_b = in_batched
     q = model.q
     shared = not any(jax.tree.leaves((m_b, f_b, j_b)))
-    if not shared or slot_j is not None or q > LIST_STATES or spins.dtype.itemsize != 1:
-        # (per-slot couplings would need 4 q float accumulators per entry: their fused
-        # loop compiles slowly; they take the plain vmap)
+    if not shared or slot_j is not None or q > ONEHOT_MAX_Q:
+        # (per-replica layouts, fields or couplings, per-slot couplings, q > 7: the
+        # plain vmap, one chain per lane of XLA's batched gather)
         axes = jax.tree.map(lambda b: 0 if b else None, tuple(in_batched))
         out = jax.vmap(_heat_bath_plain, in_axes=axes)(
             model, key, spins, beta, field, slot_j
@@ -517,16 +537,14 @@ def _heat_bath_vmap(axis_size, in_batched, model, key, spins, beta, field, slot_
         s = jnp.concatenate([s, jnp.broadcast_to(s[-1:], (pad, n))])
         u = jnp.concatenate([u, jnp.broadcast_to(u[-1:], (pad, n))])
         b = jnp.concatenate([b, jnp.broadcast_to(b[-1:], (pad,))])
-
-    # (g, n, 4): replica r of group k in lane r (an int32 word per node and group).
-    def lanes(x):
-        return jnp.swapaxes(x.reshape((g, PER_WORD) + x.shape[1:]), 1, 2)
-
+    s = s.reshape(g, PER_WORD, n)
+    words = jax.vmap(_to_onehot)(s)  # (g, n)
     out = lax.map(
-        lambda x: _hb_words(model, x[0], x[1], x[2], field, slot_j),
-        (lanes(u), lanes(s), b.reshape(g, PER_WORD)),
+        lambda x: _hb_onehot(model, x[0], x[1], x[2], field),
+        (u.reshape(g, PER_WORD, n), words, b.reshape(g, PER_WORD)),
     )
-    return jnp.swapaxes(out, 1, 2).reshape(g * PER_WORD, n)[:r], True
+    back = jax.vmap(lambda w: _from_onehot(w, spins.dtype))(out)  # (g, 4, n)
+    return back.reshape(g * PER_WORD, n)[:r], True
 
 
 def _heat_bath_plain(model, key, spins, beta, field, slot_j):
