@@ -7,8 +7,10 @@ Case (issue 3): Erdős–Rényi, n = 10^6, <k> = 10, q = 3, beta near the transi
   `lax.fori_loop`.
 * replicas: R = 8 chains (8 β values) one by one vs one `vmap` (4 chains per int32
   word), rate in spin updates/s over all chains.
-* meshjax Swendsen–Wang: `PottsModel.swendsen_wang` (FK bonds folded into the graph's
-  gather layout, then FastSV components).
+* meshjax Swendsen–Wang: `PottsModel.identity(g, q).swendsen_wang`, as
+  `run(algorithm="swendsen_wang")` uses it (FK bonds folded into the graph's gather
+  layout, then FastSV components). (Before 2026-12-01 01:25 this row ran SW on the
+  heat-bath model's renumbered graph, which has no gather layout: the segment path.)
 * NumPy peer: the same colouring and class layout, one `np.bincount` per class for the
   neighbour-state counts, inverse-CDF sampling; the fastest vectorised CPU heat bath we
   could write without compiled code. graph-tool (`PottsGlauberState`) is not installable
@@ -110,10 +112,16 @@ def main(argv=None) -> list[dict]:
             0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t), s, b), s
         )
 
+    # Swendsen–Wang as `run(algorithm="swendsen_wang")` does it: on the graph itself
+    # (original numbering, its gather layout), no colour classes.
+    sw_model = potts.PottsModel.identity(g, q)
+    inv = model.inverse
+
     @jax.jit
     def sw(model, key, s):
+        s = s[inv]  # internal (class) numbering -> original
         return lax.fori_loop(
-            0, sweeps, lambda t, s: model.swendsen_wang(jr.fold_in(key, t), s, b), s
+            0, sweeps, lambda t, s: sw_model.swendsen_wang(jr.fold_in(key, t), s, b), s
         )
 
     def load1():
