@@ -1,13 +1,23 @@
 """Potts sweeps: spin updates per second, meshjax vs a vectorised NumPy heat bath.
 
 Case (issue 3): Erdős–Rényi, n = 10^6, <k> = 10, q = 3, beta near the transition.
-* meshjax heat bath: `PottsModel.heat_bath` (class by class, O(n + E) per sweep), jitted,
-  `sweeps` sweeps per timed call under `lax.fori_loop`.
-* meshjax Swendsen–Wang: `PottsModel.swendsen_wang` (FK bonds + FastSV components).
+* meshjax heat bath: `PottsModel.heat_bath` (class by class on the per-class gather
+  layout: int8 spin gathers, packed 8-bit counters, one fused loop per class, no
+  scatter; O(n + E) per sweep), jitted, `sweeps` sweeps per timed call under
+  `lax.fori_loop`.
+* replicas: R = 8 chains (8 β values) one by one vs one `vmap` (4 chains per int32
+  word), rate in spin updates/s over all chains.
+* meshjax Swendsen–Wang: `PottsModel.identity(g, q).swendsen_wang`, as
+  `run(algorithm="swendsen_wang")` uses it (FK bonds folded into the graph's gather
+  layout, then FastSV components). (Before 2026-12-01 01:25 this row ran SW on the
+  heat-bath model's renumbered graph, which has no gather layout: the segment path.)
 * NumPy peer: the same colouring and class layout, one `np.bincount` per class for the
   neighbour-state counts, inverse-CDF sampling; the fastest vectorised CPU heat bath we
   could write without compiled code. graph-tool (`PottsGlauberState`) is not installable
   in the project venv (no Debian package / wheel there), so it is not run.
+
+Every row carries `load1`, the 1-minute load average when it was taken (the CPU may be
+shared with other jobs).
 
 Usage: `python -m benchmarks.bench_potts [--quick]` (quick: n = 10^5).
 """
@@ -15,6 +25,7 @@ Usage: `python -m benchmarks.bench_potts [--quick]` (quick: n = 10^5).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import jax
@@ -41,13 +52,15 @@ def _numpy_peer(model: potts.PottsModel):
     """A vectorised NumPy heat-bath sweep on the model's class layout (internal frame)."""
     q = model.q
     snd = np.asarray(model.pgraph.senders)
-    loc = np.asarray(model.slot_local)
+    no, so = model.node_offsets, model.slot_offsets
+    rcv = np.asarray(model.pgraph.receivers)
+    cls = np.repeat(np.arange(model.num_colours), np.diff(so))
+    loc = rcv - np.asarray(no)[cls]  # row of each slot inside its class
     mask = (
         None
         if model.pgraph.edge_mask is None
         else np.asarray(model.pgraph.edge_mask).astype(np.float64)
     )
-    no, so = model.node_offsets, model.slot_offsets
     classes = [(no[c], no[c + 1], so[c], so[c + 1]) for c in range(model.num_colours)]
 
     def sweep(rng, s, beta):
@@ -69,6 +82,7 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sweeps", type=int, default=None)
+    ap.add_argument("--out", default="benchmarks/out/potts.json")
     args = ap.parse_args(argv)
     n = 100_000 if args.quick else 1_000_000
     k, q, beta = 10.0, 3, 0.28
@@ -98,17 +112,64 @@ def main(argv=None) -> list[dict]:
             0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t), s, b), s
         )
 
+    # Swendsen–Wang as `run(algorithm="swendsen_wang")` does it: on the graph itself
+    # (original numbering, its gather layout), no colour classes.
+    sw_model = potts.PottsModel.identity(g, q)
+    inv = model.inverse
+
     @jax.jit
     def sw(model, key, s):
+        s = s[inv]  # internal (class) numbering -> original
         return lax.fori_loop(
-            0, sweeps, lambda t, s: model.swendsen_wang(jr.fold_in(key, t), s, b), s
+            0, sweeps, lambda t, s: sw_model.swendsen_wang(jr.fold_in(key, t), s, b), s
         )
+
+    def load1():
+        return round(os.getloadavg()[0], 2)
 
     # equilibrate a little so SW sees realistic clusters
     s_eq = hb(model, jr.fold_in(key, 1), s0)
     for name, fn in (("heat_bath", hb), ("swendsen_wang", sw)):
         tm = time_call(lambda: fn(model, jr.fold_in(key, 2), s_eq), repeat=repeat)
         rows.append(row(SUITE, name, "meshjax", size, tm, n * sweeps, "spin updates/s"))
+        rows[-1]["load1"] = load1()
+        print(f"{name}: {rows[-1]['rate']:.3g} spins/s", flush=True)
+
+    # Replicas / beta values: R chains one by one against one vmap.
+    n_rep = 8
+
+    @jax.jit
+    def chain(model, key, s, beta):
+        return lax.fori_loop(
+            0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t), s, beta), s
+        )
+
+    keys = jr.split(jr.fold_in(key, 3), n_rep)
+    betas = jnp.linspace(0.2, 0.3, n_rep, dtype=jnp.float32)
+    spins = jnp.broadcast_to(s_eq, (n_rep, n))
+    batched = jax.jit(jax.vmap(chain, in_axes=(None, 0, 0, 0)))
+    rsize = {**size, "beta": "0.2..0.3", "replicas": n_rep}
+    for impl, fn in (
+        (
+            "meshjax, one by one",
+            lambda: [chain(model, keys[i], spins[i], betas[i]) for i in range(n_rep)],
+        ),
+        ("meshjax", lambda: batched(model, keys, spins, betas)),
+    ):
+        tm = time_call(fn, repeat=repeat)
+        rows.append(
+            row(
+                SUITE,
+                "heat_bath_replicas",
+                impl,
+                rsize,
+                tm,
+                n * sweeps * n_rep,
+                "spin updates/s",
+            )
+        )
+        rows[-1]["load1"] = load1()
+        print(f"replicas {impl}: {rows[-1]['rate']:.3g} spins/s", flush=True)
     peer = _numpy_peer(model)
     rng = np.random.default_rng(0)
     s_np = np.asarray(s_eq).astype(np.int64)
@@ -131,15 +192,16 @@ def main(argv=None) -> list[dict]:
             "spin updates/s",
         )
     )
+    rows[-1]["load1"] = load1()
+    add_ratios(rows)  # before per_ns (a per-row value would split the groups)
     for r in rows:
         r["per_ns"] = r["rate"] / 1e9
-    add_ratios(rows)
     print_table(rows)
     print(
-        "graph-tool: not available in this venv (no wheel; Debian package not "
-        "installable here), so PottsGlauberState was not run."
+        "graph-tool: not importable here (no wheel for the venv; the system python3 "
+        "has no python3-graph-tool on this machine), so PottsGlauberState was not run."
     )
-    write_json(rows, "benchmarks/out/potts.json")
+    write_json(rows, args.out)
     return rows
 
 

@@ -302,11 +302,12 @@ def _run(
 
     def step(carry, i):
         x, hist, n_filled, n_abs = carry
-        m = neighbor_sum(graph, x.astype(f))  # (weighted) infected neighbours (n, b)
+        m = _infected_neighbours(graph, x, f)  # (weighted) infected neighbours (n, b)
         p_inf = -jnp.expm1(-rate_dt * m)
         u = uniforms(k_dyn, i, (n,)).T
         x_new = jnp.where(x, u >= p_rec, u < p_inf)
-        absorbed = ~jnp.any(x_new, axis=0)  # (b,)
+        n_inf = jnp.sum(x_new, axis=0, dtype=jnp.int32)  # (b,)
+        absorbed = n_inf == 0
         if qs != "none":
             aux = uniforms(k_aux, i, (3,))  # (b, 3)
 
@@ -338,7 +339,10 @@ def _run(
 
                 hist = lax.cond(jnp.any(replace), store, lambda h: h, hist)
         n_abs = n_abs + absorbed.astype(jnp.int32)
-        rho = jnp.mean(x_new.astype(f), axis=0)  # (b,)
+        if qs == "none":  # x_new unchanged since it was counted
+            rho = n_inf.astype(f) / n
+        else:
+            rho = jnp.mean(x_new.astype(f), axis=0)  # (b,)
         return (x_new, hist, n_filled, n_abs), rho
 
     def block(carry, j):
@@ -360,6 +364,75 @@ def _run(
     series = rhos[record_every - 1 : n_rec * record_every : record_every]  # (n_rec, b)
     x, _, _, n_abs = carry
     return rho_m, rho2_m, n_abs, series, x  # x: (n, b)
+
+
+def _infected_neighbours(graph: Graph, x: Array, f) -> Array:
+    r"""$m_i = \sum_j w_{ij} x_j$ for every run, `x` `bool[n, b]` -> `f[n, b]`.
+
+    On an unweighted graph with a gather layout (mask folded in), the states are
+    gathered as bytes, not floats: one run's states as `int8[n]` (a 1-D gather that
+    fuses with the adds), several runs four to an int32 word (byte r = run r; a row of
+    at most 255 head entries cannot overflow a byte), the hubs' tail slots summed per
+    run. Otherwise `neighbor_sum` of the float states (weights are couplings).
+    """
+    lay = graph.layout
+    if (
+        lay is None
+        or graph.weights is not None
+        or not lay.mask_baked
+        or lay.n_columns > 255
+        or lay.n_columns == 0
+    ):
+        return neighbor_sum(graph, x.astype(f))
+    n, b = x.shape
+    if b == 1:
+        vals = x[:, 0].astype(jnp.int8)
+        lanes = None
+    else:
+        g = -(-b // 4)
+        xp = jnp.zeros((n, 4 * g), jnp.int8).at[:, :b].set(x.astype(jnp.int8))
+        vals = lax.bitcast_convert_type(xp.reshape(n, g, 4), jnp.int32)  # (n, g)
+        lanes = jnp.arange(4, dtype=jnp.int32) * 8
+    ext = jnp.concatenate([vals, jnp.zeros((1,) + vals.shape[1:], vals.dtype)])
+
+    def take(a, idx):
+        return a.at[idx].get(mode="promise_in_bounds")
+
+    acc, start = None, 0
+    starts = []
+    for length in lay.lengths:
+        starts.append(start)
+        start += length
+    for c in reversed(range(lay.n_columns)):
+        length = lay.lengths[c]
+        v = take(ext, lay.head[starts[c] : starts[c] + length]).astype(jnp.int32)
+        if acc is None:
+            acc = v
+        elif length > acc.shape[0]:
+            pad = jnp.zeros((length - acc.shape[0],) + acc.shape[1:], jnp.int32)
+            acc = jnp.concatenate([acc, pad]) + v
+        else:
+            acc = acc + v
+    if acc.shape[0] < n:
+        pad = jnp.zeros((n - acc.shape[0],) + acc.shape[1:], jnp.int32)
+        acc = jnp.concatenate([acc, pad])
+    if lanes is not None:
+        # materialise the packed sums once, then split the bytes: (n, g, 4)
+        acc = lax.optimization_barrier(acc)
+        acc = (acc[..., None] >> lanes) & 255
+    if lay.tail_nbr.shape[0]:
+        t = take(ext, lay.tail_nbr).astype(jnp.int32)
+        if lanes is not None:
+            t = (t[..., None] >> lanes) & 255
+        n_hub = lay.lengths[-1]
+        part = jax.ops.segment_sum(t, lay.tail_pos, n_hub, indices_are_sorted=True)
+        acc = acc.at[:n_hub].add(part)
+    out = take(acc, lay.inv)  # sorted position -> node order
+    if lanes is not None:
+        out = out.reshape(n, -1)[:, :b]
+    else:
+        out = out[:, None]
+    return out.astype(f)
 
 
 def threshold_hmf(graph: Graph) -> Float[Array, ""]:

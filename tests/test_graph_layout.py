@@ -143,3 +143,37 @@ def test_weighted_graph_with_layout_matches_segment_path():
     ):
         np.testing.assert_allclose(np.asarray(f(gl)), np.asarray(f(g)), rtol=1e-5)
     assert G.with_layout(gl, policy="never").weights is not None
+
+
+def test_bake_mask_equals_reading_the_mask_per_slot():
+    """`bake_mask` folds a slot mask into the layout (e.g. FK bonds): the same
+    reductions and components as `with_mask`, which reads the mask every time."""
+    from meshjax.graph import barabasi_albert, connected_components, neighbor_sum
+    from meshjax.graph._layout import bake_mask
+
+    g = G.with_layout(
+        barabasi_albert(jr.key(3), 2000, 3), policy="always", max_columns=5
+    )
+    assert g.layout.tail_nbr.shape[0] > 0
+    keep = jr.uniform(jr.key(4), (g.n_edges,))[g.edge_ids] < 0.4  # per edge
+    masked = g.with_mask(keep)
+    baked = G.Graph(
+        g.senders,
+        g.receivers,
+        g.edge_ids,
+        keep,
+        g.n_nodes,
+        layout=bake_mask(g.layout, keep),
+    )
+    assert baked.layout.mask_baked
+    x = jr.normal(jr.key(5), (g.n_nodes,))
+    np.testing.assert_allclose(
+        np.asarray(neighbor_sum(baked, x)),
+        np.asarray(neighbor_sum(masked, x)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    np.testing.assert_array_equal(
+        np.asarray(connected_components(baked)),
+        np.asarray(connected_components(masked)),
+    )

@@ -209,35 +209,57 @@ def test_fk_bonds_only_on_satisfied_edges(getkey):
 # ------------------------------------------------------------------ kernels and layout
 
 
-def test_layout_counts_match_count_neighbor_states(getkey):
-    G = nx.gnm_random_graph(60, 150, seed=1)
-    g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
+@pytest.mark.parametrize("q", [2, 3, 4, 7, 20])
+@pytest.mark.parametrize("kind", ["padded", "hubs", "star"])
+def test_layout_counts_match_count_neighbor_states(kind, q, getkey):
+    """The class layout's counts (packed 8-bit counters; per-slot couplings; the hubs'
+    tail) against `count_neighbor_states` and a NumPy scatter, class by class."""
+    from meshjax.graph import barabasi_albert
+    from meshjax.potts._classes import class_counts
+
+    if kind == "padded":
+        G = nx.gnm_random_graph(60, 150, seed=1)
+        g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
+    elif kind == "hubs":
+        g = barabasi_albert(getkey(), 300, 3)  # degrees > 32: a COO tail
+    else:
+        g = from_edges(np.array(nx.star_graph(80).edges()), 81)
     c = colouring(0, g)
-    model = potts.PottsModel.build(g, c, Q)
-    s = potts.init(getkey(), g, Q).spins
+    model = potts.PottsModel.build(g, c, q)
+    if kind != "padded":
+        assert model.classes.tail_nbr.shape[0] > 0
+    s = potts.init(getkey(), g, q).spins
     sp = model.to_internal(s)
-    ref = np.asarray(count_neighbor_states(g, s, Q))[np.asarray(model.order)]
+    ref = np.asarray(count_neighbor_states(g, s, q))[np.asarray(model.order)]
     pg = model.pgraph
-    snd = np.asarray(pg.senders)
-    mask = np.asarray(pg.edge_mask)
+    snd, rcv = np.asarray(pg.senders), np.asarray(pg.receivers)
+    w = np.random.default_rng(0).uniform(0.5, 1.5, g.n_edges)
+    sj = model.slot_couplings(jnp.asarray(w), jnp.float64)
+    ref_w = np.zeros((g.n_nodes, q))
+    np.add.at(ref_w, (rcv, np.asarray(sp)[snd]), np.asarray(sj))
+    s_ext = jnp.concatenate([sp, jnp.full((1,), q, sp.dtype)])
+    sj_ext = jnp.concatenate([sj, jnp.zeros(1)])
+
+    def counts(k, n0, n1, sj):
+        got = class_counts(model.classes, k, n0, n1, s_ext, q, sj, jnp.float64)
+        if isinstance(got, list):  # one array per state (q <= LIST_STATES)
+            return np.stack([np.asarray(x) for x in got], axis=1)
+        return np.asarray(got)
+
     for k in range(model.num_colours):
         n0, n1 = model.node_offsets[k], model.node_offsets[k + 1]
+        np.testing.assert_array_equal(counts(k, n0, n1, None), ref[n0:n1])
+        np.testing.assert_allclose(counts(k, n0, n1, sj_ext), ref_w[n0:n1], rtol=1e-12)
         s0, s1 = model.slot_offsets[k], model.slot_offsets[k + 1]
-        cnt = np.zeros((n1 - n0, Q))
-        np.add.at(
-            cnt,
-            (np.asarray(model.slot_local[s0:s1]), np.asarray(sp)[snd[s0:s1]]),
-            mask[s0:s1],
-        )
-        np.testing.assert_array_equal(cnt, ref[n0:n1])
+        assert np.all((rcv[s0:s1] >= n0) & (rcv[s0:s1] < n1))
     assert np.all(np.diff(np.asarray(pg.receivers)) >= 0)
     # masked (padding) slots count as absent with and without explicit couplings
     b = jnp.asarray(0.7)
-    k = getkey()
+    key = getkey()
     np.testing.assert_array_equal(
-        np.asarray(model.heat_bath(k, sp, b)),
+        np.asarray(model.heat_bath(key, sp, b)),
         np.asarray(
-            model.heat_bath(k, sp, b, None, model.slot_couplings(None, b.dtype))
+            model.heat_bath(key, sp, b, None, model.slot_couplings(None, b.dtype))
         ),
     )
     np.testing.assert_array_equal(np.asarray(model.to_original(sp)), np.asarray(s))
@@ -603,3 +625,42 @@ def test_weighted_graph_is_per_edge_couplings(getkey):
         np.asarray(potts.fk_bonds(k, gw, s, 0.9)),
         np.asarray(potts.fk_bonds(k, g, s, 0.9, couplings=j)),
     )
+
+
+@pytest.mark.parametrize("q", [3, 5, 9])
+def test_vmapped_heat_bath_equals_one_by_one(q, getkey):
+    """Replicas / β values under `vmap` (one-hot states of 4 chains per int32 word,
+    padded to a multiple of 4, for q <= 7; the plain vmap above) give exactly the
+    sweeps run one by one; with a hub tail and a field."""
+    from meshjax.graph import barabasi_albert
+
+    g = barabasi_albert(getkey(), 150, 3)
+    model = potts.PottsModel.build(g, colouring(0, g), q)
+    r = 5
+    spins = jr.randint(getkey(), (r, g.n_nodes), 0, q).astype(jnp.int8)
+    keys = jr.split(getkey(), r)
+    betas = jnp.linspace(0.1, 1.5, r)
+    field = jr.normal(getkey(), (g.n_nodes, q))
+    for f in (None, field):
+        one = [model.heat_bath(keys[i], spins[i], betas[i], f) for i in range(r)]
+        vm = jax.vmap(lambda k, s, b: model.heat_bath(k, s, b, f))(keys, spins, betas)
+        np.testing.assert_array_equal(np.stack(one), np.asarray(vm))
+    one = [model.heat_bath(keys[0], spins[0], b) for b in betas]
+    vm = jax.vmap(lambda b: model.heat_bath(keys[0], spins[0], b))(betas)
+    np.testing.assert_array_equal(np.stack(one), np.asarray(vm))
+
+
+def test_swendsen_wang_same_with_and_without_the_layout(getkey):
+    """SW folds the FK bonds into the graph's gather layout (`bake_mask`) for the
+    component search: the sweep is identical to the one on the bare slots."""
+    from meshjax.graph import erdos_renyi, with_layout
+
+    g = erdos_renyi(getkey(), 400, 6.0)
+    with_lay = with_layout(g, policy="always")
+    bare = with_layout(g, policy="never")
+    s = potts.init(getkey(), g, Q).spins
+    for beta in (0.5, 1.5):
+        k = getkey()
+        a = potts.swendsen_wang_sweep(k, with_lay, s, beta, Q)
+        b = potts.swendsen_wang_sweep(k, bare, s, beta, Q)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -378,6 +378,41 @@ def filter_entries(layout: NeighborLayout, keep: Callable, rowvals) -> NeighborL
     )
 
 
+def bake_mask(layout: NeighborLayout, keep: Array) -> NeighborLayout:
+    """The layout with every entry whose slot has `keep[slot]` False replaced by the
+    sentinel, and marked baked: a sub-graph (e.g. Fortuin–Kasteleyn bonds) whose later
+    reductions read no per-slot mask. One gather per entry; same shapes.
+
+    `keep` is `bool[e]` and must already include the graph's own mask if the layout is
+    not baked (`mask_baked` False): the result is baked for the mask `keep`.
+    """
+    n = layout.n_nodes
+    e = layout.n_slots
+    keep_ext = _extend(keep, False)
+    cols, start = [], 0
+    for c, length in enumerate(layout.lengths):
+        nbr = layout.head[start : start + length]
+        slot = jnp.minimum(layout.first[:length] + c, e)
+        cols.append(jnp.where(_take(keep_ext, slot), nbr, n))
+        start += length
+    head = jnp.concatenate(cols) if cols else layout.head
+    tail = jnp.where(_take(keep_ext, layout.tail_slot), layout.tail_nbr, n)
+    return NeighborLayout(
+        layout.order,
+        layout.inv,
+        layout.first,
+        layout.degree,
+        head.astype(jnp.int32),
+        tail.astype(jnp.int32),
+        layout.tail_pos,
+        layout.tail_slot,
+        layout.lengths,
+        layout.n_nodes,
+        layout.n_slots,
+        True,
+    )
+
+
 def segment_reduce(vals: Array, seg_ids: Array, n: int, op: str) -> Array:
     """Sorted segment reduction; "or" of integers as one segment-max per bit."""
     if op == "or" and vals.dtype != jnp.bool_:

@@ -9,8 +9,10 @@ random-field Potts model of §15).
 
 Files (one idea each):
 
-* `_kernels`: spins, the class-by-class layout (`PottsModel`), the heat-bath kernel,
-  the energy (written once) and the observables;
+* `_kernels`: spins, the class-by-class layout (`PottsModel`), the heat-bath kernel
+  (and its batched form for `vmap`), the energy (written once) and the observables;
+* `_classes`: the per-class gather layout (jagged diagonals + hub tail) and the
+  neighbour-state counting kernel (int8 gathers, packed 8-bit counters, no scatter);
 * `_cluster`: Fortuin–Kasteleyn bonds, Swendsen–Wang (written once) and the
   random-cluster measure;
 * `_drivers`: `run` and `anneal` (results `PottsRun`, `AnnealResult`);

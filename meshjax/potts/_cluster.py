@@ -29,6 +29,7 @@ from jax import lax
 from .._custom_types import Array, Bool
 from .._validate import as_key, check_int, check_real, in_domain
 from ..graph import Graph, connected_components
+from ..graph._layout import bake_mask
 from ._kernels import (
     _as_float,
     _check_beta,
@@ -73,11 +74,28 @@ def _cluster_states(key, labels, spins, beta, field, q):
     return draw[labels].astype(spins.dtype)
 
 
+def _bond_graph(graph: Graph, bonds) -> Graph:
+    """The graph of the open bonds. With a gather layout, the bonds are folded into it
+    once (closed entries become the sentinel), so that the component rounds read no
+    per-slot mask (`bonds` already includes the graph's own mask)."""
+    if graph.layout is None:
+        return graph.with_mask(bonds)
+    return Graph(
+        graph.senders,
+        graph.receivers,
+        graph.edge_ids,
+        bonds,
+        graph.n_nodes,
+        weights=graph.weights,
+        layout=bake_mask(graph.layout, bonds),
+    )
+
+
 def _sw_step(key, graph: Graph, spins, beta, field, slot_j, q: int):
     """One Swendsen–Wang sweep (the only copy): FK bonds, components, new states."""
     key_b, key_s = jr.split(key)
     bonds = _fk_bonds(key_b, graph, spins, beta, slot_j)
-    labels = connected_components(graph, bonds)
+    labels = connected_components(_bond_graph(graph, bonds))
     return _cluster_states(key_s, labels, spins, beta, field, q)
 
 

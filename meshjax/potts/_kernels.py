@@ -33,6 +33,14 @@ from .._validate import (
     nan_outside,
 )
 from ..graph import Graph, check_colouring, colouring as _jones_plassmann
+from ._classes import (
+    ONEHOT_MAX_Q,
+    PER_WORD,
+    ClassLayout,
+    build_class_layout,
+    class_counts,
+    class_counts_onehot,
+)
 
 ALGORITHMS = ("heat_bath", "swendsen_wang")
 
@@ -202,6 +210,23 @@ def _sample_rows_u(u, logits):
     return jnp.sum(cw[:, :-1] <= u[:, None] * cw[:, -1:], axis=1, dtype=jnp.int32)
 
 
+def _sample_list_u(u, logits: list):
+    """`_sample_rows_u` with the `q` columns as a list of 1-D arrays (same draw)."""
+    z_max = logits[0]
+    for x in logits[1:]:
+        z_max = jnp.maximum(z_max, x)
+    cw, total = [], None
+    for x in logits:
+        w = jnp.exp(x - z_max)
+        total = w if total is None else total + w
+        cw.append(total)
+    thr = u * total
+    out = jnp.zeros(u.shape, jnp.int32)
+    for c in cw[:-1]:
+        out = out + (c <= thr).astype(jnp.int32)
+    return out
+
+
 def _sample_rows(key, logits):
     """One categorical draw per row of `logits` (n, q) from one uniform per row."""
     return _sample_rows_u(
@@ -218,23 +243,24 @@ def _default_colouring(graph: Graph):
 class PottsModel(eqx.Module):
     r"""A graph laid out class by class for Potts sweeps (built once, on the host).
 
-    Nodes are renumbered so that each colour class is a contiguous block
-    (`order[k]` is the original id of internal node `k`), and the directed slots are
-    reordered by (class of receiver, position of receiver), so the slots of class $c$ are
-    the contiguous block `slot_offsets[c]:slot_offsets[c+1]` and, inside it, the slots of
-    one node are contiguous (the CSR rows of that class). The renumbered graph `pgraph`
-    is again sorted by receiver and keeps the original `edge_ids` (and `weights`), so
-    per-edge couplings and per-edge random numbers are the same in both numberings.
+    Nodes are renumbered so that each colour class is a contiguous block, rows sorted by
+    slot count inside it (`order[k]` is the original id of internal node `k`); the
+    renumbered graph `pgraph` is sorted by internal receiver (so the slots of class $c$
+    are the block `slot_offsets[c]:slot_offsets[c+1]`) and keeps the original `edge_ids`
+    (and `weights`), so per-edge couplings and per-edge random numbers are the same in
+    both numberings. `classes` lays every class's neighbours out as jagged diagonals
+    (`meshjax.potts._classes`): counting a node's neighbours per state is a gather and
+    an add per slot, fused per class, no scatter.
 
-    A heat-bath sweep then touches each node once and each slot once: O(n + E).
+    A heat-bath sweep then touches each node once and each slot once: O(n q + E).
     Classes are unrolled (one static slice each), so compile time grows with the number
-    of colours (5–8 on ER graphs with $\langle k\rangle = 10$).
+    of colours (8–9 on ER graphs with $\langle k\rangle = 10$).
 
     Attributes:
       pgraph: The renumbered `Graph` (same slots, mask, weights and edge ids).
       order: `int32[n]`, internal -> original node id.
       inverse: `int32[n]`, original -> internal node id.
-      slot_local: `int32[e]`, the position of each slot's receiver inside its class.
+      classes: The `ClassLayout` (per-class jagged diagonals and hub tail).
       node_offsets, slot_offsets: static tuples, `num_colours + 1` entries each.
       q: Number of states (static).
     """
@@ -242,7 +268,7 @@ class PottsModel(eqx.Module):
     pgraph: Graph
     order: Int[Array, " n"]
     inverse: Int[Array, " n"]
-    slot_local: Int[Array, " e"]
+    classes: ClassLayout | None
     node_offsets: tuple[int, ...] = eqx.field(static=True)
     slot_offsets: tuple[int, ...] = eqx.field(static=True)
     q: int = eqx.field(static=True)
@@ -277,27 +303,27 @@ class PottsModel(eqx.Module):
         col = np.asarray(colouring).astype(np.int64)
         n = graph.n_nodes
         num_colours = int(col.max()) + 1 if n else 0
-        order = np.argsort(col, kind="stable")
+        snd = np.asarray(graph.senders).astype(np.int64)
+        rcv = np.asarray(graph.receivers).astype(np.int64)
+        e = int(rcv.shape[0])
+        bounds = np.searchsorted(rcv, np.arange(n + 1))
+        slot_count = np.diff(bounds)
+        # Class by class, largest slot count first inside a class (stable).
+        order = np.lexsort((-slot_count, col))
         counts = np.bincount(col, minlength=num_colours)
         node_off = np.concatenate([[0], np.cumsum(counts)])
         inverse = np.empty(n, np.int64)
         inverse[order] = np.arange(n)
-        snd = np.asarray(graph.senders).astype(np.int64)
-        rcv = np.asarray(graph.receivers).astype(np.int64)
-        eid = np.asarray(graph.edge_ids)
-        # Slots grouped by internal receiver id (stable: keeps sender order in a row).
-        new_r = inverse[rcv]
-        perm = np.argsort(new_r, kind="stable")
-        new_r = new_r[perm]
+        # Slots grouped by internal receiver (rows moved whole: sender order kept).
+        cnt_sorted = slot_count[order]
+        new_first = np.zeros(n, np.int64)
+        np.cumsum(cnt_sorted[:-1], out=new_first[1:])
+        new_r = np.repeat(np.arange(n), cnt_sorted)
+        perm = np.arange(e) + np.repeat(bounds[:-1][order] - new_first, cnt_sorted)
         new_s = inverse[snd[perm]]
-        slot_counts = np.bincount(col[rcv], minlength=num_colours)
-        slot_off = np.concatenate([[0], np.cumsum(slot_counts)])
-        local = new_r - node_off[col[order[new_r]]]
-        mask = (
-            None
-            if graph.edge_mask is None
-            else jnp.asarray(np.asarray(graph.edge_mask)[perm])
-        )
+        slot_off = np.concatenate([[0], new_first[node_off[1:-1]], [e]])
+        eid = np.asarray(graph.edge_ids)
+        mask_np = None if graph.edge_mask is None else np.asarray(graph.edge_mask)[perm]
         weights = (
             None
             if graph.weights is None
@@ -307,16 +333,20 @@ class PottsModel(eqx.Module):
             jnp.asarray(new_s, jnp.int32),
             jnp.asarray(new_r, jnp.int32),
             jnp.asarray(eid[perm], jnp.int32),
-            mask,
+            None if mask_np is None else jnp.asarray(mask_np),
             n,
             weights=weights,
+        )
+        node_offsets = tuple(int(x) for x in node_off)
+        classes = build_class_layout(
+            new_s, mask_np, new_first, cnt_sorted, node_offsets
         )
         return cls(
             pgraph,
             jnp.asarray(order, jnp.int32),
             jnp.asarray(inverse, jnp.int32),
-            jnp.asarray(local, jnp.int32),
-            tuple(int(x) for x in node_off),
+            classes,
+            node_offsets,
             tuple(int(x) for x in slot_off),
             q,
         )
@@ -326,7 +356,7 @@ class PottsModel(eqx.Module):
         """One class, the original numbering (for Swendsen–Wang; no colouring needed)."""
         n = graph.n_nodes
         ar = jnp.arange(n, dtype=jnp.int32)
-        return cls(graph, ar, ar, graph.receivers, (0, n), (0, graph.n_slots), q)
+        return cls(graph, ar, ar, None, (0, n), (0, graph.n_slots), q)
 
     @property
     def n_nodes(self) -> int:
@@ -365,35 +395,7 @@ class PottsModel(eqx.Module):
         sampled by inverting the cumulative weights with one uniform per node.
         Cost O(n_c q + E_c) per class, O(nq + E) per sweep.
         """
-        q = self.q
-        g = self.pgraph
-        beta = jnp.asarray(beta)
-        dtype = beta.dtype
-        # One uniform per node for the whole sweep (one RNG call, sliced per class).
-        u_all = jr.uniform(key, (self.n_nodes,), dtype=dtype)
-        for c in range(self.num_colours):
-            n0, n1 = self.node_offsets[c], self.node_offsets[c + 1]
-            s0, s1 = self.slot_offsets[c], self.slot_offsets[c + 1]
-            nc = n1 - n0
-            if nc == 0:
-                continue
-            nb = spins[g.senders[s0:s1]].astype(jnp.int32)
-            flat = self.slot_local[s0:s1] * q + nb
-            if slot_j is None:  # J = 1 on present slots
-                w = (
-                    jnp.ones((s1 - s0,), dtype)
-                    if g.edge_mask is None
-                    else g.edge_mask[s0:s1].astype(dtype)
-                )
-            else:
-                w = slot_j[s0:s1].astype(dtype)
-            counts = jax.ops.segment_sum(w, flat, nc * q).reshape(nc, q)
-            logits = beta * counts
-            if field is not None:
-                logits = logits + beta * field[n0:n1].astype(dtype)
-            new = _sample_rows_u(u_all[n0:n1], logits).astype(spins.dtype)
-            spins = lax.dynamic_update_slice(spins, new, (n0,))
-        return spins
+        return _heat_bath(self, key, spins, jnp.asarray(beta), field, slot_j)
 
     def swendsen_wang(
         self,
@@ -413,6 +415,141 @@ class PottsModel(eqx.Module):
     ) -> Array:
         """Total energy $H(s)$, internal numbering. Cost O(n + E)."""
         return _total_energy(self.pgraph, spins, field, slot_j)
+
+
+def _hb_core(model: PottsModel, u, spins, beta, field, slot_j):
+    """One heat-bath sweep of one chain: spins `(n,)`, uniforms `u` `(n,)`."""
+    q = model.q
+    n = model.n_nodes
+    dtype = beta.dtype
+    # The sentinel id n reads the state q (no node has it); slot e reads J = 0.
+    s_ext = jnp.concatenate([spins, jnp.full((1,), q, spins.dtype)])
+    sj_ext = _ext_couplings(slot_j, dtype)
+    for c in range(model.num_colours):
+        n0, n1 = model.node_offsets[c], model.node_offsets[c + 1]
+        if n1 == n0:
+            continue
+        counts = class_counts(model.classes, c, n0, n1, s_ext, q, sj_ext, dtype)
+        fc = None if field is None else field[n0:n1].astype(dtype)
+        new = _draw(u[n0:n1], counts, beta, fc, q)
+        s_ext = lax.dynamic_update_slice(s_ext, new.astype(spins.dtype), (n0,))
+    return s_ext[:n]
+
+
+def _ext_couplings(slot_j, dtype):
+    if slot_j is None:
+        return None
+    return jnp.concatenate([slot_j.astype(dtype), jnp.zeros((1,), dtype)])
+
+
+def _draw(u, counts, beta, fc, q):
+    """The heat-bath draw of a class from its counts (list per state, or `(nc, q)`)."""
+    if isinstance(counts, list):  # one array per state: one fused loop
+        logits = [
+            beta * (x if fc is None else x + fc[:, t]) for t, x in enumerate(counts)
+        ]
+        return _sample_list_u(u, logits)
+    return _sample_rows_u(u, beta * (counts if fc is None else counts + fc))
+
+
+def _hb_onehot(model: PottsModel, u, words, beta, field):
+    """One sweep of `PER_WORD` chains at once (unit couplings, q <= 7): `words`
+    `int32[n]`, byte r = one-hot state of chain r; `u` `(PER_WORD, n)`; `beta`
+    `(PER_WORD,)`. Each neighbour's word is gathered once and counted for all 4 chains
+    with whole-word shifts and adds (`class_counts_onehot`)."""
+    q = model.q
+    n = model.n_nodes
+    dtype = beta.dtype
+    sentinel = sum((1 << q) << (8 * r) for r in range(PER_WORD))
+    w_ext = jnp.concatenate([words, jnp.full((1,), sentinel, jnp.int32)])
+    for c in range(model.num_colours):
+        n0, n1 = model.node_offsets[c], model.node_offsets[c + 1]
+        if n1 == n0:
+            continue
+        per_rep = class_counts_onehot(model.classes, c, n0, n1, w_ext, q, dtype)
+        fc = None if field is None else field[n0:n1].astype(dtype)
+        new = None
+        for r, counts in enumerate(per_rep):
+            s_r = _draw(u[r, n0:n1], counts, beta[r], fc, q)
+            b_r = jnp.left_shift(jnp.int32(1), s_r + 8 * r)
+            new = b_r if new is None else new | b_r
+        w_ext = lax.dynamic_update_slice(w_ext, new, (n0,))
+    return w_ext[:n]
+
+
+def _to_onehot(s4):
+    """`(4, n)` states -> `int32[n]` words, byte r = `1 << s4[r]`."""
+    out = None
+    for r in range(PER_WORD):
+        b = jnp.left_shift(jnp.int32(1), s4[r].astype(jnp.int32) + 8 * r)
+        out = b if out is None else out | b
+    return out
+
+
+def _from_onehot(words, dtype):
+    """`int32[n]` one-hot words -> `(4, n)` states (index of the set bit per byte)."""
+    return jnp.stack(
+        [
+            lax.population_count(((words >> (8 * r)) & 255) - 1).astype(dtype)
+            for r in range(PER_WORD)
+        ]
+    )
+
+
+@jax.custom_batching.custom_vmap
+def _heat_bath(model, key, spins, beta, field, slot_j):
+    u = jr.uniform(key, spins.shape, dtype=beta.dtype)
+    return _hb_core(model, u, spins, beta, field, slot_j)
+
+
+@_heat_bath.def_vmap
+def _heat_bath_vmap(axis_size, in_batched, model, key, spins, beta, field, slot_j):
+    """Replicas (or β values) of one sweep, `PER_WORD` chains per int32 word.
+
+    The one-hot states of 4 chains share a word, so each neighbour entry is gathered
+    once and counted for 4 chains with whole-word adds (a plain `vmap` gathers and
+    counts it once per chain); groups of 4 run one after another (`lax.map`). The law of each chain is that of `_heat_bath` (its own uniforms,
+    `jr.uniform(key_r, (n,))`, so results equal the one-by-one sweep's).
+    """
+    m_b, k_b, s_b, b_b, f_b, j_b = in_batched
+    q = model.q
+    shared = not any(jax.tree.leaves((m_b, f_b, j_b)))
+    if not shared or slot_j is not None or q > ONEHOT_MAX_Q:
+        # (per-replica layouts, fields or couplings, per-slot couplings, q > 7: the
+        # plain vmap, one chain per lane of XLA's batched gather)
+        axes = jax.tree.map(lambda b: 0 if b else None, tuple(in_batched))
+        out = jax.vmap(_heat_bath_plain, in_axes=axes)(
+            model, key, spins, beta, field, slot_j
+        )
+        return out, True
+    n = model.n_nodes
+    r = axis_size
+    dtype = beta.dtype
+    if k_b:
+        u = jax.vmap(lambda k: jr.uniform(k, (n,), dtype=dtype))(key)
+    else:
+        u = jnp.broadcast_to(jr.uniform(key, (n,), dtype=dtype), (r, n))
+    s = spins if s_b else jnp.broadcast_to(spins, (r, n))
+    b = beta if b_b else jnp.broadcast_to(beta, (r,))
+    g = -(-r // PER_WORD)
+    pad = g * PER_WORD - r
+    if pad:
+        s = jnp.concatenate([s, jnp.broadcast_to(s[-1:], (pad, n))])
+        u = jnp.concatenate([u, jnp.broadcast_to(u[-1:], (pad, n))])
+        b = jnp.concatenate([b, jnp.broadcast_to(b[-1:], (pad,))])
+    s = s.reshape(g, PER_WORD, n)
+    words = jax.vmap(_to_onehot)(s)  # (g, n)
+    out = lax.map(
+        lambda x: _hb_onehot(model, x[0], x[1], x[2], field),
+        (u.reshape(g, PER_WORD, n), words, b.reshape(g, PER_WORD)),
+    )
+    back = jax.vmap(lambda w: _from_onehot(w, spins.dtype))(out)  # (g, 4, n)
+    return back.reshape(g * PER_WORD, n)[:r], True
+
+
+def _heat_bath_plain(model, key, spins, beta, field, slot_j):
+    u = jr.uniform(key, spins.shape, dtype=beta.dtype)
+    return _hb_core(model, u, spins, beta, field, slot_j)
 
 
 # --------------------------------------------------------------------------------------
