@@ -403,7 +403,10 @@ def test_knowledge_diffusion_experiment_tiny(tmp_path):
         sis_dt=0.25,
         sis_replicas=1,
     )
-    res = exp.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
+    res = exp.run(
+        {**exp.defaults, **params},
+        Context(seed=0, out_dir=tmp_path, log=lambda s: None),
+    )
     assert {"decay", "spectral", "bandwidth", "sis", "metrics"} <= set(res.tables)
     verdicts = {f.claim.split(":")[0]: f.verdict for f in res.findings}
     assert verdicts["Lemma 5.1 / eq. (12)"] == "supported"
