@@ -156,11 +156,16 @@ def _curve(key, shared, width, types, *, n_grid, mean_degree, n_steps):
         k_th, (n, J), u.dtype, lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3
     )
     kind = jnp.minimum(
-        jnp.floor(shared["u_types"] * types).astype(jnp.int32), types - 1
+        jnp.floor(
+            shared["u_types"] * jnp.asarray(types).astype(shared["u_types"].dtype)
+        ).astype(jnp.int32),
+        jnp.asarray(types).astype(jnp.int32) - 1,
     )
     mid = (lo + hi) / 2
     biased = mid * (0.8 + 0.4 * shared["u_th"])
-    biased = jnp.where(kind[:, None] == jnp.arange(J)[None, :], lo, biased)
+    biased = jnp.where(
+        kind[:, None] == jnp.arange(J, dtype=jnp.int32)[None, :], lo, biased
+    )
     thresholds = jnp.where(types > 0, biased, default)
     res = eq.capability_curve(
         k_curve,
