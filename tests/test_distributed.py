@@ -208,8 +208,10 @@ def test_two_processes_give_the_single_process_table(tmp_path):
         outs[0][1][-2000:] + outs[1][1][-2000:]
     )
     assert "on 4 devices in 2 process(es)" in outs[0][0]
-    # only process 0 writes and prints (Gloo's own connection lines aside)
-    assert not [ln for ln in outs[1][0].splitlines() if not ln.startswith("[Gloo]")]
+    # only process 0 writes and prints. Process 1's stdout may hold Gloo's own connection
+    # lines, written unbuffered from C++ and sometimes split mid-line, so look for the
+    # script's report rather than demanding an empty stream.
+    assert "rows on" not in outs[1][0] and "points/s" not in outs[1][0]
 
     # the same sweep in this process, on 4 of its 8 devices, without x64 like the script
     with jax.enable_x64(False):
