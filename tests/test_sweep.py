@@ -249,6 +249,48 @@ def test_killed_sweep_resumes_and_recomputes_only_missing_chunks(
     assert t3.equals(full) and not any(i.computed for i in seen3)
 
 
+def test_a_finished_sweep_reruns_without_compiling(tmp_path, monkeypatch):
+    """Every chunk on disk: no memory probe, no compilation, the stored chunk size."""
+    from meshjax.sweep import _plan, _sweep
+
+    ck = tmp_path / "ck"
+    full = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=2,
+        chunk_size=7,
+        checkpoint_dir=ck,
+        progress=False,
+    )
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("compiled although every chunk was on disk")
+
+    monkeypatch.setattr(_plan._Plan, "compile", refuse)
+    monkeypatch.setattr(_sweep, "estimate_chunk_size", refuse)
+    again = sweep(
+        noisy, GRID, key=jr.key(3), replicas=2, checkpoint_dir=ck, progress=False
+    )
+    assert again.equals(full)
+    assert again.meta["chunk_size"] == 7
+    assert again.meta["chunks_loaded"] == again.meta["n_chunks"] == math.ceil(30 / 7)
+    assert again.meta["chunks_computed"] == 0
+    # one chunk missing: that one is compiled for and computed
+    monkeypatch.undo()
+    sorted(ck.glob("chunk-*.npz"))[-1].unlink()
+    third = sweep(
+        noisy,
+        GRID,
+        key=jr.key(3),
+        replicas=2,
+        checkpoint_dir=ck,
+        progress=False,
+        chunk_size=7,
+    )
+    assert third.equals(full) and third.meta["chunks_computed"] == 1
+
+
 def test_checkpoint_of_another_sweep_is_refused(tmp_path):
     sweep(
         noisy,

@@ -81,6 +81,16 @@ class Result:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
+class _Inherit:
+    """The type of `_INHERIT`: "use the context's own value"."""
+
+    def __repr__(self) -> str:
+        return "<the context's value>"
+
+
+_INHERIT = _Inherit()
+
+
 @dataclasses.dataclass
 class Context:
     """What the CLI hands an experiment, and the run layer every experiment uses.
@@ -127,6 +137,7 @@ class Context:
         replicas: int = 1,
         version: str | None = None,
         chunk_size: int | None = None,
+        microbatch: int | None | _Inherit = _INHERIT,
     ):
         """Runs one stage of the experiment through `meshjax.sweep.sweep`.
 
@@ -140,6 +151,9 @@ class Context:
           version: Bump when `fn`'s meaning changes without a code change visible to
             the checkpoint identity (see `sweep`).
           chunk_size: Points per chunk; default from the memory estimate.
+          microbatch: The sweep's per-device block (see `sweep`); default the
+            context's `microbatch`. Stages of a few heavy points pass 1, so nothing is
+            padded to a block of 8.
 
         Returns:
           The sweep's `Table`; `ctx.chunks[stage]` records chunks computed and loaded.
@@ -161,7 +175,7 @@ class Context:
                 chunk_size=chunk_size,
                 checkpoint_dir=folder,
                 progress=self.log,
-                microbatch=self.microbatch,
+                microbatch=self.microbatch if microbatch is _INHERIT else microbatch,
                 **kwargs,
             )
 

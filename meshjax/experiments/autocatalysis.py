@@ -86,12 +86,6 @@ def _capacity(mean, n_reactions):
     return min(int(math.ceil(mean + 10.0 * math.sqrt(mean) + 10.0)), n_reactions + 1)
 
 
-def _one(ctx):
-    """The context with one point per device block: a bisection runs until the slowest
-    instance of a block finishes, so one instance at a time is best on CPU."""
-    return dataclasses.replace(ctx, microbatch=1)
-
-
 def _ok(table, what):
     if np.any(table["status"] != 0):  # RESULTS.successful
         raise ValueError(f"autocatalysis: {what} reported invalid parameters")
@@ -167,12 +161,13 @@ def _polymer(params, ctx):
             reversible=rev,
             cap=_capacity(f_max, units),
         )
-        tab = _one(ctx).sweep(
+        tab = ctx.sweep(
             f"polymer_n{n}",
             fn,
             Grid(n_points=1),
             replicas=inst,
             chunk_size=max(1, inst // 2),
+            microbatch=1,
         )
         _ok(tab, f"polymer n={n}")
         th = np.asarray(tab["threshold"])
@@ -209,8 +204,13 @@ def _mesh_thresholds(ctx, stage, n_types, n_ops, params):
         cap=_capacity(p_max * n_ops, n_ops),
     )
     inst = params["mesh_instances"]
-    tab = _one(ctx).sweep(
-        stage, fn, Grid(n_points=1), replicas=inst, chunk_size=max(1, inst // 2)
+    tab = ctx.sweep(
+        stage,
+        fn,
+        Grid(n_points=1),
+        replicas=inst,
+        chunk_size=max(1, inst // 2),
+        microbatch=1,
     )
     _ok(tab, stage)
     return np.asarray(tab["threshold"]), p_max
@@ -274,7 +274,9 @@ def _jk(params, ctx):
     s, m = params["jk_types"], float(params["jk_m"])
     p = m / (s - 1)
     fn = functools.partial(_jk_run, s=s, p=p, n_steps=params["jk_steps"])
-    tab = _one(ctx).sweep("jk", fn, Grid(n_points=1), replicas=params["jk_runs"])
+    tab = ctx.sweep(
+        "jk", fn, Grid(n_points=1), replicas=params["jk_runs"], microbatch=1
+    )
     lam = np.asarray(tab["lambda1"])
     acs = np.asarray(tab["acs_size"])
     links = np.asarray(tab["n_links"])

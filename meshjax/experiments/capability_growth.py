@@ -250,11 +250,12 @@ def _baumol(p, ctx):
     fn = functools.partial(
         _baumol_point, gp=gp, g_Z=float(p["g_Z"]), t1=float(p["baumol_t1"])
     )
-    tab = dataclasses.replace(ctx, microbatch=1).sweep(
+    tab = ctx.sweep(
         "baumol",
         fn,
         Grid.product(rho_s=p["rho_s"]),
         chunk_size=len(p["rho_s"]),
+        microbatch=1,
     )
     rows, curves = [], {}
     for i, rho_s in enumerate(p["rho_s"]):
@@ -335,8 +336,13 @@ def _collapse(p, ctx):
         n_samples=p["n_samples"],
         n_steps=G,
     )
-    tab = dataclasses.replace(ctx, microbatch=1).sweep(
-        "collapse", fn, Grid.product(alpha=al), replicas=reps, chunk_size=reps
+    tab = ctx.sweep(
+        "collapse",
+        fn,
+        Grid.product(alpha=al),
+        replicas=reps,
+        chunk_size=reps,
+        microbatch=1,
     )
     if np.any(tab["status"] != 0):  # RESULTS.successful
         raise ValueError("capability_growth: a collapse run failed")

@@ -16,7 +16,6 @@ nature; the replicas run side by side on every device.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from pathlib import Path
@@ -149,7 +148,6 @@ def _run(params, ctx: Context) -> Result:
     track = np.arange(m + 1, m + 1 + per * levels.size)  # early arrivals, planted below
     n_elite = max(1, int(round(p["elite_fraction"] * n)))
     fit_key = ctx.stage_key("fitness")
-    blocks = dataclasses.replace(ctx, microbatch=_batch(reps))
     decisive = n >= _DECISIVE_N
     size = f"N = {n}, m = {m}, {reps} replicas"
 
@@ -193,13 +191,14 @@ def _run(params, ctx: Context) -> Result:
         fit, tr = case["fitness"], np.asarray(case["track"])
         stage = f"grow_{family}_{value:g}"
         t0 = time.perf_counter()
-        table = blocks.sweep(
+        table = ctx.sweep(
             stage,
             _grow_fn(m, tr, every, bool(p["distinct"])),
             Grid(),
             shared=fit,
             replicas=reps,
             chunk_size=_batch(reps),
+            microbatch=_batch(reps),
         )
         timings[stage] = time.perf_counter() - t0
         if not table["successful"].all():

@@ -200,7 +200,6 @@ def run(params, ctx: Context) -> Result:
     timings = {}
     runs = {}
     shared = {k: jnp.asarray(p[k], jnp.float32) for k in _RATES}
-    one_block = dataclasses.replace(ctx, microbatch=1)  # heavy points: no padding
     for i, m in enumerate(p["ms"]):
         t0 = time.perf_counter()
         ctx.log(
@@ -221,13 +220,14 @@ def run(params, ctx: Context) -> Result:
             lanczos_steps=p["lanczos_steps"],
         )
         fn = functools.partial(_arms, rates=rates, kw=kw)
-        tab = one_block.sweep(
+        tab = ctx.sweep(
             f"m{m}",
             fn,
             Grid(n_points=1),
             shared=shared,
             replicas=p["replicas"],
             chunk_size=1,
+            microbatch=1,
         )
         out = {k: np.asarray(tab[k]) for k in tab.names if k != "replica"}
         dt = time.perf_counter() - t0

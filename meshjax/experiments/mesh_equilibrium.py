@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import time
@@ -224,7 +223,6 @@ def run(p, ctx: Context) -> Result:
     }
     cap = np.asarray(_fitness(u, p["fitness_width"]))
     tables, findings, extras, timings = {}, [], {}, {}
-    one = dataclasses.replace(ctx, microbatch=1)  # heavy points: no padding to 8
     decisive = (
         n_max >= 3000
         and p["replicas"] >= 3
@@ -245,7 +243,9 @@ def run(p, ctx: Context) -> Result:
         beta=float(beta),
         every=p["record_every"],
     )
-    table = one.sweep("growth", fn, Grid(n_points=1), shared=shared, chunk_size=1)
+    table = ctx.sweep(
+        "growth", fn, Grid(n_points=1), shared=shared, chunk_size=1, microbatch=1
+    )
     timings["growth"] = time.perf_counter() - t0
     _check(table, "the growth series")
     g = {f: np.asarray(table[f][0]) for f in _GROWTH}
@@ -374,13 +374,14 @@ def run(p, ctx: Context) -> Result:
         n_steps=p["curve_steps"],
     )
     t0 = time.perf_counter()
-    curves = one.sweep(
+    curves = ctx.sweep(
         "curves",
         fn,
         Grid.zip(width=widths, types=types),
         shared=shared,
         replicas=p["replicas"],
         chunk_size=p["replicas"],
+        microbatch=1,
     )
     timings["curves"] = time.perf_counter() - t0
     _check(curves, "the N sweep")

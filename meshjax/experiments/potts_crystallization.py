@@ -260,9 +260,6 @@ def run(params, ctx: Context) -> Result:
     extras = {"anneal": {}, "bethe": {}, "hist": {}, "degree": d}
     timings: dict[str, float] = {}
     graphs_key = ctx.stage_key("graphs")
-    # Each stage is one point: no padding to the default microbatch of 8 (a batch of
-    # one is as deterministic: every device count sees the same shape).
-    one = dataclasses.replace(ctx, microbatch=1)
     builders = {
         # ER: branching ratio <k(k-1)>/<k> = <k> for Poisson, so the paramagnetic
         # instability is the regular-graph formula with d - 1 = <k>.
@@ -296,7 +293,7 @@ def run(params, ctx: Context) -> Result:
                     model = potts.PottsModel.identity(g, q)
                 stage = f"anneal_{gname}_q{q}_{alg}"
                 t0 = time.perf_counter()
-                table = one.sweep(
+                table = ctx.sweep(
                     stage,
                     _anneal_fn(
                         alg, int(p["beta_points"]), int(p["n_steps"]), int(p["n_burn"])
@@ -304,6 +301,7 @@ def run(params, ctx: Context) -> Result:
                     Grid.zip(beta_lo=[lo], beta_hi=[hi]),
                     shared=model,
                     chunk_size=1,
+                    microbatch=1,
                 )
                 timings[stage] = time.perf_counter() - t0
                 betas = table["betas"][0]
@@ -385,12 +383,13 @@ def _small_chain(p, graphs_key, d, hist_rows, findings, extras, ctx):
     gs = ctx.cached(
         "graph_hist", lambda: random_regular(jr.fold_in(graphs_key, 2), hn, d)
     )
-    table = dataclasses.replace(ctx, microbatch=1).sweep(
+    table = ctx.sweep(
         "hist_chain",
         _hist_fn(int(p["hist_n_steps"]), 100),
         {"beta": [ht["beta_first_order"]]},
         shared=potts.PottsModel.identity(gs, hq),
         chunk_size=1,
+        microbatch=1,
     )
     e_small = table["energy"][0]
     frac_ord, dip = _bimodal(e_small, ht["energy_ordered"], ht["energy_para"])

@@ -207,12 +207,6 @@ def _validate(p):
     need("mesh_raf_f", 0 <= p["mesh_raf_f"] <= 1, "[0, 1]")
 
 
-def _one(ctx):
-    """The run context with one point per device block: these stages are a few heavy,
-    sequential runs, which a microbatch of 8 would pad eightfold."""
-    return dataclasses.replace(ctx, microbatch=1)
-
-
 def _ok(table, what):
     if "status" in table and np.any(~np.isin(table["status"], _OK_CODES)):
         raise ValueError(f"predictions: {what} reported a failed run")
@@ -284,7 +278,7 @@ def _p1(p, ctx, rows, extras):
             n_steps=int(p["potts_sweeps"]),
             n_burn=int(p["potts_burn"]),
         )
-        tab = _one(ctx).sweep(f"p1_q{q}", fn, Grid(n_points=1), chunk_size=1)
+        tab = ctx.sweep(f"p1_q{q}", fn, Grid(n_points=1), chunk_size=1, microbatch=1)
         _ok(tab, f"P1 q={q}")
         mc = np.asarray(tab["m_cool"][0])
         mh = np.asarray(tab["m_heat"][0])
@@ -354,7 +348,7 @@ def _p4(p, ctx, rows):
         models.append(("BA", np.asarray(deg)))
     if "BB" in p["hub_models"]:
         fn = functools.partial(_bb_degrees, n=n, m=m)
-        tab = _one(ctx).sweep("p4_bb", fn, Grid(n_points=1), chunk_size=1)
+        tab = ctx.sweep("p4_bb", fn, Grid(n_points=1), chunk_size=1, microbatch=1)
         _ok(tab, "P4 BB")
         models.append(("BB uniform fitness", np.asarray(tab["degrees"][0])))
     res = {}
@@ -497,8 +491,13 @@ def _p7(p, ctx, rows):
         _raf_instance, n_types=j, n_ops=r, p_max=p_max, n_food=int(p["raf_food"])
     )
     inst = int(p["raf_instances"])
-    tab = _one(ctx).sweep(
-        "p7_raf", fn, Grid(n_points=1), replicas=inst, chunk_size=max(1, inst // 2)
+    tab = ctx.sweep(
+        "p7_raf",
+        fn,
+        Grid(n_points=1),
+        replicas=inst,
+        chunk_size=max(1, inst // 2),
+        microbatch=1,
     )
     _ok(tab, "P7")
     th = np.asarray(tab["threshold"])
@@ -569,8 +568,13 @@ def _p9(p, ctx, rows):
         n_samples=int(p["collapse_samples"]),
         n_steps=G,
     )
-    tab = _one(ctx).sweep(
-        "p9_collapse", fn, Grid.product(alpha=alphas), replicas=R, chunk_size=R
+    tab = ctx.sweep(
+        "p9_collapse",
+        fn,
+        Grid.product(alpha=alphas),
+        replicas=R,
+        chunk_size=R,
+        microbatch=1,
     )
     _ok(tab, "P9")
     tail = max(1, G // 4)
@@ -738,7 +742,7 @@ def _p6_p8(p, ctx, rows, found):
     steps -= steps % every
     R, f = int(p["mesh_raf_ops"]), float(p["mesh_raf_f"])
     fn = functools.partial(_mesh_run, n=n, steps=steps, every=every, R=R, f=f)
-    tab = _one(ctx).sweep("p6_mesh", fn, Grid(n_points=1), chunk_size=1)
+    tab = ctx.sweep("p6_mesh", fn, Grid(n_points=1), chunk_size=1, microbatch=1)
     N = np.asarray(tab["n_present"][0], float)
     tx = np.asarray(tab["tx"][0], float)
     raf_tx = np.asarray(tab["raf_tx"][0], float)

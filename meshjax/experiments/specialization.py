@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from pathlib import Path
@@ -147,9 +146,7 @@ def run(p, ctx: Context) -> Result:
         f"J={p['n_tasks']}, {p['n_steps']} steps"
     )
     t0 = time.perf_counter()
-    table = dataclasses.replace(ctx, microbatch=1).sweep(
-        "runs", fn, grid, shared=shared, chunk_size=1
-    )
+    table = ctx.sweep("runs", fn, grid, shared=shared, chunk_size=1, microbatch=1)
     wall = time.perf_counter() - t0
     if np.any(table["status"] != 0):  # RESULTS.successful
         raise ValueError("specialization: a run reported invalid parameters")

@@ -134,6 +134,16 @@ class _Store:
                 values[m][start:stop] = arrays[m]
             done[start:stop] = True
 
+    def largest_chunk(self) -> int | None:
+        """The longest chunk the manifest lists (the chunk size it was written with)."""
+        sizes = [
+            int(b) - int(a)
+            for a, b in (
+                name[len("chunk-") : -len(".npz")].split("-") for name in self.chunks
+            )
+        ]
+        return max(sizes) if sizes else None
+
     def save(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
         from .. import io
 

@@ -132,7 +132,8 @@ def sweep(
         `checkpoint_dir` that holds a different sweep.
 
     Cost: one compilation (another for the memory probe when the chunk size is
-    estimated; none when cached), then ceil(n / chunk_size) launches of `fn` on
+    estimated; none when cached, and none at all when every chunk loads from
+    `checkpoint_dir`), then ceil(n / chunk_size) launches of `fn` on
     ceil(chunk_size / n_devices) points per device; host memory O(n x metrics).
     """
     t_start = time.perf_counter()
@@ -180,27 +181,12 @@ def sweep(
             f"metric names {sorted(clash)} clash with parameter/table columns"
         )
 
-    if chunk_size is None:
-        chunk_size = estimate_chunk_size(
-            fn,
-            grid,
-            replicas=replicas,
-            mesh=mesh,
-            key=key,
-            memory_budget=memory_budget,
-            shared=shared,
-        )
-    chunk_size = min(chunk_size, n_total)
-    unit = n_dev * (microbatch or 1)
-    padded = -(-chunk_size // unit) * unit
-    n_chunks = -(-n_total // chunk_size)
-
     # Results on the host, filled from checkpoints and computed chunks.
     values = {
         m: np.zeros((n_total, *shape), dtype) for m, (shape, dtype) in metrics.items()
     }
     done = np.zeros(n_total, bool)
-    store = None
+    store, stored = None, 0  # stored: the largest checkpointed chunk
     if checkpoint_dir is not None:
         fingerprint = {
             "format": _FORMAT,
@@ -237,11 +223,35 @@ def sweep(
                 )
             done, values = multihost_utils.broadcast_one_to_all((done, values))
             done, values = np.array(done), {m: np.array(values[m]) for m in metrics}
+            stored = int(store.largest_chunk() or 0) if jax.process_index() == 0 else 0
+            stored = int(multihost_utils.broadcast_one_to_all(np.array(stored)))
         elif error is not None:
             raise error
 
+    # Nothing left to compute (a rerun of a finished sweep): no memory probe, no
+    # compilation; the chunk size is the one the checkpoints were written with.
+    need = not done.all()
+    if store is not None and jax.process_count() == 1:
+        stored = store.largest_chunk() or 0
+    if chunk_size is None and not need and stored > 0:
+        chunk_size = stored
+    if chunk_size is None:
+        chunk_size = estimate_chunk_size(
+            fn,
+            grid,
+            replicas=replicas,
+            mesh=mesh,
+            key=key,
+            memory_budget=memory_budget,
+            shared=shared,
+        )
+    chunk_size = min(chunk_size, n_total)
+    unit = n_dev * (microbatch or 1)
+    padded = -(-chunk_size // unit) * unit
+    n_chunks = -(-n_total // chunk_size)
+
     t0 = time.perf_counter()
-    compiled = plan.compile(padded)
+    compiled = plan.compile(padded) if need else None
     compile_s = time.perf_counter() - t0
 
     n_computed = n_loaded = 0
