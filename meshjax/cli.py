@@ -112,7 +112,25 @@ def _parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- run
 
 
+def _eqx_on_error() -> str:
+    """The `error_if` mode equinox runs with in this process (see `_cmd_run`)."""
+    try:
+        from equinox import _config
+
+        return str(_config.EQX_ON_ERROR)
+    except (ImportError, AttributeError):
+        return os.environ.get("EQX_ON_ERROR", "raise")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    # Programs with host callbacks never enter JAX's persistent compilation cache (the
+    # callback's address is part of the program), and equinox's `error_if` is a host
+    # callback in its default mode. `run` validates every parameter before anything
+    # runs, so the parameter-range `error_if`s inside the kernels cannot fire here; in
+    # "nan" mode they are plain selects and the programs are cached. The checks on
+    # data (RAF capacity, Chebyshev tail) keep raising whatever this says. Takes
+    # effect only when equinox is not imported yet (a fresh `meshjax` process).
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
     from . import _stop
 
     _stop.reset()
@@ -175,6 +193,7 @@ def _run(args: argparse.Namespace) -> int:
         "versions": _versions(),
         "devices": _devices(),
         "compilation_cache": cache,
+        "eqx_on_error": _eqx_on_error(),
         "notes": [],
     }
 

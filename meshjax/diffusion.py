@@ -256,6 +256,7 @@ def _chebyshev_apply(
         f"diffuse: n_terms={n_terms} Chebyshev terms are too few for the largest time "
         "(the Bessel tail exceeds `tol`); pass a larger `n_terms` (about "
         "sqrt(2 a ln(1/tol)) + 10 for a = t * spectral_bound / 2)",
+        on_error="raise",  # depends on the data: raises even under EQX_ON_ERROR=nan
     )
 
     mean = jnp.mean(u0, axis=0)

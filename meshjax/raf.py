@@ -772,7 +772,9 @@ def _check_overflow(out):
         "reactions"
     )
     if is_traced(overflow):
-        levels = eqx.error_if(levels, overflow, msg)
+        # on_error="raise" whatever EQX_ON_ERROR says: an overflow depends on the data,
+        # and `meshjax run` (which sets "nan") must still stop on it.
+        levels = eqx.error_if(levels, overflow, msg, on_error="raise")
     elif np.asarray(overflow).any():
         raise ValueError(msg)
     return system, levels

@@ -227,7 +227,23 @@ class _Plan:
             bool(jax.config.jax_enable_x64),
         )
 
-    def metric_spec(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    def metric_spec(
+        self, padded: int | None = None
+    ) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """Each metric's per-point shape and dtype, in `fn`'s own key order.
+
+        With `padded` (the chunk shape, when the caller fixed the chunk size) this traces
+        the very program `compile(padded)` lowers and keeps the trace, so a sweep traces
+        `fn` once instead of twice (tracing is most of a warm rerun's time); without it,
+        an `eval_shape` of one point.
+        """
+        if padded is not None:
+            order: list[str] = []
+            traced = self._traced(padded, order)
+            out = traced.out_info
+            order = order or sorted(out)
+            return {k: (tuple(out[k].shape[1:]), np.dtype(out[k].dtype)) for k in order}
+
         def make():
             specs = self._arg_specs(1, sharded=False)
             order: list[str] = []
@@ -235,6 +251,19 @@ class _Plan:
             return {k: (tuple(out[k].shape[1:]), np.dtype(out[k].dtype)) for k in order}
 
         return _cached(self._cache_key("spec", 1), make)
+
+    def _traced(self, padded: int, order: list | None = None):
+        """`jit(run).trace(...)` of the chunk program (cached with its key order)."""
+
+        def make():
+            keys: list[str] = []
+            jitted = jax.jit(self._point_fn(keys), out_shardings=self.replicated)
+            return jitted.trace(*self._arg_specs(padded)), keys
+
+        traced, keys = _cached(self._cache_key("traced", padded), make)
+        if order is not None:
+            order[:] = keys
+        return traced
 
     def _arg_specs(self, n: int, sharded: bool = True):
         kw = {"sharding": self.batch} if sharded else {}
@@ -252,8 +281,7 @@ class _Plan:
 
     def compile(self, padded: int):
         def make():
-            jitted = jax.jit(self._point_fn(), out_shardings=self.replicated)
-            return jitted.lower(*self._arg_specs(padded)).compile()
+            return self._traced(padded).lower().compile()
 
         return _cached(self._cache_key("compiled", padded), make)
 

@@ -174,7 +174,12 @@ def sweep(
     n_total = len(grid) * replicas
     n_dev = mesh.size
     plan = _Plan(fn, grid, replicas, key, mesh, shared, microbatch)
-    metrics = plan.metric_spec()
+    unit = n_dev * (microbatch or 1)
+    # A given chunk size fixes the chunk program now: trace it once, for the metric
+    # shapes and (if anything is left to compute) for the compilation.
+    metrics = plan.metric_spec(
+        None if chunk_size is None else _padded(min(chunk_size, n_total), unit)
+    )
     clash = set(metrics) & (set(grid.names) | set(_RESERVED))
     if clash:
         raise ValueError(
@@ -246,8 +251,7 @@ def sweep(
             shared=shared,
         )
     chunk_size = min(chunk_size, n_total)
-    unit = n_dev * (microbatch or 1)
-    padded = -(-chunk_size // unit) * unit
+    padded = _padded(chunk_size, unit)
     n_chunks = -(-n_total // chunk_size)
 
     t0 = time.perf_counter()
@@ -332,3 +336,8 @@ def sweep(
         "points_per_s": computed_points / loop_s if loop_s > 0 else math.inf,
     }
     return Table(cols, meta)
+
+
+def _padded(chunk_size: int, unit: int) -> int:
+    """The computed chunk length: `chunk_size` rounded up to a multiple of `unit`."""
+    return -(-chunk_size // unit) * unit
