@@ -184,16 +184,10 @@ def resolve(
             exp.validate(params)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{where}params: {_one_line(err)}") from None
-    memory = getattr(exp, "memory", None)
-    if memory is not None:
-        need = int(memory(params))
-        have = _machine_memory()
-        if have is not None and need > have:
-            raise ConfigError(
-                f"{where}params: this run needs about {need / 2**30:.1f} GiB "
-                f"(estimate), more than this machine's {have / 2**30:.1f} GiB; "
-                "reduce the sizes"
-            )
+    try:
+        check_memory(exp, params)
+    except ValueError as err:
+        raise ConfigError(f"{where}params: {err}") from None
     prune = getattr(exp.defaults, "prune", None)  # e.g. the suite drops unused parts
     if callable(prune):
         params = prune(params)
@@ -323,6 +317,20 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
 
 
 _INT_MAX = 2**31 - 1
+
+
+def check_memory(exp: Any, params: Mapping[str, Any]) -> None:
+    """Raises ValueError when `exp.memory(params)` exceeds this machine's memory."""
+    memory = getattr(exp, "memory", None)
+    if memory is None:
+        return
+    need = int(memory(params))
+    have = _machine_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"this run needs about {need / 2**30:.1f} GiB (estimate), more than this "
+            f"machine's {have / 2**30:.1f} GiB; reduce the sizes"
+        )
 
 
 def _machine_memory() -> int | None:

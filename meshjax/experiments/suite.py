@@ -69,6 +69,7 @@ class _SuiteDefaults(Mapping):
 
 
 def _validate(params: Mapping[str, Any]) -> None:
+    from ..config import check_memory
     from . import get, names
 
     known = [n for n in names() if n != _NAME]
@@ -86,11 +87,12 @@ def _validate(params: Mapping[str, Any]) -> None:
             if dict(params.get(name, {})) != _normalised(exp.defaults):
                 raise ValueError(f"params.{name} is set but {name!r} is not in parts")
             continue
-        if exp.validate is not None:
-            try:
+        try:
+            if exp.validate is not None:
                 exp.validate(params[name])
-            except (ValueError, TypeError) as err:
-                raise ValueError(f"{name}: {err}") from None
+            check_memory(exp, params[name])  # parts run in turn: each on its own
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{name}: {err}") from None
 
 
 def _normalised(defaults: Mapping[str, Any]) -> dict[str, Any]:
