@@ -211,8 +211,10 @@ class Context:
 
         The result (a pytree whose array leaves may be JAX or NumPy arrays, e.g. a
         `Graph` or a colouring) is pickled with its arrays as NumPy to
-        `out_dir / "cache" / <name>.pkl` (atomically) and loaded back with JAX arrays.
-        The file lives in the run's own folder and is only read by the run that wrote it.
+        `out_dir / "cache" / <name>.pkl` (atomically) and loaded back with JAX arrays;
+        the first call returns that same round-tripped value, so a resumed run sees
+        exactly what the first one saw. The file lives in the run's own folder and is
+        only read by the run that wrote it.
         """
         import pickle
 
@@ -222,21 +224,24 @@ class Context:
 
         from .. import io
 
+        def to_jax(host):
+            return jax.tree.map(
+                lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, host
+            )
+
         path = self.out_dir / "cache" / f"{name}.pkl"
         if path.exists():
             try:
-                host = pickle.loads(path.read_bytes())
-                return jax.tree.map(
-                    lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, host
-                )
+                return to_jax(pickle.loads(path.read_bytes()))
             except Exception:  # unreadable (e.g. written by another version): rebuild
                 pass
-        value = build()
         host = jax.tree.map(
-            lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, value
+            lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, build()
         )
         io.write_bytes(path, pickle.dumps(host))
-        return value
+        # The first run gets exactly what a resumed run loads (pytree maps sort dict
+        # keys, so returning `build()`'s own value could order a dict differently).
+        return to_jax(host)
 
 
 @dataclasses.dataclass(frozen=True)
