@@ -324,12 +324,17 @@ def check_memory(exp: Any, params: Mapping[str, Any]) -> None:
     memory = getattr(exp, "memory", None)
     if memory is None:
         return
-    need = int(memory(params))
+    check_bytes(int(memory(params)), "this run needs", "reduce the sizes")
+
+
+def check_bytes(need: int, what: str, advice: str) -> None:
+    """Raises ValueError "<what> about X GiB (estimate), more than this machine's Y GiB;
+    <advice>" when `need` bytes exceed this host's physical memory."""
     have = _machine_memory()
     if have is not None and need > have:
         raise ValueError(
-            f"this run needs about {need / 2**30:.1f} GiB (estimate), more than this "
-            f"machine's {have / 2**30:.1f} GiB; reduce the sizes"
+            f"{what} about {need / 2**30:.1f} GiB (estimate), more than this "
+            f"machine's {have / 2**30:.1f} GiB; {advice}"
         )
 
 

@@ -18,13 +18,23 @@ Each part runs with the suite's seed and its own parameters (its defaults overri
 own `validate`). The suite's result merges the parts: every table `t` of part `p`
 becomes `p_t` (`p_t.csv`), findings are prefixed `[p]`, figures go to `<out>/<p>/`, and
 the suite's own `metrics` table has one row per part (tables, findings by verdict;
-wall times go to `timings.csv`). A section for an experiment not listed in `parts` must equal that experiment's
-defaults (anything else would be silently ignored, so it is an error).
+wall times go to `timings.csv`). A section for an experiment not listed in `parts` must
+equal that experiment's defaults (anything else would be silently ignored, so it is an
+error).
+
+`workers = k` (default 1) runs up to k parts at once, in threads of this process. The
+parts are independent (each has its own keys, folder and checkpoints), so the tables are
+the same bytes for any k; what k buys is overlap: XLA compiles one program on one core,
+and a small run is mostly compilation, so on a 2-core CPU the quick start runs two parts
+at a time. Each part's memory estimate is checked on its own, and the k largest together.
+With several processes (`meshjax.distributed`) parts always run one at a time: every
+process must issue the same collectives in the same order.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -45,7 +55,8 @@ class _SuiteDefaults(Mapping):
     def _table(self) -> dict[str, Any]:
         from . import get, names
 
-        out: dict[str, Any] = {"parts": []}  # names of experiments to run, in order
+        # names of experiments to run, in order; how many at once
+        out: dict[str, Any] = {"parts": [], "workers": 1}
         for name in names():
             if name != _NAME:
                 out[name] = dict(get(name).defaults)
@@ -65,11 +76,15 @@ class _SuiteDefaults(Mapping):
 
         Called by `meshjax.config.resolve` after validation; keeps config.toml short.
         """
-        return {k: v for k, v in params.items() if k == "parts" or k in params["parts"]}
+        return {
+            k: v
+            for k, v in params.items()
+            if k in ("parts", "workers") or k in params["parts"]
+        }
 
 
 def _validate(params: Mapping[str, Any]) -> None:
-    from ..config import check_memory
+    from ..config import check_bytes, check_memory
     from . import get, names
 
     known = [n for n in names() if n != _NAME]
@@ -81,6 +96,9 @@ def _validate(params: Mapping[str, Any]) -> None:
             )
     if len(set(parts)) != len(parts):
         raise ValueError(f"parts={parts} lists an experiment twice")
+    workers = params.get("workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected an integer >= 1")
     for name in known:
         exp = get(name)
         if name not in parts:
@@ -90,9 +108,19 @@ def _validate(params: Mapping[str, Any]) -> None:
         try:
             if exp.validate is not None:
                 exp.validate(params[name])
-            check_memory(exp, params[name])  # parts run in turn: each on its own
+            check_memory(exp, params[name])  # each part on its own
         except (ValueError, TypeError) as err:
             raise ValueError(f"{name}: {err}") from None
+    if workers > 1 and len(parts) > 1:  # the `workers` largest parts at once
+        sizes = sorted(
+            (int(get(n).memory(params[n])) for n in parts if get(n).memory),
+            reverse=True,
+        )
+        check_bytes(
+            sum(sizes[:workers]),
+            f"workers={workers}: the {workers} largest parts at once need",
+            "use fewer workers or smaller sizes",
+        )
 
 
 def _normalised(defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,34 +129,79 @@ def _normalised(defaults: Mapping[str, Any]) -> dict[str, Any]:
     return validate_params({}, defaults, prefix="")
 
 
+class _Aborted(Exception):
+    """Stops a part running beside one that failed (raised at its next progress line)."""
+
+
 def _run(params: Mapping[str, Any], ctx: Context) -> Result:
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    import jax
+
     from . import get
+
+    names = list(params["parts"])
+    if not names:
+        ctx.log("suite: no parts listed in params.parts; nothing to run")
+    workers = min(int(params.get("workers", 1)), max(1, len(names)))
+    if jax.process_count() > 1:
+        workers = 1  # every process must issue the same collectives in the same order
+    abort = threading.Event()
+
+    def run_part(name: str):
+        def log(msg: str, _n: str = name) -> None:
+            if abort.is_set():
+                raise _Aborted
+            ctx.log(f"[{_n}] {msg}")
+
+        ctx.log(f"suite: running {name} ...")
+        sub_dir = ctx.out_dir / name
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        sub_ctx = Context(
+            seed=ctx.seed, out_dir=sub_dir, log=log, microbatch=ctx.microbatch
+        )
+        t0 = time.perf_counter()
+        result = get(name).run(params[name], sub_ctx)
+        wall = time.perf_counter() - t0
+        ctx.log(f"suite: {name} finished in {wall:.1f}s")
+        return result, wall, sub_ctx.chunks
+
+    if workers == 1:
+        outs = [run_part(name) for name in names]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="meshjax-part") as pool:
+            futures = [pool.submit(run_part, name) for name in names]
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # e.g. a KeyboardInterrupt when called as a library
+                abort.set()
+                for f in futures:
+                    f.cancel()
+                raise
+            failed = [f for f in futures if f in done and f.exception() is not None]
+            if failed:  # stop the others at their next progress line, report this one
+                abort.set()
+                for f in futures:
+                    f.cancel()
+                wait(futures)
+                errors = [
+                    f.exception() for f in futures if f.done() and not f.cancelled()
+                ]
+                real = [
+                    e for e in errors if e is not None and not isinstance(e, _Aborted)
+                ]
+                raise real[0]
+            outs = [f.result() for f in futures]
 
     tables: dict[str, list[dict[str, Any]]] = {}
     findings: list[Finding] = []
     metrics = []
     timings: dict[str, float] = {}
     parts: dict[str, Result] = {}
-    if not params["parts"]:
-        ctx.log("suite: no parts listed in params.parts; nothing to run")
-    for name in params["parts"]:
-        exp = get(name)
-        ctx.log(f"suite: running {name} ...")
-        sub_dir = ctx.out_dir / name
-        sub_dir.mkdir(parents=True, exist_ok=True)
-        sub_ctx = Context(
-            seed=ctx.seed,
-            out_dir=sub_dir,
-            log=lambda msg, _n=name: ctx.log(f"[{_n}] {msg}"),
-            microbatch=ctx.microbatch,
-        )
-        t0 = time.perf_counter()
-        result = exp.run(params[name], sub_ctx)
-        wall = time.perf_counter() - t0
-        ctx.log(f"suite: {name} finished in {wall:.1f}s")
+    for name, (result, wall, chunks) in zip(names, outs):  # merged in `parts` order
         timings[name] = wall
         timings.update({f"{name}/{k}": v for k, v in result.timings.items()})
-        ctx.chunks.update({f"{name}/{k}": v for k, v in sub_ctx.chunks.items()})
+        ctx.chunks.update({f"{name}/{k}": v for k, v in chunks.items()})
         parts[name] = result
         for tname, rows in result.tables.items():
             tables[f"{name}_{tname}"] = rows

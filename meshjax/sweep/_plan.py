@@ -6,6 +6,7 @@ Also the automatic chunk size (`estimate_chunk_size`) and the compile cache.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -302,6 +303,7 @@ class _Plan:
 
 _CACHE: dict[tuple, Any] = {}
 _CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
 
 
 def _cached(key: tuple, make: Callable[[], Any]) -> Any:
@@ -314,13 +316,15 @@ def _cached(key: tuple, make: Callable[[], Any]) -> Any:
         hash(key)
     except TypeError:  # an unhashable fn: no caching
         return make()
-    if key in _CACHE:
-        _CACHE[key] = _CACHE.pop(key)  # most recent last
-        return _CACHE[key]
-    value = make()
-    _CACHE[key] = value
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
+    with _CACHE_LOCK:  # sweeps may run in threads (the suite's `workers`)
+        if key in _CACHE:
+            _CACHE[key] = _CACHE.pop(key)  # most recent last
+            return _CACHE[key]
+    value = make()  # outside the lock: compiling takes seconds
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
     return value
 
 
