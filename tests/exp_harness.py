@@ -5,8 +5,10 @@ CSV bytes `meshjax run` writes."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,30 @@ def assert_refused(config_path: str, sets: list[str], out: Path, *words: str) ->
     for w in words:
         assert w in lines[0], (w, lines[0])
     assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def rerun_copy(
+    name: str, p: Mapping[str, Any], out_dir: Path, dest: Path, drop: list[int]
+) -> tuple[Result, Context, list[Path]]:
+    """Copies the finished run folder `out_dir` to `dest`, deletes its chunk files at the
+    indices `drop` (of the sorted `chunk_files`) and reruns there once:
+    (result, ctx, deleted). A shared finished run then proves both resume properties in
+    one rerun: every chunk still on disk loads, exactly the deleted ones are computed."""
+    shutil.copytree(out_dir, dest)
+    files = chunk_files(dest)
+    gone = [files[i] for i in drop]
+    for f in gone:
+        f.unlink()
+    res, ctx = run(name, p, dest)
+    return res, ctx, gone
+
+
+def assert_only_deleted_recomputed(ctx: Context, gone: list[Path], n: int) -> None:
+    """Per stage of the rerun `ctx`: exactly its deleted chunks were computed, every
+    other one of the `n` chunks was loaded."""
+    lost = Counter(f.parent.name for f in gone)
+    assert set(lost) <= set(ctx.chunks), (lost, ctx.chunks)
+    for stage, c in ctx.chunks.items():
+        assert c["computed"] == lost.get(stage, 0), (stage, c)
+    assert sum(c["computed"] for c in ctx.chunks.values()) == len(gone)
+    assert sum(c["loaded"] for c in ctx.chunks.values()) == n - len(gone)

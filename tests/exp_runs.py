@@ -3,8 +3,10 @@ tables byte for byte, count and delete checkpoint chunks (not a test module)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from meshjax import io
@@ -117,3 +119,44 @@ def legend_problems(figs):
                 if vertical and ln.get_label().startswith("_"):
                     bad.append(f"{ax.get_title()!r}: unlabelled vertical line")
     return bad
+
+
+def rerun_copy(exp, params, out_dir, dest, drop):
+    """Copies the finished run folder `out_dir` to `dest`, deletes its chunk files at the
+    indices `drop` (of the sorted `chunks`), reruns there once: (result, ctx, deleted).
+
+    One rerun proves both resume properties of a shared finished run without running the
+    experiment from scratch again: every chunk still on disk is loaded, exactly the
+    deleted ones are computed (see `assert_only_deleted_recomputed`)."""
+    shutil.copytree(out_dir, dest)
+    files = chunks(dest)
+    gone = [files[i] for i in drop]
+    for f in gone:
+        f.unlink()
+    result, ctx = run(exp, params, dest)
+    return result, ctx, gone
+
+
+def assert_only_deleted_recomputed(ctx, gone, n):
+    """`ctx` is a rerun of a finished run of `n` chunks after deleting `gone`: per
+    stage, exactly its deleted chunks were computed and every other one was loaded."""
+    lost = Counter(f.parent.name for f in gone)
+    assert set(lost) <= set(ctx.chunks), (lost, ctx.chunks)
+    assert totals(ctx) == (len(gone), n - len(gone)), ctx.chunks
+    for stage, c in ctx.chunks.items():
+        assert c["computed"] == lost.get(stage, 0), (stage, c)
+
+
+_SHARED: dict = {}
+
+
+def shared_run(exp, params, tmp_path_factory):
+    """One run per (experiment, params) for the whole test session, shared by every test
+    module that inspects it (read-only: resume tests copy its folder first):
+    (out_dir, result, ctx)."""
+    key = (exp.name, repr(sorted(params.items())))
+    if key not in _SHARED:
+        out = tmp_path_factory.mktemp(exp.name) / "run"
+        result, ctx = run(exp, params, out)
+        _SHARED[key] = (out, result, ctx)
+    return _SHARED[key]

@@ -38,10 +38,12 @@ def test_timings_and_sizes(first):
 
 
 def test_resume_loads_every_chunk(first, tmp_path):
+    # a rerun of a copy of the shared finished run (nothing deleted) loads every chunk
     out, res, ctx1 = first
     n = len(exp_runs.chunks(out))
     assert exp_runs.totals(ctx1) == (n, 0) and n >= 2
-    again, ctx2 = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    p = exp_runs.params_of(EXP, **SMALL)
+    again, ctx2, _ = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", [])
     assert exp_runs.totals(ctx2) == (0, n)
     assert exp_runs.csv_bytes(again, tmp_path / "b") == exp_runs.csv_bytes(
         res, tmp_path / "a"

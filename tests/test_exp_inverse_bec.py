@@ -6,9 +6,11 @@ import itertools
 import pytest
 from exp_harness import (
     assert_no_timing_columns,
+    assert_only_deleted_recomputed,
     assert_refused,
     chunk_files,
     params,
+    rerun_copy,
     run,
     table_bytes,
 )
@@ -26,22 +28,33 @@ SMALL = {
 }
 
 
-def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(tmp_path):
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One finished run of SMALL, inspected by the resume and figure tests."""
+    out = tmp_path_factory.mktemp("inverse_bec") / "run"
+    res, ctx = run("inverse_bec", params("inverse_bec", SMALL), out)
+    return out, res, ctx
+
+
+def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(shared, tmp_path):
+    out, first, ctx = shared
     p = params("inverse_bec", SMALL)
-    out = tmp_path / "run"
-    first, ctx = run("inverse_bec", p, out)
     want = table_bytes(first, tmp_path / "a")
     assert set(want) == {"metrics", "growth_exponents"}
     assert_no_timing_columns(first)
     assert set(ctx.chunks) == {"grow_theta_0", "grow_theta_2", "grow_learning_0.5"}
+    assert all(c == {"computed": 1, "loaded": 0} for c in ctx.chunks.values())
+    n = len(chunk_files(out))
 
-    again, ctx2 = run("inverse_bec", p, out)
-    assert all(c == {"computed": 0, "loaded": 1} for c in ctx2.chunks.values())
-    assert table_bytes(again, tmp_path / "b") == want
-
-    chunk_files(out)[1].unlink()
-    resumed, ctx3 = run("inverse_bec", p, out)
-    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    # one rerun of a copy with stage 1's chunk deleted: the other stages load their
+    # chunk ({"computed": 0, "loaded": 1}), exactly the lost one is computed
+    resumed, ctx3, gone = rerun_copy("inverse_bec", p, out, tmp_path / "run", [1])
+    assert_only_deleted_recomputed(ctx3, gone, n)
+    for stage, c in ctx3.chunks.items():
+        lost = stage == gone[0].parent.name
+        assert c == (
+            {"computed": 1, "loaded": 0} if lost else {"computed": 0, "loaded": 1}
+        )
     assert table_bytes(resumed, tmp_path / "c") == want
 
 
@@ -52,12 +65,13 @@ def test_no_growth_exponents_table_without_the_uniform_case(tmp_path):
     assert all(res.tables.values())
 
 
-def test_figure_has_legends_and_no_overlapping_tick_labels(tmp_path, monkeypatch):
+def test_figure_has_legends_and_no_overlapping_tick_labels(
+    shared, tmp_path, monkeypatch
+):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    p = params("inverse_bec", SMALL)
-    res, _ = run("inverse_bec", p, tmp_path / "run")
+    _, res, _ = shared
     seen = []
     save = Figure.savefig
 

@@ -3,9 +3,11 @@ config validation (small sizes)."""
 
 from exp_harness import (
     assert_no_timing_columns,
+    assert_only_deleted_recomputed,
     assert_refused,
     chunk_files,
     params,
+    rerun_copy,
     run,
     table_bytes,
 )
@@ -28,7 +30,7 @@ SMALL = {
 
 def test_rerun_loads_everything_and_a_lost_chunk_is_recomputed(tmp_path):
     p = params("knowledge_diffusion", SMALL)
-    out = tmp_path / "run"
+    out = tmp_path / "first"
     first, ctx = run("knowledge_diffusion", p, out)
     want = table_bytes(first, tmp_path / "a")
     assert set(want) == {"decay", "spectral", "bandwidth", "sis", "metrics"}
@@ -39,13 +41,16 @@ def test_rerun_loads_everything_and_a_lost_chunk_is_recomputed(tmp_path):
     sis = [f for f in first.findings if "vanishes" in f.claim]
     assert sis and all(f.verdict == "inconclusive" and f.size for f in sis)
 
-    again, ctx2 = run("knowledge_diffusion", p, out)
-    assert all(c["computed"] == 0 and c["loaded"] == 2 for c in ctx2.chunks.values())
-    assert table_bytes(again, tmp_path / "b") == want
-
-    chunk_files(out)[0].unlink()
-    resumed, ctx3 = run("knowledge_diffusion", p, out)
-    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    # one rerun of a copy with chunk 0 deleted: every other chunk loads (the intact
+    # stage: computed 0, loaded 2), exactly the lost one is computed, same tables
+    n = len(chunk_files(out))
+    resumed, ctx3, gone = rerun_copy(
+        "knowledge_diffusion", p, out, tmp_path / "run", [0]
+    )
+    assert_only_deleted_recomputed(ctx3, gone, n)
+    for stage, c in ctx3.chunks.items():
+        if stage != gone[0].parent.name:
+            assert c["computed"] == 0 and c["loaded"] == 2
     assert table_bytes(resumed, tmp_path / "c") == want
 
 
