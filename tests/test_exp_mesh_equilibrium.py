@@ -40,6 +40,13 @@ def test_tables_and_findings(first, tmp_path):
             assert f.verdict == "inconclusive"  # a tour size never decides
     for rows in res.tables.values():
         assert not any(k.endswith("_s") or "time" in k for k in rows[0])
+    # formerly in tests/test_equilibrium.py::test_experiments_tiny, which ran the
+    # experiment again at similar sizes (one metrics row per record; a tour size: the
+    # verdict is "inconclusive at this size", leaning supported)
+    assert len(res.tables["metrics"]) == SMALL["records"]
+    claims = {f.claim.split(":")[0]: f for f in res.findings}
+    assert claims["Eq. (16)"].verdict == "inconclusive"
+    assert "leans supported" in claims["Eq. (16)"].detail
 
 
 def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
