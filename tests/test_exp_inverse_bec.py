@@ -22,7 +22,7 @@ SMALL = {
     "replicas": 2,
     "records": 10,
     "thetas": [0.0, 2.0],
-    "learnings": [0.5],
+    "learnings": [0.0, 1.0],
     "levels": [0.5, 1.0],
     "nodes_per_level": 2,
 }
@@ -42,7 +42,12 @@ def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(shared, tmp_path):
     want = table_bytes(first, tmp_path / "a")
     assert set(want) == {"metrics", "growth_exponents"}
     assert_no_timing_columns(first)
-    assert set(ctx.chunks) == {"grow_theta_0", "grow_theta_2", "grow_learning_0.5"}
+    assert set(ctx.chunks) == {
+        "grow_theta_0",
+        "grow_theta_2",
+        "grow_learning_0",
+        "grow_learning_1",
+    }
     assert all(c == {"computed": 1, "loaded": 0} for c in ctx.chunks.values())
     n = len(chunk_files(out))
 
@@ -56,6 +61,28 @@ def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(shared, tmp_path):
             {"computed": 1, "loaded": 0} if lost else {"computed": 0, "loaded": 1}
         )
     assert table_bytes(resumed, tmp_path / "c") == want
+
+
+def test_condensation_and_shares(shared):
+    # formerly tests/test_fitness.py::test_inverse_bec_experiment_tiny, which ran the
+    # experiment again (thetas 0.5 and 3 there, 0 and 2 here: one on each side of
+    # theta = 1); its validation check stays in test_fitness.py
+    _, res, _ = shared
+    rows = res.tables["metrics"]
+    assert {r["family"] for r in rows} == {"theta", "learning"}
+    last = {(r["family"], r["value"]): r for r in rows if r["N"] == SMALL["n_nodes"]}
+    assert last[("theta", 2.0)]["predicted_condensed"]
+    assert not last[("theta", 0.0)]["predicted_condensed"]
+    assert last[("learning", 0.0)]["predicted_condensed"]
+    # The condensed distributions hold a larger top share than the fit-get-rich ones.
+    assert last[("theta", 2.0)]["kmax_share"] > last[("theta", 0.0)]["kmax_share"]
+    assert (
+        last[("learning", 0.0)]["datacenter_share"]
+        > last[("learning", 1.0)]["datacenter_share"]
+    )
+    verdicts = {f.claim: f.verdict for f in res.findings}
+    alpha = [v for c, v in verdicts.items() if "alpha_B <= 0" in c]
+    assert alpha == ["not supported"]
 
 
 def test_no_growth_exponents_table_without_the_uniform_case(tmp_path):
