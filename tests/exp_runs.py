@@ -140,6 +140,18 @@ def rerun_copy(exp, params, out_dir, dest, drop):
     return result, ctx, gone
 
 
+def chunk_in_a_split_stage(out_dir, stage=None):
+    """The index (in `chunks`) of the last chunk of `stage` (default: the first stage
+    with several chunks): deleting it makes a rerun compile one stage only, and resume
+    it from its other chunks."""
+    files = chunks(out_dir)
+    names = [f.parent.name for f in files]
+    if stage is None:
+        stage = next(s for s in names if names.count(s) >= 2)
+    assert names.count(stage) >= 2, (stage, names)
+    return max(i for i, s in enumerate(names) if s == stage)
+
+
 def assert_only_deleted_recomputed(ctx, gone, n):
     """`ctx` is a rerun of a finished run of `n` chunks after deleting `gone`: per
     stage, exactly its deleted chunks were computed and every other one was loaded."""

@@ -54,10 +54,12 @@ def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
     n = len(exp_runs.chunks(out))
     assert exp_runs.totals(ctx1) == (n, 0) and n >= 3
     ref = exp_runs.csv_bytes(res, tmp_path / "a")
-    # one rerun of a copy of the shared run with chunks 1 and 2 deleted: every other
-    # chunk is loaded, exactly those two are computed, same tables
+    # one rerun of a copy of the shared run with the last chunk of the split "curves"
+    # stage deleted: every other chunk is loaded (the growth stage compiles nothing),
+    # exactly that one is computed, same tables
     p = exp_runs.params_of(EXP, **SMALL)
-    third, ctx3, gone = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", [1, 2])
+    drop = [exp_runs.chunk_in_a_split_stage(out, "curves")]
+    third, ctx3, gone = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", drop)
     exp_runs.assert_only_deleted_recomputed(ctx3, gone, n)
     assert exp_runs.csv_bytes(third, tmp_path / "c") == ref
 
