@@ -160,18 +160,3 @@ def assert_only_deleted_recomputed(ctx, gone, n):
     assert totals(ctx) == (len(gone), n - len(gone)), ctx.chunks
     for stage, c in ctx.chunks.items():
         assert c["computed"] == lost.get(stage, 0), (stage, c)
-
-
-_SHARED: dict = {}
-
-
-def shared_run(exp, params, tmp_path_factory):
-    """One run per (experiment, params) for the whole test session, shared by every test
-    module that inspects it (read-only: resume tests copy its folder first):
-    (out_dir, result, ctx)."""
-    key = (exp.name, repr(sorted(params.items())))
-    if key not in _SHARED:
-        out = tmp_path_factory.mktemp(exp.name) / "run"
-        result, ctx = run(exp, params, out)
-        _SHARED[key] = (out, result, ctx)
-    return _SHARED[key]
