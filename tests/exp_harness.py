@@ -4,10 +4,11 @@ CSV bytes `meshjax run` writes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import contextlib
+import shutil
+from collections import Counter
 from collections.abc import Mapping
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -81,27 +82,57 @@ def assert_no_timing_columns(res: Result) -> None:
             )
 
 
-def cli_run(
-    config_path: str, sets: list[str], out: Path
-) -> subprocess.CompletedProcess:
-    """`python -m meshjax run CONFIG --set ... --out OUT` in a subprocess."""
-    cmd = [sys.executable, "-m", "meshjax", "run", str(ROOT / config_path)]
+def cli_run(config_path: str, sets: list[str], out: Path) -> tuple[int, str]:
+    """`meshjax run CONFIG --set ... --out OUT --quiet` through `meshjax.cli.main` in this
+    process, as tests/test_cli.py calls it: (exit status, stderr). A refused config
+    compiles nothing; a subprocess only added ~2 s of interpreter and JAX start-up per
+    call (`python -m meshjax` itself is checked in tests/test_cli.py)."""
+    from meshjax import cli
+
+    args = ["run", str(ROOT / config_path)]
     for s in sets:
-        cmd += ["--set", s]
-    cmd += ["--out", str(out), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
-    return subprocess.run(
-        cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-    )
+        args += ["--set", s]
+    args += ["--out", str(out), "--quiet"]
+    err = StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(StringIO()):
+        rc = cli.main(args)
+    return rc, err.getvalue()
 
 
 def assert_refused(config_path: str, sets: list[str], out: Path, *words: str) -> None:
     """The CLI refuses the config: exit 2, one line on stderr naming `words`, nothing
     written."""
-    proc = cli_run(config_path, sets, out)
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
+    rc, stderr = cli_run(config_path, sets, out)
+    assert rc == 2, (rc, stderr[-2000:])
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
     for w in words:
         assert w in lines[0], (w, lines[0])
     assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def rerun_copy(
+    name: str, p: Mapping[str, Any], out_dir: Path, dest: Path, drop: list[int]
+) -> tuple[Result, Context, list[Path]]:
+    """Copies the finished run folder `out_dir` to `dest`, deletes its chunk files at the
+    indices `drop` (of the sorted `chunk_files`) and reruns there once:
+    (result, ctx, deleted). A shared finished run then proves both resume properties in
+    one rerun: every chunk still on disk loads, exactly the deleted ones are computed."""
+    shutil.copytree(out_dir, dest)
+    files = chunk_files(dest)
+    gone = [files[i] for i in drop]
+    for f in gone:
+        f.unlink()
+    res, ctx = run(name, p, dest)
+    return res, ctx, gone
+
+
+def assert_only_deleted_recomputed(ctx: Context, gone: list[Path], n: int) -> None:
+    """Per stage of the rerun `ctx`: exactly its deleted chunks were computed, every
+    other one of the `n` chunks was loaded."""
+    lost = Counter(f.parent.name for f in gone)
+    assert set(lost) <= set(ctx.chunks), (lost, ctx.chunks)
+    for stage, c in ctx.chunks.items():
+        assert c["computed"] == lost.get(stage, 0), (stage, c)
+    assert sum(c["computed"] for c in ctx.chunks.values()) == len(gone)
+    assert sum(c["loaded"] for c in ctx.chunks.values()) == n - len(gone)

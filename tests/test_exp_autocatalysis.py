@@ -27,18 +27,17 @@ def first(tmp_path_factory):
 
 
 def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
+    # one rerun of a copy of the shared finished run with a chunk deleted: every other
+    # chunk is loaded, exactly the deleted one is computed, same tables
     out, res, ctx1 = first
     n = len(exp_runs.chunks(out))
     assert exp_runs.totals(ctx1) == (n, 0) and n >= 5
     ref = exp_runs.csv_bytes(res, tmp_path / "a")
     p = exp_runs.params_of(EXP, **SMALL)
-    again, ctx2 = exp_runs.run(EXP, p, out)
-    assert exp_runs.totals(ctx2) == (0, n)
-    assert exp_runs.csv_bytes(again, tmp_path / "b") == ref
-    for f in exp_runs.chunks(out)[:2]:
-        f.unlink()
-    third, ctx3 = exp_runs.run(EXP, p, out)
-    assert exp_runs.totals(ctx3) == (2, n - 2)
+    # (one chunk of a split stage: one stage recompiles, and resumes from its others)
+    drop = [exp_runs.chunk_in_a_split_stage(out)]
+    third, ctx3, gone = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", drop)
+    exp_runs.assert_only_deleted_recomputed(ctx3, gone, n)
     assert exp_runs.csv_bytes(third, tmp_path / "c") == ref
 
 

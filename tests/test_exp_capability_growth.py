@@ -37,11 +37,38 @@ def test_timings_and_sizes(first):
     assert sim and all(f.size and f.verdict == "inconclusive" for f in sim)
 
 
+def test_tables_verdicts_and_blowup_times(first):
+    # formerly tests/test_growth.py::test_capability_growth_experiment_tiny, which ran
+    # the experiment again at similar sizes; its validation check stays in
+    # test_growth.py and its "three figures exist" is in test_regime_colours_in_a_legend
+    _, res, _ = first
+    assert set(res.tables) >= {
+        "metrics",
+        "regime_map",
+        "baumol",
+        "collapse_formula",
+        "collapse_sim",
+    }
+    assert len(res.tables["regime_map"]) == (
+        SMALL["n_phi0"] * SMALL["n_beta"] * len(SMALL["h_values"])
+    )
+    verdicts = {f.claim: f.verdict for f in res.findings}
+    assert (
+        verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"]
+        == "not supported"
+    )
+    m = {r["metric"]: r["value"] for r in res.tables["metrics"]}
+    assert m["blowup_points"] > 0
+    assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
+
+
 def test_resume_loads_every_chunk(first, tmp_path):
+    # a rerun of a copy of the shared finished run (nothing deleted) loads every chunk
     out, res, ctx1 = first
     n = len(exp_runs.chunks(out))
     assert exp_runs.totals(ctx1) == (n, 0) and n >= 2
-    again, ctx2 = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    p = exp_runs.params_of(EXP, **SMALL)
+    again, ctx2, _ = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", [])
     assert exp_runs.totals(ctx2) == (0, n)
     assert exp_runs.csv_bytes(again, tmp_path / "b") == exp_runs.csv_bytes(
         res, tmp_path / "a"
@@ -52,7 +79,7 @@ def test_regime_colours_in_a_legend(first, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     _, res, _ = first
     paths, figs = exp_runs.figures(EXP, res, tmp_path, monkeypatch)
-    assert len(paths) == 3
+    assert len(paths) == 3 and all(p.exists() for p in paths)
     assert exp_runs.legend_problems(figs) == []
     regime = figs[0]
     texts = [t.get_text() for t in regime.axes[0].get_legend().get_texts()]

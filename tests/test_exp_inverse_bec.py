@@ -6,9 +6,11 @@ import itertools
 import pytest
 from exp_harness import (
     assert_no_timing_columns,
+    assert_only_deleted_recomputed,
     assert_refused,
     chunk_files,
     params,
+    rerun_copy,
     run,
     table_bytes,
 )
@@ -20,29 +22,67 @@ SMALL = {
     "replicas": 2,
     "records": 10,
     "thetas": [0.0, 2.0],
-    "learnings": [0.5],
+    "learnings": [0.0, 1.0],
     "levels": [0.5, 1.0],
     "nodes_per_level": 2,
 }
 
 
-def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(tmp_path):
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One finished run of SMALL, inspected by the resume and figure tests."""
+    out = tmp_path_factory.mktemp("inverse_bec") / "run"
+    res, ctx = run("inverse_bec", params("inverse_bec", SMALL), out)
+    return out, res, ctx
+
+
+def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(shared, tmp_path):
+    out, first, ctx = shared
     p = params("inverse_bec", SMALL)
-    out = tmp_path / "run"
-    first, ctx = run("inverse_bec", p, out)
     want = table_bytes(first, tmp_path / "a")
     assert set(want) == {"metrics", "growth_exponents"}
     assert_no_timing_columns(first)
-    assert set(ctx.chunks) == {"grow_theta_0", "grow_theta_2", "grow_learning_0.5"}
+    assert set(ctx.chunks) == {
+        "grow_theta_0",
+        "grow_theta_2",
+        "grow_learning_0",
+        "grow_learning_1",
+    }
+    assert all(c == {"computed": 1, "loaded": 0} for c in ctx.chunks.values())
+    n = len(chunk_files(out))
 
-    again, ctx2 = run("inverse_bec", p, out)
-    assert all(c == {"computed": 0, "loaded": 1} for c in ctx2.chunks.values())
-    assert table_bytes(again, tmp_path / "b") == want
-
-    chunk_files(out)[1].unlink()
-    resumed, ctx3 = run("inverse_bec", p, out)
-    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    # one rerun of a copy with stage 1's chunk deleted: the other stages load their
+    # chunk ({"computed": 0, "loaded": 1}), exactly the lost one is computed
+    resumed, ctx3, gone = rerun_copy("inverse_bec", p, out, tmp_path / "run", [1])
+    assert_only_deleted_recomputed(ctx3, gone, n)
+    for stage, c in ctx3.chunks.items():
+        lost = stage == gone[0].parent.name
+        assert c == (
+            {"computed": 1, "loaded": 0} if lost else {"computed": 0, "loaded": 1}
+        )
     assert table_bytes(resumed, tmp_path / "c") == want
+
+
+def test_condensation_and_shares(shared):
+    # formerly tests/test_fitness.py::test_inverse_bec_experiment_tiny, which ran the
+    # experiment again (thetas 0.5 and 3 there, 0 and 2 here: one on each side of
+    # theta = 1); its validation check stays in test_fitness.py
+    _, res, _ = shared
+    rows = res.tables["metrics"]
+    assert {r["family"] for r in rows} == {"theta", "learning"}
+    last = {(r["family"], r["value"]): r for r in rows if r["N"] == SMALL["n_nodes"]}
+    assert last[("theta", 2.0)]["predicted_condensed"]
+    assert not last[("theta", 0.0)]["predicted_condensed"]
+    assert last[("learning", 0.0)]["predicted_condensed"]
+    # The condensed distributions hold a larger top share than the fit-get-rich ones.
+    assert last[("theta", 2.0)]["kmax_share"] > last[("theta", 0.0)]["kmax_share"]
+    assert (
+        last[("learning", 0.0)]["datacenter_share"]
+        > last[("learning", 1.0)]["datacenter_share"]
+    )
+    verdicts = {f.claim: f.verdict for f in res.findings}
+    alpha = [v for c, v in verdicts.items() if "alpha_B <= 0" in c]
+    assert alpha == ["not supported"]
 
 
 def test_no_growth_exponents_table_without_the_uniform_case(tmp_path):
@@ -52,12 +92,13 @@ def test_no_growth_exponents_table_without_the_uniform_case(tmp_path):
     assert all(res.tables.values())
 
 
-def test_figure_has_legends_and_no_overlapping_tick_labels(tmp_path, monkeypatch):
+def test_figure_has_legends_and_no_overlapping_tick_labels(
+    shared, tmp_path, monkeypatch
+):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    p = params("inverse_bec", SMALL)
-    res, _ = run("inverse_bec", p, tmp_path / "run")
+    _, res, _ = shared
     seen = []
     save = Figure.savefig
 

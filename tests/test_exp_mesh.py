@@ -43,11 +43,10 @@ def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
     assert exp_runs.totals(ctx1) == (n, 0) and n == 2
     ref = exp_runs.csv_bytes(res, tmp_path / "a")
     p = exp_runs.params_of(EXP, **SMALL)
-    again, ctx2 = exp_runs.run(EXP, p, out)
-    assert exp_runs.totals(ctx2) == (0, n)
-    assert exp_runs.csv_bytes(again, tmp_path / "b") == ref
-    exp_runs.chunks(out)[1].unlink()
-    third, ctx3 = exp_runs.run(EXP, p, out)
+    # one rerun of a copy of the shared run with chunk 1 deleted: chunk 0 is loaded,
+    # exactly chunk 1 is computed, same tables
+    third, ctx3, gone = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", [1])
+    exp_runs.assert_only_deleted_recomputed(ctx3, gone, n)
     assert exp_runs.totals(ctx3) == (1, 1)
     assert exp_runs.csv_bytes(third, tmp_path / "c") == ref
 

@@ -1,11 +1,14 @@
 """The `percolation` experiment on the run layer: device-count independence, resume,
 config validation (small sizes)."""
 
+import pytest
 from exp_harness import (
     assert_no_timing_columns,
+    assert_only_deleted_recomputed,
     assert_refused,
     chunk_files,
     params,
+    rerun_copy,
     run,
     table_bytes,
 )
@@ -13,12 +16,20 @@ from exp_harness import (
 SMALL = {"n_nodes": [200, 400], "n_points": 8, "replicas": 2}
 
 
-def test_one_and_eight_devices_give_identical_tables(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def eight(tmp_path_factory):
+    """The run on all 8 devices, shared by the device-count and resume tests."""
+    out = tmp_path_factory.mktemp("percolation") / "eight"
+    res, ctx = run("percolation", params("percolation", SMALL), out)
+    return out, res, ctx
+
+
+def test_one_and_eight_devices_give_identical_tables(eight, tmp_path, monkeypatch):
     import jax
 
     assert len(jax.devices()) == 8  # tests/conftest.py forces 8 CPU devices
     p = params("percolation", SMALL)
-    res8, ctx8 = run("percolation", p, tmp_path / "eight")
+    _, res8, ctx8 = eight
     res1, ctx1 = run(
         "percolation", p, tmp_path / "one", one_device=True, monkeypatch=monkeypatch
     )
@@ -29,21 +40,20 @@ def test_one_and_eight_devices_give_identical_tables(tmp_path, monkeypatch):
         assert f.size and f.verdict in ("inconclusive", "info")
 
 
-def test_rerun_loads_every_chunk_and_a_lost_chunk_is_recomputed(tmp_path):
+def test_rerun_loads_every_chunk_and_a_lost_chunk_is_recomputed(eight, tmp_path):
     p = params("percolation", SMALL)
-    out = tmp_path / "run"
-    first, ctx = run("percolation", p, out)
+    out, first, ctx = eight
     want = table_bytes(first, tmp_path / "a")
     assert all(c["computed"] >= 2 and c["loaded"] == 0 for c in ctx.chunks.values())
+    n = len(chunk_files(out))
 
-    again, ctx2 = run("percolation", p, out)
-    assert all(c["computed"] == 0 and c["loaded"] >= 2 for c in ctx2.chunks.values())
-    assert table_bytes(again, tmp_path / "b") == want
-
-    files = chunk_files(out)
-    files[-1].unlink()  # an interruption before the last chunk of the last stage
-    resumed, ctx3 = run("percolation", p, out)
-    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    # one rerun of a copy with the last chunk of the last stage deleted (an interruption
+    # before it): every other chunk loads, exactly the lost one is computed
+    resumed, ctx3, gone = rerun_copy("percolation", p, out, tmp_path / "run", [-1])
+    assert_only_deleted_recomputed(ctx3, gone, n)
+    for stage, c in ctx3.chunks.items():
+        if stage != gone[0].parent.name:
+            assert c["computed"] == 0 and c["loaded"] >= 2
     assert table_bytes(resumed, tmp_path / "c") == want
 
 

@@ -3,9 +3,11 @@ honest sizes, config validation (small sizes)."""
 
 from exp_harness import (
     assert_no_timing_columns,
+    assert_only_deleted_recomputed,
     assert_refused,
     chunk_files,
     params,
+    rerun_copy,
     run,
     table_bytes,
 )
@@ -29,7 +31,7 @@ SMALL = {
 
 def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(tmp_path):
     p = params("potts_crystallization", SMALL)
-    out = tmp_path / "run"
+    out = tmp_path / "first"
     first, ctx = run("potts_crystallization", p, out)
     want = table_bytes(first, tmp_path / "a")
     assert set(want) == {"metrics", "histograms"}
@@ -47,15 +49,21 @@ def test_rerun_loads_every_stage_and_a_lost_one_is_recomputed(tmp_path):
     for f in first.findings:  # toy sizes decide nothing; the size is stated
         assert f.size and f.verdict in ("inconclusive", "info"), f
 
-    again, ctx2 = run("potts_crystallization", p, out)
-    assert all(c == {"computed": 0, "loaded": 1} for c in ctx2.chunks.values())
-    assert table_bytes(again, tmp_path / "b") == want
+    assert all(c == {"computed": 1, "loaded": 0} for c in ctx.chunks.values())
 
     files = chunk_files(out)
     assert len(files) == len(stages)
-    files[2].unlink()
-    resumed, ctx3 = run("potts_crystallization", p, out)
-    assert sum(c["computed"] for c in ctx3.chunks.values()) == 1
+    # one rerun of a copy with stage 2's chunk deleted: every other stage loads its
+    # chunk ({"computed": 0, "loaded": 1}), exactly the lost one is computed
+    resumed, ctx3, gone = rerun_copy(
+        "potts_crystallization", p, out, tmp_path / "run", [2]
+    )
+    assert_only_deleted_recomputed(ctx3, gone, len(files))
+    for stage, c in ctx3.chunks.items():
+        lost = stage == gone[0].parent.name
+        assert c == (
+            {"computed": 1, "loaded": 0} if lost else {"computed": 0, "loaded": 1}
+        )
     assert table_bytes(resumed, tmp_path / "c") == want
 
 

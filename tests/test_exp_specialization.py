@@ -10,12 +10,20 @@ EXP = specialization.EXPERIMENT
 SMALL = dict(n_agents=200, n_steps=100, record_every=50)
 
 
-def test_same_tables_on_one_and_eight_devices(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    """The run on all 8 devices, shared by the device-count and resume tests."""
+    out = tmp_path_factory.mktemp("spec") / "d8"
+    res, ctx = exp_runs.run(EXP, exp_runs.params_of(EXP, **SMALL), out)
+    return out, res, ctx
+
+
+def test_same_tables_on_one_and_eight_devices(first, tmp_path, monkeypatch):
     import jax
 
     assert jax.device_count() == 8  # tests/conftest.py forces 8 CPU devices
     p = exp_runs.params_of(EXP, **SMALL)
-    r8, _ = exp_runs.run(EXP, p, tmp_path / "d8")
+    _, r8, _ = first
     r1, _ = exp_runs.run(EXP, p, tmp_path / "d1", monkeypatch=monkeypatch, n_devices=1)
     b8 = exp_runs.csv_bytes(r8, tmp_path / "csv8")
     b1 = exp_runs.csv_bytes(r1, tmp_path / "csv1")
@@ -23,19 +31,16 @@ def test_same_tables_on_one_and_eight_devices(tmp_path, monkeypatch):
     assert "t" in r8.tables["metrics"][0] and "runs" in r8.timings
 
 
-def test_resume_loads_every_chunk_and_recomputes_deleted_ones(tmp_path):
+def test_resume_loads_every_chunk_and_recomputes_deleted_ones(first, tmp_path):
     p = exp_runs.params_of(EXP, **SMALL)
-    out = tmp_path / "run"
-    first, ctx1 = exp_runs.run(EXP, p, out)
+    out, res, ctx1 = first
     n = len(exp_runs.chunks(out))
     assert exp_runs.totals(ctx1) == (n, 0) and n >= 2
-    again, ctx2 = exp_runs.run(EXP, p, out)
-    assert exp_runs.totals(ctx2) == (0, n)
-    ref = exp_runs.csv_bytes(first, tmp_path / "a")
-    assert exp_runs.csv_bytes(again, tmp_path / "b") == ref
-    exp_runs.chunks(out)[0].unlink()
-    third, ctx3 = exp_runs.run(EXP, p, out)
-    assert exp_runs.totals(ctx3) == (1, n - 1)
+    ref = exp_runs.csv_bytes(res, tmp_path / "a")
+    # one rerun of a copy of the shared run with chunk 0 deleted: every other chunk is
+    # loaded, exactly chunk 0 is computed, same tables
+    third, ctx3, gone = exp_runs.rerun_copy(EXP, p, out, tmp_path / "run", [0])
+    exp_runs.assert_only_deleted_recomputed(ctx3, gone, n)
     assert exp_runs.csv_bytes(third, tmp_path / "c") == ref
 
 

@@ -412,50 +412,15 @@ def test_baumol_complements_tend_to_gZ():
 
 
 # ----------------------------------------------------------------------------- experiment
-def test_capability_growth_experiment_tiny(tmp_path):
-    from meshjax.experiments import Context, get
+def test_capability_growth_validate_refuses_one_phi0_point():
+    # The tiny run's tables, verdicts, blow-up times and figures are checked on the
+    # shared run of tests/test_exp_capability_growth.py (test_tables_verdicts_and_
+    # blowup_times, test_regime_colours_in_a_legend).
+    from meshjax.experiments import get
 
     exp = get("capability_growth")
-    # sizes chosen so that every solve reuses a compilation of the tests above: 32 growth
-    # points x 201 saves, Baumol with 401 saves, 112 collapse runs of 300 x 50 with J <= 10
-    tiny = dict(
-        n_phi0=4,
-        n_beta=4,
-        phi0_min=0.7,
-        h_values=[0.0, 0.5],
-        C0_values=[1.0],
-        collapse_J=[1, 10],
-        collapse_alpha=[0.0, 0.2],
-        collapse_rho=[0.0, 0.5],
-        n_steps=300,
-        replicas=14,
-        n_samples=50,
-        calibrate=False,
-        rho_s=[0.0, -1.0],
-        baumol_t1=500.0,
-    )
-    exp.validate({**exp.defaults, **tiny})
-    res = exp.run(tiny, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
-    assert set(res.tables) >= {
-        "metrics",
-        "regime_map",
-        "baumol",
-        "collapse_formula",
-        "collapse_sim",
-    }
-    assert len(res.tables["regime_map"]) == 4 * 4 * 2
-    verdicts = {f.claim: f.verdict for f in res.findings}
-    assert (
-        verdicts["Prop. 13.1 with (40) Cobb-Douglas: g_Ceff -> g_Z as beta -> 1"]
-        == "not supported"
-    )
-    m = {r["metric"]: r["value"] for r in res.tables["metrics"]}
-    assert m["blowup_points"] > 0
-    assert m["max_rel_err_t_stop_vs_exact_blowup"] < 1e-3
     with pytest.raises(ValueError, match="n_phi0"):
         exp.validate({**exp.defaults, "n_phi0": 1})
-    paths = exp.plot(res, tmp_path)
-    assert len(paths) == 3 and all(p.exists() for p in paths)
 
 
 # ----------------------------------------------------------------------------- issue 12

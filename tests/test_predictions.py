@@ -1,12 +1,10 @@
-"""The `predictions` experiment (§16): every prediction reported once, valid verdicts,
-finite numbers, range checks."""
-
-import math
+"""The `predictions` experiment (§16): range checks. (Every prediction reported once,
+valid verdicts and finite numbers are checked on the shared tiny run in
+tests/test_exp_predictions.py::test_each_prediction_reported_once.)"""
 
 import pytest
 
-from meshjax.experiments._base import VERDICTS, Context
-from meshjax.experiments.predictions import DEFAULTS, EXPERIMENT, NO_ANALOGUE
+from meshjax.experiments.predictions import DEFAULTS, EXPERIMENT
 
 TINY = dict(
     potts_n=300,
@@ -31,43 +29,6 @@ TINY = dict(
     mesh_n=300,
     mesh_steps=40,
 )
-
-
-def test_tiny_run_reports_each_prediction_once(tmp_path):
-    params = {**DEFAULTS, **TINY}
-    EXPERIMENT.validate(params)
-    res = EXPERIMENT.run(params, Context(seed=0, out_dir=tmp_path, log=lambda s: None))
-    ids = [f.claim.split(":")[0] for f in res.findings]
-    assert ids == [f"P{i}" for i in range(1, 13)]
-    for f in res.findings:
-        assert f.verdict in VERDICTS
-        assert f.detail
-        assert f.size or f.verdict == "info"  # every verdict says its size
-        assert (f.verdict == "info") == (f.claim.split(":")[0] in NO_ANALOGUE)
-    assert [r["prediction"] for r in res.tables["verdicts"]] == ids
-    rows = res.tables["metrics"]
-    assert {r["prediction"] for r in rows} == {
-        "P1",
-        "P4",
-        "P5",
-        "P6",
-        "P7",
-        "P8",
-        "P9",
-        "P10",
-        "P11",
-        "P12",
-    }
-    for r in rows:
-        # N_auto is inf only when an instance has no RAF at p_max; t_end is finite always
-        if r["quantity"] in ("N_auto_median",):
-            assert r["value"] > 0
-        elif r["quantity"] == "volume_exponent_in_N":  # NaN: too few growing records
-            assert math.isfinite(r["value"]) or TINY["mesh_n"] < 1000
-        else:
-            assert math.isfinite(r["value"]), r
-    paths = EXPERIMENT.plot(res, tmp_path)
-    assert all(p.exists() for p in paths)
 
 
 @pytest.mark.parametrize(
