@@ -129,8 +129,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # runs, so the parameter-range `error_if`s inside the kernels cannot fire here; in
     # "nan" mode they are plain selects and the programs are cached. The checks on
     # data (RAF capacity, Chebyshev tail) keep raising whatever this says. Takes
-    # effect only when equinox is not imported yet (a fresh `meshjax` process).
-    os.environ.setdefault("EQX_ON_ERROR", "nan")
+    # effect only when equinox is not imported yet (a fresh `meshjax` process); the
+    # environment is restored afterwards (equinox reads it once, at import).
+    set_mode = "EQX_ON_ERROR" not in os.environ and "equinox" not in sys.modules
+    if set_mode:
+        os.environ["EQX_ON_ERROR"] = "nan"
     from . import _stop
 
     _stop.reset()
@@ -139,6 +142,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run(args)
     finally:
         _stop.restore(previous)
+        if set_mode:
+            os.environ.pop("EQX_ON_ERROR", None)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -98,3 +98,44 @@ def test_workers_must_be_a_positive_integer():
             config.resolve(
                 {"experiment": "suite", "params": {"parts": [], "workers": bad}}
             )
+
+
+@pytest.mark.parametrize("user_mode", [None, "raise"])
+def test_run_sets_eqx_on_error_nan_unless_the_user_chose(tmp_path, user_mode):
+    """`meshjax run` in a fresh process: error_if as selects (cacheable programs)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = tmp_path / "spec.toml"
+    cfg.write_text(
+        'experiment = "specialization"\nseed = 1\n[params]\n'
+        "n_agents = 100\nn_steps = 40\nrecord_every = 20\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "EQX_ON_ERROR"}
+    env.update(PYTHONPATH=str(root), JAX_PLATFORMS="cpu")
+    if user_mode is not None:
+        env["EQX_ON_ERROR"] = user_mode
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "meshjax",
+            "run",
+            str(cfg),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["eqx_on_error"] == (user_mode or "nan")
