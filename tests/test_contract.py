@@ -195,9 +195,10 @@ def _traced_dtype(spec: Spec, param: str):
     return np.float64
 
 
-# One jitted call per spec with *every* swept parameter traced (the others at their valid
-# sample values), shared by all of the spec's traced-bad-input cases: the same shapes and
-# dtypes for every (parameter, bad value), so one compilation serves them all.
+# One jitted call per spec with *every* swept parameter traced (the others at their value
+# in the spec's valid call, or their first sweep value), shared by all of the spec's
+# traced-bad-input cases: the same shapes and dtypes for every (parameter, bad value), so
+# one compilation per spec serves them all (it was one per (spec, parameter)).
 _TRACED_RUN: dict[str, object] = {}
 
 
