@@ -185,25 +185,52 @@ _TRACED = [
 ]
 
 
+def _traced_dtype(spec: Spec, param: str):
+    """The dtype a traced `param` is passed in: its sample's if float or int, else f64."""
+    sample = np.asarray(spec.sweep[param][0])
+    if np.issubdtype(sample.dtype, np.floating) or np.issubdtype(
+        sample.dtype, np.integer
+    ):
+        return sample.dtype
+    return np.float64
+
+
+# One jitted call per spec with *every* swept parameter traced (the others at their value
+# in the spec's valid call, or their first sweep value), shared by all of the spec's
+# traced-bad-input cases: the same shapes and dtypes for every (parameter, bad value), so
+# one compilation per spec serves them all (it was one per (spec, parameter)).
+_TRACED_RUN: dict[str, object] = {}
+
+
+def _traced_run(spec: Spec):
+    if spec.name not in _TRACED_RUN:
+
+        @jax.jit
+        def run(values):
+            return _call(spec, **values)
+
+        _TRACED_RUN[spec.name] = run
+    return _TRACED_RUN[spec.name]
+
+
 @pytest.mark.parametrize(
     "spec,param", _TRACED, ids=[f"{s.name}-{p}" for s, p in _TRACED]
 )
 def test_bad_traced_input_is_reported(spec: Spec, param):
-    sample = np.asarray(spec.sweep[param][0])
-    dtype = sample.dtype if np.issubdtype(sample.dtype, np.floating) else np.float64
-    integer = np.issubdtype(sample.dtype, np.integer)
+    integer = np.issubdtype(_traced_dtype(spec, param), np.integer)
     values = [v for p, v in spec.traced_bad_inputs() if p == param]
     if integer:
         values = [v for v in values if math.isfinite(v)]
-        dtype = sample.dtype
-
-    @jax.jit
-    def run(x):
-        return _call(spec, **{param: x})
+    valid = {
+        p: jnp.asarray(spec.args.get(p, spec.sweep[p][0]), dtype=_traced_dtype(spec, p))
+        for p in spec.sweep
+    }
+    run = _traced_run(spec)
 
     for v in values:
+        bad = jnp.asarray(v, dtype=_traced_dtype(spec, param))
         try:
-            result = run(jnp.asarray(v, dtype=dtype))
+            result = run({**valid, param: bad})
             jax.block_until_ready(result)
         except RuntimeError:
             continue  # eqx.error_if: reported, with its message

@@ -201,9 +201,10 @@ def test_traced_p_and_keys():
     bad = run(1.5)
     assert bad.status == RESULTS.invalid_parameter
     assert np.isnan(np.asarray(bad.record.lambda1)).all()
-    a = rep.jain_krishna(3, 6, 0.2, 3)
-    b = rep.jain_krishna(jr.key(3), 6, 0.2, 3)
-    c = rep.jain_krishna(jr.PRNGKey(3), 6, 0.2, 3)
+    # the sizes of test_vmap_over_runs_matches_loop's direct runs: its compiled program
+    a = rep.jain_krishna(3, 12, 0.2, 20)
+    b = rep.jain_krishna(jr.key(3), 12, 0.2, 20)
+    c = rep.jain_krishna(jr.PRNGKey(3), 12, 0.2, 20)
     np.testing.assert_array_equal(a.adjacency, b.adjacency)
     np.testing.assert_array_equal(a.adjacency, c.adjacency)
     with pytest.raises(RuntimeError, match="p"):

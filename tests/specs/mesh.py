@@ -1,5 +1,7 @@
 """Contract specs for meshjax.mesh (tiny sizes: a 30-agent mesh, a few steps)."""
 
+import functools
+
 import numpy as np
 from contract import Count, Real, Spec
 
@@ -7,7 +9,9 @@ from meshjax import mesh as mm
 from meshjax.mesh._params import DOMAINS
 
 
+@functools.cache
 def _state():
+    """One small state shared by the specs that take one (states are immutable)."""
     return mm.init_state(0, n_agents=30, n_types=2, max_hops=3)
 
 

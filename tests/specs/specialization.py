@@ -14,7 +14,10 @@ _DEMAND = np.array([0.2, 0.1, 0.05])
 _P = sp.ThresholdParams(demand=_DEMAND)
 _N = 12
 _ST = sp.init_state(jr.key(0), _N, _P)
-_ST_ACT = sp.simulate(jr.key(1), _ST, _P, 20).state  # some work memory
+# some work memory (3 agents); the same call as simulate's spec below: one compiled program
+_ST_ACT = sp.simulate(
+    jr.key(6), _ST, _P, 10, record_every=5, rho=0.5, spec_level=0.9
+).state
 
 _PARAM_DOMAINS = dict(
     efficiency=Real(low=0.0, low_open=True),
