@@ -198,6 +198,7 @@ def init_state(
     )  # fmt: skip
 
 
+@eqx.filter_jit  # one program (sizes static), not ~40 op-by-op dispatches per call
 def _init(
     key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, attach_tries, raf_ops,
     diffusion, dtype,
