@@ -10,8 +10,10 @@ import scipy.sparse.csgraph as csgraph
 from meshjax import graph as G
 
 
-def _graphs(key):
-    k = jr.split(key, 4)
+@pytest.fixture(scope="module")
+def graphs():
+    """The five graph families, built once for all parametrizations."""
+    k = jr.split(jr.key(31), 4)
     return {
         "er": G.erdos_renyi(k[0], 600, 6.0),
         "powerlaw": G.power_law(k[1], 800, 2.2, 5.0),
@@ -27,43 +29,53 @@ def _dense(g):
     return G.to_scipy(g).toarray().astype(np.float64)
 
 
+@jax.jit
+def _layout_ops(g, bare, xj, sj, w):
+    """Every reduction of the test in one program (op by op, each primitive of each
+    layout column compiled on its own): one compile per case."""
+    return (
+        G.neighbor_sum(g, xj),
+        G.neighbor_sum(g, xj[:, 0]),
+        G.laplacian_matvec(g, xj[:, 1]),
+        g.degrees(),
+        G.count_neighbor_states(g, sj.astype(jnp.int8), 3),
+        G.count_neighbor_states(g, sj, 3, w),
+        G.count_neighbor_states(bare, sj, 3, w),
+    )
+
+
 @pytest.mark.parametrize(
     "kind, max_columns",
     [("er", 32), ("powerlaw", 2), ("ba", 4), ("padded", 32), ("lattice", 32)],
 )
 @pytest.mark.parametrize("masked", [False, True])
-def test_layout_ops_match_scipy(kind, max_columns, masked, getkey):
-    g = G.with_layout(_graphs(getkey())[kind], policy="always", max_columns=max_columns)
+def test_layout_ops_match_scipy(kind, max_columns, masked, graphs, getkey):
+    g = G.with_layout(graphs[kind], policy="always", max_columns=max_columns)
     assert g.layout is not None
     bare = G.with_layout(g, policy="never")
     assert bare.layout is None
+    # inputs drawn on the host: jax.random would compile a sampler per graph's shapes
+    rng = np.random.default_rng(len(kind) + 10 * max_columns + int(masked))
     if masked:
-        keep = jr.bernoulli(getkey(), 0.6, (g.n_edges,))[g.edge_ids]
+        keep = jnp.asarray((rng.random(g.n_edges) < 0.6)[np.asarray(g.edge_ids)])
         g, bare = g.with_mask(keep), bare.with_mask(keep)
         assert not g.layout.mask_baked
     A = _dense(bare)
     n = g.n_nodes
-    xj = jr.normal(getkey(), (n, 3))
-    x = np.asarray(xj)
-    np.testing.assert_allclose(G.neighbor_sum(g, xj), A @ x, atol=1e-10)
-    np.testing.assert_allclose(
-        jax.jit(G.neighbor_sum)(g, xj[:, 0]), A @ x[:, 0], atol=1e-10
-    )
-    L = np.diag(A.sum(1)) - A
-    np.testing.assert_allclose(
-        jax.jit(G.laplacian_matvec)(g, xj[:, 1]), L @ x[:, 1], atol=1e-10
-    )
-    np.testing.assert_array_equal(g.degrees(), A.sum(1))
     q = 3
-    sj = jr.randint(getkey(), (n,), 0, q)
-    s = np.asarray(sj)
-    np.testing.assert_array_equal(
-        G.count_neighbor_states(g, jnp.asarray(s, jnp.int8), q), A @ np.eye(q)[s]
-    )
-    w = jr.uniform(getkey(), (g.n_slots,), jnp.float64)
-    np.testing.assert_allclose(
-        G.count_neighbor_states(g, sj, q, w), G.count_neighbor_states(bare, sj, q, w)
-    )
+    x = rng.normal(size=(n, 3))
+    xj = jnp.asarray(x)
+    s = rng.integers(0, q, n)
+    sj = jnp.asarray(s, jnp.int32)
+    w = jnp.asarray(rng.uniform(size=g.n_slots))
+    nsum, nsum0, lap, deg, cns, cns_w, cns_w_bare = _layout_ops(g, bare, xj, sj, w)
+    np.testing.assert_allclose(nsum, A @ x, atol=1e-10)
+    np.testing.assert_allclose(nsum0, A @ x[:, 0], atol=1e-10)
+    L = np.diag(A.sum(1)) - A
+    np.testing.assert_allclose(lap, L @ x[:, 1], atol=1e-10)
+    np.testing.assert_array_equal(deg, A.sum(1))
+    np.testing.assert_array_equal(cns, A @ np.eye(q)[s])
+    np.testing.assert_allclose(cns_w, cns_w_bare)
     labels = G.connected_components(g)
     _, ref = csgraph.connected_components(G.to_scipy(bare), directed=False)
     pairs = set(zip(np.asarray(labels).tolist(), ref.tolist()))
@@ -117,7 +129,7 @@ def test_host_assembly_is_bit_identical_to_jitted(getkey):
     ):
         key = getkey()
         host = make(key)
-        traced = jax.vmap(make)(key[None])
+        traced = jax.jit(jax.vmap(make))(key[None])  # jit: one program, not op by op
         for field in ("senders", "receivers", "edge_ids"):
             np.testing.assert_array_equal(
                 getattr(host, field), getattr(traced, field)[0]
@@ -136,12 +148,16 @@ def test_weighted_graph_with_layout_matches_segment_path():
     assert gl.layout is not None and gl.weights is not None
     x = jnp.asarray(rng.normal(size=60), jnp.float32)
     s = jnp.asarray(rng.integers(0, 3, 60), jnp.int32)
-    for f in (
-        lambda h: G.neighbor_sum(h, x),
-        lambda h: G.laplacian_matvec(h, x),
-        lambda h: G.count_neighbor_states(h, s, 3),
-    ):
-        np.testing.assert_allclose(np.asarray(f(gl)), np.asarray(f(g)), rtol=1e-5)
+    # under jit: one program per graph, not every primitive compiled op by op
+    f = jax.jit(
+        lambda h: (
+            G.neighbor_sum(h, x),
+            G.laplacian_matvec(h, x),
+            G.count_neighbor_states(h, s, 3),
+        )
+    )
+    for a, b in zip(f(gl), f(g), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5)
     assert G.with_layout(gl, policy="never").weights is not None
 
 
@@ -167,9 +183,10 @@ def test_bake_mask_equals_reading_the_mask_per_slot():
     )
     assert baked.layout.mask_baked
     x = jr.normal(jr.key(5), (g.n_nodes,))
+    nsum = jax.jit(neighbor_sum)  # one program per graph, not op by op
     np.testing.assert_allclose(
-        np.asarray(neighbor_sum(baked, x)),
-        np.asarray(neighbor_sum(masked, x)),
+        np.asarray(nsum(baked, x)),
+        np.asarray(nsum(masked, x)),
         rtol=1e-6,
         atol=1e-6,
     )

@@ -30,9 +30,10 @@ def test_arrivals_alone_give_bb_degree_exponent():
     params = mesh.MeshParams(growth=1.0, **QUIET)
     kmin = 2 * m
     ours, theirs = [], []
+    advance = jax.jit(_advance, static_argnums=3)
     for seed in range(2):
         st = mesh.init_state(seed, params, n_agents=n, m=m, max_arrivals=1, n_types=2)
-        st = jax.jit(_advance, static_argnums=3)(jr.key(seed), st, params, n - m - 1)
+        st = advance(jr.key(seed), st, params, n - m - 1)
         assert int(st.n_present) == n
         deg = np.asarray(st.degree)
         assert deg.sum() == 2 * np.sum(np.asarray(st.targets) >= 0)
@@ -60,9 +61,11 @@ def test_diffusion_alone_conserves_and_matches_diffuse():
     np.testing.assert_allclose(c1.sum(0), c0.sum(0), rtol=1e-12)
     g = mesh.as_graph(st)
     # exactly the explicit Euler scheme of (11)
-    u = c0
-    for _ in range(steps):
-        u = u - kappa * laplacian_matvec(g, u)
+    u = jax.jit(  # one program, not 500 op-by-op steps
+        lambda u: jax.lax.fori_loop(
+            0, steps, lambda _, u: u - kappa * laplacian_matvec(g, u), u
+        )
+    )(c0)
     np.testing.assert_allclose(c1, u, rtol=1e-9, atol=1e-12)
     # and the exact solution of `diffusion.diffuse` up to the O(kappa) Euler error
     exact = diffusion.diffuse(g, c0, kappa * steps)
@@ -96,9 +99,18 @@ def _path_state(L, max_hops):
     return eqx.tree_at(lambda s: s.capability, st, jnp.asarray(c))
 
 
-def test_routing_on_a_path_gives_exact_hop_counts():
-    L, H = 12, 8
-    st = _path_state(L, H)
+PATH_L, PATH_H = 12, 8
+
+
+@pytest.fixture(scope="module")
+def path_state():
+    """One path state (one compile of `init_state`) for the routing tests."""
+    return _path_state(PATH_L, PATH_H)
+
+
+def test_routing_on_a_path_gives_exact_hop_counts(path_state):
+    L, H = PATH_L, PATH_H
+    st = path_state
     src = np.arange(L + 1)
     r = mesh.route(st, src, np.zeros(L + 1, np.int32), serve_threshold=0.5)
     assert r.status == RESULTS.successful
@@ -114,16 +126,15 @@ def test_routing_on_a_path_gives_exact_hop_counts():
     assert np.asarray(r1.dead_end).all() and (np.asarray(r1.hops) == 0).all()
 
 
-def test_routing_stops_at_a_local_maximum():
-    L = 6
-    st = _path_state(L, 8)
-    c = np.asarray(st.capability).copy()
+def test_routing_stops_at_a_local_maximum(path_state):
+    L = PATH_L
+    c = np.asarray(path_state.capability).copy()
     c[3, 0] = 0.2  # a bump below the threshold between the source and the server
-    st = eqx.tree_at(lambda s: s.capability, st, jnp.asarray(c))
-    r = mesh.route(st, np.array([0, 5]), np.array([0, 0]), serve_threshold=0.5)
+    st = eqx.tree_at(lambda s: s.capability, path_state, jnp.asarray(c))
+    r = mesh.route(st, np.array([0, L - 1]), np.array([0, 0]), serve_threshold=0.5)
     np.testing.assert_array_equal(np.asarray(r.served), [False, True])
     np.testing.assert_array_equal(np.asarray(r.hops), [3, 1])
-    np.testing.assert_array_equal(np.asarray(r.server), [3, 6])
+    np.testing.assert_array_equal(np.asarray(r.server), [3, L])
     np.testing.assert_array_equal(np.asarray(r.dead_end), [True, False])
 
 
@@ -283,8 +294,8 @@ def test_bad_params_raise_or_report(run, field, value):
     assert np.isnan(np.asarray(res.c_mesh)).all()
 
 
-def test_route_validates():
-    st = _path_state(4, 4)
+def test_route_validates(path_state):
+    st = path_state
     with pytest.raises(ValueError, match="`sources`"):
         mesh.route(st, np.array([99]), np.array([0]))
     with pytest.raises(ValueError, match="`types`"):

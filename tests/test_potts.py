@@ -209,59 +209,84 @@ def test_fk_bonds_only_on_satisfied_edges(getkey):
 # ------------------------------------------------------------------ kernels and layout
 
 
-@pytest.mark.parametrize("q", [2, 3, 4, 7, 20])
-@pytest.mark.parametrize("kind", ["padded", "hubs", "star"])
-def test_layout_counts_match_count_neighbor_states(kind, q, getkey):
-    """The class layout's counts (packed 8-bit counters; per-slot couplings; the hubs'
-    tail) against `count_neighbor_states` and a NumPy scatter, class by class."""
+@pytest.fixture(scope="module")
+def layout_graphs():
+    """The three layouts of the class-count test, built once for all its `q`."""
     from meshjax.graph import barabasi_albert
+
+    G = nx.gnm_random_graph(60, 150, seed=1)
+    return {
+        "padded": from_edges(np.array(G.edges()), 60, capacity=160),  # masked slots
+        "hubs": barabasi_albert(jr.key(21), 300, 3),  # degrees > 32: a COO tail
+        "star": from_edges(np.array(nx.star_graph(80).edges()), 81),
+    }
+
+
+# q = 3: the packed counts' one-word path (states and sentinel fill its 4 bytes; q = 2
+# takes the same path); q = 7: several words, the last one full (q = 4 .. 16 alike);
+# q = 20 > LIST_STATES: one (n, q) array instead of a list per state, on the masked
+# slots and on a hub tail (the star's); the BA hubs' many-column classes with their
+# tails run on both packed paths. (hubs with q = 20 adds no path and its compile is
+# the slowest of all: 20 selects per column of ~150 columns.)
+@pytest.mark.parametrize(
+    "kind, q",
+    [(k, q) for k in ("padded", "hubs", "star") for q in (3, 7)]
+    + [("padded", 20), ("star", 20)],
+)
+def test_layout_counts_match_count_neighbor_states(kind, q, layout_graphs, getkey):
+    """The class layout's counts (packed 8-bit counters; per-slot couplings; the hubs'
+    tail) against `count_neighbor_states` and a NumPy scatter, class by class.
+
+    All of it is one `jit` program: op-by-op dispatch compiled every primitive of
+    every class slice on its own (~1000 compiles a case)."""
     from meshjax.potts._classes import class_counts
 
-    if kind == "padded":
-        G = nx.gnm_random_graph(60, 150, seed=1)
-        g = from_edges(np.array(G.edges()), 60, capacity=160)  # padded, masked slots
-    elif kind == "hubs":
-        g = barabasi_albert(getkey(), 300, 3)  # degrees > 32: a COO tail
-    else:
-        g = from_edges(np.array(nx.star_graph(80).edges()), 81)
+    g = layout_graphs[kind]
     c = colouring(0, g)
     model = potts.PottsModel.build(g, c, q)
     if kind != "padded":
         assert model.classes.tail_nbr.shape[0] > 0
     s = potts.init(getkey(), g, q).spins
     sp = model.to_internal(s)
-    ref = np.asarray(count_neighbor_states(g, s, q))[np.asarray(model.order)]
     pg = model.pgraph
     snd, rcv = np.asarray(pg.senders), np.asarray(pg.receivers)
     w = np.random.default_rng(0).uniform(0.5, 1.5, g.n_edges)
     sj = model.slot_couplings(jnp.asarray(w), jnp.float64)
     ref_w = np.zeros((g.n_nodes, q))
     np.add.at(ref_w, (rcv, np.asarray(sp)[snd]), np.asarray(sj))
-    s_ext = jnp.concatenate([sp, jnp.full((1,), q, sp.dtype)])
-    sj_ext = jnp.concatenate([sj, jnp.zeros(1)])
 
-    def counts(k, n0, n1, sj):
-        got = class_counts(model.classes, k, n0, n1, s_ext, q, sj, jnp.float64)
-        if isinstance(got, list):  # one array per state (q <= LIST_STATES)
-            return np.stack([np.asarray(x) for x in got], axis=1)
-        return np.asarray(got)
+    @jax.jit
+    def compute(s, sp, sj, key, b):
+        s_ext = jnp.concatenate([sp, jnp.full((1,), q, sp.dtype)])
+        sj_ext = jnp.concatenate([sj, jnp.zeros(1)])
 
+        def counts(k, sj):
+            n0, n1 = model.node_offsets[k], model.node_offsets[k + 1]
+            got = class_counts(model.classes, k, n0, n1, s_ext, q, sj, jnp.float64)
+            if isinstance(got, list):  # one array per state (q <= LIST_STATES)
+                return jnp.stack(got, axis=1)
+            return got
+
+        classes = range(model.num_colours)
+        return (
+            count_neighbor_states(g, s, q),
+            [counts(k, None) for k in classes],
+            [counts(k, sj_ext) for k in classes],
+            model.heat_bath(key, sp, b),
+            model.heat_bath(key, sp, b, None, model.slot_couplings(None, b.dtype)),
+        )
+
+    cns, unit, weighted, hb, hb_j = compute(s, sp, sj, getkey(), jnp.asarray(0.7))
+    ref = np.asarray(cns)[np.asarray(model.order)]
     for k in range(model.num_colours):
         n0, n1 = model.node_offsets[k], model.node_offsets[k + 1]
-        np.testing.assert_array_equal(counts(k, n0, n1, None), ref[n0:n1])
-        np.testing.assert_allclose(counts(k, n0, n1, sj_ext), ref_w[n0:n1], rtol=1e-12)
+        np.testing.assert_array_equal(np.asarray(unit[k]), ref[n0:n1])
+        np.testing.assert_allclose(np.asarray(weighted[k]), ref_w[n0:n1], rtol=1e-12)
         s0, s1 = model.slot_offsets[k], model.slot_offsets[k + 1]
         assert np.all((rcv[s0:s1] >= n0) & (rcv[s0:s1] < n1))
     assert np.all(np.diff(np.asarray(pg.receivers)) >= 0)
     # masked (padding) slots count as absent with and without explicit couplings
-    b = jnp.asarray(0.7)
-    key = getkey()
-    np.testing.assert_array_equal(
-        np.asarray(model.heat_bath(key, sp, b)),
-        np.asarray(
-            model.heat_bath(key, sp, b, None, model.slot_couplings(None, b.dtype))
-        ),
-    )
+    np.testing.assert_array_equal(np.asarray(hb), np.asarray(hb_j))
     np.testing.assert_array_equal(np.asarray(model.to_original(sp)), np.asarray(s))
 
 
@@ -641,12 +666,15 @@ def test_vmapped_heat_bath_equals_one_by_one(q, getkey):
     keys = jr.split(getkey(), r)
     betas = jnp.linspace(0.1, 1.5, r)
     field = jr.normal(getkey(), (g.n_nodes, q))
+    # Under jit (one compile per sweep program, reused for every chain): op-by-op
+    # dispatch compiled each primitive of each class on its own.
+    sweep = jax.jit(lambda k, s, b, f: model.heat_bath(k, s, b, f))
     for f in (None, field):
-        one = [model.heat_bath(keys[i], spins[i], betas[i], f) for i in range(r)]
-        vm = jax.vmap(lambda k, s, b: model.heat_bath(k, s, b, f))(keys, spins, betas)
+        one = [sweep(keys[i], spins[i], betas[i], f) for i in range(r)]
+        vm = jax.jit(jax.vmap(sweep, (0, 0, 0, None)))(keys, spins, betas, f)
         np.testing.assert_array_equal(np.stack(one), np.asarray(vm))
-    one = [model.heat_bath(keys[0], spins[0], b) for b in betas]
-    vm = jax.vmap(lambda b: model.heat_bath(keys[0], spins[0], b))(betas)
+    one = [sweep(keys[0], spins[0], b, None) for b in betas]
+    vm = jax.jit(jax.vmap(lambda b: model.heat_bath(keys[0], spins[0], b)))(betas)
     np.testing.assert_array_equal(np.stack(one), np.asarray(vm))
 
 
