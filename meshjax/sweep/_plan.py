@@ -302,7 +302,7 @@ class _Plan:
 
 
 _CACHE: dict[tuple, Any] = {}
-_CACHE_SIZE = 128  # compiled chunk programs are small next to their data
+_CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
 
 
