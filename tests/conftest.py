@@ -34,3 +34,25 @@ def getkey():
     """Fresh keys from a fixed seed, so every failure reproduces."""
     key, counter = jr.key(0), itertools.count()
     return lambda: jr.fold_in(key, next(counter))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops JAX's compiled programs after every test module.
+
+    Each compiled XLA CPU executable holds a few memory mappings, and jit caches keep
+    every executable of a function that is still alive (all of meshjax's module-level
+    jitted kernels). Over the whole suite that came near the kernel's limit of 65,530
+    mappings per process (`vm.max_map_count`), and XLA then crashed in a compilation
+    late in the run (a segmentation fault, twice, in different tests). Clearing the
+    caches between modules keeps the count at what one module needs.
+    """
+    yield
+    import gc
+
+    from meshjax.sweep import _plan
+
+    with _plan._CACHE_LOCK:
+        _plan._CACHE.clear()
+    jax.clear_caches()
+    gc.collect()
