@@ -224,10 +224,11 @@ def test_suite_validates_each_part_against_its_own_defaults(tmp_path):
         'experiment = "suite"\n[params]\nparts = ["toy"]\n[params.toy]\nn_points = 3\n',
     )
     cfg = config.load(p)
-    assert set(cfg.params) == {"parts", "toy"}
-    assert cfg.params["parts"] == ["toy"]
+    assert set(cfg.params) == {"parts", "workers", "toy"}
+    assert cfg.params["parts"] == ["toy"] and cfg.params["workers"] == 1
     empty = config.load(write(tmp_path, 'experiment = "suite"\n'))
-    assert empty.params == {"parts": []}  # unused parts' defaults are not written back
+    # unused parts' defaults are not written back
+    assert empty.params == {"parts": [], "workers": 1}
     assert config.load(write(tmp_path, cfg.to_toml(), "r.toml")).params == cfg.params
     assert cfg.params["toy"]["n_points"] == 3 and cfg.params["toy"]["scale"] == 1.0
     cases = [
@@ -259,7 +260,8 @@ def test_suite_validates_each_part_against_its_own_defaults(tmp_path):
 
 def test_suite_defaults_follow_the_registry():
     d = suite.EXPERIMENT.defaults
-    assert set(d) == {"parts", "toy"} and d["parts"] == []
+    assert set(d) == {"parts", "workers", "toy"} and d["parts"] == []
+    assert d["workers"] == 1
     assert d["toy"] == dict(toy_experiment.EXPERIMENT.defaults)
     assert "suite" not in d
 
