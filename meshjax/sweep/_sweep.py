@@ -214,6 +214,7 @@ def sweep(
             try:
                 store.open()
                 store.load_into(values, done)
+                stored = store.largest_chunk() or 0
             except (ValueError, OSError) as err:
                 error = err
         if (
@@ -228,7 +229,6 @@ def sweep(
                 )
             done, values = multihost_utils.broadcast_one_to_all((done, values))
             done, values = np.array(done), {m: np.array(values[m]) for m in metrics}
-            stored = int(store.largest_chunk() or 0) if jax.process_index() == 0 else 0
             stored = int(multihost_utils.broadcast_one_to_all(np.array(stored)))
         elif error is not None:
             raise error
@@ -236,8 +236,6 @@ def sweep(
     # Nothing left to compute (a rerun of a finished sweep): no memory probe, no
     # compilation; the chunk size is the one the checkpoints were written with.
     need = not done.all()
-    if store is not None and jax.process_count() == 1:
-        stored = store.largest_chunk() or 0
     if chunk_size is None and not need and stored > 0:
         chunk_size = stored
     if chunk_size is None:
