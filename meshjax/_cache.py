@@ -11,6 +11,10 @@ The cache is bounded (least recently used entries go first; 4 GiB, or
 lock, and a second process reading an entry while it is being written crashed with a
 segmentation fault in our test runs (four test sessions sharing one cache); two
 `meshjax run`s on one machine share the cache the same way.
+
+`enable` also turns on the sweep's store of compiled chunk programs in `<cache>/programs`
+(`meshjax/sweep/_programs.py`): JAX's cache skips compilation but still traces and lowers
+every program to find its key; the program store skips those too for meshjax's own sweeps.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ def enable() -> str | None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _stamp_unstamped(path)
     jax.config.update("jax_compilation_cache_max_size", _max_bytes())
+    from .sweep import _programs
+
+    _programs.enable(path / "programs")
     return str(path)
 
 

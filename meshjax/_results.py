@@ -37,7 +37,8 @@ class RESULTS(eqx.Enumeration):
     reached), `disconnected` (graph disconnected, λ2 = 0), `invalid_parameter` (a traced
     parameter outside its domain), `nonfinite` (NaN or inf appeared), `overflow` (a state
     variable left the floating-point range), `max_steps_reached`, `solver_failed`,
-    `not_converged`, `stalled` (a growth arrival found no distinct targets).
+    `not_converged`, `stalled` (a growth arrival found no distinct targets),
+    `capacity_exceeded` (sampled data larger than a fixed-size buffer).
     """
 
     successful = ""
@@ -58,6 +59,10 @@ class RESULTS(eqx.Enumeration):
     stalled = (
         "an arrival could not find its distinct targets within the redraw limit; the "
         "graph is invalid"
+    )
+    capacity_exceeded = (
+        "the sampled data did not fit a fixed-size buffer (e.g. `max_catalysed`); "
+        "outputs are NaN: rerun with a larger capacity"
     )
 
 

@@ -141,7 +141,8 @@ def bianconi_barabasi(
       m: Links per arriving node, $1 \le m \le n_0$ (static).
       n_core: Size $n_0$ of the complete initial core, $\max(2, m) \le n_0 < n$ (static);
         default $m + 1$.
-      track: Node ids whose degrees are recorded, shape `(n_track,)` (static length).
+      track: Node ids whose degrees are recorded, shape `(n_track,)` (static length;
+        the ids may be traced: an id outside $[0, n)$ then gives `invalid_parameter`).
       record_every: Record `tracked_degrees` and `kmax_share` after every this many
         arrivals (and at the end). Default when `track` is given: about 1000 records.
       build_graph: Assemble the `Graph` (one O(E log E) sort); `False` returns degrees
@@ -188,11 +189,15 @@ def bianconi_barabasi(
     distinct = check_bool("distinct", distinct)
     track_arr = None
     if track is not None:
-        if is_traced(track):
-            raise TypeError("`track` must be concrete node ids (it fixes shapes)")
+        # Concrete ids are checked here; traced ones (only their count fixes shapes)
+        # inside the kernel, where an id outside [0, n) is `invalid_parameter`.
         track_arr = check_array(
             "track", track, kind="int", ndim=1, low=0.0, high=float(n), high_open=True
         )
+        if not jnp.issubdtype(jnp.asarray(track_arr).dtype, jnp.integer):
+            raise TypeError(
+                f"`track` must hold integer node ids, got {track_arr.dtype}"
+            )
         track_arr = jnp.asarray(track_arr, jnp.int32)
     n_new = n - n_core
     if record_every is not None:
@@ -272,6 +277,8 @@ def _grow(
     """
     n = fit.shape[0]
     fit_ok = _fitness_ok(fit, n_core, m)
+    if track is not None:  # traced ids are checked here
+        fit_ok = fit_ok & jnp.all((track >= 0) & (track < n))
     fit = jnp.where(fit_ok, fit, jnp.ones_like(fit))  # a traced invalid fitness
     n_new = n - n_core
     n_blocks = -(-n_new // block)

@@ -603,7 +603,9 @@ class CatalysisLevels(AbstractResult):
       levels: (..., k) parameter level (f units or probability units) at which each pair
         appears (inf for padding); `thin_catalysis(system, levels, x)` is the system at x.
       status: `RESULTS.successful`, or `RESULTS.invalid_parameter` when a traced level
-        (`f_max`, `p_max`) is outside its domain (then `levels` is NaN).
+        (`f_max`, `p_max`) is outside its domain, or `RESULTS.capacity_exceeded` when,
+        under `jit`/`vmap`, a type drew more pairs than `max_catalysed` (a concrete
+        overflow raises `ValueError`); `levels` is NaN at such instances.
     """
 
     system: ReactionSystem
@@ -647,12 +649,23 @@ def _level(name, value, high):
 
 
 def _levels_result(key, out, ok) -> CatalysisLevels:
-    system, levels = _check_overflow(out)
+    """The levels with their status; a traced capacity overflow is a status.
+
+    A concrete overflow raises (`_check_overflow`); a traced one (inside `jit`, `vmap`
+    or a sweep) gives `RESULTS.capacity_exceeded` and NaN levels at that instance, so a
+    sweep needs no host callback (and its program can be cached between processes).
+    """
+    system, levels, overflow = out
+    if not is_traced(overflow):
+        system, levels = _check_overflow(out)
+        overflow = jnp.zeros(jnp.shape(overflow), bool)
     ok = jnp.broadcast_to(ok, jnp.shape(key))
+    fits = jnp.broadcast_to(~overflow, jnp.shape(key))
+    status = where_status(fits, _status(ok), RESULTS.capacity_exceeded)
     return CatalysisLevels(
         system=system,
-        levels=nan_outside(ok[..., None], levels),
-        status=_status(ok),
+        levels=nan_outside((ok & fits)[..., None], levels),
+        status=status,
     )
 
 
@@ -700,7 +713,8 @@ def binary_polymer_levels(
       food_length: food = polymers up to this length, int in [1, n-1] (static).
       reversible: catalysis per reversible ligation/cleavage pair (see above; static).
       max_catalysed: capacity of reactions catalysed per type (static); default
-        f + 10 sqrt(f) + 10. Overflow raises (ValueError, or `eqx.error_if` in jit).
+        f + 10 sqrt(f) + 10. A concrete overflow raises `ValueError`; under `jit`/`vmap`
+        it gives `status = RESULTS.capacity_exceeded` (NaN levels).
 
     Returns:
       A `CatalysisLevels`: the `system` with k = n_types * max_catalysed pair slots (2k if

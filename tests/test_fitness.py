@@ -344,3 +344,27 @@ def test_traced_fitness_is_reported_and_keys_accepted():
     c = F.bianconi_barabasi(jr.PRNGKey(3), fit, 1).degrees
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+def test_traced_track_ids_match_concrete_and_are_checked_inside():
+    # The tracked ids may be traced (only their count fixes shapes): the inverse_bec
+    # experiment runs every case through one compiled program this way.
+    fit = np.asarray(jr.uniform(jr.key(5), (300,)), np.float32) + 0.1
+    ids = np.array([0, 7, 150, 299], np.int32)
+
+    def grow(track):
+        return F.bianconi_barabasi(
+            jr.key(2), fit, 2, track=track, record_every=50, build_graph=False
+        )
+
+    concrete = grow(ids)
+    traced = jax.jit(grow)(ids)
+    np.testing.assert_array_equal(concrete.tracked_degrees, traced.tracked_degrees)
+    assert traced.status == RESULTS.successful
+    bad = jax.jit(grow)(np.array([0, 7, 150, 300], np.int32))
+    assert bad.status == RESULTS.invalid_parameter
+    assert (np.asarray(bad.tracked_degrees) == -1).all()
+    with pytest.raises(ValueError, match="`track`"):
+        grow(np.array([0, 300], np.int32))
+    with pytest.raises(TypeError, match="`track`"):
+        grow(np.array([0.0, 1.0]))

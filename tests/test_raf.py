@@ -447,3 +447,24 @@ def test_traced_formulas_give_nan_out_of_range():
     g = jax.jit(raf.agents_for_probability)
     assert np.isnan(g(0.5, 1.0)) and np.isnan(g(1.5, 0.1))
     np.testing.assert_allclose(g(0.5, 0.1), math.log(0.5) / math.log(0.9))
+
+
+def test_capacity_overflow_raises_when_concrete_and_is_a_status_when_traced():
+    # At f_max = 20 of |R| = 40 (n = 3) a type catalyses ~20 reactions: a capacity of 2
+    # overflows on every draw.
+    with pytest.raises(ValueError, match="capacity overflow"):
+        raf.binary_polymer_levels(jr.key(0), 3, 20.0, max_catalysed=2)
+    levels = jax.jit(lambda k: raf.binary_polymer_levels(k, 3, 20.0, max_catalysed=2))(
+        jr.key(0)
+    )
+    assert levels.status == RESULTS.capacity_exceeded
+    assert np.isnan(np.asarray(levels.levels)).all()
+    batch = jax.vmap(
+        lambda k: raf.mesh_operations_levels(k, 6, 8, 0.5, n_food=2, max_catalysed=1)
+    )(jr.split(jr.key(1), 4))
+    assert (batch.status == RESULTS.capacity_exceeded).all()
+    fits = jax.jit(lambda k: raf.binary_polymer_levels(k, 3, 2.0, max_catalysed=30))(
+        jr.key(0)
+    )
+    assert fits.status == RESULTS.successful
+    assert not np.isnan(np.asarray(fits.levels)).any()

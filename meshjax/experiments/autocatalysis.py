@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import raf, replicator
-from .._results import status_code
+from .._results import RESULTS, status_code
 from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
 
@@ -87,8 +87,20 @@ def _capacity(mean, n_reactions):
 
 
 def _ok(table, what):
-    if np.any(table["status"] != 0):  # RESULTS.successful
-        raise ValueError(f"autocatalysis: {what} reported invalid parameters")
+    """Refuses a table with any failed instance, naming the failure."""
+    bad = np.asarray(table["status"]) != 0  # RESULTS.successful
+    if np.any(bad):
+        names = list(RESULTS._name_to_item)  # member order = codes
+        found = sorted({names[int(c)] for c in np.asarray(table["status"])[bad]})
+        raise ValueError(
+            f"autocatalysis: {what}: {int(bad.sum())} instance(s) ended with "
+            f"{', '.join(found)}"
+            + (
+                " (raise the per-type capacity: the sampled catalysis exceeded it)"
+                if "capacity_exceeded" in found
+                else ""
+            )
+        )
 
 
 def _polymer_instance(key, *, n, f_max, reversible, cap):

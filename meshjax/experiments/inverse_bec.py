@@ -107,19 +107,19 @@ def _slope(x, y):
     return float(np.sum(x * (y - y.mean())) / np.sum(x * x))
 
 
-def _grow_fn(m: int, track: np.ndarray, every: int, distinct: bool):
-    """The per-replica function of a growth stage. `track` (node ids whose degrees are
-    recorded) is closed over: `bianconi_barabasi` needs it concrete (it fixes shapes),
-    so it is a small compiled-in constant and part of the checkpoint identity."""
+def _grow_fn(m: int, every: int, distinct: bool):
+    """The per-replica function of every growth stage: the fitness and the tracked node
+    ids are `shared` data (the same count of tracked ids in every case), so all cases
+    run one compiled program."""
 
-    def grow(key, fitness):
+    def grow(key, case):
         from .. import fitness as F
 
         res = F.bianconi_barabasi(
             key,
-            fitness,
+            case["fitness"],
             m,
-            track=track,
+            track=case["track"],
             record_every=every,
             build_graph=False,
             distinct=distinct,
@@ -172,6 +172,7 @@ def _run(params, ctx: Context) -> Result:
     checkpoints = sorted({max(every, n // 100), n // 10, n})
     times = None
     stalled = []
+    grow = _grow_fn(m, every, bool(p["distinct"]))  # one program for every case
     for i, (family, value, pdf) in enumerate(cases):
         cond = F.condensation_constant(pdf)
         planted = family == "theta" and value == 0.0
@@ -193,9 +194,9 @@ def _run(params, ctx: Context) -> Result:
         t0 = time.perf_counter()
         table = ctx.sweep(
             stage,
-            _grow_fn(m, tr, every, bool(p["distinct"])),
+            grow,
             Grid(),
-            shared=fit,
+            shared={"fitness": np.asarray(fit), "track": tr},
             replicas=reps,
             chunk_size=_batch(reps),
             microbatch=_batch(reps),

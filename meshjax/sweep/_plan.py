@@ -19,6 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._devices import device_mesh
 from .._validate import as_key, check_int
+from . import _programs
 from ._grid import Grid
 
 __all__ = ["estimate_chunk_size"]
@@ -239,6 +240,11 @@ class _Plan:
         an `eval_shape` of one point.
         """
         if padded is not None:
+            stored = _programs.load(self, padded)
+            if stored is not None:  # compiled in an earlier process: no trace at all
+                compiled, spec = stored
+                _cached(self._cache_key("compiled", padded), lambda: compiled)
+                return {k: (tuple(s), np.dtype(d)) for k, (s, d) in spec.items()}
             order: list[str] = []
             traced = self._traced(padded, order)
             out = traced.out_info
@@ -282,7 +288,18 @@ class _Plan:
 
     def compile(self, padded: int):
         def make():
-            return self._traced(padded).lower().compile()
+            stored = _programs.load(self, padded)
+            if stored is not None:
+                return stored[0]
+            compiled = self._traced(padded).lower().compile()
+            spec = self.metric_spec(padded)
+            _programs.save(
+                self,
+                padded,
+                compiled,
+                {k: (list(s), np.dtype(d).str) for k, (s, d) in spec.items()},
+            )
+            return compiled
 
         return _cached(self._cache_key("compiled", padded), make)
 

@@ -1,0 +1,261 @@
+"""Compiled chunk programs kept on disk between processes (`meshjax run`, `meshjax bench`).
+
+JAX's persistent compilation cache lets a second process skip XLA's compilation, but not
+the tracing and lowering before it, which it needs to compute its key; for the quick
+start's ~20 sweep programs those were most of a rerun's wall time (measured: trace 12.5 s
+and lowering 5 s of a 30 s rerun). The sweep therefore also keeps each compiled chunk
+program, serialized with `jax.experimental.serialize_executable`, with its metrics' names,
+shapes and dtypes, under a key made of everything that decides the program:
+
+- the function's identity (`fn_identity`: its code and every value it closes over) and
+  meshjax's own source (a digest of the package's `.py` files), since the function calls
+  meshjax code by global name, which no closure digest sees;
+- the program's signature: chunk shape, microbatch, parameter names and dtypes, the
+  `shared` pytree's structure, shapes, dtypes and static leaves, the key's type and shape;
+- the devices (platform, kinds, ids) and the mesh axis, the JAX and jaxlib versions, the
+  backend's version, `XLA_FLAGS`, `EQX_ON_ERROR` and the x64 flag.
+
+Only functions defined in meshjax are stored (and every function they capture): a user's
+own function may read globals of its module that no key can see, so it is traced as
+always. The store is on only where `enable` was called (the CLI does it, next to the
+compilation cache; `MESHJAX_NO_COMPILATION_CACHE=1` turns both off), and only in a
+single-process run. A damaged or unreadable entry is a miss (the program is compiled and
+the entry rewritten); entries are written atomically; the folder is bounded (least recently
+used first, 1 GiB or `$MESHJAX_PROGRAM_CACHE_MAX_BYTES`) and holds nothing but entries.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from ._store import fn_identity
+
+__all__ = ["enable", "disable", "stats"]
+
+_DIR: Path | None = None
+_LOCK = threading.Lock()
+_SUFFIX = ".program"
+_DEFAULT_MAX_BYTES = 2**30
+stats = {"loaded": 0, "stored": 0}  # this process's hits and writes (tests, logs)
+
+
+def enable(path: str | os.PathLike) -> Path | None:
+    """Keeps compiled chunk programs in `path` (created); returns it, or None if unusable."""
+    global _DIR
+    p = Path(path).expanduser()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    _DIR = p
+    return p
+
+
+def disable() -> None:
+    global _DIR
+    _DIR = None
+
+
+def _active() -> Path | None:
+    if _DIR is None or jax.process_count() > 1:
+        return None
+    return _DIR
+
+
+@functools.cache
+def _source_digest() -> str:
+    """SHA-256 of meshjax's own source files (names and bytes, in a fixed order)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+# Libraries whose functions may be captured by a meshjax function (a type-checking
+# wrapper's closure, a jitted kernel): their code is fixed by their versions.
+_LIBRARIES = (
+    "jax",
+    "jaxlib",
+    "equinox",
+    "jaxtyping",
+    "beartype",
+    "numpy",
+    "diffrax",
+    "lineax",
+    "optimistix",
+    "optax",
+    "functools",
+    "builtins",
+)
+
+
+def _ours(obj: Any, seen: set[int] | None = None, depth: int = 0) -> bool:
+    """Whether `obj` is meshjax code and every function it captures is meshjax's or a
+    library's (a test run wraps meshjax's functions in jaxtyping/beartype checkers)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 12:
+        return True
+    seen.add(id(obj))
+    if isinstance(obj, functools.partial):
+        return _ours(obj.func, seen, depth + 1) and all(
+            _ours(a, seen, depth + 1)
+            for a in (*obj.args, *obj.keywords.values())
+            if callable(a)
+        )
+    if isinstance(obj, types.MethodType):
+        return _ours(obj.__func__, seen, depth + 1)
+    if isinstance(obj, types.FunctionType):
+        module = obj.__module__ or ""
+        if module.split(".")[0] in _LIBRARIES and depth > 0:
+            return True
+        if not module.startswith("meshjax."):
+            return False
+        for cell in obj.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if callable(value) and not isinstance(value, type):
+                if not _ours(value, seen, depth + 1):
+                    return False
+        return True
+    if isinstance(obj, types.BuiltinFunctionType | type):
+        return True
+    module = type(obj).__module__ or ""
+    return module.startswith("meshjax.") or module.split(".")[0] in _LIBRARIES
+
+
+def _jaxlib_version() -> str:
+    try:
+        from jaxlib import version
+
+        return str(version.__version__)
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _key(plan, padded: int) -> str:
+    mesh = plan.mesh
+    devices = mesh.devices.reshape(-1)
+    backend = devices[0].client
+    static_leaves, static_def = jax.tree.flatten(plan.shared_static)
+    described = (
+        plan.fn,
+        padded,
+        plan.microbatch,
+        plan.has_shared,
+        str(plan.shared_def),
+        str(static_def),
+        tuple(static_leaves),
+        tuple((tuple(x.shape), x.dtype.str) for x in plan.shared_leaves),
+        tuple(plan.names),
+        tuple(c.dtype.str for c in plan.host_cols),
+        plan.key_impl,
+        tuple(plan.key_data.shape),
+        tuple(mesh.axis_names),
+        tuple((d.platform, d.device_kind, d.id) for d in devices),
+        backend.platform_version,
+        jax.__version__,
+        _jaxlib_version(),
+        bool(jax.config.jax_enable_x64),
+        os.environ.get("XLA_FLAGS", ""),
+        os.environ.get("EQX_ON_ERROR", ""),
+        _source_digest(),
+    )
+    return fn_identity(described).split(":", 1)[1]
+
+
+def load(plan, padded: int):
+    """`(compiled, spec)` stored for this plan and chunk shape, or None."""
+    folder = _active()
+    if folder is None or not _ours(plan.fn):
+        return None
+    path = folder / (_key(plan, padded) + _SUFFIX)
+    try:
+        entry = pickle.loads(path.read_bytes())
+        payload = entry["payload"]
+        if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
+            return None
+        from jax.experimental.serialize_executable import deserialize_and_load
+
+        devices = list(plan.mesh.devices.reshape(-1))
+        compiled = deserialize_and_load(
+            payload,
+            entry["in_tree"],
+            entry["out_tree"],
+            backend=devices[0].client,
+            execution_devices=devices,
+        )
+        os.utime(path)  # recently used
+    except Exception:  # noqa: BLE001 - a missing, damaged or foreign entry is a miss
+        return None
+    with _LOCK:
+        stats["loaded"] += 1
+    return compiled, entry["spec"]
+
+
+def save(plan, padded: int, compiled, spec) -> None:
+    """Stores `compiled` for this plan (silently nothing where it cannot be serialized)."""
+    folder = _active()
+    if folder is None or not _ours(plan.fn):
+        return
+    try:
+        from jax.experimental.serialize_executable import serialize
+
+        payload, in_tree, out_tree = serialize(compiled)
+        data = pickle.dumps(
+            {
+                "payload": payload,
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "in_tree": in_tree,
+                "out_tree": out_tree,
+                "spec": spec,
+            }
+        )
+        path = folder / (_key(plan, padded) + _SUFFIX)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 - e.g. constants JAX cannot serialize yet
+        return
+    with _LOCK:
+        stats["stored"] += 1
+    _evict(folder)
+
+
+def _max_bytes() -> int:
+    raw = os.environ.get("MESHJAX_PROGRAM_CACHE_MAX_BYTES", "").strip()
+    try:
+        value = int(raw) if raw else _DEFAULT_MAX_BYTES
+    except ValueError:
+        value = _DEFAULT_MAX_BYTES
+    return value if value > 0 else _DEFAULT_MAX_BYTES
+
+
+def _evict(folder: Path) -> None:
+    """Removes least recently used entries (only `*.program` files) beyond the bound."""
+    try:
+        entries = [(p.stat(), p) for p in folder.glob("*" + _SUFFIX)]
+    except OSError:
+        return
+    total = sum(s.st_size for s, _ in entries)
+    limit = _max_bytes()
+    for s, p in sorted(entries, key=lambda e: e[0].st_mtime):
+        if total <= limit:
+            break
+        try:
+            p.unlink()
+            total -= s.st_size
+        except OSError:
+            pass

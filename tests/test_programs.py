@@ -1,0 +1,133 @@
+"""The sweep's store of compiled chunk programs (meshjax/sweep/_programs.py)."""
+
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meshjax.experiments import autocatalysis
+from meshjax.sweep import Grid, _plan, _programs, sweep
+
+
+def _jk(p=0.2):
+    # A real meshjax sweep function (the autocatalysis experiment's Jain-Krishna run).
+    return functools.partial(autocatalysis._jk_run, s=8, p=p, n_steps=20)
+
+
+def _run(fn):
+    table = sweep(fn, Grid(), key=3, replicas=4, chunk_size=4, progress=False)
+    return {k: np.asarray(table[k]) for k in ("lambda1", "acs_size", "n_links")}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    folder = tmp_path / "programs"
+    _programs.enable(folder)
+    monkeypatch.setattr(_programs, "stats", {"loaded": 0, "stored": 0})
+    _plan._CACHE.clear()
+    yield folder
+    _programs.disable()
+    _plan._CACHE.clear()
+
+
+def _no_tracing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("traced although the program was stored")
+
+    monkeypatch.setattr(_plan._Plan, "_traced", refuse)
+
+
+def test_a_stored_program_is_used_without_tracing_and_gives_the_same_bytes(
+    store, monkeypatch
+):
+    first = _run(_jk())
+    assert _programs.stats == {"loaded": 0, "stored": 1}
+    assert len(list(store.glob("*.program"))) == 1
+    _plan._CACHE.clear()  # as in a new process
+    _no_tracing(monkeypatch)
+    again = _run(_jk())
+    assert _programs.stats["loaded"] == 1
+    for k in first:
+        assert first[k].tobytes() == again[k].tobytes()
+
+
+def test_another_captured_value_is_another_program(store):
+    _run(_jk(0.2))
+    _plan._CACHE.clear()
+    _run(_jk(0.3))
+    assert _programs.stats == {"loaded": 0, "stored": 2}
+
+
+def test_functions_outside_meshjax_are_never_stored(store):
+    def mine(key):
+        return {"y": np.float32(1.0) + 0 * key.dtype.itemsize}
+
+    jk = _jk()
+    sweep(lambda key: jk(key), Grid(), key=0, replicas=2, chunk_size=2, progress=False)
+    assert _programs.stats["stored"] == 0
+    assert not list(store.glob("*.program"))
+    assert not _programs._ours(mine)
+    assert _programs._ours(jk)
+
+
+def test_a_damaged_entry_is_a_miss_and_is_rewritten(store, monkeypatch):
+    first = _run(_jk())
+    (entry,) = store.glob("*.program")
+    entry.write_bytes(b"not a program")
+    _plan._CACHE.clear()
+    again = _run(_jk())
+    assert _programs.stats == {"loaded": 0, "stored": 2}
+    for k in first:
+        assert first[k].tobytes() == again[k].tobytes()
+    _plan._CACHE.clear()
+    _no_tracing(monkeypatch)
+    _run(_jk())
+    assert _programs.stats["loaded"] == 1
+
+
+def test_the_bound_removes_only_program_entries(store, monkeypatch):
+    keep = store / "notes.txt"
+    keep.write_text("a user's file")
+    monkeypatch.setenv("MESHJAX_PROGRAM_CACHE_MAX_BYTES", "1")
+    _run(_jk())
+    assert _programs.stats["stored"] == 1
+    assert not list(store.glob("*.program"))  # over the 1-byte bound: evicted
+    assert keep.read_text() == "a user's file"
+
+
+_SCRIPT = textwrap.dedent(
+    """
+    import functools, sys
+    import numpy as np
+    from meshjax.experiments import autocatalysis
+    from meshjax.sweep import Grid, _programs, sweep
+    _programs.enable(sys.argv[1])
+    fn = functools.partial(autocatalysis._jk_run, s=8, p=0.2, n_steps=20)
+    t = sweep(fn, Grid(), key=3, replicas=4, chunk_size=4, progress=False)
+    print(_programs.stats["loaded"], _programs.stats["stored"],
+          np.asarray(t["lambda1"]).tobytes().hex())
+    """
+)
+
+
+def test_a_second_process_loads_the_program(tmp_path):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-c", _SCRIPT, str(tmp_path / "programs")]
+    outs = [
+        subprocess.run(
+            cmd, env=env, cwd=root, capture_output=True, text=True, timeout=300
+        )
+        for _ in range(2)
+    ]
+    for out in outs:
+        assert out.returncode == 0, out.stderr
+    first, second = (o.stdout.split() for o in outs)
+    assert first[:2] == ["0", "1"]  # compiled and stored
+    assert second[:2] == ["1", "0"]  # loaded, nothing compiled
+    assert first[2] == second[2]  # the same bytes
