@@ -204,10 +204,14 @@ def _run(args: argparse.Namespace) -> int:
 
     def write_summary(status: str, **extra) -> None:
         if main_process:
+            from .sweep import _programs
+
             summary.update(
                 status=status,
                 finished_utc=_now(),
                 wall_s=time.perf_counter() - t_start,
+                # compiled sweep programs loaded from / stored to the program store
+                programs=dict(_programs.stats),
                 **extra,
             )
             try:

@@ -27,6 +27,7 @@ def test_cache_is_bounded_locked_and_stamps_old_entries(tmp_path):
         "from meshjax import _cache; import jax, jax.numpy as jnp\n"
         "print(_cache.enable())\n"
         "print(jax.config.jax_compilation_cache_max_size)\n"
+        "from meshjax.sweep import _programs; print(_programs._DIR)\n"
         "jax.jit(lambda x: x + 1)(jnp.ones(3)).block_until_ready()\n",
         {
             "MESHJAX_CACHE_DIR": str(tmp_path),
@@ -34,8 +35,9 @@ def test_cache_is_bounded_locked_and_stamps_old_entries(tmp_path):
             "MESHJAX_NO_COMPILATION_CACHE": "",
         },
     )
-    path, size = out.split()
+    path, size, programs = out.split()
     assert path == str(tmp_path) and int(size) == 123456789
+    assert programs == str(tmp_path / "programs")  # the sweep's program store
     assert (tmp_path / "deadbeef-atime").exists()
     assert (tmp_path / ".lockfile").exists()  # JAX locks a bounded cache
     entries = list(tmp_path.glob("*-cache"))
@@ -44,7 +46,8 @@ def test_cache_is_bounded_locked_and_stamps_old_entries(tmp_path):
 
 def test_cache_can_be_switched_off(tmp_path):
     out = _run(
-        "from meshjax import _cache; print(_cache.enable())",
+        "from meshjax import _cache; print(_cache.enable())\n"
+        "from meshjax.sweep import _programs; print(_programs._DIR)",
         {"MESHJAX_CACHE_DIR": str(tmp_path), "MESHJAX_NO_COMPILATION_CACHE": "1"},
     )
-    assert out.strip() == "None" and not any(tmp_path.iterdir())
+    assert out.split() == ["None", "None"] and not any(tmp_path.iterdir())
