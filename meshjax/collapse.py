@@ -27,6 +27,8 @@ fraction $\alpha_{eff}$; the experiment compares the two directly.
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -59,11 +61,16 @@ __all__ = [
 ]
 
 
-def _real(name, value, low=None, high=None, low_open=False, high_open=False):
-    """A real parameter (scalar or array): concrete checked, traced passed; as float."""
-    x = check_array(
+def _check(name, value, low=None, high=None, low_open=False, high_open=False):
+    """Host side of a real parameter (scalar or array): concrete values checked (naming
+    the argument), traced ones passed on; concrete integers become float."""
+    return check_array(
         name, value, low=low, high=high, low_open=low_open, high_open=high_open
     )
+
+
+def _in(x, low=None, high=None, low_open=False, high_open=False):
+    """Traced side (inside `jit`): `x` as float and whether it is in the domain."""
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = x.astype(jnp.result_type(float))
@@ -71,24 +78,55 @@ def _real(name, value, low=None, high=None, low_open=False, high_open=False):
     return x, ok
 
 
-def _rho_factor(rho, negative_rho: str):
+#: Domain of rho per `negative_rho` mode.
+_RHO_DOMAIN = {
+    "raise": dict(low=0.0, high=1.0, high_open=True),
+    "saturate": dict(high=1.0, high_open=True),
+}
+
+
+def _check_rho(rho, negative_rho: str):
     check_choice("negative_rho", negative_rho, ("raise", "saturate"))
     if negative_rho == "raise":
         try:
-            rho, ok = _real("rho", rho, low=0.0, high=1.0, high_open=True)
+            return _check("rho", rho, **_RHO_DOMAIN["raise"])
         except ValueError as err:
             raise ValueError(
                 f"{err} ((36) is real only there; pass negative_rho='saturate' for "
                 "rho < 0)"
             ) from None
-    else:
-        rho, ok = _real("rho", rho, high=1.0, high_open=True)
+    return _check("rho", rho, **_RHO_DOMAIN["saturate"])
+
+
+def _rho_factor(rho, negative_rho: str):
+    """$1 - \\rho^{1/(1-\\rho)}$ and the domain mask (traced side)."""
+    rho, ok = _in(rho, **_RHO_DOMAIN[negative_rho])
     r = jnp.clip(
         rho, 0.0, None
     )  # saturate: rho < 0 uses the rho = 0 value (documented)
     r_safe = jnp.where((r > 0) & ok, r, 0.5)
     pw = jnp.where(r > 0, jnp.exp(jnp.log(r_safe) / (1 - r_safe)), 0.0)
     return 1 - pw, ok
+
+
+_jit_nr = functools.partial(jax.jit, static_argnames=("negative_rho",))
+
+
+def _dc(rho, J, negative_rho):
+    J, ok_j = _in(J, low=1.0)
+    factor, ok = _rho_factor(rho, negative_rho)
+    return nan_outside(ok & ok_j, (J - 1) / J * factor)
+
+
+def _ae(a, rho, J, negative_rho):
+    a, ok = _in(a, low=0.0, high=1.0)
+    return nan_outside(ok, a + (1 - a) * _dc(rho, J, negative_rho))
+
+
+def _dt(alpha_ext, alpha_crit):
+    a, ok = _in(alpha_ext, low=0.0, high=1.0, high_open=True)
+    crit, ok_c = _in(alpha_crit, low=0.0, high=1.0)
+    return nan_outside(ok & ok_c, (crit - a) / (1 - jnp.where(ok, a, 0.0)))
 
 
 def diversity_correction(
@@ -111,9 +149,14 @@ def diversity_correction(
     Raises:
       ValueError: `rho >= 1`, `rho < 0` with `negative_rho="raise"`, `J < 1`, NaN, inf.
     """
-    J, ok_j = _real("J", J, low=1.0)
-    factor, ok = _rho_factor(rho, negative_rho)
-    return nan_outside(ok & ok_j, (J - 1) / J * factor)
+    J = _check("J", J, low=1.0)
+    rho = _check_rho(rho, negative_rho)
+    return _diversity_correction(rho, J, negative_rho=negative_rho)
+
+
+@_jit_nr
+def _diversity_correction(rho, J, negative_rho):
+    return _dc(rho, J, negative_rho)
 
 
 def alpha_eff(
@@ -128,9 +171,15 @@ def alpha_eff(
     Raises:
       ValueError: `alpha_ext` outside [0, 1], or as `diversity_correction`.
     """
-    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0)
-    out = a + (1 - a) * diversity_correction(rho, J, negative_rho=negative_rho)
-    return nan_outside(ok, out)
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    J = _check("J", J, low=1.0)
+    rho = _check_rho(rho, negative_rho)
+    return _alpha_eff(a, rho, J, negative_rho=negative_rho)
+
+
+@_jit_nr
+def _alpha_eff(a, rho, J, negative_rho):
+    return _ae(a, rho, J, negative_rho)
 
 
 def avoids_collapse(
@@ -146,8 +195,17 @@ def avoids_collapse(
     A traced input outside its domain gives False there (a bool has no NaN); use
     `alpha_eff` to see the NaN.
     """
-    crit, ok = _real("alpha_crit", alpha_crit, low=0.0, high=1.0)
-    return ok & (alpha_eff(alpha_ext, rho, J, negative_rho=negative_rho) > crit)
+    crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    J = _check("J", J, low=1.0)
+    rho = _check_rho(rho, negative_rho)
+    return _avoids_collapse(a, rho, J, crit, negative_rho=negative_rho)
+
+
+@_jit_nr
+def _avoids_collapse(a, rho, J, crit, negative_rho):
+    crit, ok = _in(crit, low=0.0, high=1.0)
+    return ok & (_ae(a, rho, J, negative_rho) > crit)
 
 
 def d_threshold(
@@ -158,9 +216,12 @@ def d_threshold(
     Args:
       alpha_ext: In [0, 1); alpha_crit: in [0, 1].
     """
-    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
-    crit, ok_c = _real("alpha_crit", alpha_crit, low=0.0, high=1.0)
-    return nan_outside(ok & ok_c, (crit - a) / (1 - jnp.where(ok, a, 0.0)))
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
+    crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    return _d_threshold(a, crit)
+
+
+_d_threshold = jax.jit(_dt)
 
 
 def j_min(
@@ -180,7 +241,15 @@ def j_min(
       Float array (so that `inf` is representable), broadcast shape; NaN where a traced
       input is outside its domain.
     """
-    x = d_threshold(alpha_ext, alpha_crit)
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
+    crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    rho = _check_rho(rho, negative_rho)
+    return _j_min(rho, a, crit, negative_rho=negative_rho)
+
+
+@_jit_nr
+def _j_min(rho, a, crit, negative_rho):
+    x = _dt(a, crit)
     c, ok = _rho_factor(rho, negative_rho)
     ratio = x / c
     bound = 1 / (1 - jnp.where(ratio < 1, ratio, 0.0))
@@ -202,7 +271,15 @@ def j_min_chapter(
     Differs from `j_min` by one where $1/(1-x/c)$ is an integer (the ceiling then gives a
     $J$ with equality in (37), not strict inequality) and is meaningless for $x \ge c$.
     """
-    x = d_threshold(alpha_ext, alpha_crit)
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
+    crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    rho = _check_rho(rho, negative_rho)
+    return _j_min_chapter(rho, a, crit, negative_rho=negative_rho)
+
+
+@_jit_nr
+def _j_min_chapter(rho, a, crit, negative_rho):
+    x = _dt(a, crit)
     c, ok = _rho_factor(rho, negative_rho)
     return nan_outside(ok, jnp.ceil(1 / (1 - x / c)))
 
@@ -214,8 +291,15 @@ def gaussian_kl(mu: Float[ArrayLike, ...], var: Float[ArrayLike, ...]) -> Array:
       mu: Mean (finite); var: variance $\sigma^2 > 0$. NaN where a traced input is
         outside its domain.
     """
-    mu, ok = _real("mu", mu)
-    var, ok_v = _real("var", var, low=0.0, low_open=True)
+    mu = _check("mu", mu)
+    var = _check("var", var, low=0.0, low_open=True)
+    return _gaussian_kl(mu, var)
+
+
+@jax.jit
+def _gaussian_kl(mu, var):
+    mu, ok = _in(mu)
+    var, ok_v = _in(var, low=0.0, low_open=True)
     return nan_outside(ok & ok_v, _kl(mu, var))
 
 
@@ -331,25 +415,37 @@ def simulate_collapse(
     J_np = np.asarray(J)
     if np.any(J_np != np.round(J_np)):
         raise ValueError(f"`J` must hold whole numbers >= 1; got {J_np!r}")
-    a, ok = _real("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
     n_samples = check_int("n_samples", n_samples, min_value=2)
     n_steps = check_int("n_steps", n_steps, min_value=1)
     check_choice("source", source, ("pool", "others"))
     ddof = check_int("ddof", ddof, min_value=0, max_value=1)
-    shape = np.broadcast_shapes(J_np.shape, np.shape(a))
-    dtype = jnp.result_type(a, float)
-    Jf = jnp.broadcast_to(jnp.asarray(J_np, jnp.int32), shape).reshape(-1)
+    return _simulate(
+        key,
+        np.asarray(J_np, np.int32),
+        a,
+        J_pad=int(J_np.max()),
+        n=n_samples,
+        G=n_steps,
+        source=source,
+        ddof=ddof,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("J_pad", "n", "G", "source", "ddof"))
+def _simulate(key, J, a, J_pad, n, G, source, ddof):
+    a, ok = _in(a, low=0.0, high=1.0)
+    shape = jnp.broadcast_shapes(J.shape, a.shape)
+    Jf = jnp.broadcast_to(J, shape).reshape(-1)
     okf = jnp.broadcast_to(ok, shape).reshape(-1)
-    af = jnp.broadcast_to(jnp.asarray(a, dtype), shape).reshape(-1)
+    af = jnp.broadcast_to(a, shape).reshape(-1)
     af = jnp.where(okf, af, 0.5)
     keys = jax.vmap(lambda i: jr.fold_in(key, i))(jnp.arange(Jf.shape[0]))
-    kl, var = _run_batch(
-        keys, Jf, af, int(J_np.max()), n_samples, n_steps, source, ddof
-    )
+    kl, var = _run_batch(keys, Jf, af, J_pad, n, G, source, ddof)
     bad = ~okf[:, None]
     return CollapseRun(
-        kl=jnp.where(bad, jnp.nan, kl).reshape(*shape, n_steps),
-        var=jnp.where(bad, jnp.nan, var).reshape(*shape, n_steps),
+        kl=jnp.where(bad, jnp.nan, kl).reshape(*shape, G),
+        var=jnp.where(bad, jnp.nan, var).reshape(*shape, G),
         status=jax.tree_util.tree_map(
             lambda s: s.reshape(shape),
             jax.tree_util.tree_map(
@@ -387,8 +483,15 @@ def stationary_kl_single(
     Returns:
       The estimate (an array; NaN where a traced input is outside its domain).
     """
-    alpha, ok = _real("alpha", alpha, low=0.0, high=1.0)
-    n, ok_n = _real("n_samples", n_samples, low=1.0)
+    alpha = _check("alpha", alpha, low=0.0, high=1.0)
+    n = _check("n_samples", n_samples, low=1.0)
+    return _stationary_kl_single(alpha, n)
+
+
+@jax.jit
+def _stationary_kl_single(alpha, n):
+    alpha, ok = _in(alpha, low=0.0, high=1.0)
+    n, ok_n = _in(n, low=1.0)
     pos = alpha > 0
     a_s = jnp.where(pos, alpha, 1.0)
     out = jnp.where(pos, 1.0 / (n * a_s * (2 - a_s)), jnp.inf)

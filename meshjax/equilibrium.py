@@ -580,6 +580,11 @@ def measured_critical_mass(n: RealLike, ratio: RealLike) -> Float[Array, ...]:
         )
     if not is_traced(n) and np.any(np.diff(np.asarray(n)) <= 0):
         raise ValueError("`n` must be increasing")
+    return _measured_critical_mass(n, r)
+
+
+@jax.jit
+def _measured_critical_mass(n, r):
     dtype = jnp.result_type(n.dtype, r.dtype)
     n, r = jnp.asarray(n).astype(dtype), jnp.asarray(r).astype(dtype)
     above = r >= 1.0
@@ -675,6 +680,11 @@ def classify_phases(
         raise ValueError(f"`low`={low} must be < `high`={high}")
     c = check_array("c_mesh", c_mesh, ndim=1, nonempty=True, finite=False)
     r0 = check_array("r0", r0, ndim=1, shape=c.shape, finite=False)
+    return _classify_phases(c, r0, low, high)
+
+
+@jax.jit
+def _classify_phases(c, r0, low, high):
     dtype = jnp.result_type(c.dtype, r0.dtype)
     c, r0 = jnp.asarray(c).astype(dtype), jnp.asarray(r0).astype(dtype)
     low, high = (jnp.asarray(x).astype(dtype) for x in (low, high))
@@ -697,7 +707,11 @@ def uniform_entropy(width: RealLike) -> Float[Array, ...]:
     Args:
       width: $w \ge 0$, any shape (may be traced: NaN where outside the domain).
     """
-    w = check_array("width", width, low=0.0)
+    return _uniform_entropy(check_array("width", width, low=0.0))
+
+
+@jax.jit
+def _uniform_entropy(w):
     w = jnp.asarray(w)
     w = w.astype(jnp.result_type(float)) if w.dtype.kind != "f" else w
     return nan_outside(in_domain(w, low=0.0), jnp.log(2.0 * w))
@@ -710,7 +724,11 @@ def discrete_entropy(p: RealLike) -> Float[Array, ...]:
       p: Non-negative weights `(..., K)` (may be traced: NaN where an entry is negative
         or not finite).
     """
-    p = check_array("p", p, ndim=tuple(range(1, 33)), low=0.0)
+    return _discrete_entropy(check_array("p", p, ndim=tuple(range(1, 33)), low=0.0))
+
+
+@jax.jit
+def _discrete_entropy(p):
     p = jnp.asarray(p)
     p = p.astype(jnp.result_type(float)) if p.dtype.kind != "f" else p
     ok = jnp.all(in_domain(p, low=0.0), axis=-1)

@@ -51,10 +51,16 @@ def r0_mesh(
       $R_0^{\mathrm{mesh}}$, broadcast shape, floating point; NaN where a traced input
       is outside its domain.
     """
-    n = _real(check_array("n_nodes", n_nodes, low=0.0, low_open=True))
-    b = _real(check_array("beta", beta, low=0.0, high=1.0))
-    v = _real(check_array("value", value, low=0.0))
-    d = _real(check_array("attrition", attrition, low=0.0, low_open=True))
+    n = check_array("n_nodes", n_nodes, low=0.0, low_open=True)
+    b = check_array("beta", beta, low=0.0, high=1.0)
+    v = check_array("value", value, low=0.0)
+    d = check_array("attrition", attrition, low=0.0, low_open=True)
+    return _r0_mesh(n, b, v, d)
+
+
+@jax.jit
+def _r0_mesh(n, b, v, d):
+    n, b, v, d = (_real(x) for x in (n, b, v, d))
     dtype = jnp.result_type(n, b, v, d)
     n, b, v, d = (x.astype(dtype) for x in (n, b, v, d))
     ok = (
@@ -85,7 +91,12 @@ def giant_component_fraction_theory(r0: ArrayLike) -> Float[Array, ...]:
       $S_\infty$, same shape, floating point; NaN where a traced `r0` is negative, NaN
       or infinite.
     """
-    r0 = _real(check_array("r0", r0, low=0.0))
+    return _giant_theory(check_array("r0", r0, low=0.0))
+
+
+@jax.jit
+def _giant_theory(r0):
+    r0 = _real(r0)
     ok = in_domain(r0, low=0.0)
     safe = jnp.where(ok, r0, jnp.zeros_like(r0))
     return nan_outside(ok, _s_inf(safe))

@@ -174,7 +174,7 @@ def _regime_map(p, log):
     )
     log(f"regime map: {P0.size} points, one vmapped solve to t1={p['t1']}")
     sol = gr.solve(params, C0, float(p["t1"]), n_save=201)
-    Phi = np.asarray(params.Phi)
+    Phi = np.asarray(params.lam) + np.asarray(params.phi) - 1  # params.Phi, on host
     chapter = np.where(
         H > 0,
         gr.REGIME_A,

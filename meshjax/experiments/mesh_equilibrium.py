@@ -206,7 +206,9 @@ def run(p, ctx: Context) -> Result:
     validate(p)
     J, n_max, rho = p["n_tasks"], p["n_max"], p["rho"]
     dtype = jnp.result_type(float)
-    params = sp.ThresholdParams(demand=jnp.full((J,), p["demand_total"] / J, dtype))
+    params = sp.ThresholdParams(
+        demand=jnp.asarray(np.full((J,), p["demand_total"] / J), dtype)
+    )
     # Host-side draws, from the stage keys (not sweep points): the capabilities'
     # uniforms and the agent types of the Theorem 6.1(e) sweep.
     ku = ctx.stage_key("agents")
@@ -221,7 +223,8 @@ def run(p, ctx: Context) -> Result:
         "M": jnp.asarray(p["M"], dtype),
         "c_cent": jnp.asarray(p["c_cent"], dtype),
     }
-    cap = np.asarray(_fitness(u, p["fitness_width"]))
+    u_np = np.asarray(u)  # host copy: the capabilities below are numpy post-processing
+    cap = _fitness(u_np, p["fitness_width"])
     tables, findings, extras, timings = {}, [], {}, {}
     decisive = (
         n_max >= 3000
@@ -472,7 +475,7 @@ def run(p, ctx: Context) -> Result:
     ent_rows = []
     for i, w in enumerate(p["widths"], start=1):
         mw, sw = _mean_sem(n_star_all[i])
-        cap_w = np.asarray(_fitness(u, w))
+        cap_w = _fitness(u_np, w)
         pw = _pred16(p)
         for _ in range(3):
             pw = _pred16(p, float(np.mean(cap_w[: int(round(pw))])))

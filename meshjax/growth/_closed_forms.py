@@ -6,6 +6,7 @@ Every function here is a formula: concrete arguments outside their domain raise
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
@@ -20,8 +21,13 @@ def _params(params) -> GrowthParams:
 
 
 def _c0(C0):
-    C0 = check_field("C0", C0, 0.0, None, True, False)
-    return C0, in_domain(C0, low=0.0, low_open=True)
+    """Host-side check of `C0` (concrete values raise); traced values pass on."""
+    return check_field("C0", C0, 0.0, None, True, False)
+
+
+def _c0_ok(C0):
+    """Traced-side domain check of `C0` (inside `jit`)."""
+    return in_domain(C0, low=0.0, low_open=True)
 
 
 def closed_form(
@@ -46,8 +52,13 @@ def closed_form(
     """
     p = _params(params)
     t = check_field("t", t, 0.0, None, False, False)
-    C0, ok = _c0(C0)
-    ok = ok & params_ok(p) & in_domain(t, low=0.0)
+    C0 = _c0(C0)
+    return _closed_form(t, p, C0)
+
+
+@jax.jit
+def _closed_form(t, p, C0):
+    ok = _c0_ok(C0) & params_ok(p) & in_domain(t, low=0.0)
     a, Phi, d = p.a(), p.Phi, p.delta
     log_c0 = jnp.log(C0)
     one = jnp.abs(Phi - 1) < 1e-12
@@ -82,8 +93,13 @@ def closed_form_exp_variety(
     """
     p = _params(params)
     t = check_field("t", t, 0.0, None, False, False)
-    C0, ok = _c0(C0)
-    ok = ok & params_ok(p) & in_domain(t, low=0.0)
+    C0 = _c0(C0)
+    return _closed_form_exp_variety(t, p, C0)
+
+
+@jax.jit
+def _closed_form_exp_variety(t, p, C0):
+    ok = _c0_ok(C0) & params_ok(p) & in_domain(t, low=0.0)
     k = p.gamma_J * p.g_J
     k_safe = jnp.where(k != 0, k, 1.0)
     integral = jnp.where(k != 0, jnp.expm1(k_safe * t) / k_safe, t)
@@ -98,8 +114,12 @@ def singularity_time(params: GrowthParams, C0: Float[ArrayLike, ...]) -> Array:
     outside its domain; `C0` in $(0, \infty)$.
     """
     p = _params(params)
-    C0, ok = _c0(C0)
-    ok = ok & params_ok(p)
+    return _singularity_time(p, _c0(C0))
+
+
+@jax.jit
+def _singularity_time(p, C0):
+    ok = _c0_ok(C0) & params_ok(p)
     a, Phi = p.a(), p.Phi
     above = (Phi > 1) & (a > 0)
     e = jnp.where(above, Phi - 1, 1.0)
@@ -112,13 +132,19 @@ def unstable_point(params: GrowthParams) -> Array:
 
     `inf` where $\Phi \le 1$ or $a = 0$; NaN where a traced field is outside its domain.
     """
-    p = _params(params)
+    return _unstable_point(_params(params))
+
+
+def _unstable_point_fn(p):
     a, Phi = p.a(), p.Phi
     e = jnp.where(Phi != 1, Phi - 1, 1.0)
     out = jnp.where(
         (Phi > 1) & (a > 0), (p.delta / jnp.where(a > 0, a, 1.0)) ** (1 / e), jnp.inf
     )
     return nan_outside(params_ok(p), out)
+
+
+_unstable_point = jax.jit(_unstable_point_fn)
 
 
 def blowup_time(params: GrowthParams, C0: Float[ArrayLike, ...]) -> Array:
@@ -129,8 +155,12 @@ def blowup_time(params: GrowthParams, C0: Float[ArrayLike, ...]) -> Array:
     exceeds it. `C0` in $(0, \infty)$; NaN where a traced input is outside its domain.
     """
     p = _params(params)
-    C0, ok = _c0(C0)
-    ok = ok & params_ok(p)
+    return _blowup_time(p, _c0(C0))
+
+
+@jax.jit
+def _blowup_time(p, C0):
+    ok = _c0_ok(C0) & params_ok(p)
     a, Phi, d = p.a(), p.Phi, p.delta
     above = (Phi > 1) & (a > 0)
     e = jnp.where(above, Phi - 1, 1.0)
@@ -149,7 +179,11 @@ def steady_state(params: GrowthParams) -> Array:
     Returns `inf` where $\Phi \ge 1$ or $\delta = 0$ (no finite steady state); NaN where a
     traced field is outside its domain.
     """
-    p = _params(params)
+    return _steady_state(_params(params))
+
+
+@jax.jit
+def _steady_state(p):
     a, Phi, d = p.a(), p.Phi, p.delta
     ok = (Phi < 1) & (d > 0) & (a > 0)
     e = jnp.where(ok, 1 - Phi, 1.0)

@@ -179,6 +179,11 @@ def phi_eff(phi0: Float[ArrayLike, ...], beta_auto: Float[ArrayLike, ...]) -> Ar
     """
     phi0 = check_field("phi0", phi0, None, 1.0, False, True)
     beta_auto = check_field("beta_auto", beta_auto, 0.0, 1.0, False, True)
+    return _phi_eff(phi0, beta_auto)
+
+
+@jax.jit
+def _phi_eff(phi0, beta_auto):
     ok = in_domain(phi0, high=1.0, high_open=True) & in_domain(
         beta_auto, low=0.0, high=1.0, high_open=True
     )
@@ -192,6 +197,11 @@ def beta_threshold(phi0: Float[ArrayLike, ...]) -> Array:
       ValueError: `phi0` outside (0, 1), NaN or inf (NaN output for a traced one).
     """
     phi0 = check_field("phi0", phi0, 0.0, 1.0, True, True)
+    return _beta_threshold(phi0)
+
+
+@jax.jit
+def _beta_threshold(phi0):
     ok = in_domain(phi0, low=0.0, high=1.0, low_open=True, high_open=True)
     return nan_outside(ok, (1 - phi0) / phi0)
 
@@ -206,5 +216,10 @@ def composite_elasticity(
     """
     lam = check_field("lam", lam, 0.0, 1.0, True, False)
     phi = check_field("phi", phi, None, None, False, False)
+    return _composite_elasticity(lam, phi)
+
+
+@jax.jit
+def _composite_elasticity(lam, phi):
     ok = in_domain(lam, low=0.0, high=1.0, low_open=True) & in_domain(phi)
     return nan_outside(ok, lam + phi - 1)

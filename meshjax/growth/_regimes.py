@@ -3,12 +3,13 @@ r"""Regimes of (22) (Definition 11.1 / Theorem 11.2), from parameters or from tr
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._results import RESULTS
 from .._validate import check_real, in_domain
-from ._closed_forms import _c0, _params, unstable_point
+from ._closed_forms import _c0, _c0_ok, _params, _unstable_point_fn
 from ._params import GrowthParams, params_ok
 from ._solve import GrowthSolution
 
@@ -40,12 +41,17 @@ def regime_from_params(
       tol: Tolerance $\ge 0$ of the knife edge $\Phi = 1$.
     """
     p = _params(params)
-    C0, ok = _c0(C0)
+    C0 = _c0(C0)
     tol = check_real("tol", tol, low=0.0)
-    ok = ok & params_ok(p) & in_domain(tol, low=0.0)
+    return _regime_from_params(p, C0, tol)
+
+
+@jax.jit
+def _regime_from_params(p, C0, tol):
+    ok = _c0_ok(C0) & params_ok(p) & in_domain(tol, low=0.0)
     a, Phi, d = p.a(), p.Phi, p.delta
     knife = jnp.abs(Phi - 1) <= tol
-    c_u = unstable_point(p)
+    c_u = _unstable_point_fn(p)
     r_h0 = jnp.where(
         knife,
         jnp.where(a > d, REGIME_B, jnp.where(a == d, REGIME_A, REGIME_DECAY)),

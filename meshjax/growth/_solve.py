@@ -2,6 +2,7 @@ r"""The growth ODE (22)/(26)/(28) on $(\ln C, J)$ and its batched diffrax solve.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import diffrax
@@ -256,12 +257,7 @@ def solve(
         blowup_factor = check_real(
             "blowup_factor", blowup_factor, low=1.0, low_open=True
         )
-    flat, (c0,), shape, dtype = _broadcast_params(params, C0)
-    if blowup_factor is None:
-        blowup_factor = 1e9 if jnp.finfo(dtype).bits >= 64 else 1e5
-    if ts is None:
-        ts = jnp.linspace(0.0, 1.0, n_save, dtype=dtype) * jnp.asarray(t1, dtype)
-    else:
+    if ts is not None:
         ts = check_array("ts", ts, ndim=1, low=0.0, nonempty=True)
         if not is_traced(ts) and not is_traced(t1):
             ts_np = np.asarray(ts)
@@ -269,6 +265,28 @@ def solve(
                 raise ValueError(
                     f"`ts` must be increasing within [0, t1={t1}], got {ts_np!r}"
                 )
+    return _solve(
+        params,
+        C0,
+        t1,
+        ts,
+        rtol,
+        atol,
+        blowup_factor,
+        n_save=n_save,
+        max_steps=max_steps,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("n_save", "max_steps"))
+def _solve(params, C0, t1, ts, rtol, atol, blowup_factor, n_save, max_steps):
+    """Everything numeric of `solve` after the host-side checks, as one program."""
+    flat, (c0,), shape, dtype = _broadcast_params(params, C0)
+    if blowup_factor is None:
+        blowup_factor = 1e9 if jnp.finfo(dtype).bits >= 64 else 1e5
+    if ts is None:
+        ts = jnp.linspace(0.0, 1.0, n_save, dtype=dtype) * jnp.asarray(t1, dtype)
+    else:
         ts = jnp.asarray(ts, dtype)
     d_rtol, d_atol = default_tols(dtype)
     rtol = d_rtol if rtol is None else rtol
