@@ -134,50 +134,71 @@ def diffuse(
     Cost: $K$ Laplacian mat-vecs, O(K (E + t n) b) work, O(t n b) memory; one compile per
     (shape, $K$).
     """
+    graph, u0, times, ell, tol, n_terms = _diffuse_setup(
+        graph, u0, times, tol, spectral_bound, n_terms
+    )
+    if n_terms is None:  # no times
+        return jnp.zeros((0,) + u0.shape, _state_dtype(u0))
+    return _chebyshev_apply(graph, u0, times, ell, tol, n_terms)
+
+
+def _state_dtype(u0) -> jnp.dtype:
+    """The float dtype `diffuse` computes in: `u0`'s, or the default float for ints."""
+    if jnp.issubdtype(u0.dtype, jnp.floating):
+        return jnp.dtype(u0.dtype)
+    return jnp.dtype(jnp.result_type(float))
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _max_strength(graph: Graph, dtype) -> Array:
+    """The largest (weighted) degree in `dtype` (one compiled program per graph)."""
+    return jnp.max(_strengths(graph, dtype))
+
+
+def _diffuse_setup(graph, u0, times, tol, spectral_bound, n_terms):
+    """`diffuse`'s concrete checks and its static term count (`None` for no times).
+
+    Returns `(graph, u0, times, ell, tol, n_terms)` for `_chebyshev_core`: `ell` is
+    `None` for the default bound, twice the largest degree (formed inside the compiled
+    program).
+    """
     graph = _graph(graph)
     n = graph.n_nodes
     u0 = check_array("u0", u0, ndim=(1, 2))
     u0 = check_array("u0", u0, shape=(n,) if u0.ndim == 1 else (n, None))
-    if not jnp.issubdtype(u0.dtype, jnp.floating):
-        u0 = jnp.asarray(u0, jnp.result_type(float))
-    dtype = u0.dtype
+    dtype = _state_dtype(u0)
     times = check_array("times", times, ndim=(0, 1), low=0.0)
     if n_terms is not None:
         n_terms = check_int("n_terms", n_terms, min_value=2)
     if tol is None:
         tol = 1e-12 if dtype == jnp.float64 else 1e-6
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
-    s_max = jnp.max(_strengths(graph, dtype))
-    if spectral_bound is None:
-        ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
-    else:
+    ell = None
+    s_max = None  # concrete s_max, computed only where the host needs it
+    if spectral_bound is not None:
         ell = check_real("spectral_bound", spectral_bound, low=0.0, low_open=True)
-        if not is_traced((ell, s_max)) and ell < float(s_max):
-            raise ValueError(
-                f"`spectral_bound`={ell} is below the largest (weighted) degree "
-                f"{float(s_max)}, so below lambda_max(L); allowed: >= {float(s_max)}"
-            )
-    scalar = np.ndim(times) == 0
-    t_arr = jnp.atleast_1d(times)
-    if t_arr.shape[0] == 0:
-        return jnp.zeros((0,) + u0.shape, dtype)
+        if not is_traced((ell, graph)):
+            s_max = float(_max_strength(graph, dtype))
+            if ell < s_max:
+                raise ValueError(
+                    f"`spectral_bound`={ell} is below the largest (weighted) degree "
+                    f"{s_max}, so below lambda_max(L); allowed: >= {s_max}"
+                )
+    if np.ndim(times) == 1 and np.shape(times)[0] == 0:
+        return graph, u0, times, ell, tol, None
     if n_terms is None:
         if is_traced((times, tol, ell, graph)):
             n_terms = TRACED_TERMS
         else:
-            a_max = 0.5 * float(np.max(np.asarray(times))) * float(ell)
+            if ell is None:
+                s_max = float(_max_strength(graph, dtype))
+                ell_c = 2.0 * s_max if s_max > 0 else 1.0  # any bound > 0 if no edges
+            else:
+                ell_c = float(ell)
+            a_max = 0.5 * float(np.max(np.asarray(times))) * ell_c
             k = _chebyshev_exp_coeffs(a_max, float(tol)).size
             n_terms = max(8, -(-k // 8) * 8)  # round up: fewer recompiles
-    out = _chebyshev_apply(
-        graph,
-        u0,
-        jnp.asarray(t_arr, dtype),
-        jnp.asarray(ell, dtype),
-        jnp.asarray(tol, dtype),
-        jnp.asarray(s_max, dtype),
-        n_terms,
-    )
-    return out[0] if scalar else out
+    return graph, u0, times, ell, tol, n_terms
 
 
 def _chebyshev_exp_coeffs(a: float, tol: float) -> np.ndarray:
@@ -226,17 +247,30 @@ def _bessel_weights(a: Array, k: int) -> tuple[Array, Array]:
     return w[:, :k], tail
 
 
-@functools.partial(jax.jit, static_argnums=(6,))
-def _chebyshev_apply(
+@functools.partial(jax.jit, static_argnums=(5,))
+def _chebyshev_apply(graph, u0, times, ell, tol, n_terms: int) -> Array:
+    """`diffuse` after its checks: one compiled program per (graph, shapes, K)."""
+    out = _chebyshev_core(graph, u0, times, ell, tol, n_terms)
+    return out[0] if jnp.ndim(times) == 0 else out
+
+
+def _chebyshev_core(
     graph: Graph,
     u0: Array,
     times: Array,
-    ell: Array,
+    ell: Array | None,
     tol: Array,
-    s_max: Array,
     n_terms: int,
 ) -> Array:
-    dtype = u0.dtype
+    """$e^{-tL} u_0$ at `times` (scalar or `(t,)`), shape `(t, n, *b)`; traced body."""
+    dtype = _state_dtype(u0)
+    u0 = jnp.asarray(u0, dtype)
+    times = jnp.asarray(jnp.atleast_1d(times), dtype)
+    s_max = jnp.max(_strengths(graph, dtype))
+    if ell is None:
+        ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
+    ell = jnp.asarray(ell, dtype)
+    tol = jnp.asarray(tol, dtype)
     ok_t = in_domain(times, low=0.0)  # (t,)
     ok = (
         in_domain(ell, low=0.0, low_open=True)
@@ -294,10 +328,19 @@ def consensus_distance(u: ArrayLike | Sequence) -> Array:
       Shape `()`, `(t,)` or `(t, b)`.
     """
     u = check_array("u", u, ndim=(1, 2, 3), nonempty=True)
+    if is_traced(u):
+        return _consensus_distance(u)
+    return _consensus_distance_jit(u)  # one compiled program, not one per op
+
+
+def _consensus_distance(u: Array) -> Array:
     if not jnp.issubdtype(u.dtype, jnp.floating):
         u = jnp.asarray(u, jnp.result_type(float))
     axis = 0 if u.ndim == 1 else 1
     return jnp.linalg.norm(u - jnp.mean(u, axis=axis, keepdims=True), axis=axis)
+
+
+_consensus_distance_jit = jax.jit(_consensus_distance)
 
 
 class DecayCurve(AbstractResult):
@@ -355,21 +398,36 @@ def consensus_decay(
     else:
         lam = check_real("lambda2", lambda2, low=0.0)
         status = RESULTS.successful
-    times = jnp.atleast_1d(check_array("times", times, ndim=(0, 1), low=0.0))
-    u = diffuse(graph, u0, times, tol=tol, n_terms=n_terms)
+    times = check_array("times", times, ndim=(0, 1), low=0.0)
+    graph, u0, times, _, tol_c, n_terms = _diffuse_setup(
+        graph, u0, times, tol, None, n_terms
+    )
+    if n_terms is None:  # no times: the distance of no states
+        consensus_distance(np.zeros((0,) + tuple(u0.shape)))  # raises
+    return _consensus_decay(
+        graph, u0, times, lam, status, tol_c, n_terms, tol is not None
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(6, 7))
+def _consensus_decay(
+    graph, u0, times, lam, status, tol, n_terms: int, tol_given: bool
+) -> DecayCurve:
+    """`consensus_decay` after its checks: one compiled program per (graph, shapes, K)."""
+    u = _chebyshev_core(graph, u0, times, None, tol, n_terms)  # (t, n, *b)
     dtype = u.dtype
     lam = jnp.asarray(lam, dtype)
-    t = jnp.asarray(times, dtype)
-    d0 = consensus_distance(jnp.asarray(u0, dtype)[None])[0]
+    t = jnp.asarray(jnp.atleast_1d(times), dtype)
+    d0 = _consensus_distance(jnp.asarray(u0, dtype)[None])[0]
     shape = (-1,) + (1,) * (d0.ndim)
     bound = jnp.exp(-lam * t).reshape(shape) * d0
     ok = in_domain(lam, low=0.0) & jnp.all(in_domain(t, low=0.0))
-    if tol is not None:
+    if tol_given:
         ok &= in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
     status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
     return DecayCurve(
         times=t,
-        distance=nan_outside(ok, consensus_distance(u)),
+        distance=nan_outside(ok, _consensus_distance(u)),
         bound=nan_outside(ok, bound),
         lambda2=nan_outside(ok, lam),
         status=status,
@@ -496,12 +554,17 @@ def fiedler(
         raise ValueError(
             f"`graph` has n_nodes={n}: Lanczos on 1-perp needs n >= 3; use method='dense'"
         )
-    return _fiedler(
-        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
-    )
+    return _fiedler(graph, _as_dtype(tol, dtype), dense, m, min(k, m - 1), max_restarts)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def _as_dtype(x, dtype):
+    """`x` as `dtype`: a NumPy scalar when concrete (no compiled conversion program)."""
+    return jnp.asarray(x, dtype) if is_traced(x) else np.asarray(x, dtype)
+
+
+# `max_restarts` is a traced argument (the Lanczos while-loop bound): changing it does not
+# recompile; the compiled program depends on the graph's structure, `dense`, `m` and `k`.
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
 def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     n = graph.n_nodes
     dtype = tol.dtype
@@ -636,6 +699,11 @@ def leading_adjacency(
       A `SpectralResult` (`n_components` = -1; status `successful`, `not_converged` or
       `invalid_parameter`).
     """
+    return _leading(*_leading_args(graph, tol, basis_size, keep, max_restarts, dtype))
+
+
+def _leading_args(graph, tol, basis_size, keep, max_restarts, dtype) -> tuple:
+    """`leading_adjacency`'s checks; the arguments of `_leading`."""
     graph = _graph(graph)
     dtype = _float_dtype(dtype)
     m, k, max_restarts, tol = _lanczos_options(
@@ -644,12 +712,10 @@ def leading_adjacency(
     n = graph.n_nodes
     dense = n <= 64
     m = min(m, n)
-    return _leading(
-        graph, jnp.asarray(tol, dtype), dense, m, min(k, m - 1), max_restarts
-    )
+    return graph, _as_dtype(tol, dtype), dense, m, min(k, m - 1), max_restarts
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))  # max_restarts traced, as above
 def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     n = graph.n_nodes
     dtype = tol.dtype
@@ -718,10 +784,14 @@ def spectral_radius(
 # ---------------------------------------------------------------------------------------
 
 
-def _nonneg(name: str, x, *, positive: bool = False) -> tuple[Array, Array]:
-    """A non-negative (positive) real array argument, as the default float, and its
-    in-domain mask (all true for concrete values, which are checked here)."""
-    x = check_array(name, x, low=0.0, low_open=positive)
+def _nonneg(name: str, x, *, positive: bool = False) -> Array:
+    """A non-negative (positive) real array argument: concrete values checked here,
+    traced ones checked inside (`_nonneg_in`)."""
+    return check_array(name, x, low=0.0, low_open=positive)
+
+
+def _nonneg_in(x, *, positive: bool = False) -> tuple[Array, Array]:
+    """Inside the compiled formula: `x` as the default float and its in-domain mask."""
     x = jnp.asarray(x, jnp.result_type(float))
     return x, in_domain(x, low=0.0, low_open=positive)
 
@@ -739,9 +809,18 @@ def mesh_bandwidth(
       mean_degree: $\langle k\rangle \ge 0$.
       link_capacity: $c \ge 0$.
     """
-    n, ok_n = _nonneg("n_nodes", n_nodes)
-    k, ok_k = _nonneg("mean_degree", mean_degree)
-    c, ok_c = _nonneg("link_capacity", link_capacity)
+    return _mesh_bandwidth(
+        _nonneg("n_nodes", n_nodes),
+        _nonneg("mean_degree", mean_degree),
+        _nonneg("link_capacity", link_capacity),
+    )
+
+
+@jax.jit
+def _mesh_bandwidth(n, k, c) -> Array:
+    n, ok_n = _nonneg_in(n)
+    k, ok_k = _nonneg_in(k)
+    c, ok_c = _nonneg_in(c)
     return nan_outside(ok_n & ok_k & ok_c, n * k * c)
 
 
@@ -756,9 +835,18 @@ def bandwidth_crossing(
       mean_degree: $\langle k\rangle > 0$.
       link_capacity: $c > 0$ (same units as $B_{\rm hub}$).
     """
-    b, ok_b = _nonneg("hub_bandwidth", hub_bandwidth)
-    k, ok_k = _nonneg("mean_degree", mean_degree, positive=True)
-    c, ok_c = _nonneg("link_capacity", link_capacity, positive=True)
+    return _bandwidth_crossing(
+        _nonneg("hub_bandwidth", hub_bandwidth),
+        _nonneg("mean_degree", mean_degree, positive=True),
+        _nonneg("link_capacity", link_capacity, positive=True),
+    )
+
+
+@jax.jit
+def _bandwidth_crossing(b, k, c) -> Array:
+    b, ok_b = _nonneg_in(b)
+    k, ok_k = _nonneg_in(k, positive=True)
+    c, ok_c = _nonneg_in(c, positive=True)
     ok = ok_b & ok_k & ok_c
     return nan_outside(ok, b / jnp.where(ok, k * c, 1.0))
 

@@ -35,7 +35,7 @@ import numpy as np
 from jax import lax
 
 from ._custom_types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
-from ._results import RESULTS, AbstractResult
+from ._results import RESULTS, AbstractResult, is_successful
 from ._validate import (
     as_key,
     check_array,
@@ -452,10 +452,21 @@ def threshold_hmf(graph: Graph) -> Float[Array, ""]:
     """
     if not isinstance(graph, Graph):
         raise TypeError(f"`graph` must be a meshjax Graph, got {type(graph).__name__}")
-    k = graph.degrees().astype(jnp.result_type(float))
-    if not is_traced(k) and not bool(jnp.any(k > 0)):
+    if is_traced(graph):
+        k = graph.degrees().astype(jnp.result_type(float))
+        if not is_traced(k) and not bool(np.any(np.asarray(k) > 0)):
+            raise ValueError("`graph` has no edges: <k^2> = 0, no threshold")
+        return _hmf(k)
+    value, any_edge = _threshold_hmf_graph(graph)  # one compiled program per graph
+    if not bool(any_edge):
         raise ValueError("`graph` has no edges: <k^2> = 0, no threshold")
-    return _hmf(k)
+    return value
+
+
+@jax.jit
+def _threshold_hmf_graph(graph: Graph) -> tuple[Array, Array]:
+    k = graph.degrees().astype(jnp.result_type(float))
+    return _hmf(k), jnp.any(k > 0)
 
 
 def threshold_hmf_from_degrees(degrees: ArrayLike | Sequence) -> Float[Array, ""]:
@@ -469,10 +480,16 @@ def threshold_hmf_from_degrees(degrees: ArrayLike | Sequence) -> Float[Array, ""
       Scalar (float). Cost O(n).
     """
     k = check_array("degrees", degrees, ndim=1, low=0.0, nonempty=True)
-    if not is_traced(k) and not bool(jnp.any(k > 0)):
+    if is_traced(k):
+        return _hmf(jnp.asarray(k, jnp.result_type(float)))
+    if not bool(np.any(np.asarray(k) > 0)):
         raise ValueError("`degrees` are all zero: <k^2> = 0, no threshold")
-    k = jnp.asarray(k, jnp.result_type(float))
-    return _hmf(k)
+    return _hmf_jit(k)
+
+
+@jax.jit
+def _hmf_jit(k: Array) -> Array:
+    return _hmf(jnp.asarray(k, jnp.result_type(float)))
 
 
 def _hmf(k: Array) -> Array:
@@ -500,10 +517,22 @@ def threshold_qmf(
     """
     res = leading_adjacency(graph, tol=tol, max_restarts=max_restarts)
     lam = res.value
-    if not is_traced(lam) and bool(res.is_successful()) and float(lam) <= 0:
+    if is_traced(lam):
+        return _qmf_from(lam, res.status)[0]
+    out, answer = _qmf_from_jit(lam, res.status)  # scalars: one program for all graphs
+    if bool(answer) and float(lam) <= 0:
         raise ValueError("`graph` has no edges: lambda_max(A) = 0, no threshold")
-    ok = res.is_successful() & (lam > 0)
-    return nan_outside(ok, 1.0 / jnp.where(ok, lam, 1.0))
+    return out
+
+
+def _qmf_from(lam: Array, status: RESULTS) -> tuple[Array, Array]:
+    """1 / lambda_max(A) (NaN unless an answer > 0), and whether the status is one."""
+    answer = is_successful(status)
+    ok = answer & (lam > 0)
+    return nan_outside(ok, 1.0 / jnp.where(ok, lam, 1.0)), answer
+
+
+_qmf_from_jit = jax.jit(_qmf_from)
 
 
 def pair_approximation_prevalence(
@@ -556,6 +585,12 @@ def susceptibility_peak(
     c = check_array("chi", chi, ndim=1, shape=(lam.shape[0],))
     if not is_traced(lam) and bool(np.any(np.diff(np.asarray(lam)) <= 0)):
         raise ValueError("`rates` must be strictly increasing")
+    if is_traced((lam, c)):
+        return _susceptibility_peak(lam, c)
+    return _susceptibility_peak_jit(lam, c)  # one compiled program, not one per op
+
+
+def _susceptibility_peak(lam: Array, c: Array) -> Array:
     f = jnp.result_type(float)
     lam, c = jnp.asarray(lam, f), jnp.asarray(c, f)
     r = lam.shape[0]
@@ -577,6 +612,9 @@ def susceptibility_peak(
     xv = jnp.clip(xv, x0, x2)
     edge = (i == 0) | (i == r - 1)
     return nan_outside(ok, jnp.where(edge, lam_s[i], jnp.exp(xv)))
+
+
+_susceptibility_peak_jit = jax.jit(_susceptibility_peak)
 
 
 __all__ = [

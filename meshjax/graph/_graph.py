@@ -90,8 +90,10 @@ class Graph(eqx.Module):
     def num_active_edges(self) -> Int[Array, ""]:
         """Number of undirected edges whose slots are present."""
         if self.edge_mask is None:
-            return jnp.asarray(self.n_edges, jnp.int32)
-        return jnp.sum(self.edge_mask, dtype=jnp.int32) // 2
+            return jax.device_put(np.asarray(self.n_edges, np.int32))  # no program
+        if _any_traced(self.edge_mask):
+            return _num_active_edges(self.edge_mask)
+        return _num_active_edges_jit(self.edge_mask)
 
     def slot_weights(self, dtype=jnp.int32) -> Array:
         """1 for present slots, 0 for absent ones, as `dtype`."""
@@ -101,27 +103,21 @@ class Graph(eqx.Module):
 
     def degrees(self) -> Int[Array, " n"]:
         r"""Degrees $k_i = \sum_j A_{ij}$ over present edges, `int32[n]`. Cost O(E)."""
-        if self.layout is not None:
-            if _extra_mask(self) is None:
-                return self.layout.degree
-            return _layout_count(self)
-        return jax.ops.segment_sum(
-            self.slot_weights(jnp.int32),
-            self.receivers,
-            self.n_nodes,
-            indices_are_sorted=True,
-        )
+        # concrete graph: one compiled program per graph structure, not one per op
+        if self.layout is not None and _extra_mask(self) is None:
+            return self.layout.degree
+        if _any_traced(self):
+            return _degrees(self)
+        return _degrees_jit(self)
 
     def neighbor_sum(self, x: Array) -> Array:
         r"""$(A x)_i = \sum_j A_{ij} w_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f).
 
         With `weights`, the result is floating (an integer `x` is promoted)."""
-        if self.layout is not None and self.weights is None:
-            return _layout_neighbor_sum(self, x)
-        msg = self.weigh_slots(x[self.senders])
-        return jax.ops.segment_sum(
-            msg, self.receivers, self.n_nodes, indices_are_sorted=True
-        )
+        # concrete inputs: one compiled program per (graph structure, x shape)
+        if _any_traced((self, x)):
+            return _neighbor_sum(self, x)
+        return _neighbor_sum_jit(self, _as_jax(x))
 
     def weigh_slots(self, msg: Array) -> Array:
         """Per-slot messages `(e, *f)` times `weights` (if any), absent slots zeroed.
@@ -169,6 +165,49 @@ class Graph(eqx.Module):
             .at[self.edge_ids]
             .set(self.weights)
         )
+
+
+def _any_traced(x) -> bool:
+    """True when any leaf of `x` is a tracer (then work is traced inline, not jitted)."""
+    return any(
+        isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x)
+    )
+
+
+def _as_jax(x) -> Array:
+    """`jnp.asarray(x)`; a NumPy array is transferred as it is (no compiled copy)."""
+    if isinstance(x, jax.Array):
+        return x
+    if isinstance(x, np.ndarray):
+        return jax.device_put(x)
+    return jnp.asarray(x)
+
+
+def _num_active_edges(edge_mask: Array) -> Array:
+    return jnp.sum(edge_mask, dtype=jnp.int32) // 2
+
+
+def _degrees(g: Graph) -> Array:
+    if g.layout is not None:
+        if _extra_mask(g) is None:
+            return g.layout.degree
+        return _layout_count(g)
+    return jax.ops.segment_sum(
+        g.slot_weights(jnp.int32), g.receivers, g.n_nodes, indices_are_sorted=True
+    )
+
+
+def _neighbor_sum(g: Graph, x: Array) -> Array:
+    if g.layout is not None and g.weights is None:
+        return _layout_neighbor_sum(g, x)
+    msg = g.weigh_slots(x[g.senders])
+    return jax.ops.segment_sum(msg, g.receivers, g.n_nodes, indices_are_sorted=True)
+
+
+# Concrete (eager) calls run as one compiled program each, not one per jnp operation.
+_num_active_edges_jit = jax.jit(_num_active_edges)
+_degrees_jit = jax.jit(_degrees)
+_neighbor_sum_jit = jax.jit(_neighbor_sum)
 
 
 def _extra_mask(g: Graph) -> Array | None:
@@ -291,10 +330,10 @@ def _assemble_np(src, dst, n_nodes: int, dedupe: bool) -> Graph:
     if dedupe:
         keep &= copy == 0
     return Graph(
-        jnp.asarray(senders),
-        jnp.asarray(receivers),
-        jnp.asarray(eids),
-        jnp.asarray(keep),
+        jax.device_put(senders),  # host -> device without a compiled copy program
+        jax.device_put(receivers),
+        jax.device_put(eids),
+        jax.device_put(keep),
         n_nodes,
     )
 
@@ -326,16 +365,17 @@ def _assemble_host(
     order = np.lexsort((eids, senders, receivers))
     w = None
     if weights is not None:
-        w = jnp.asarray(np.concatenate([weights, weights])[order])
-    s = jnp.asarray(senders[order], jnp.int32)
-    r = jnp.asarray(receivers[order], jnp.int32)
+        w = jax.device_put(np.concatenate([weights, weights])[order])
+    # NumPy casts, then a plain transfer (no compiled conversion program per shape)
+    s = jax.device_put(senders[order].astype(np.int32))
+    r = jax.device_put(receivers[order].astype(np.int32))
     layout = None
     if auto_wants_layout(int(s.shape[0])):
         layout = build_layout(s, r, None, n_nodes)
     return Graph(
         s,
         r,
-        jnp.asarray(eids[order], jnp.int32),
+        jax.device_put(eids[order].astype(np.int32)),
         None,
         n_nodes,
         weights=w,

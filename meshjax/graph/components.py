@@ -169,8 +169,11 @@ def giant_component(graph: Graph) -> GiantComponent:
         int(keep.sum()),
         weights=None if weights is None else weights[ok],
     )
+    # NumPy casts, then plain transfers (no compiled conversion programs)
     return GiantComponent(
         graph=sub,
-        nodes=jnp.asarray(np.flatnonzero(keep), jnp.int32),
-        fraction=jnp.asarray(keep.mean(), jnp.result_type(float)),
+        nodes=jax.device_put(np.flatnonzero(keep).astype(np.int32)),
+        fraction=jax.device_put(
+            np.asarray(keep.mean(), np.dtype(jnp.result_type(float)))
+        ),
     )

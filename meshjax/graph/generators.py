@@ -113,7 +113,12 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
     )
     m = int(round(n_nodes * mean_degree / 2))
     key = as_key(key)
-    gamma = jnp.asarray(gamma, jnp.float32)
+    # a concrete gamma stays on the host (no compiled conversion program)
+    gamma = (
+        jnp.asarray(gamma, jnp.float32)
+        if is_traced(gamma)
+        else np.asarray(gamma, np.float32)
+    )
     if _host_assembly(key, gamma):
         u, v = _power_law_pairs(key, n_nodes, m, gamma)
         return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, ArrayLike, Float, Int
 from .._validate import check_array, check_choice, check_int, is_traced, nan_outside
-from ._graph import Graph, _extra_mask
+from ._graph import Graph, _as_jax, _extra_mask
 from ._layout import (
     MAX_COLUMNS,
     auto_wants_layout,
@@ -120,7 +120,7 @@ def neighbor_sum(graph: Graph, x: ArrayLike) -> Array:
       Array of the shape and dtype of `x`. Cost O(E·f), memory O(E·f) for the messages.
     """
     _check_nodes("x", graph, x)
-    return graph.neighbor_sum(jnp.asarray(x))
+    return graph.neighbor_sum(_as_jax(x))  # concrete: one program, not one per op
 
 
 def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
@@ -138,7 +138,12 @@ def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
       $\sum_j A_{ij}(x_i - x_j)$ in one segment sum. Cost O(E·f).
     """
     _check_nodes("x", graph, x)
-    x = jnp.asarray(x)
+    if is_traced((graph, x)):
+        return _laplacian_matvec(graph, jnp.asarray(x))
+    return _laplacian_matvec_jit(graph, _as_jax(x))  # one program, not one per op
+
+
+def _laplacian_matvec(graph: Graph, x: Array) -> Array:
     if graph.layout is not None and graph.weights is None:
         deg = graph.degrees().astype(x.dtype)
         return deg.reshape(deg.shape + (1,) * (x.ndim - 1)) * x - graph.neighbor_sum(x)
@@ -147,6 +152,9 @@ def laplacian_matvec(graph: Graph, x: ArrayLike) -> Array:
     return jax.ops.segment_sum(
         msg, graph.receivers, graph.n_nodes, indices_are_sorted=True
     )
+
+
+_laplacian_matvec_jit = jax.jit(_laplacian_matvec)
 
 
 def count_neighbor_states(
