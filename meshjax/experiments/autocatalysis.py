@@ -286,8 +286,14 @@ def _jk(params, ctx):
     s, m = params["jk_types"], float(params["jk_m"])
     p = m / (s - 1)
     fn = functools.partial(_jk_run, s=s, p=p, n_steps=params["jk_steps"])
-    tab = ctx.sweep(
-        "jk", fn, Grid(n_points=1), replicas=params["jk_runs"], microbatch=1
+    runs = int(params["jk_runs"])  # a few light runs: a chunk size of our own spares
+    tab = ctx.sweep(  # the sweep the compilation of a memory probe
+        "jk",
+        fn,
+        Grid(n_points=1),
+        replicas=runs,
+        chunk_size=max(1, runs // 2),
+        microbatch=1,
     )
     lam = np.asarray(tab["lambda1"])
     acs = np.asarray(tab["acs_size"])

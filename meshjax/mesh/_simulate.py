@@ -79,9 +79,10 @@ class MeshResult(AbstractResult):
     status: RESULTS
 
 
-def _record(key, st: MeshState, p: MeshParams, do_l2, k_min: int, l2_steps: int):
+def _record(st: MeshState, p: MeshParams, k_min: int):
+    """One record of the state (lambda2 NaN: `_run` fills it in where it is computed)."""
     dtype = st.capability.dtype
-    members, g = giant_members(st)
+    members, _ = giant_members(st)
     present = st.present()
     N = st.n_present
     Nf = jnp.maximum(N, 1).astype(dtype)
@@ -90,10 +91,7 @@ def _record(key, st: MeshState, p: MeshParams, do_l2, k_min: int, l2_steps: int)
     c = st.capability
     per_giant = jnp.sum(jnp.where(members[:, None], c, jnp.zeros((), dtype)), axis=0)
     per_all = jnp.sum(jnp.where(present[:, None], c, jnp.zeros((), dtype)), axis=0)
-    if do_l2 and l2_steps > 0:
-        lam2 = lanczos_lambda2(key, g, members, l2_steps, dtype)
-    else:
-        lam2 = jnp.asarray(jnp.nan, dtype)
+    lam2 = jnp.asarray(jnp.nan, dtype)
     tl = st.tally
     steps = jnp.maximum(tl.steps, 1).astype(dtype)
     q = jnp.maximum(tl.queries, 1).astype(dtype)
@@ -242,37 +240,32 @@ def _run(key, st0, params, n_rec, every, l2_every, k_min, l2_steps):
     def one_step(st, k):
         return _step(k, st, p), None
 
-    def one_record(st, k, do_l2):
-        k_steps, k_l2 = jr.split(k)
+    def one_record(st, k):
+        k_steps = jr.split(k)[0]  # [1] is the record's lambda2 key
         st, _ = lax.scan(one_step, st, jr.split(k_steps, every))
-        rec = _record(k_l2, st, p, do_l2, k_min, l2_steps)
+        rec = _record(st, p, k_min)
         st = eqx_replace(st, tally=empty_tally(st.max_hops))
         return st, rec
 
     if l2_every:
 
         def group(st, k):
+            # Every record of the group in one scan (the step body appears once in
+            # the program: a separate last record inlined it a second time and doubled
+            # the compile time), then lambda2 of the last record's graph with the key
+            # that record would have used.
             ks = jr.split(k, l2_every)
-            st, recs = (
-                lax.scan(lambda s, kk: one_record(s, kk, False), st, ks[:-1])
-                if l2_every > 1
-                else (st, None)
-            )
-            st, last = one_record(st, ks[-1], True)
-            if recs is None:
-                recs = jax.tree_util.tree_map(lambda x: x[None], last)
-            else:
-                recs = jax.tree_util.tree_map(
-                    lambda a, b: jnp.concatenate([a, b[None]]), recs, last
-                )
+            st, recs = lax.scan(one_record, st, ks)
+            if l2_steps > 0:
+                members, g = giant_members(st)
+                lam2 = lanczos_lambda2(jr.split(ks[-1])[1], g, members, l2_steps, dtype)
+                recs = dict(recs, lambda2=recs["lambda2"].at[-1].set(lam2))
             return st, recs
 
         st, recs = lax.scan(group, st0, jr.split(key, n_rec // l2_every))
         recs = jax.tree_util.tree_map(lambda x: x.reshape((n_rec,) + x.shape[2:]), recs)
     else:
-        st, recs = lax.scan(
-            lambda s, k: one_record(s, k, False), st0, jr.split(key, n_rec)
-        )
+        st, recs = lax.scan(one_record, st0, jr.split(key, n_rec))
     finite = jnp.all(jnp.isfinite(st.capability))
     status = RESULTS.where(
         ok, RESULTS.where(finite, RESULTS.successful, RESULTS.nonfinite),
