@@ -240,7 +240,11 @@ class _Plan:
         an `eval_shape` of one point.
         """
         if padded is not None:
-            stored = _programs.load(self, padded)
+            stored = (
+                None
+                if self._in_memory("traced", padded)
+                else _programs.load(self, padded)
+            )
             if stored is not None:  # compiled in an earlier process: no trace at all
                 compiled, spec = stored
                 _cached(self._cache_key("compiled", padded), lambda: compiled)
@@ -258,6 +262,12 @@ class _Plan:
             return {k: (tuple(out[k].shape[1:]), np.dtype(out[k].dtype)) for k in order}
 
         return _cached(self._cache_key("spec", 1), make)
+
+    def _in_memory(self, what: str, padded: int) -> bool:
+        try:
+            return self._cache_key(what, padded) in _CACHE
+        except TypeError:  # an unhashable fn
+            return False
 
     def _traced(self, padded: int, order: list | None = None):
         """`jit(run).trace(...)` of the chunk program (cached with its key order)."""
