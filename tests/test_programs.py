@@ -104,9 +104,10 @@ _SCRIPT = textwrap.dedent(
     """
     import functools, sys
     import numpy as np
+    from meshjax import _cache
     from meshjax.experiments import autocatalysis
     from meshjax.sweep import Grid, _programs, sweep
-    _programs.enable(sys.argv[1])
+    _cache.enable()  # JAX's persistent cache and the program store beside it
     fn = functools.partial(autocatalysis._jk_run, s=8, p=0.2, n_steps=20)
     t = sweep(fn, Grid(), key=3, replicas=4, chunk_size=4, progress=False)
     print(_programs.stats["loaded"], _programs.stats["stored"],
@@ -115,19 +116,42 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def test_a_second_process_loads_the_program(tmp_path):
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+def _process(tmp_path):
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "MESHJAX_CACHE_DIR": str(tmp_path / "cache"),
+        "MESHJAX_NO_COMPILATION_CACHE": "",
+    }
     root = Path(__file__).resolve().parents[1]
-    cmd = [sys.executable, "-c", _SCRIPT, str(tmp_path / "programs")]
-    outs = [
-        subprocess.run(
-            cmd, env=env, cwd=root, capture_output=True, text=True, timeout=300
-        )
-        for _ in range(2)
-    ]
-    for out in outs:
-        assert out.returncode == 0, out.stderr
-    first, second = (o.stdout.split() for o in outs)
+    out = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_a_second_process_loads_the_program(tmp_path):
+    first, second = _process(tmp_path), _process(tmp_path)
     assert first[:2] == ["0", "1"]  # compiled and stored
     assert second[:2] == ["1", "0"]  # loaded, nothing compiled
     assert first[2] == second[2]  # the same bytes
+
+
+def test_a_program_from_jax_cache_is_not_stored(tmp_path):
+    # JAX 0.10.2 serializes an executable it loaded from its persistent cache without
+    # some of its kernels ("Function ... not found" when the copy runs, or a segfault):
+    # such a program must never reach the store.
+    first = _process(tmp_path)
+    assert first[:2] == ["0", "1"]
+    for entry in (tmp_path / "cache" / "programs").glob("*.program"):
+        entry.unlink()  # e.g. meshjax was updated: the store misses, JAX's cache hits
+    again = _process(tmp_path)
+    assert again[:2] == ["0", "0"]  # compiled from JAX's cache, not stored
+    third = _process(tmp_path)
+    assert third[:2] == ["0", "0"] and third[2] == first[2]

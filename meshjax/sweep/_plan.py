@@ -301,6 +301,7 @@ class _Plan:
             stored = _programs.load(self, padded)
             if stored is not None:
                 return stored[0]
+            hits = _programs.cache_hits()
             compiled = self._traced(padded).lower().compile()
             spec = self.metric_spec(padded)
             _programs.save(
@@ -308,6 +309,7 @@ class _Plan:
                 padded,
                 compiled,
                 {k: (list(s), np.dtype(d).str) for k, (s, d) in spec.items()},
+                from_cache=_programs.cache_hits() != hits,
             )
             return compiled
 

@@ -50,14 +50,36 @@ stats = {"loaded": 0, "stored": 0}  # this process's hits and writes (tests, log
 
 def enable(path: str | os.PathLike) -> Path | None:
     """Keeps compiled chunk programs in `path` (created); returns it, or None if unusable."""
-    global _DIR
+    global _DIR, _LISTENING
     p = Path(path).expanduser()
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
     _DIR = p
+    if not _LISTENING:
+        jax.monitoring.register_event_listener(_on_event)
+        _LISTENING = True
     return p
+
+
+# An executable that JAX loaded from its own persistent cache serializes *incompletely*
+# on the CPU backend (jax 0.10.2: the payload lacks some fused kernels, and running it
+# after loading fails with "Function ... not found" or a segmentation fault; shown by
+# tests/test_programs.py). So a program is stored only when this thread's compilation
+# was a real one: JAX reports each of its cache hits as an event, counted per thread.
+_LISTENING = False
+_HITS = threading.local()
+
+
+def _on_event(event: str, **kwargs) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _HITS.n = getattr(_HITS, "n", 0) + 1
+
+
+def cache_hits() -> int:
+    """JAX persistent-cache hits in this thread so far."""
+    return getattr(_HITS, "n", 0)
 
 
 def disable() -> None:
@@ -205,10 +227,11 @@ def load(plan, padded: int):
     return compiled, entry["spec"]
 
 
-def save(plan, padded: int, compiled, spec) -> None:
-    """Stores `compiled` for this plan (silently nothing where it cannot be serialized)."""
+def save(plan, padded: int, compiled, spec, from_cache: bool = False) -> None:
+    """Stores `compiled` for this plan (silently nothing where it cannot be serialized,
+    or where `from_cache`: JAX loaded it from its persistent cache, see above)."""
     folder = _active()
-    if folder is None or not _ours(plan.fn):
+    if folder is None or from_cache or not _ours(plan.fn):
         return
     try:
         from jax.experimental.serialize_executable import serialize
