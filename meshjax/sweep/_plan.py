@@ -201,8 +201,14 @@ class _Plan:
             shape = (n_dev, n // (n_dev * microbatch), microbatch)
             args = [a.reshape(shape) for a in (idx, *cols)]
 
+            def block(b):
+                if microbatch == 1:  # one point: no vmap, so fn's conds stay conds
+                    out = one(*(x[0] for x in b))
+                    return jax.tree.map(lambda x: x[None], out)
+                return jax.vmap(one)(*b)
+
             def per_device(*a):
-                return jax.lax.map(lambda b: jax.vmap(one)(*b), a)
+                return jax.lax.map(block, a)
 
             out = jax.vmap(per_device)(*args)
             return jax.tree.map(lambda x: x.reshape(n, *x.shape[3:]), out)
