@@ -26,6 +26,7 @@ used first, 1 GiB or `$MESHJAX_PROGRAM_CACHE_MAX_BYTES`) and holds nothing but e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -87,8 +88,29 @@ def disable() -> None:
     _DIR = None
 
 
+_SUSPENDED = 0  # > 0 while code runs sweeps in several threads (`suspended`)
+
+
+@contextlib.contextmanager
+def suspended():
+    """No loads or stores inside (the suite's `workers > 1`).
+
+    Loading a stored program in one thread while JAX reads its own persistent cache in
+    another crashed jaxlib 0.10.2 (segmentation fault in the cache read; reproduced on a
+    resumed two-worker quick start), so threads run without the store.
+    """
+    global _SUSPENDED
+    with _LOCK:
+        _SUSPENDED += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _SUSPENDED -= 1
+
+
 def _active() -> Path | None:
-    if _DIR is None or jax.process_count() > 1:
+    if _DIR is None or _SUSPENDED or jax.process_count() > 1:
         return None
     return _DIR
 
