@@ -116,7 +116,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def _process(tmp_path):
+def _process(tmp_path, script=_SCRIPT):
     env = {
         **os.environ,
         "JAX_PLATFORMS": "cpu",
@@ -125,7 +125,7 @@ def _process(tmp_path):
     }
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
+        [sys.executable, "-c", script],
         env=env,
         cwd=root,
         capture_output=True,
@@ -155,3 +155,36 @@ def test_a_program_from_jax_cache_is_not_stored(tmp_path):
     assert again[:2] == ["0", "0"]  # compiled from JAX's cache, not stored
     third = _process(tmp_path)
     assert third[:2] == ["0", "0"] and third[2] == first[2]
+
+
+_LAPACK_SCRIPT = textwrap.dedent(
+    """
+    import functools
+    import jax.numpy as jnp
+    import numpy as np
+    from meshjax import _cache
+    from meshjax.experiments import mesh as E
+    from meshjax.sweep import Grid, _programs, sweep
+    _cache.enable()
+    shared = {k: jnp.asarray(E.DEFAULTS[k], jnp.float32) for k in E._RATES}
+    kw = dict(n_agents=64, n_steps=8, record_every=4, n_types=3, type_capacity=4, m=2,
+              max_hops=4, raf_ops=E.DEFAULTS["raf_ops"], lambda2_every=1,
+              lanczos_steps=8)
+    fn = functools.partial(E._arms, rates=(0.0,), kw=kw)
+    t = sweep(fn, Grid(n_points=1), key=0, shared=shared, chunk_size=1, microbatch=1,
+              progress=False)
+    print(_programs.stats["loaded"], _programs.stats["stored"],
+          np.asarray(t["lambda2"]).tobytes().hex())
+    """
+)
+
+
+def test_a_process_whose_first_lapack_call_is_a_stored_program(tmp_path):
+    # jaxlib fills in its LAPACK kernels when a program using one is lowered; a stored
+    # program is not lowered, and the mesh's Lanczos (eigvalsh) then segfaulted when it
+    # was the first LAPACK user of the process (a resumed quick start, mesh part alone).
+    first = _process(tmp_path, _LAPACK_SCRIPT)
+    again = _process(tmp_path, _LAPACK_SCRIPT)
+    assert first[:2] == ["0", "1"] and again[:2] == ["1", "0"]
+    assert first[2] == again[2]
+    assert not np.isnan(np.frombuffer(bytes.fromhex(first[2]), np.float32)).all()

@@ -139,32 +139,3 @@ def test_run_sets_eqx_on_error_nan_unless_the_user_chose(tmp_path, user_mode):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["eqx_on_error"] == (user_mode or "nan")
-
-
-def test_parts_in_threads_run_without_the_program_store(tmp_path, monkeypatch):
-    # A stored program loaded beside JAX's own cache read in another thread crashed
-    # jaxlib 0.10.2: with workers > 1 the store is off for the suite's duration.
-    from meshjax import experiments
-    from meshjax.experiments import Experiment, Result, suite
-    from meshjax.experiments._base import Context
-    from meshjax.sweep import _programs
-
-    seen = []
-
-    def part(params, ctx):
-        seen.append(_programs._active())
-        return Result(tables={"metrics": []})
-
-    fakes = {n: Experiment(name=n, description="", defaults={}, run=part) for n in "ab"}
-    monkeypatch.setattr(experiments, "get", fakes.__getitem__)
-    _programs.enable(tmp_path / "programs")
-    try:
-        ctx = Context(seed=0, out_dir=tmp_path, log=lambda msg: None)
-        suite._run({"parts": ["a", "b"], "workers": 2, "a": {}, "b": {}}, ctx)
-        assert seen == [None, None]
-        assert _programs._active() == tmp_path / "programs"  # on again afterwards
-        seen.clear()
-        suite._run({"parts": ["a", "b"], "workers": 1, "a": {}, "b": {}}, ctx)
-        assert seen == [tmp_path / "programs"] * 2
-    finally:
-        _programs.disable()

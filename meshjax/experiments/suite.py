@@ -24,14 +24,11 @@ error).
 
 `workers = k` (default 1) runs up to k parts at once, in threads of this process. The
 parts are independent (each has its own keys, folder and checkpoints), so the tables are
-the same bytes for any k. Threads run without the sweep's program store (loading a stored
-program beside JAX's own cache reads in another thread crashed jaxlib 0.10.2: a
-segmentation fault, reproduced on a resumed two-worker quick start), so a rerun with
-k > 1 traces and lowers every program again. On the 2-core CPU the quick start's first run
-took 52 s with 2 workers against 55-60 s with 1, but a rerun with 1 worker loads every
-program from the store (13 s), so it uses one. Each part's memory estimate is checked on
-its own, and the k largest together. With several processes (`meshjax.distributed`)
-parts always run one at a time: every process must issue the same collectives in the same order.
+the same bytes for any k. On the 2-core CPU the quick start's first run took 52 s with 2
+workers against 54-56 s with 1; it keeps 1 (the README's figures). Each part's memory
+estimate is checked on its own, and the k largest together. With several processes
+(`meshjax.distributed`) parts always run one at a time: every process must issue the same
+collectives in the same order.
 """
 
 from __future__ import annotations
@@ -172,12 +169,7 @@ def _run(params: Mapping[str, Any], ctx: Context) -> Result:
     if workers == 1:
         outs = [run_part(name) for name in names]
     else:
-        from ..sweep import _programs
-
-        with (
-            _programs.suspended(),
-            ThreadPoolExecutor(workers, thread_name_prefix="meshjax-part") as pool,
-        ):
+        with ThreadPoolExecutor(workers, thread_name_prefix="meshjax-part") as pool:
             futures = [pool.submit(run_part, name) for name in names]
             try:
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)

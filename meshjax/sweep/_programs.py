@@ -26,7 +26,6 @@ used first, 1 GiB or `$MESHJAX_PROGRAM_CACHE_MAX_BYTES`) and holds nothing but e
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -88,29 +87,8 @@ def disable() -> None:
     _DIR = None
 
 
-_SUSPENDED = 0  # > 0 while code runs sweeps in several threads (`suspended`)
-
-
-@contextlib.contextmanager
-def suspended():
-    """No loads or stores inside (the suite's `workers > 1`).
-
-    Loading a stored program in one thread while JAX reads its own persistent cache in
-    another crashed jaxlib 0.10.2 (segmentation fault in the cache read; reproduced on a
-    resumed two-worker quick start), so threads run without the store.
-    """
-    global _SUSPENDED
-    with _LOCK:
-        _SUSPENDED += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _SUSPENDED -= 1
-
-
 def _active() -> Path | None:
-    if _DIR is None or _SUSPENDED or jax.process_count() > 1:
+    if _DIR is None or jax.process_count() > 1:
         return None
     return _DIR
 
@@ -220,13 +198,41 @@ def _key(plan, padded: int) -> str:
     return fn_identity(described).split(":", 1)[1]
 
 
+@functools.cache
+def _prepare_runtime() -> None:
+    """Runs what lowering would have initialised before any stored program is loaded.
+
+    jaxlib fills in its LAPACK kernels (eigh, cholesky, lu, qr, svd, eig on the CPU)
+    the first time a program using one is *lowered*; a loaded program skips lowering, and
+    a process whose first LAPACK call came from the store crashed (segmentation fault:
+    the quick-start mesh part, whose Lanczos uses `eigvalsh`, resumed alone). Lowering
+    (not compiling) one small program with each of them does that initialisation.
+    """
+    import jax.numpy as jnp
+
+    def ops(a):
+        return (
+            jnp.linalg.eigh(a),
+            jnp.linalg.cholesky(a),
+            jnp.linalg.qr(a),
+            jnp.linalg.svd(a),
+            jax.scipy.linalg.lu(a),
+            jnp.linalg.eig(a) if jax.default_backend() == "cpu" else None,
+        )
+
+    jax.jit(ops).lower(jax.ShapeDtypeStruct((2, 2), jnp.float32))
+
+
 def load(plan, padded: int):
     """`(compiled, spec)` stored for this plan and chunk shape, or None."""
     folder = _active()
     if folder is None or not _ours(plan.fn):
         return None
     path = folder / (_key(plan, padded) + _SUFFIX)
+    if not path.exists():
+        return None
     try:
+        _prepare_runtime()
         entry = pickle.loads(path.read_bytes())
         payload = entry["payload"]
         if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
