@@ -24,8 +24,9 @@ error).
 
 `workers = k` (default 1) runs up to k parts at once, in threads of this process. The
 parts are independent (each has its own keys, folder and checkpoints), so the tables are
-the same bytes for any k. On the 2-core CPU the quick start's first run took 52 s with 2
-workers against 54-56 s with 1; it keeps 1 (the README's figures). Each part's memory
+the same bytes for any k. On the 2-core CPU the quick start's first run took 48 s with 2
+workers against 54-56 s with 1 (one part compiles while the other computes), and a rerun
+11 s against 13 s, so it uses 2. Each part's memory
 estimate is checked on its own, and the k largest together. With several processes
 (`meshjax.distributed`) parts always run one at a time: every process must issue the same
 collectives in the same order.
