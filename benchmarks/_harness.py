@@ -150,3 +150,47 @@ def peer_available(module: str) -> bool:
     except Exception:
         return False
     return True
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's python3-graph-tool installs
+
+
+def graph_tool_available() -> bool:
+    """Whether the system python has graph-tool (Debian's python3-graph-tool)."""
+    import os
+    import subprocess
+
+    if not os.path.exists(SYSTEM_PYTHON):
+        return False
+    r = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import graph_tool"], capture_output=True, timeout=120
+    )
+    return r.returncode == 0
+
+
+def run_graph_tool(script: str, arrays: dict[str, Any], **args: Any) -> dict | None:
+    """Runs `script` with the system python (graph-tool is not installable in a venv).
+
+    `arrays` are saved as .npy files whose paths the script finds in its JSON argument
+    (with `args`); the script prints one JSON line last. None when it fails.
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as d:
+        for name, value in arrays.items():
+            args[name] = os.path.join(d, f"{name}.npy")
+            np.save(args[name], value)
+        out = subprocess.run(
+            [SYSTEM_PYTHON, "-c", script, json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    if out.returncode != 0:
+        print("graph-tool run failed:", out.stderr[-2000:])
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])

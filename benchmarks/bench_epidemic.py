@@ -25,20 +25,20 @@ Usage: `python -m benchmarks.bench_epidemic [--quick] [--n N] [--steps S]`.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import subprocess
-import tempfile
 
 import jax.random as jr
 import numpy as np
 
 from benchmarks._harness import (
+    SYSTEM_PYTHON,
     add_ratios,
+    graph_tool_available,
     peer_available,
     print_table,
     row,
+    run_graph_tool,
     time_call,
     time_host,
     write_json,
@@ -47,7 +47,6 @@ from meshjax import epidemic
 from meshjax.graph import barabasi_albert, to_edges, to_scipy
 
 SUITE = "epidemic"
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 _GT_SCRIPT = r"""
 import json, sys, time
@@ -81,43 +80,17 @@ def _load1() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def graph_tool_available() -> bool:
-    """Whether the system python has graph-tool (Debian's python3-graph-tool)."""
-    if not os.path.exists(SYSTEM_PYTHON):
-        return False
-    r = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import graph_tool"],
-        capture_output=True,
-        timeout=120,
-    )
-    return r.returncode == 0
-
-
 def _graph_tool_sis(edges, x0, n, beta_step, r_step, steps, repeat) -> dict | None:
     """graph-tool's discrete SIS from the same start (`x0`, half infected)."""
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "edges.npy")
-        np.save(path, edges)
-        np.save(os.path.join(d, "x0.npy"), np.asarray(x0, np.int32))
-        arg = {
-            "edges": path,
-            "x0": os.path.join(d, "x0.npy"),
-            "n": n,
-            "beta": beta_step,
-            "gamma": r_step,
-            "steps": steps,
-            "repeat": repeat,
-        }
-        out = subprocess.run(
-            [SYSTEM_PYTHON, "-c", _GT_SCRIPT, json.dumps(arg)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-    if out.returncode != 0:
-        print("graph-tool run failed:", out.stderr[-2000:])
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_graph_tool(
+        _GT_SCRIPT,
+        {"edges": edges, "x0": np.asarray(x0, np.int32)},
+        n=n,
+        beta=beta_step,
+        gamma=r_step,
+        steps=steps,
+        repeat=repeat,
+    )
 
 
 def numpy_sis(a_csr, x0, beta, mu, dt, steps, rng):

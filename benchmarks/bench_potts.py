@@ -13,8 +13,13 @@ Case (issue 3): Erdős–Rényi, n = 10^6, <k> = 10, q = 3, beta near the transi
   heat-bath model's renumbered graph, which has no gather layout: the segment path.)
 * NumPy peer: the same colouring and class layout, one `np.bincount` per class for the
   neighbour-state counts, inverse-CDF sampling; the fastest vectorised CPU heat bath we
-  could write without compiled code. graph-tool (`PottsGlauberState`) is not installable
-  in the project venv (no Debian package / wheel there), so it is not run.
+  could write without compiled code.
+* graph-tool `PottsGlauberState.iterate_async` (compiled C++, sequential heat-bath
+  updates of random spins; f = β·I, so P(s) ∝ exp(β · #neighbours in state s), the same
+  conditional law), `n × sweeps` updates per timed call, run with the system
+  `/usr/bin/python3` where Debian's python3-graph-tool lives (no wheel for a venv), on
+  the same edge list and start. The share of edges whose ends agree after the run is
+  reported for every implementation as a sanity check (same β, same start, so close).
 
 Every row carries `load1`, the 1-minute load average when it was taken (the CPU may be
 shared with other jobs).
@@ -36,14 +41,16 @@ from jax import lax
 
 from benchmarks._harness import (
     add_ratios,
+    graph_tool_available,
     print_table,
     row,
+    run_graph_tool,
     time_call,
     time_host,
     write_json,
 )
 from meshjax import potts
-from meshjax.graph import colouring, erdos_renyi
+from meshjax.graph import colouring, erdos_renyi, to_edges
 
 SUITE = "potts"
 
@@ -76,6 +83,37 @@ def _numpy_peer(model: potts.PottsModel):
         return s
 
     return sweep
+
+
+_GT_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+import graph_tool as gt
+from graph_tool.dynamics import PottsGlauberState
+a = json.loads(sys.argv[1])
+edges = np.load(a["edges"])
+g = gt.Graph(directed=False)
+g.add_vertex(a["n"])
+g.add_edge_list(edges)
+f = a["beta"] * np.eye(a["q"])
+times = []
+for rep in range(a["repeat"] + 1):
+    s0 = g.new_vertex_property("int32_t")
+    s0.a[:] = np.load(a["spins"])
+    st = PottsGlauberState(g, f, s=s0)
+    t0 = time.perf_counter()
+    st.iterate_async(niter=a["n"] * a["sweeps"])
+    times.append(time.perf_counter() - t0)
+s = np.asarray(st.get_state().a)
+agree = float(np.mean(s[edges[:, 0]] == s[edges[:, 1]]))
+print(json.dumps({"first_s": times[0], "times": times[1:], "agree": agree,
+                  "version": gt.__version__}))
+"""
+
+
+def _agree(edges: np.ndarray, spins: np.ndarray) -> float:
+    """Share of edges whose two ends hold the same spin."""
+    return float(np.mean(spins[edges[:, 0]] == spins[edges[:, 1]]))
 
 
 def main(argv=None) -> list[dict]:
@@ -193,14 +231,50 @@ def main(argv=None) -> list[dict]:
         )
     )
     rows[-1]["load1"] = load1()
+    edges = np.asarray(to_edges(g), np.int64)
+    inv_np = np.asarray(model.inverse)  # internal -> original numbering: x[inverse]
+    rows[-1]["agree"] = _agree(edges, run_np()[inv_np])
+    ours = np.asarray(hb(model, jr.fold_in(key, 2), s_eq))[inv_np]
+    rows[0]["agree"] = _agree(edges, ours)
+    if graph_tool_available():
+        res = run_graph_tool(
+            _GT_SCRIPT,
+            {"edges": edges, "spins": np.asarray(s_eq)[inv_np].astype(np.int32)},
+            n=n,
+            q=q,
+            beta=beta,
+            sweeps=sweeps,
+            repeat=repeat,
+        )
+        if res is not None:
+            med = float(np.median(res["times"]))
+            tm = {
+                "first_s": res["first_s"],
+                "median_s": med,
+                "min_s": min(res["times"]),
+            }
+            r = row(
+                SUITE,
+                "heat_bath",
+                "graph-tool iterate_async",
+                size,
+                tm,
+                n * sweeps,
+                "spin updates/s",
+            )
+            r["agree"] = res["agree"]
+            r["note"] = f"graph-tool {res['version']}, system python3, sequential"
+            r["load1"] = load1()
+            rows.append(r)
+    else:
+        print(
+            "graph-tool: not importable by the system python3 (python3-graph-tool is "
+            "not installed), so PottsGlauberState was not run."
+        )
     add_ratios(rows)  # before per_ns (a per-row value would split the groups)
     for r in rows:
         r["per_ns"] = r["rate"] / 1e9
     print_table(rows)
-    print(
-        "graph-tool: not importable here (no wheel for the venv; the system python3 "
-        "has no python3-graph-tool on this machine), so PottsGlauberState was not run."
-    )
     write_json(rows, args.out)
     return rows
 
