@@ -233,9 +233,9 @@ def main(argv=None) -> list[dict]:
     rows[-1]["load1"] = load1()
     edges = np.asarray(to_edges(g), np.int64)
     inv_np = np.asarray(model.inverse)  # internal -> original numbering: x[inverse]
-    rows[-1]["agree"] = _agree(edges, run_np()[inv_np])
+    agree = {id(rows[-1]): _agree(edges, run_np()[inv_np])}
     ours = np.asarray(hb(model, jr.fold_in(key, 2), s_eq))[inv_np]
-    rows[0]["agree"] = _agree(edges, ours)
+    agree[id(rows[0])] = _agree(edges, ours)
     if graph_tool_available():
         res = run_graph_tool(
             _GT_SCRIPT,
@@ -262,7 +262,7 @@ def main(argv=None) -> list[dict]:
                 n * sweeps,
                 "spin updates/s",
             )
-            r["agree"] = res["agree"]
+            agree[id(r)] = res["agree"]
             r["note"] = f"graph-tool {res['version']}, system python3, sequential"
             r["load1"] = load1()
             rows.append(r)
@@ -271,9 +271,10 @@ def main(argv=None) -> list[dict]:
             "graph-tool: not importable by the system python3 (python3-graph-tool is "
             "not installed), so PottsGlauberState was not run."
         )
-    add_ratios(rows)  # before per_ns (a per-row value would split the groups)
+    add_ratios(rows)  # before per_ns and agree (per-row values would split the groups)
     for r in rows:
         r["per_ns"] = r["rate"] / 1e9
+        r["agree"] = agree.get(id(r), "")
     print_table(rows)
     write_json(rows, args.out)
     return rows
