@@ -157,18 +157,12 @@ def main(argv=None) -> list[dict]:
             repeat,
         )
         if res is not None:
-            med = float(np.median(res["times"]))
-            tm = {
-                "first_s": res["first_s"],
-                "median_s": med,
-                "min_s": min(res["times"]),
-            }
             r = row(
                 SUITE,
                 "sis",
                 "graph-tool iterate_sync",
                 size,
-                tm,
+                res["timing"],
                 work,
                 "node-updates/s",
             )

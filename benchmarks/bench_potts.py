@@ -247,18 +247,12 @@ def main(argv=None) -> list[dict]:
             repeat=repeat,
         )
         if res is not None:
-            med = float(np.median(res["times"]))
-            tm = {
-                "first_s": res["first_s"],
-                "median_s": med,
-                "min_s": min(res["times"]),
-            }
             r = row(
                 SUITE,
                 "heat_bath",
                 "graph-tool iterate_async",
                 size,
-                tm,
+                res["timing"],
                 n * sweeps,
                 "spin updates/s",
             )

@@ -77,12 +77,17 @@ def _stamp_unstamped(path: Path) -> None:
 
 
 def _max_bytes() -> int:
-    raw = os.environ.get("MESHJAX_CACHE_MAX_BYTES", "").strip()
+    return env_bytes("MESHJAX_CACHE_MAX_BYTES", _DEFAULT_MAX_BYTES)
+
+
+def env_bytes(name: str, default: int) -> int:
+    """A positive byte count from environment variable `name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
     try:
-        value = int(raw) if raw else _DEFAULT_MAX_BYTES
+        value = int(raw) if raw else default
     except ValueError:
-        value = _DEFAULT_MAX_BYTES
-    return value if value > 0 else _DEFAULT_MAX_BYTES
+        value = default
+    return value if value > 0 else default
 
 
 _DEFAULT_MAX_BYTES = 4 * 2**30

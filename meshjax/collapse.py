@@ -241,10 +241,15 @@ def j_min(
       Float array (so that `inf` is representable), broadcast shape; NaN where a traced
       input is outside its domain.
     """
+    rho, a, crit = _j_min_inputs(rho, alpha_ext, alpha_crit, negative_rho)
+    return _j_min(rho, a, crit, negative_rho=negative_rho)
+
+
+def _j_min_inputs(rho, alpha_ext, alpha_crit, negative_rho):
+    """Host checks shared by `j_min` and `j_min_chapter` (in their error order)."""
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
     crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
-    rho = _check_rho(rho, negative_rho)
-    return _j_min(rho, a, crit, negative_rho=negative_rho)
+    return _check_rho(rho, negative_rho), a, crit
 
 
 @_jit_nr
@@ -271,9 +276,7 @@ def j_min_chapter(
     Differs from `j_min` by one where $1/(1-x/c)$ is an integer (the ceiling then gives a
     $J$ with equality in (37), not strict inequality) and is meaningless for $x \ge c$.
     """
-    a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
-    crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
-    rho = _check_rho(rho, negative_rho)
+    rho, a, crit = _j_min_inputs(rho, alpha_ext, alpha_crit, negative_rho)
     return _j_min_chapter(rho, a, crit, negative_rho=negative_rho)
 
 

@@ -209,6 +209,7 @@ def _prepare_runtime() -> None:
     (not compiling) one small program with each of them does that initialisation.
     """
     import jax.numpy as jnp
+    import jax.scipy.linalg
 
     def ops(a):
         return (
@@ -286,12 +287,9 @@ def save(plan, padded: int, compiled, spec, from_cache: bool = False) -> None:
 
 
 def _max_bytes() -> int:
-    raw = os.environ.get("MESHJAX_PROGRAM_CACHE_MAX_BYTES", "").strip()
-    try:
-        value = int(raw) if raw else _DEFAULT_MAX_BYTES
-    except ValueError:
-        value = _DEFAULT_MAX_BYTES
-    return value if value > 0 else _DEFAULT_MAX_BYTES
+    from .._cache import env_bytes
+
+    return env_bytes("MESHJAX_PROGRAM_CACHE_MAX_BYTES", _DEFAULT_MAX_BYTES)
 
 
 def _evict(folder: Path) -> None:
