@@ -138,6 +138,40 @@ def test_host_assembly_is_bit_identical_to_jitted(getkey):
             np.testing.assert_array_equal(host.edge_mask, traced.edge_mask[0])
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_host_assembly_matches_jitted_on_loops_and_repeats(seed, dedupe):
+    """Many self-loops (several at one node) and repeated pairs, in any orientation."""
+    from meshjax.graph._graph import _assemble, _assemble_np
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    src = rng.integers(0, n, 200).astype(np.int32)
+    dst = np.where(rng.random(200) < 0.2, src, rng.integers(0, n, 200)).astype(np.int32)
+    host = _assemble_np(src, dst, n, dedupe)
+    ref = jax.jit(_assemble, static_argnums=(2, 3))(src, dst, n, dedupe)
+    for field in ("senders", "receivers", "edge_ids", "edge_mask"):
+        np.testing.assert_array_equal(getattr(host, field), getattr(ref, field))
+    # every id is on exactly two slots, the two directions of one pair
+    order = np.argsort(np.asarray(host.edge_ids), kind="stable")
+    ids = np.asarray(host.edge_ids)[order].reshape(-1, 2)
+    assert np.all(ids[:, 0] == ids[:, 1]) and np.array_equal(ids[:, 0], np.arange(200))
+    s = np.asarray(host.senders)[order].reshape(-1, 2)
+    r = np.asarray(host.receivers)[order].reshape(-1, 2)
+    assert np.array_equal(s[:, 0], r[:, 1]) and np.array_equal(s[:, 1], r[:, 0])
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    pairs = np.sort(lo.astype(np.int64) * n + hi)  # ids follow (lo, hi) order
+    assert np.array_equal(
+        np.minimum(s[:, 0], s[:, 1]) * n + np.maximum(s[:, 0], s[:, 1]), pairs
+    )
+    zero = np.zeros(0, np.int32)
+    for empty in (
+        _assemble_np(zero, zero, n, dedupe),
+        _assemble(zero, zero, n, dedupe),
+    ):
+        assert empty.n_slots == 0
+
+
 def test_weighted_graph_with_layout_matches_segment_path():
     """A layout carries no weights: weighted reductions must still use them."""
     rng = np.random.default_rng(3)
