@@ -148,7 +148,7 @@ def test_host_assembly_matches_jitted_on_loops_and_repeats(seed, dedupe):
     n = 12
     src = rng.integers(0, n, 200).astype(np.int32)
     dst = np.where(rng.random(200) < 0.2, src, rng.integers(0, n, 200)).astype(np.int32)
-    host = _assemble_np(src, dst, n, dedupe)
+    host = _assemble_np([src, dst], n, dedupe)
     ref = jax.jit(_assemble, static_argnums=(2, 3))(src, dst, n, dedupe)
     for field in ("senders", "receivers", "edge_ids", "edge_mask"):
         np.testing.assert_array_equal(getattr(host, field), getattr(ref, field))
@@ -166,7 +166,7 @@ def test_host_assembly_matches_jitted_on_loops_and_repeats(seed, dedupe):
     )
     zero = np.zeros(0, np.int32)
     for empty in (
-        _assemble_np(zero, zero, n, dedupe),
+        _assemble_np([zero, zero], n, dedupe),
         _assemble(zero, zero, n, dedupe),
     ):
         assert empty.n_slots == 0

@@ -140,56 +140,65 @@ def build_layout(
     r = np.asarray(receivers)
     n = n_nodes
     e = int(r.shape[0])
+    # node arrays in int32 (slot indices fit: the slot arrays are int32 too)
     bounds = _row_bounds(r, n)
     first = bounds[:-1]
     counts = np.diff(bounds)
+    del bounds
     dmax = int(counts.max()) if n else 0
     if dmax < (1 << 16):
         order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
     else:
         order = np.argsort(-counts, kind="stable")
+    order = order.astype(np.int32)
     deg_sorted = counts[order]
-    inv = np.empty(n, np.int64)
-    inv[order] = np.arange(n)
+    inv = np.empty(n, np.int32)
+    inv[order] = np.arange(n, dtype=np.int32)
     n_cols = min(dmax, max_columns)
     # hist[c] = rows with more than c slots.
     hist = np.bincount(counts, minlength=dmax + 1)
     more_than = n - np.cumsum(hist)
     lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
     first_sorted = first[order]
+    del first
+    degree = counts
+    if edge_mask is not None:
+        absent = np.flatnonzero(~np.asarray(edge_mask))
+        if absent.size:
+            degree = counts - np.bincount(r[absent], minlength=n).astype(np.int32)
+        del absent
+    # Fill the columns on the host: no compilation per set of column lengths. Each
+    # array goes to the device as soon as it is final (a transfer copies it).
+    nbr = np.asarray(senders)
+    present = None if edge_mask is None else np.asarray(edge_mask)
+    head = jax.device_put(
+        _fill_head(nbr, present, first_sorted, deg_sorted, lengths, n)
+    )
     # Tail: slots of rows with more than n_cols slots, beyond column n_cols.
     extra = np.maximum(deg_sorted - n_cols, 0)
     n_tail = int(extra.sum())
     if n_tail:
         n_hubs = int(np.count_nonzero(extra))
-        tail_pos = np.repeat(np.arange(n_hubs), extra[:n_hubs])
-        starts = np.zeros(n_hubs, np.int64)
+        tail_pos = np.repeat(np.arange(n_hubs, dtype=np.int32), extra[:n_hubs])
+        starts = np.zeros(n_hubs, np.int32)
         np.cumsum(extra[: n_hubs - 1], out=starts[1:])
-        within = np.arange(n_tail) - starts[tail_pos]
+        within = np.arange(n_tail, dtype=np.int32) - starts[tail_pos]
         tail_slot = first_sorted[tail_pos] + n_cols + within
+        tail_nbr = nbr[tail_slot]
+        if present is not None:
+            tail_nbr[~present[tail_slot]] = n
     else:
-        tail_pos = np.zeros(0, np.int64)
-        tail_slot = np.zeros(0, np.int64)
-    degree = counts
-    if edge_mask is not None:
-        absent = np.flatnonzero(~np.asarray(edge_mask))
-        if absent.size:
-            degree = counts - np.bincount(r[absent], minlength=n)
-    # Fill the columns on the host: no compilation per set of column lengths.
-    nbr = np.array(senders, dtype=np.int32)
-    if edge_mask is not None:
-        nbr[~np.asarray(edge_mask)] = n
-    head = _fill_head(nbr, first_sorted, deg_sorted, lengths, n)
-    tail_nbr = nbr[tail_slot] if n_tail else np.zeros(0, np.int32)
+        tail_pos = tail_slot = tail_nbr = np.zeros(0, np.int32)
+    put = jax.device_put  # int32 already: a plain transfer, no conversion program
     return NeighborLayout(
-        jnp.asarray(order, jnp.int32),
-        jnp.asarray(inv, jnp.int32),
-        jnp.asarray(first_sorted, jnp.int32),
-        jnp.asarray(degree, jnp.int32),
-        jnp.asarray(head, jnp.int32),
-        jnp.asarray(tail_nbr, jnp.int32),
-        jnp.asarray(tail_pos, jnp.int32),
-        jnp.asarray(tail_slot, jnp.int32),
+        put(order),
+        put(inv),
+        put(first_sorted),
+        put(degree.astype(np.int32)),
+        head,
+        put(tail_nbr.astype(np.int32)),
+        put(tail_pos.astype(np.int32)),
+        put(tail_slot.astype(np.int32)),
         lengths,
         n,
         e,
@@ -200,7 +209,7 @@ def build_layout(
 def _row_bounds(r: np.ndarray, n: int) -> np.ndarray:
     """Row starts of sorted receivers `r` (length n + 1), from the runs' ends: O(E)."""
     e = r.shape[0]
-    bounds = np.full(n + 1, e, np.int64)
+    bounds = np.full(n + 1, e, np.int32)
     if e:
         starts = np.flatnonzero(r[1:] != r[:-1]) + 1
         bounds[r[starts]] = starts
@@ -211,20 +220,23 @@ def _row_bounds(r: np.ndarray, n: int) -> np.ndarray:
     return bounds
 
 
-def _fill_head(nbr, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
+def _fill_head(nbr, present, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
     """The jagged-diagonal columns, filled one degree class at a time.
 
     Rows are sorted by degree, so the rows of one degree d (J for every d >= J) are one
     run of sorted positions: their first min(d, J) slots are gathered row by row
     (contiguous in `nbr`, so about one cache line per row where a column-by-column gather
-    misses once per entry) and written into each column's run. Padding holds `n`.
+    misses once per entry) and written into each column's run. Padding and slots absent
+    from `present` (a bool per slot, or None) hold `n`.
     """
     n_cols = len(lengths)
     starts = np.zeros(n_cols + 1, np.int64)
     np.cumsum(lengths, out=starts[1:])
-    head = np.full(int(starts[-1]), n, np.int32)
+    head = np.empty(int(starts[-1]), np.int32)
     if n_cols == 0:
         return head
+    for c in range(n_cols):  # the padding at the end of each column
+        head[starts[c] + int(np.count_nonzero(deg_sorted > c)) : starts[c + 1]] = n
     d = np.minimum(deg_sorted, n_cols)
     # runs of equal (capped) degree along the sorted rows: [run_start, run_end)
     cut = np.flatnonzero(d[1:] != d[:-1]) + 1
@@ -234,7 +246,11 @@ def _fill_head(nbr, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
         width = int(d[a])
         if width == 0:
             break  # degrees are non-increasing: only empty rows follow
-        block = nbr[first_sorted[a:b, None] + np.arange(width)]
+        idx = first_sorted[a:b, None] + np.arange(width)
+        block = nbr[idx]
+        if present is not None:
+            block[~present[idx]] = n
+        del idx
         for c in range(width):
             head[starts[c] + a : starts[c] + b] = block[:, c]
     return head

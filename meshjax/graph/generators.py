@@ -53,8 +53,8 @@ def erdos_renyi(key: Any, n_nodes: int, mean_degree: float) -> Graph:
     m = int(round(n_nodes * mean_degree / 2))
     key = as_key(key)
     if _host_assembly(key):
-        u, v = _erdos_renyi_pairs(key, n_nodes, m)
-        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+        pairs = list(_erdos_renyi_pairs(key, n_nodes, m))  # consumed by the assembly
+        return with_layout(_assemble_np(pairs, n_nodes, dedupe=True))
     return with_layout(_erdos_renyi(key, n_nodes, m))
 
 
@@ -120,8 +120,8 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
         else np.asarray(gamma, np.float32)
     )
     if _host_assembly(key, gamma):
-        u, v = _power_law_pairs(key, n_nodes, m, gamma)
-        return with_layout(_assemble_np(u, v, n_nodes, dedupe=True))
+        pairs = list(_power_law_pairs(key, n_nodes, m, gamma))
+        return with_layout(_assemble_np(pairs, n_nodes, dedupe=True))
     return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
@@ -185,11 +185,11 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
             f"`m`={m} is out of range; allowed: 1 <= m < n_nodes - 1 = {n_nodes - 1}"
         )
     key = as_key(key)
-    src, dst = _barabasi_albert_pairs(key, n_nodes, m)
+    pairs = list(_barabasi_albert_pairs(key, n_nodes, m))
     if _host_assembly(key):
-        g = _assemble_np(src, dst, n_nodes, dedupe=False)
+        g = _assemble_np(pairs, n_nodes, dedupe=False)
     else:
-        g = _assemble(src, dst, n_nodes, dedupe=False)
+        g = _assemble(*pairs, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
 
