@@ -172,6 +172,25 @@ def test_host_assembly_matches_jitted_on_loops_and_repeats(seed, dedupe):
         assert empty.n_slots == 0
 
 
+@pytest.mark.parametrize("gamma", [2.05, 2.5, 4.0])
+def test_power_law_guide_table_is_exact_inverse_cdf(gamma):
+    """The guide-table search returns `searchsorted(cdf, u, side="right")` exactly."""
+    from meshjax.graph.generators import _inverse_cdf, _power_law_draws
+
+    n, m = 5000, 40_000
+    i = jnp.arange(1, n + 1, dtype=jnp.float32)
+    cdf = jnp.cumsum(i ** (-1.0 / (gamma - 1.0)))
+    cdf = cdf / cdf[-1]
+    x = jr.uniform(jr.key(7), (m,), jnp.float32)
+    x = x.at[:3].set(jnp.asarray([0.0, cdf[0], cdf[n // 2]]))  # ties with the CDF
+    want = jnp.minimum(jnp.searchsorted(cdf, x, side="right"), n - 1)
+    np.testing.assert_array_equal(jax.jit(_inverse_cdf)(cdf, x), want)
+    # the relabelling keys are unique and sort to a permutation
+    rank_keys = _power_law_draws(jr.key(8), n, m, np.float32(gamma))[2]
+    perm = np.sort(np.asarray(rank_keys)) & np.uint64((1 << 13) - 1)
+    assert np.array_equal(np.sort(perm), np.arange(n))
+
+
 def test_weighted_graph_with_layout_matches_segment_path():
     """A layout carries no weights: weighted reductions must still use them."""
     rng = np.random.default_rng(3)

@@ -120,19 +120,46 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
         else np.asarray(gamma, np.float32)
     )
     if _host_assembly(key, gamma):
-        pairs = list(_power_law_pairs(key, n_nodes, m, gamma))
+        u, v, rank_keys = _power_law_draws(key, n_nodes, m, gamma)
+        # the relabelling: unique keys, so NumPy's sort and XLA's agree
+        perm = (np.sort(np.asarray(rank_keys)) & _low_bits(n_nodes)).astype(np.int32)
+        del rank_keys
+        pairs = list(_relabel(perm, u, v))
+        del u, v
         return with_layout(_assemble_np(pairs, n_nodes, dedupe=True))
     return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
+def _low_bits(n: int) -> np.uint64:
+    return np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+
+
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _power_law(key, n_nodes: int, m: int, gamma) -> Graph:
-    u, v = _power_law_pairs(key, n_nodes, m, gamma)
-    return _assemble(u, v, n_nodes, dedupe=True)
+    u, v, rank_keys = _power_law_draws(key, n_nodes, m, gamma)
+    with jax.enable_x64(True):
+        perm = (lax.sort(rank_keys) & _low_bits(n_nodes)).astype(jnp.int32)
+    return _assemble(*_relabel(perm, u, v), n_nodes, dedupe=True)
+
+
+@jax.jit
+def _relabel(perm, u, v):
+    return perm[u], perm[v]
+
+
+_GUIDE_BUCKETS = 1 << 20  # at most; buckets of the inverse-CDF guide table
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _power_law_pairs(key, n_nodes: int, m: int, gamma):
+def _power_law_draws(key, n_nodes: int, m: int, gamma):
+    """Endpoint ranks `u`, `v` (0 = largest weight) and the relabelling's sort keys.
+
+    Each endpoint is the inverse CDF of a uniform, found through a guide table (Chen and
+    Asau; `_inverse_cdf`), exactly `searchsorted(cdf, u, side="right")`. The relabelling (node ids exchangeable) sorts unique 64-bit keys
+    `random << b | rank` (b index bits, 64 - b >= 33 random ones; ties between random
+    parts, about n^2 / 2^(65 - b) pairs, order by rank), so any sort gives the same
+    permutation.
+    """
     gamma = eqx.error_if(
         gamma,
         ~in_domain(gamma, low=2.0, low_open=True),
@@ -143,13 +170,40 @@ def _power_law_pairs(key, n_nodes: int, m: int, gamma):
     cdf = jnp.cumsum(w)
     cdf = cdf / cdf[-1]
     k1, k2, k3 = jr.split(key, 3)
-    u = jnp.searchsorted(cdf, jr.uniform(k1, (m,), jnp.float32), side="right")
-    v = jnp.searchsorted(cdf, jr.uniform(k2, (m,), jnp.float32), side="right")
-    u = jnp.minimum(u, n_nodes - 1).astype(jnp.int32)
-    v = jnp.minimum(v, n_nodes - 1).astype(jnp.int32)
-    # Nodes are ranked by weight; a random relabelling makes node ids exchangeable.
-    perm = jr.permutation(k3, n_nodes).astype(jnp.int32)
-    return perm[u], perm[v]
+    u = _inverse_cdf(cdf, jr.uniform(k1, (m,), jnp.float32))
+    v = _inverse_cdf(cdf, jr.uniform(k2, (m,), jnp.float32))
+    bits = max(1, (n_nodes - 1).bit_length())
+    r = jr.bits(k3, (2, n_nodes), jnp.uint32)
+    with jax.enable_x64(True):
+        r = (r[0].astype(jnp.uint64) << 32) | r[1].astype(jnp.uint64)
+        rank_keys = (r << bits) | jnp.arange(n_nodes, dtype=jnp.uint64)
+    return u, v, rank_keys
+
+
+def _inverse_cdf(cdf, x):
+    """`minimum(searchsorted(cdf, x, side="right"), n - 1)` through a guide table.
+
+    `cdf`: non-decreasing, `float32[n]`; `x`: uniforms in [0, 1). Bucket b of
+    B = min(n, 2^20) equal parts of [0, 1) stores the number of CDF values <= b / B; the
+    binary search runs between the entries of buckets b - 1 and b + 2 (so rounding in
+    `x * B` cannot exclude the answer): a few steps instead of log2(n).
+    """
+    n = cdf.shape[0]
+    n_buckets = min(n, _GUIDE_BUCKETS)
+    thresholds = jnp.arange(n_buckets + 1, dtype=jnp.float32) / n_buckets
+    guide = jnp.searchsorted(cdf, thresholds, side="right").astype(jnp.int32)
+    b = jnp.floor(x * n_buckets).astype(jnp.int32)
+    lo = guide[jnp.clip(b - 1, 0, n_buckets)]
+    hi = guide[jnp.clip(b + 2, 0, n_buckets)]
+
+    def step(state):  # the first index in [lo, hi] whose CDF value exceeds x
+        lo, hi = state
+        mid = (lo + hi) // 2
+        right = cdf[jnp.minimum(mid, n - 1)] <= x
+        return jnp.where(right, mid + 1, lo), jnp.where(right, hi, mid)
+
+    lo, _ = lax.while_loop(lambda s: jnp.any(s[0] < s[1]), step, (lo, hi))
+    return jnp.minimum(lo, n - 1)
 
 
 def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
