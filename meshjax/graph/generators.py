@@ -298,12 +298,11 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         )
 
     # Phase 2: the remaining arrivals at once. A target slot copies a uniformly chosen
-    # earlier endpoint slot; copy chains are resolved by pointer doubling.
+    # earlier endpoint slot; copy chains are resolved by pointer doubling over the
+    # targets alone (a source slot or an earlier phase's slot ends a chain).
     par_start = n_core_slots + 2 * m * n_seq
-    new_nodes = jnp.arange(m + 1 + n_seq, n_nodes, dtype=jnp.int32)
-    base = ends.at[par_start::2].set(jnp.repeat(new_nodes, m))
-    slot = jnp.arange(n_slots, dtype=jnp.int32)
-    target_slots = par_start + 2 * jnp.arange(n_par * m, dtype=jnp.int32) + 1
+    first_new = m + 1 + n_seq
+    new_nodes = jnp.arange(first_new, n_nodes, dtype=jnp.int32)
     limit = par_start + 2 * m * jnp.repeat(jnp.arange(n_par, dtype=jnp.int32), m)
 
     def draw(k, mask, ptr_targets):
@@ -311,15 +310,23 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         return jnp.where(mask, fresh, ptr_targets)
 
     def resolve(ptr_targets):
-        ptr = slot.at[target_slots].set(ptr_targets)
+        rel = ptr_targets - par_start
+        # nxt: the target slot copied (its index), or -1 where the copied value is known
+        nxt = jnp.where((rel >= 0) & (rel % 2 == 1), rel // 2, -1)
+        val = jnp.where(
+            rel < 0,
+            ends[jnp.clip(ptr_targets, 0, par_start - 1)],
+            first_new + (rel // 2) // m,
+        )
 
         def body(state):
-            p, _ = state
-            q = p[p]
-            return q, jnp.any(q != p)
+            val, nxt = state
+            active = nxt >= 0
+            a = jnp.maximum(nxt, 0)
+            return jnp.where(active, val[a], val), jnp.where(active, nxt[a], nxt)
 
-        ptr, _ = lax.while_loop(lambda s: s[1], body, (ptr, jnp.array(True)))
-        return base[ptr][target_slots].reshape(n_par, m)
+        val, _ = lax.while_loop(lambda s: jnp.any(s[1] >= 0), body, (val, nxt))
+        return val.reshape(n_par, m)
 
     def duplicates(t):
         dup = jnp.zeros(t.shape, bool)
@@ -344,7 +351,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     src = jnp.concatenate(
         [
             jnp.asarray(core[:, 0]),
-            base[n_core_slots:par_start:2],
+            ends[n_core_slots:par_start:2],
             jnp.repeat(new_nodes, m),
         ]
     )
