@@ -191,6 +191,21 @@ def test_power_law_guide_table_is_exact_inverse_cdf(gamma):
     assert np.array_equal(np.sort(perm), np.arange(n))
 
 
+def test_generator_layout_matches_a_layout_built_afterwards():
+    """The host assembly attaches the layout with its own row starts (and patches masked
+    repeats and self-loops into the sentinel): the same as building it from scratch."""
+    for g in (
+        G.power_law(jr.key(3), 20_000, 2.2, 4.0),  # masked loops and repeats
+        G.barabasi_albert(jr.key(4), 8000, 3),  # no mask
+    ):
+        assert g.layout is not None
+        bare = G.with_layout(g, policy="never")
+        ref = G.with_layout(bare, policy="always").layout
+        for a, b in zip(jax.tree.leaves(g.layout), jax.tree.leaves(ref), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert g.layout.lengths == ref.lengths
+
+
 def test_weighted_graph_with_layout_matches_segment_path():
     """A layout carries no weights: weighted reductions must still use them."""
     rng = np.random.default_rng(3)

@@ -340,7 +340,9 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     NumPy's vectorised sort of 64-bit keys is several times XLA's CPU sort (0.05 s vs
     about 0.4 s for 5·10^6 keys here); the keys are packed in place through 32-bit
     views, the row counts come from `bincount`s, and the slots from one compiled gather
-    program (`_fill_slots`). Same output as `_assemble`, bit for bit.
+    program (`_fill_slots`). Same output as `_assemble`, bit for bit, plus the gather
+    layout where `with_layout(policy="auto")` would attach one (its row starts are
+    known here).
 
     `pairs` is a list `[src, dst]` that is emptied, so that the pairs are freed once
     packed (pass the only references). Memory: every host array goes to the device as
@@ -378,7 +380,11 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     del n_up, n_low
     with jax.enable_x64(True):
         senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
-    return Graph(senders, receivers, eids, keep, n_nodes)
+    del key, tkey
+    layout = None
+    if auto_wants_layout(2 * m):  # what `with_layout(policy="auto")` would attach
+        layout = build_layout(senders, receivers, keep, n, bounds=ub + lb)
+    return Graph(senders, receivers, eids, keep, n_nodes, layout=layout)
 
 
 def _assemble_host(

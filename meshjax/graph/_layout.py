@@ -129,19 +129,25 @@ def _round_up(length: int, n: int) -> int:
 
 
 def build_layout(
-    senders, receivers, edge_mask, n_nodes: int, *, max_columns: int = MAX_COLUMNS
+    senders,
+    receivers,
+    edge_mask,
+    n_nodes: int,
+    *,
+    max_columns: int = MAX_COLUMNS,
+    bounds: np.ndarray | None = None,
 ) -> NeighborLayout:
     """Builds the layout from concrete slot arrays (sorted by receiver).
 
     Runs on the host (NumPy): the degree sort is a radix sort on 16-bit keys, O(n); the
     columns are one gather each (no compilation per set of column lengths). Cost
-    O(n + E).
+    O(n + E). `bounds` (the n + 1 row starts, if the caller knows them) saves a pass.
     """
     r = np.asarray(receivers)
     n = n_nodes
     e = int(r.shape[0])
     # node arrays in int32 (slot indices fit: the slot arrays are int32 too)
-    bounds = _row_bounds(r, n)
+    bounds = _row_bounds(r, n) if bounds is None else bounds.astype(np.int32)
     first = bounds[:-1]
     counts = np.diff(bounds)
     del bounds
@@ -160,20 +166,25 @@ def build_layout(
     more_than = n - np.cumsum(hist)
     lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
     first_sorted = first[order]
-    del first
     degree = counts
+    absent = np.zeros(0, np.int64)
     if edge_mask is not None:
         absent = np.flatnonzero(~np.asarray(edge_mask))
         if absent.size:
             degree = counts - np.bincount(r[absent], minlength=n).astype(np.int32)
-        del absent
     # Fill the columns on the host: no compilation per set of column lengths. Each
     # array goes to the device as soon as it is final (a transfer copies it).
     nbr = np.asarray(senders)
-    present = None if edge_mask is None else np.asarray(edge_mask)
-    head = jax.device_put(
-        _fill_head(nbr, present, first_sorted, deg_sorted, lengths, n)
-    )
+    head = _fill_head(nbr, first_sorted, deg_sorted, lengths, n)
+    if absent.size:  # absent slots read the sentinel: patch their head entries
+        row = r[absent]
+        col = absent - first[row]
+        inside = col < n_cols
+        starts = np.zeros(n_cols + 1, np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        head[starts[col[inside]] + inv[row[inside]]] = n
+        del row, col, inside
+    head = jax.device_put(head)
     # Tail: slots of rows with more than n_cols slots, beyond column n_cols.
     extra = np.maximum(deg_sorted - n_cols, 0)
     n_tail = int(extra.sum())
@@ -185,8 +196,8 @@ def build_layout(
         within = np.arange(n_tail, dtype=np.int32) - starts[tail_pos]
         tail_slot = first_sorted[tail_pos] + n_cols + within
         tail_nbr = nbr[tail_slot]
-        if present is not None:
-            tail_nbr[~present[tail_slot]] = n
+        if absent.size:
+            tail_nbr[~np.asarray(edge_mask)[tail_slot]] = n
     else:
         tail_pos = tail_slot = tail_nbr = np.zeros(0, np.int32)
     put = jax.device_put  # int32 already: a plain transfer, no conversion program
@@ -220,14 +231,13 @@ def _row_bounds(r: np.ndarray, n: int) -> np.ndarray:
     return bounds
 
 
-def _fill_head(nbr, present, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
+def _fill_head(nbr, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
     """The jagged-diagonal columns, filled one degree class at a time.
 
     Rows are sorted by degree, so the rows of one degree d (J for every d >= J) are one
     run of sorted positions: their first min(d, J) slots are gathered row by row
     (contiguous in `nbr`, so about one cache line per row where a column-by-column gather
-    misses once per entry) and written into each column's run. Padding and slots absent
-    from `present` (a bool per slot, or None) hold `n`.
+    misses once per entry) and written into each column's run. Padding holds `n`.
     """
     n_cols = len(lengths)
     starts = np.zeros(n_cols + 1, np.int64)
@@ -246,11 +256,7 @@ def _fill_head(nbr, present, first_sorted, deg_sorted, lengths, n: int) -> np.nd
         width = int(d[a])
         if width == 0:
             break  # degrees are non-increasing: only empty rows follow
-        idx = first_sorted[a:b, None] + np.arange(width)
-        block = nbr[idx]
-        if present is not None:
-            block[~present[idx]] = n
-        del idx
+        block = nbr[first_sorted[a:b, None] + np.arange(width)]
         for c in range(width):
             head[starts[c] + a : starts[c] + b] = block[:, c]
     return head

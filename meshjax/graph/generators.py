@@ -54,7 +54,7 @@ def erdos_renyi(key: Any, n_nodes: int, mean_degree: float) -> Graph:
     key = as_key(key)
     if _host_assembly(key):
         pairs = list(_erdos_renyi_pairs(key, n_nodes, m))  # consumed by the assembly
-        return with_layout(_assemble_np(pairs, n_nodes, dedupe=True))
+        return _assemble_np(pairs, n_nodes, dedupe=True)  # with its layout
     return with_layout(_erdos_renyi(key, n_nodes, m))
 
 
@@ -126,7 +126,7 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
         del rank_keys
         pairs = list(_relabel(perm, u, v))
         del u, v
-        return with_layout(_assemble_np(pairs, n_nodes, dedupe=True))
+        return _assemble_np(pairs, n_nodes, dedupe=True)
     return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
@@ -241,9 +241,11 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     key = as_key(key)
     pairs = list(_barabasi_albert_pairs(key, n_nodes, m))
     if _host_assembly(key):
+        # simple by construction: every slot present, so the mask is dropped (the
+        # layout, built with all slots present, is the same without it)
         g = _assemble_np(pairs, n_nodes, dedupe=False)
-    else:
-        g = _assemble(*pairs, n_nodes, dedupe=False)
+        return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes, layout=g.layout)
+    g = _assemble(*pairs, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
 
