@@ -138,12 +138,18 @@ def test_host_assembly_is_bit_identical_to_jitted(getkey):
             np.testing.assert_array_equal(host.edge_mask, traced.edge_mask[0])
 
 
+@pytest.mark.parametrize("host_fill", [True, False])
 @pytest.mark.parametrize("dedupe", [True, False])
-@pytest.mark.parametrize("seed", range(4))
-def test_host_assembly_matches_jitted_on_loops_and_repeats(seed, dedupe):
-    """Many self-loops (several at one node) and repeated pairs, in any orientation."""
+@pytest.mark.parametrize("seed", range(3))
+def test_host_assembly_matches_jitted_on_loops_and_repeats(
+    seed, dedupe, host_fill, monkeypatch
+):
+    """Many self-loops (several at one node) and repeated pairs, in any orientation;
+    small graphs fill their slots in NumPy, large ones in a compiled program: both."""
+    from meshjax.graph import _graph
     from meshjax.graph._graph import _assemble, _assemble_np
 
+    monkeypatch.setattr(_graph, "_HOST_FILL_MAX", 1 << 30 if host_fill else 0)
     rng = np.random.default_rng(seed)
     n = 12
     src = rng.integers(0, n, 200).astype(np.int32)

@@ -334,6 +334,33 @@ def _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe: bool):
         return _fill_slots(key, tkey, ub, lb, receivers, dedupe)
 
 
+#: Graphs with at most this many slots are filled by NumPy (`_fill_slots_np`): below it
+#: compiling `_fill_slots` for the shape (about 0.5 s) costs more than the fill itself.
+_HOST_FILL_MAX = 1 << 18
+
+
+def _fill_slots_np(key, tkey, ub, lb, dedupe: bool):
+    """`_fill_slots` in NumPy (scatters to the slots in increasing order): same output."""
+    m = key.shape[0]
+    e = 2 * m
+    low32 = np.uint64(0xFFFFFFFF)
+    lo = (key >> np.uint64(32)).astype(np.int32)
+    hi = (key & low32).astype(np.int32)
+    keep_pair = lo != hi
+    if dedupe and m > 1:
+        keep_pair[1:] &= key[1:] != key[:-1]
+    senders = np.empty(e, np.int32)
+    eids = np.empty(e, np.int32)
+    keep = np.empty(e, bool)
+    k = np.arange(m, dtype=np.int32)
+    up = lb[1:][lo] + k  # pair k is slot lb[lo + 1] + k of row lo
+    senders[up], eids[up], keep[up] = hi, k, keep_pair
+    tid = (tkey & low32).astype(np.int32)
+    low = ub[:-1][(tkey >> np.uint64(32)).astype(np.int32)] + k  # entry q: ub[hi] + q
+    senders[low], eids[low], keep[low] = lo[tid], tid, keep_pair[tid]
+    return senders, eids, keep
+
+
 def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     """`_assemble` for concrete pairs on the CPU backend: the sorts in NumPy.
 
@@ -369,17 +396,26 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     thalf[:, 1] = half[:, 0]
     thalf[:, 0] = np.arange(m, dtype=np.uint32)
     del half, thalf
-    key = jax.device_put(key)  # the host copy is freed here
+    small = 2 * m <= _HOST_FILL_MAX
+    if not small:
+        key = jax.device_put(key)  # the host copy is freed here
     tkey.sort()
-    tkey = jax.device_put(tkey)
     ub = np.zeros(n + 1, np.int32)
     np.cumsum(n_up, out=ub[1:])
     lb = np.zeros(n + 1, np.int32)
     np.cumsum(n_low, out=lb[1:])
-    receivers = jax.device_put(np.repeat(np.arange(n, dtype=np.int32), n_up + n_low))
+    receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
     del n_up, n_low
-    with jax.enable_x64(True):
-        senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
+    if small:  # no compilation per graph shape (it would cost more than the fill)
+        senders, eids, keep = map(
+            jax.device_put, _fill_slots_np(key, tkey, ub, lb, dedupe)
+        )
+        receivers = jax.device_put(receivers)
+    else:
+        tkey = jax.device_put(tkey)
+        receivers = jax.device_put(receivers)
+        with jax.enable_x64(True):
+            senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
     del key, tkey
     layout = None
     if auto_wants_layout(2 * m):  # what `with_layout(policy="auto")` would attach
