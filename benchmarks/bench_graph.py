@@ -8,7 +8,8 @@ NetworKit (generation, components), each where installed. Rates in edges per sec
 
 Cases: generation (ER, BA m = 5, Chung–Lu γ = 2.5), `neighbor_sum` and
 `laplacian_matvec` (on the graph's gather layout, and `neighbor_sum_segment` without it),
-components, ER generation + components, colouring (igraph's greedy colouring as peer).
+components, ER generation + components, colouring (igraph's greedy colouring as peer), and
+the assembly's orderings beside their sort-free variants (`order_pairs`, `transpose`).
 Every row carries `load1`, the load average when it was taken.
 """
 
@@ -55,6 +56,47 @@ def _sizes(args) -> list[int]:
     return sizes
 
 
+def _ordering_variants(n: int, m: int, size: dict, rep: int) -> list[dict]:
+    """The assembly's two orderings of M pairs, each beside its sort-free alternative.
+
+    `order_pairs`: NumPy's sort of M packed 64-bit keys (what the CPU assembly does)
+    against sorted-by-construction uniforms (normalised cumulative sums of exponential
+    gaps, i.e. geometric skipping, with the `cummax` that makes float rounding monotone),
+    jitted. `transpose`: the second sort (keys `hi << 32 | id`) against a stable LSD radix
+    argsort of the row ids (two 16-bit passes). Ratios > 1: the sort is faster.
+    """
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**62, m, dtype=np.uint64)
+    rows_ = rng.integers(0, n, m).astype(np.uint32)
+
+    @jax.jit
+    def spacings(k):  # traced and run under x64 (float64 gaps)
+        gaps = jr.exponential(k, (m + 1,), jnp.float64)
+        s = jnp.cumsum(gaps)
+        return jax.lax.cummax(jnp.floor(s[:-1] / s[-1] * (n * (n - 1) / 2)))
+
+    def spacings_x64():
+        with jax.enable_x64(True):
+            return spacings(jr.key(1))
+
+    def radix(r):
+        o1 = np.argsort((r & 0xFFFF).astype(np.uint16), kind="stable")
+        o2 = np.argsort((r[o1] >> 16).astype(np.uint16), kind="stable")
+        return o1[o2]
+
+    out = []
+    t = time_host(lambda: np.sort(keys), repeat=rep)
+    out.append(row(SUITE, "order_pairs", "meshjax", size, t, m, "pairs/s"))
+    t = time_call(spacings_x64, repeat=rep)
+    out.append(row(SUITE, "order_pairs", "spacings_xla", size, t, m, "pairs/s"))
+    tkeys = (rows_.astype(np.uint64) << np.uint64(32)) | np.arange(m, dtype=np.uint64)
+    t = time_host(lambda: np.sort(tkeys), repeat=rep)
+    out.append(row(SUITE, "transpose", "meshjax", size, t, m, "pairs/s"))
+    t = time_host(lambda: radix(rows_), repeat=rep)
+    out.append(row(SUITE, "transpose", "radix_argsort", size, t, m, "pairs/s"))
+    return out
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="10^4 and 10^5 only")
@@ -77,7 +119,8 @@ def main(argv=None) -> list[dict]:
         rep = args.repeat if n < 1_000_000 else max(3, args.repeat // 2)
         key = jr.key(0)
 
-        # -- generation
+        # -- generation, and the variants of ordering the pairs
+        rows.extend(_ordering_variants(n, m_edges, size, rep))
         t = time_call(lambda: G.erdos_renyi(key, n, kbar), repeat=rep)
         rows.append(row(SUITE, "generate_er", "meshjax", size, t, m_edges, "edges/s"))
         t = time_call(lambda: G.barabasi_albert(key, n, int(kbar // 2)), repeat=rep)
