@@ -178,6 +178,28 @@ def test_host_assembly_matches_jitted_on_loops_and_repeats(
         assert empty.n_slots == 0
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_slot_fill_in_chunks_matches_one_pass(dedupe, monkeypatch):
+    """Large graphs fill their slots chunk by chunk (the last chunk overlaps the one
+    before it): with tiny chunks the jitted assembly still equals the NumPy fill."""
+    from meshjax.graph import _graph
+    from meshjax.graph._graph import _assemble, _assemble_np
+
+    rng = np.random.default_rng(11)
+    n = 30
+    src = rng.integers(0, n, 211).astype(np.int32)
+    dst = np.where(rng.random(211) < 0.1, src, rng.integers(0, n, 211)).astype(np.int32)
+    monkeypatch.setattr(_graph, "_HOST_FILL_MAX", 1 << 30)
+    host = _assemble_np([src, dst], n, dedupe)
+    monkeypatch.setattr(
+        _graph, "_FILL_CHUNK", 64
+    )  # 422 slots: 7 chunks, the last overlaps
+    # a new function object: traced afresh, so the patched chunk size is used
+    chunked = jax.jit(lambda a, b: _assemble(a, b, n, dedupe))(src, dst)
+    for field in ("senders", "receivers", "edge_ids", "edge_mask"):
+        np.testing.assert_array_equal(getattr(host, field), getattr(chunked, field))
+
+
 @pytest.mark.parametrize("gamma", [2.05, 2.5, 4.0])
 def test_power_law_guide_table_is_exact_inverse_cdf(gamma):
     """The guide-table search returns `searchsorted(cdf, u, side="right")` exactly."""
