@@ -140,8 +140,9 @@ def build_layout(
     """Builds the layout from concrete slot arrays (sorted by receiver).
 
     Runs on the host (NumPy): the degree sort is a radix sort on 16-bit keys, O(n); the
-    columns are one gather each (no compilation per set of column lengths). Cost
-    O(n + E). `bounds` (the n + 1 row starts, if the caller knows them) saves a pass.
+    columns are filled one degree class at a time (`_fill_head`; no compilation per set
+    of column lengths). Cost O(n + E). `bounds` (the n + 1 row starts, if the caller
+    knows them) saves a pass.
     """
     r = np.asarray(receivers)
     n = n_nodes
@@ -165,6 +166,8 @@ def build_layout(
     hist = np.bincount(counts, minlength=dmax + 1)
     more_than = n - np.cumsum(hist)
     lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
+    starts = np.zeros(n_cols + 1, np.int64)  # where each column begins in the head
+    np.cumsum(lengths, out=starts[1:])
     first_sorted = first[order]
     degree = counts
     absent = np.zeros(0, np.int64)
@@ -175,13 +178,11 @@ def build_layout(
     # Fill the columns on the host: no compilation per set of column lengths. Each
     # array goes to the device as soon as it is final (a transfer copies it).
     nbr = np.asarray(senders)
-    head = _fill_head(nbr, first_sorted, deg_sorted, lengths, n)
+    head = _fill_head(nbr, first_sorted, deg_sorted, starts, more_than[:n_cols], n)
     if absent.size:  # absent slots read the sentinel: patch their head entries
         row = r[absent]
         col = absent - first[row]
         inside = col < n_cols
-        starts = np.zeros(n_cols + 1, np.int64)
-        np.cumsum(lengths, out=starts[1:])
         head[starts[col[inside]] + inv[row[inside]]] = n
         del row, col, inside
     head = jax.device_put(head)
@@ -191,9 +192,9 @@ def build_layout(
     if n_tail:
         n_hubs = int(np.count_nonzero(extra))
         tail_pos = np.repeat(np.arange(n_hubs, dtype=np.int32), extra[:n_hubs])
-        starts = np.zeros(n_hubs, np.int32)
-        np.cumsum(extra[: n_hubs - 1], out=starts[1:])
-        within = np.arange(n_tail, dtype=np.int32) - starts[tail_pos]
+        hub_start = np.zeros(n_hubs, np.int32)
+        np.cumsum(extra[: n_hubs - 1], out=hub_start[1:])
+        within = np.arange(n_tail, dtype=np.int32) - hub_start[tail_pos]
         tail_slot = first_sorted[tail_pos] + n_cols + within
         tail_nbr = nbr[tail_slot]
         if absent.size:
@@ -231,22 +232,22 @@ def _row_bounds(r: np.ndarray, n: int) -> np.ndarray:
     return bounds
 
 
-def _fill_head(nbr, first_sorted, deg_sorted, lengths, n: int) -> np.ndarray:
+def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndarray:
     """The jagged-diagonal columns, filled one degree class at a time.
 
     Rows are sorted by degree, so the rows of one degree d (J for every d >= J) are one
     run of sorted positions: their first min(d, J) slots are gathered row by row
     (contiguous in `nbr`, so about one cache line per row where a column-by-column gather
-    misses once per entry) and written into each column's run. Padding holds `n`.
+    misses once per entry) and written into each column's run. `starts`: where each
+    column begins (length J + 1); `filled[c]`: rows with more than c slots, the rest of
+    column c is padding and holds `n`.
     """
-    n_cols = len(lengths)
-    starts = np.zeros(n_cols + 1, np.int64)
-    np.cumsum(lengths, out=starts[1:])
+    n_cols = len(starts) - 1
     head = np.empty(int(starts[-1]), np.int32)
     if n_cols == 0:
         return head
     for c in range(n_cols):  # the padding at the end of each column
-        head[starts[c] + int(np.count_nonzero(deg_sorted > c)) : starts[c + 1]] = n
+        head[starts[c] + int(filled[c]) : starts[c + 1]] = n
     d = np.minimum(deg_sorted, n_cols)
     # runs of equal (capped) degree along the sorted rows: [run_start, run_end)
     cut = np.flatnonzero(d[1:] != d[:-1]) + 1

@@ -133,8 +133,13 @@ def power_law(key: Any, n_nodes: int, gamma: ArrayLike, mean_degree: float) -> G
     return with_layout(_power_law(key, n_nodes, m, gamma))
 
 
+def _index_bits(n: int) -> int:
+    """Bits of a node index in the relabelling keys (`_power_law_draws`)."""
+    return max(1, (n - 1).bit_length())
+
+
 def _low_bits(n: int) -> np.uint64:
-    return np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+    return np.uint64((1 << _index_bits(n)) - 1)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -158,10 +163,10 @@ def _power_law_draws(key, n_nodes: int, m: int, gamma):
     """Endpoint ranks `u`, `v` (0 = largest weight) and the relabelling's sort keys.
 
     Each endpoint is the inverse CDF of a uniform, found through a guide table (Chen and
-    Asau; `_inverse_cdf`), exactly `searchsorted(cdf, u, side="right")`. The relabelling (node ids exchangeable) sorts unique 64-bit keys
-    `random << b | rank` (b index bits, 64 - b >= 33 random ones; ties between random
-    parts, about n^2 / 2^(65 - b) pairs, order by rank), so any sort gives the same
-    permutation.
+    Asau; `_inverse_cdf`), exactly `searchsorted(cdf, u, side="right")`. The
+    relabelling (node ids exchangeable) sorts unique 64-bit keys `random << b | rank`
+    (b index bits, 64 - b >= 33 random ones; ties between random parts, about
+    n^2 / 2^(65 - b) pairs, order by rank), so any sort gives the same permutation.
     """
     gamma = eqx.error_if(
         gamma,
@@ -175,7 +180,7 @@ def _power_law_draws(key, n_nodes: int, m: int, gamma):
     k1, k2, k3 = jr.split(key, 3)
     u = _inverse_cdf(cdf, jr.uniform(k1, (m,), jnp.float32))
     v = _inverse_cdf(cdf, jr.uniform(k2, (m,), jnp.float32))
-    bits = max(1, (n_nodes - 1).bit_length())
+    bits = _index_bits(n_nodes)
     r = jr.bits(k3, (2, n_nodes), jnp.uint32)
     with jax.enable_x64(True):
         r = (r[0].astype(jnp.uint64) << 32) | r[1].astype(jnp.uint64)
