@@ -290,3 +290,119 @@ def test_bake_mask_equals_reading_the_mask_per_slot():
         np.asarray(connected_components(baked)),
         np.asarray(connected_components(masked)),
     )
+
+
+def _min_id_labels(g):
+    """Exact labels: the smallest node id of each component (scipy's partition)."""
+    _, ref = csgraph.connected_components(G.to_scipy(g), directed=False)
+    first = np.full(ref.max() + 1, g.n_nodes)
+    np.minimum.at(first, ref, np.arange(g.n_nodes))
+    return first[ref]
+
+
+def _case(name):
+    """Graphs with a layout for the component tests: few or many left-over rows after
+    the sample, a mask read per slot, hubs with tail slots."""
+    key = jr.key(7)
+    if name == "er":
+        g = G.erdos_renyi(key, 3000, 8.0)
+    elif name == "dense":  # 97 rows left: the larger tier
+        g = G.erdos_renyi(key, 3000, 12.0)
+    elif name == "sparse":  # many small components: FastSV on every edge
+        g = G.erdos_renyi(key, 3000, 1.6)
+    elif name == "masked":
+        g = G.erdos_renyi(key, 3000, 6.0)
+    else:
+        g = G.barabasi_albert(key, 3000, 3)
+    g = G.with_layout(g, policy="always", max_columns=6 if name == "hubs" else 32)
+    if name == "hubs":
+        assert g.layout.tail_nbr.shape[0] > 0
+    if name == "masked":
+        keep = jr.bernoulli(jr.key(8), 0.45, (g.n_edges,))[g.edge_ids]
+        g = g.with_mask(keep)
+        assert not g.layout.mask_baked
+    return g
+
+
+@pytest.mark.parametrize("name", ["er", "dense", "sparse", "masked", "hubs"])
+def test_components_afforest_is_exact(name):
+    """Sampled rounds, then the left-over rows on their own or FastSV on every edge:
+    the labels are exactly the smallest node id of each component."""
+    g = _case(name)
+    np.testing.assert_array_equal(G.connected_components(g), _min_id_labels(g))
+
+
+@pytest.mark.parametrize("name", ["er", "sparse", "masked", "hubs"])
+@pytest.mark.parametrize("share", [0.2, 0.6])
+def test_finishing_the_left_over_rows_is_exact(name, share):
+    """`_finish_rows` from any flat start whose trees lie inside components (here: the
+    components of a random share of the edges): hooking the rows outside the most
+    frequent label gives the exact labels, with hundreds of such rows or few."""
+    from meshjax.graph import components as C
+
+    g = _case(name)
+    s, r = np.asarray(g.senders), np.asarray(g.receivers)
+    up = s < r
+    if g.edge_mask is not None:
+        up &= np.asarray(g.edge_mask)
+    pick = np.random.default_rng(3).random(up.size) < share
+    sub = G.from_edges(np.stack([s[up & pick], r[up & pick]], 1), g.n_nodes)
+    f = _min_id_labels(sub)
+    deg = np.asarray(g.layout.degree)
+    todo = (f != np.bincount(f).argmax()) & (deg > 0)
+    if g.layout.tail_nbr.shape[0]:  # the caller's condition: no hub left over
+        hubs = np.asarray(g.layout.order)[np.asarray(g.layout.tail_pos)]
+        todo[hubs] = False
+        # BA is connected: its hubs may share one label, the smallest id among them
+        f = np.where(np.isin(f, f[hubs]), f[hubs].min(), f)
+        f = np.where(f == f[hubs].min(), np.flatnonzero(f == f[hubs].min()).min(), f)
+        todo = (f != f[hubs].min()) & (deg > 0)
+    assert todo.sum() > 0
+    got = C._finish_rows(
+        g, jnp.asarray(f, jnp.int32), todo=jnp.asarray(todo), cap=int(todo.sum()) + 5
+    )
+    np.testing.assert_array_equal(got, _min_id_labels(g))
+
+
+def test_finishing_reads_every_column_of_a_left_over_row():
+    """The only link between ten left-over nodes and the labelled core is the last entry
+    of one row (the widest column, holding that row alone): it must be read."""
+    from meshjax.graph import components as C
+
+    core = [(i, i + 1) for i in range(100, 199)]  # a path, labelled 100 already
+    clique = [(i, j) for i in range(10) for j in range(i + 1, 10)]
+    g = G.with_layout(
+        G.from_edges(np.array(core + clique + [(0, 150)]), 200), policy="always"
+    )
+    assert g.layout.lengths[-1] == 1  # node 0's row alone reaches the last column
+    f = np.arange(200)
+    f[100:] = 100
+    todo = np.arange(200) < 10
+    got = C._finish_rows(g, jnp.asarray(f, jnp.int32), todo=jnp.asarray(todo), cap=16)
+    want = np.where(np.arange(200) < 10, 0, np.where(np.arange(200) < 100, f, 0))
+    np.testing.assert_array_equal(got, want)
+
+
+def test_components_with_layout_under_vmap():
+    """Batched masks: `lax.switch` becomes a select over every branch, same labels."""
+    g = G.with_layout(G.erdos_renyi(jr.key(1), 2000, 4.0), policy="always")
+    masks = jr.bernoulli(jr.key(2), 0.5, (3, g.n_edges))[:, g.edge_ids]
+    batched = jax.vmap(lambda m: G.connected_components(g, m))(masks)
+    for i in range(3):
+        np.testing.assert_array_equal(batched[i], _min_id_labels(g.with_mask(masks[i])))
+
+
+@pytest.mark.parametrize("n", [1, 127, 128, 1000, 5003])
+@pytest.mark.parametrize("density", [0.0, 0.003, 0.3])
+def test_positions_of_few_flags(n, density):
+    """`_positions` (blocks first, then within them) equals `flatnonzero` padded with n,
+    also for n not a multiple of the block and when the flags just fill `cap`."""
+    from meshjax.graph.components import _positions
+
+    flags = np.random.default_rng(n).random(n) < density
+    want = np.flatnonzero(flags)
+    for cap in (len(want), len(want) + 3, max(len(want), 512)):
+        got = np.asarray(_positions(jnp.asarray(flags), cap))
+        assert got.dtype == np.int32 and got.shape == (cap,)
+        np.testing.assert_array_equal(got[: len(want)], want)
+        assert np.all(got[len(want) :] == n)

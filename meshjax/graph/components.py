@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -28,9 +30,14 @@ def connected_components(
     changing. Every step is a gather, a neighbour min (dense gathers on the graph's
     layout, else a sorted segment-min) or a scatter-min over all nodes at once: no host
     loop, O(n + E) memory, O(E) work per round and $O(\log n)$ rounds in practice (also on
-    lattices, where plain label propagation needs $O(\text{diameter})$). With a layout,
-    the rounds first run on every node's first two neighbours only (an Afforest-style
-    sample that links most of each component cheaply), then on all edges.
+    lattices, where plain label propagation needs $O(\text{diameter})$).
+
+    With a layout, the Afforest scheme (Sutton, Ben-Nun & Barak, 2018) skips most of
+    the edges: FastSV rounds first run on every node's first two neighbours until few
+    rows are left outside the most frequent label; only those rows then read their
+    edges (hooking roots by minimum until every edge joins equal roots), unless there
+    are many of them (below the percolation threshold), when FastSV runs on all edges.
+    Either way the labels are exact.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
@@ -59,36 +66,167 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
 
         return neighbor_reduce(graph, entry, "min", big)
 
+    def step(graph, f, gf, first=False):
+        mngf = min_nbr(graph, gf)
+        # stochastic hooking of the parent (while f is the identity: f itself)
+        f_new = jnp.minimum(f, mngf) if first else f.at[f].min(mngf)
+        f_new = jnp.minimum(f_new, mngf)  # aggressive hooking
+        return jnp.minimum(f_new, gf)  # shortcutting
+
     def run(graph, f):
         def body(state):
             f, gf, _ = state
-            mngf = min_nbr(graph, gf)
-            f_new = f.at[f].min(mngf)  # stochastic hooking of the parent
-            f_new = jnp.minimum(f_new, mngf)  # aggressive hooking
-            f_new = jnp.minimum(f_new, gf)  # shortcutting
+            f_new = step(graph, f, gf)
             gf_new = f_new[f_new]
             return f_new, gf_new, jnp.any(gf_new != gf)
 
         f, _, _ = lax.while_loop(lambda s: s[2], body, (f, f[f], jnp.array(True)))
-        return f
+        return _flatten(f)
 
-    if g.layout is not None and g.layout.n_columns > _SAMPLE_COLUMNS:
-        # Afforest-style: converge first on every node's first two neighbours (a fifth
-        # of the entries at <k> = 10), which links most of each component; the rounds
-        # on all edges then start from nearly final labels. Any subset of the edges is
-        # a valid start: labels only ever move to smaller ids of the same component.
-        sample = Graph(
-            g.senders,
-            g.receivers,
-            g.edge_ids,
-            g.edge_mask,
-            n,
-            layout=truncated(g.layout, _SAMPLE_COLUMNS),
-        )
-        f = run(sample, f)
-    f = run(g, f)
-    # Finish the pointer jumping so every node points at its root.
-    f = lax.while_loop(lambda p: jnp.any(p[p] != p), lambda p: p[p], f)
+    layout = g.layout
+    if layout is None or layout.n_columns <= _SAMPLE_COLUMNS:
+        return run(g, f)
+    # Afforest (Sutton, Ben-Nun & Barak, 2018). First FastSV rounds on every node's
+    # first two neighbours (a fifth of the entries at <k> = 10), only until few rows
+    # are left outside the most frequent label (above the percolation threshold, that
+    # of the largest component; two rounds at n = 10^6) or the labels stop changing.
+    sample = Graph(
+        g.senders,
+        g.receivers,
+        g.edge_ids,
+        g.edge_mask,
+        n,
+        layout=truncated(layout, _SAMPLE_COLUMNS),
+    )
+    has_slots = layout.degree > 0
+
+    def left_over(f):
+        """The rows with slots outside the most frequent label, and how many."""
+        todo = (f != _probable_giant_label(f)) & has_slots
+        return todo, jnp.sum(todo, dtype=jnp.int32)
+
+    def sample_round(state):
+        f, gf, _, _ = state
+        f_new = step(sample, f, gf)
+        gf_new = f_new[f_new]
+        return f_new, gf_new, jnp.any(gf_new != gf), left_over(gf_new)[1]
+
+    f = step(sample, f, f, first=True)
+    gf = f[f]
+    f, _, _, _ = lax.while_loop(
+        lambda s: s[2] & (s[3] > _SMALL_TIER),
+        sample_round,
+        (f, gf, jnp.array(True), left_over(gf)[1]),
+    )
+    f = _flatten(f)
+    # Then only those rows need their edges (all of them): two nodes with one label are
+    # connected already, and an edge that leaves the label is an entry of the row at
+    # its other end. Few such rows: they are finished on their own, in the smaller tier
+    # that holds them; many: every edge goes through the FastSV rounds again. Each way
+    # gives the labels exactly (labels only ever move to smaller ids of the same
+    # component).
+    todo, count = left_over(f)
+    if layout.tail_nbr.shape[0]:
+        # the hubs' slots beyond the last column are not read by `_finish_rows`: a
+        # left-over row among the widest ones sends the whole graph through FastSV
+        hubs = layout.order[: layout.lengths[-1]]
+        count = jnp.where(jnp.any(todo[hubs]), n + 1, count)
+    caps = sorted({min(c, n) for c in (_SMALL_TIER, max(n // _LARGE_TIER, 1))})
+    branches = [functools.partial(_finish_rows, g, todo=todo, cap=c) for c in caps]
+    branches.append(lambda f: run(g, f))
+    tier = jnp.searchsorted(jnp.asarray(caps, jnp.int32), count)
+    return lax.switch(tier, branches, f)
+
+
+#: The rows left after the sample are finished on their own when they are at most
+#: _SMALL_TIER, or n / _LARGE_TIER (the smaller tier that holds them is taken; each row
+#: costs one entry per column in every round); more go through FastSV again.
+_SMALL_TIER = 512
+_LARGE_TIER = 32
+#: Nodes probed for the label of the largest component after the sample.
+_PROBES = 1024
+#: Block of nodes for finding a few flagged nodes among many (`_positions`).
+_BLOCK = 128
+
+
+def _flatten(f: Int[Array, " n"]) -> Int[Array, " n"]:
+    """Pointer jumping until every node points at its root."""
+    return lax.while_loop(lambda p: jnp.any(p[p] != p), lambda p: p[p], f)
+
+
+def _probable_giant_label(f: Int[Array, " n"]) -> Int[Array, ""]:
+    """The most frequent root among `_PROBES` evenly spaced nodes (any label is a correct
+    answer for `_fastsv`: the choice only decides which rows are skipped)."""
+    n = f.shape[0]
+    probes = jnp.sort(f[:: max(n // _PROBES, 1)])
+    runs = jnp.searchsorted(probes, probes, side="right") - jnp.searchsorted(
+        probes, probes, side="left"
+    )
+    return probes[jnp.argmax(runs)]
+
+
+def _positions(flags: Bool[Array, " n"], cap: int) -> Int[Array, " cap"]:
+    """The indices of the (at most `cap`) True entries of `flags`, increasing, then `n`.
+
+    `jnp.nonzero` is a prefix sum and a scatter over all n; for a small `cap` this finds
+    the blocks of `_BLOCK` entries with any flag first, then searches only those.
+    """
+    n = flags.shape[0]
+    n_blocks = n // _BLOCK
+    if cap * _BLOCK >= n or n_blocks == 0:
+        return jnp.nonzero(flags, size=cap, fill_value=n)[0].astype(jnp.int32)
+    split = n_blocks * _BLOCK
+    hit = flags[:split].reshape(n_blocks, _BLOCK).any(axis=1)
+    blocks = jnp.nonzero(hit, size=cap, fill_value=n_blocks)[0].astype(jnp.int32)
+    within = jnp.arange(_BLOCK, dtype=jnp.int32)
+    cand = jnp.where(blocks[:, None] < n_blocks, blocks[:, None] * _BLOCK + within, n)
+    cand = jnp.concatenate(
+        [cand.reshape(-1), jnp.arange(split, n + 1, dtype=jnp.int32)]
+    )  # the last partial block, then the sentinel n
+    flags_ext = jnp.concatenate([flags, jnp.zeros((1,), bool)])
+    pick = jnp.nonzero(flags_ext[cand], size=cap, fill_value=cand.shape[0] - 1)[0]
+    return cand[pick]
+
+
+def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
+    r"""Union by minimum root over the column entries of the nodes `todo` (at most
+    `cap`, none of them with slots in the tail); `f` is flat on entry and on exit.
+
+    While some entry joins two roots $a \ne b$: hook the larger onto the smaller,
+    $f_a \leftarrow \min(f_a, b)$ and $f_b \leftarrow \min(f_b, a)$ for every entry at
+    once, then flatten. Roots stay the smallest ids of their trees.
+    """
+    layout = g.layout
+    n = layout.n_nodes
+    e = layout.n_slots
+    mask = None if layout.mask_baked or g.edge_mask is None else g.edge_mask
+    node = _positions(todo, cap)
+    inv = jnp.concatenate([layout.inv, jnp.full((1,), n, jnp.int32)])
+    rows = inv[node]  # sorted positions, n for the fill
+    starts = [0]
+    for length in layout.lengths:
+        starts.append(starts[-1] + length)
+    us, vs = [], []
+    for c, length in enumerate(layout.lengths):
+        inside = rows < length
+        v = layout.head[starts[c] + jnp.minimum(rows, length - 1)]
+        if mask is not None:
+            slot = jnp.minimum(layout.first[jnp.minimum(rows, n - 1)] + c, e - 1)
+            inside &= mask[slot]
+        us.append(node)
+        vs.append(jnp.where(inside, v, n))
+    u = jnp.concatenate(us)
+    v = jnp.concatenate(vs)
+    keep = v < n
+    u = jnp.where(keep, u, 0)  # no entry: node 0 with itself, a no-op
+    v = jnp.where(keep, v, 0)
+
+    def body(state):
+        f, a, b = state
+        f = _flatten(f.at[a].min(b).at[b].min(a))
+        return f, f[u], f[v]
+
+    f, _, _ = lax.while_loop(lambda s: jnp.any(s[1] != s[2]), body, (f, f[u], f[v]))
     return f
 
 
