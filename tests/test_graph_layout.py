@@ -306,30 +306,54 @@ def _case(name):
     key = jr.key(7)
     if name == "er":
         g = G.erdos_renyi(key, 3000, 8.0)
-    elif name == "dense":  # 97 rows left: the larger tier
+    elif name == "dense":  # 97 rows left over after the sample
         g = G.erdos_renyi(key, 3000, 12.0)
     elif name == "sparse":  # many small components: FastSV on every edge
         g = G.erdos_renyi(key, 3000, 1.6)
-    elif name == "masked":
+    elif name.startswith("masked"):
         g = G.erdos_renyi(key, 3000, 6.0)
     else:
         g = G.barabasi_albert(key, 3000, 3)
     g = G.with_layout(g, policy="always", max_columns=6 if name == "hubs" else 32)
     if name == "hubs":
         assert g.layout.tail_nbr.shape[0] > 0
-    if name == "masked":
-        keep = jr.bernoulli(jr.key(8), 0.45, (g.n_edges,))[g.edge_ids]
+    if name.startswith("masked"):  # "masked_few": few rows left over; else many
+        share = 0.95 if name == "masked_few" else 0.45
+        keep = jr.bernoulli(jr.key(8), share, (g.n_edges,))[g.edge_ids]
         g = g.with_mask(keep)
         assert not g.layout.mask_baked
     return g
 
 
-@pytest.mark.parametrize("name", ["er", "dense", "sparse", "masked", "hubs"])
-def test_components_afforest_is_exact(name):
-    """Sampled rounds, then the left-over rows on their own or FastSV on every edge:
-    the labels are exactly the smallest node id of each component."""
+@pytest.mark.parametrize(
+    ("name", "few"),
+    [
+        ("er", True),
+        ("dense", True),
+        ("sparse", False),
+        ("masked", False),
+        ("masked_few", True),
+        ("hubs", True),
+    ],
+)
+def test_components_afforest_is_exact(name, few, monkeypatch):
+    """Sampled rounds, then the left-over rows on their own (`few`) or FastSV on every
+    edge: the labels are exactly the smallest node id of each component."""
+    from meshjax.graph import components as C
+
+    taken = []
+
+    def cond(pred, finish, fastsv, f):  # records the branch the data chose
+        taken.append(bool(pred))
+        return finish(f) if pred else fastsv(f)
+
     g = _case(name)
-    np.testing.assert_array_equal(G.connected_components(g), _min_id_labels(g))
+    monkeypatch.setattr(C.lax, "cond", cond)
+    labels = C._fastsv.__wrapped__(g)  # traced op by op: `pred` is concrete
+    monkeypatch.undo()
+    assert taken == [few]
+    np.testing.assert_array_equal(labels, _min_id_labels(g))
+    np.testing.assert_array_equal(G.connected_components(g), labels)
 
 
 @pytest.mark.parametrize("name", ["er", "sparse", "masked", "hubs"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -114,35 +112,32 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
     f = step(sample, f, f, first=True)
     gf = f[f]
     f, _, _, _ = lax.while_loop(
-        lambda s: s[2] & (s[3] > _SMALL_TIER),
+        lambda s: s[2] & (s[3] > _LEFT_OVER),
         sample_round,
         (f, gf, jnp.array(True), left_over(gf)[1]),
     )
     f = _flatten(f)
     # Then only those rows need their edges (all of them): two nodes with one label are
     # connected already, and an edge that leaves the label is an entry of the row at
-    # its other end. Few such rows: they are finished on their own, in the smaller tier
-    # that holds them; many: every edge goes through the FastSV rounds again. Each way
-    # gives the labels exactly (labels only ever move to smaller ids of the same
-    # component).
+    # its other end. Few such rows: they are finished on their own; many: every edge
+    # goes through the FastSV rounds again. Each way gives the labels exactly (labels
+    # only ever move to smaller ids of the same component).
     todo, count = left_over(f)
+    few = count <= _LEFT_OVER
     if layout.tail_nbr.shape[0]:
         # the hubs' slots beyond the last column are not read by `_finish_rows`: a
         # left-over row among the widest ones sends the whole graph through FastSV
-        hubs = layout.order[: layout.lengths[-1]]
-        count = jnp.where(jnp.any(todo[hubs]), n + 1, count)
-    caps = sorted({min(c, n) for c in (_SMALL_TIER, max(n // _LARGE_TIER, 1))})
-    branches = [functools.partial(_finish_rows, g, todo=todo, cap=c) for c in caps]
-    branches.append(lambda f: run(g, f))
-    tier = jnp.searchsorted(jnp.asarray(caps, jnp.int32), count)
-    return lax.switch(tier, branches, f)
+        few &= ~jnp.any(todo[layout.order[: layout.lengths[-1]]])
+    cap = min(_LEFT_OVER, n)
+    return lax.cond(
+        few, lambda f: _finish_rows(g, f, todo=todo, cap=cap), lambda f: run(g, f), f
+    )
 
 
-#: The rows left after the sample are finished on their own when they are at most
-#: _SMALL_TIER, or n / _LARGE_TIER (the smaller tier that holds them is taken; each row
-#: costs one entry per column in every round); more go through FastSV again.
-_SMALL_TIER = 512
-_LARGE_TIER = 32
+#: Rounds on the sample stop, and the left-over rows are finished on their own, from
+#: this many rows (each row costs one entry per column in every round; a second, larger
+#: tier was measured to triple the compile time for the rare graph between the two).
+_LEFT_OVER = 512
 #: Nodes probed for the label of the largest component after the sample.
 _PROBES = 1024
 #: Block of nodes for finding a few flagged nodes among many (`_positions`).
@@ -168,24 +163,33 @@ def _probable_giant_label(f: Int[Array, " n"]) -> Int[Array, ""]:
 def _positions(flags: Bool[Array, " n"], cap: int) -> Int[Array, " cap"]:
     """The indices of the (at most `cap`) True entries of `flags`, increasing, then `n`.
 
-    `jnp.nonzero` is a prefix sum and a scatter over all n; for a small `cap` this finds
-    the blocks of `_BLOCK` entries with any flag first, then searches only those.
+    A prefix sum and a scatter over all n cost 11 ms at n = 10^6; for a small `cap` this
+    finds the blocks of `_BLOCK` entries with any flag first, then searches only those.
     """
     n = flags.shape[0]
     n_blocks = n // _BLOCK
     if cap * _BLOCK >= n or n_blocks == 0:
-        return jnp.nonzero(flags, size=cap, fill_value=n)[0].astype(jnp.int32)
+        return _compact(flags, jnp.arange(n, dtype=jnp.int32), cap, n)
     split = n_blocks * _BLOCK
     hit = flags[:split].reshape(n_blocks, _BLOCK).any(axis=1)
-    blocks = jnp.nonzero(hit, size=cap, fill_value=n_blocks)[0].astype(jnp.int32)
+    blocks = _compact(hit, jnp.arange(n_blocks, dtype=jnp.int32), cap, n_blocks)
     within = jnp.arange(_BLOCK, dtype=jnp.int32)
     cand = jnp.where(blocks[:, None] < n_blocks, blocks[:, None] * _BLOCK + within, n)
     cand = jnp.concatenate(
-        [cand.reshape(-1), jnp.arange(split, n + 1, dtype=jnp.int32)]
-    )  # the last partial block, then the sentinel n
+        [cand.reshape(-1), jnp.arange(split, n, dtype=jnp.int32)]
+    )  # then the last partial block
     flags_ext = jnp.concatenate([flags, jnp.zeros((1,), bool)])
-    pick = jnp.nonzero(flags_ext[cand], size=cap, fill_value=cand.shape[0] - 1)[0]
-    return cand[pick]
+    return _compact(flags_ext[cand], cand, cap, n)
+
+
+def _compact(flags, values, cap: int, fill) -> Int[Array, " cap"]:
+    """`values` where `flags` is True (at most `cap` of them), in order, then `fill`.
+
+    `jnp.nonzero(size=...)` by hand: a prefix sum and a scatter (half its compile time).
+    """
+    at = jnp.cumsum(flags, dtype=jnp.int32) - 1
+    out = jnp.full((cap + 1,), fill, jnp.int32)
+    return out.at[jnp.where(flags, at, cap)].set(values, mode="drop")[:cap]
 
 
 def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
