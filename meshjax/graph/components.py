@@ -207,20 +207,17 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
     node = _positions(todo, cap)
     inv = jnp.concatenate([layout.inv, jnp.full((1,), n, jnp.int32)])
     rows = inv[node]  # sorted positions, n for the fill
-    starts = [0]
-    for length in layout.lengths:
-        starts.append(starts[-1] + length)
-    us, vs = [], []
-    for c, length in enumerate(layout.lengths):
-        inside = rows < length
-        v = layout.head[starts[c] + jnp.minimum(rows, length - 1)]
-        if mask is not None:
-            slot = jnp.minimum(layout.first[jnp.minimum(rows, n - 1)] + c, e - 1)
-            inside &= mask[slot]
-        us.append(node)
-        vs.append(jnp.where(inside, v, n))
-    u = jnp.concatenate(us)
-    v = jnp.concatenate(vs)
+    # every column at once: one (J, cap) gather from the head (J ops compile slowly)
+    lengths = np.asarray(layout.lengths, np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.int32)
+    col = jnp.arange(lengths.shape[0], dtype=jnp.int32)[:, None]
+    inside = rows[None, :] < lengths[:, None]
+    v = layout.head[starts[:, None] + jnp.minimum(rows[None, :], lengths[:, None] - 1)]
+    if mask is not None:
+        slot = jnp.minimum(layout.first[jnp.minimum(rows, n - 1)][None, :] + col, e - 1)
+        inside &= mask[slot]
+    v = jnp.where(inside, v, n).reshape(-1)
+    u = jnp.broadcast_to(node[None, :], inside.shape).reshape(-1)
     keep = v < n
     u = jnp.where(keep, u, 0)  # no entry: node 0 with itself, a no-op
     v = jnp.where(keep, v, 0)
