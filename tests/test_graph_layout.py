@@ -328,7 +328,6 @@ def _case(name):
 @pytest.mark.parametrize(
     ("name", "few"),
     [
-        ("er", True),
         ("dense", True),
         ("sparse", False),
         ("masked", False),
@@ -336,24 +335,38 @@ def _case(name):
         ("hubs", True),
     ],
 )
-def test_components_afforest_is_exact(name, few, monkeypatch):
+def test_components_afforest_is_exact(name, few):
     """Sampled rounds, then the left-over rows on their own (`few`) or FastSV on every
     edge: the labels are exactly the smallest node id of each component."""
     from meshjax.graph import components as C
 
-    taken = []
-
-    def cond(pred, finish, fastsv, f):  # records the branch the data chose
-        taken.append(bool(pred))
-        return finish(f) if pred else fastsv(f)
-
     g = _case(name)
-    monkeypatch.setattr(C.lax, "cond", cond)
-    labels = C._fastsv.__wrapped__(g)  # traced op by op: `pred` is concrete
-    monkeypatch.undo()
-    assert taken == [few]
+    labels, finished_alone = C._fastsv(g, afforest=True, report_branch=True)
+    assert bool(finished_alone) == few  # the branch the data chose
     np.testing.assert_array_equal(labels, _min_id_labels(g))
-    np.testing.assert_array_equal(G.connected_components(g), labels)
+
+
+def test_components_take_afforest_from_its_size(monkeypatch):
+    """`connected_components` takes the Afforest finish from `AFFOREST_MIN_NODES` nodes
+    on, the plain sampled FastSV below (both exact)."""
+    from meshjax.graph import components as C
+
+    seen = []
+    real = C._fastsv
+
+    def spy(g, afforest=True, report_branch=False):
+        seen.append(afforest)
+        return real(g, afforest=afforest)
+
+    monkeypatch.setattr(C, "_fastsv", spy)
+    monkeypatch.setattr(C, "AFFOREST_MIN_NODES", 3000)
+    for name in ("dense", "hubs"):  # 3000 nodes each
+        g = _case(name)
+        np.testing.assert_array_equal(G.connected_components(g), _min_id_labels(g))
+    monkeypatch.setattr(C, "AFFOREST_MIN_NODES", 3001)
+    g = _case("sparse")
+    np.testing.assert_array_equal(G.connected_components(g), _min_id_labels(g))
+    assert seen == [True, True, False]
 
 
 @pytest.mark.parametrize("name", ["er", "sparse", "masked", "hubs"])
@@ -408,10 +421,12 @@ def test_finishing_reads_every_column_of_a_left_over_row():
 
 
 def test_components_with_layout_under_vmap():
-    """Batched masks: `lax.switch` becomes a select over every branch, same labels."""
+    """Batched masks: `lax.cond` becomes a select over both branches, same labels."""
+    from meshjax.graph import components as C
+
     g = G.with_layout(G.erdos_renyi(jr.key(1), 2000, 4.0), policy="always")
     masks = jr.bernoulli(jr.key(2), 0.5, (3, g.n_edges))[:, g.edge_ids]
-    batched = jax.vmap(lambda m: G.connected_components(g, m))(masks)
+    batched = jax.vmap(lambda m: C._fastsv(g.with_mask(m), afforest=True))(masks)
     for i in range(3):
         np.testing.assert_array_equal(batched[i], _min_id_labels(g.with_mask(masks[i])))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -30,8 +32,9 @@ def connected_components(
     loop, O(n + E) memory, O(E) work per round and $O(\log n)$ rounds in practice (also on
     lattices, where plain label propagation needs $O(\text{diameter})$).
 
-    With a layout, the Afforest scheme (Sutton, Ben-Nun & Barak, 2018) skips most of
-    the edges: FastSV rounds first run on every node's first two neighbours until few
+    With a layout, FastSV first runs on every node's first two neighbours. From
+    `AFFOREST_MIN_NODES` nodes on, the Afforest scheme (Sutton, Ben-Nun & Barak, 2018)
+    then skips most of the edges: FastSV rounds first run on every node's first two neighbours until few
     rows are left outside the most frequent label; only those rows then read their
     edges (hooking roots by minimum until every edge joins equal roots), unless there
     are many of them (below the percolation threshold), when FastSV runs on all edges.
@@ -46,11 +49,21 @@ def connected_components(
       `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
     """
     g = graph.with_mask(edge_mask)
-    return _fastsv(g)
+    return _fastsv(g, afforest=g.n_nodes >= AFFOREST_MIN_NODES)
 
 
-@jax.jit
-def _fastsv(g: Graph) -> Int[Array, " n"]:
+#: Graphs from this many nodes take the Afforest finish (below, its extra compile time,
+#: about 0.8 s, outweighs what it saves: milliseconds).
+AFFOREST_MIN_NODES = 1 << 16
+
+
+@functools.partial(jax.jit, static_argnames=("afforest", "report_branch"))
+def _fastsv(
+    g: Graph, afforest: bool = True, report_branch: bool = False
+) -> Int[Array, " n"] | tuple[Int[Array, " n"], Bool[Array, ""]]:
+    """FastSV, with a layout sampled first; `afforest`: the Afforest finish (else FastSV
+    on every edge after the sample). `report_branch` (for tests) also returns whether the
+    left-over rows were finished on their own."""
     n = g.n_nodes
     big = jnp.iinfo(jnp.int32).max
     f = jnp.arange(n, dtype=jnp.int32)
@@ -84,10 +97,6 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
     layout = g.layout
     if layout is None or layout.n_columns <= _SAMPLE_COLUMNS:
         return run(g, f)
-    # Afforest (Sutton, Ben-Nun & Barak, 2018). First FastSV rounds on every node's
-    # first two neighbours (a fifth of the entries at <k> = 10), only until few rows
-    # are left outside the most frequent label (above the percolation threshold, that
-    # of the largest component; two rounds at n = 10^6) or the labels stop changing.
     sample = Graph(
         g.senders,
         g.receivers,
@@ -96,6 +105,12 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
         n,
         layout=truncated(layout, _SAMPLE_COLUMNS),
     )
+    if not afforest:  # the sample to convergence, then every edge
+        return run(g, run(sample, f))
+    # Afforest (Sutton, Ben-Nun & Barak, 2018). First FastSV rounds on every node's
+    # first two neighbours (a fifth of the entries at <k> = 10), only until few rows
+    # are left outside the most frequent label (above the percolation threshold, that
+    # of the largest component; two rounds at n = 10^6) or the labels stop changing.
     has_slots = layout.degree > 0
 
     def left_over(f):
@@ -129,9 +144,10 @@ def _fastsv(g: Graph) -> Int[Array, " n"]:
         # left-over row among the widest ones sends the whole graph through FastSV
         few &= ~jnp.any(todo[layout.order[: layout.lengths[-1]]])
     cap = min(_LEFT_OVER, n)
-    return lax.cond(
+    labels = lax.cond(
         few, lambda f: _finish_rows(g, f, todo=todo, cap=cap), lambda f: run(g, f), f
     )
+    return (labels, few) if report_branch else labels
 
 
 #: Rounds on the sample stop, and the left-over rows are finished on their own, from
