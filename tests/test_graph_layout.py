@@ -369,8 +369,9 @@ def test_components_take_afforest_from_its_size(monkeypatch):
     assert seen == [True, True, False]
 
 
-@pytest.mark.parametrize("name", ["er", "sparse", "masked", "hubs"])
-@pytest.mark.parametrize("share", [0.2, 0.6])
+@pytest.mark.parametrize(
+    ("name", "share"), [("er", 0.2), ("sparse", 0.6), ("masked", 0.6), ("hubs", 0.2)]
+)
 def test_finishing_the_left_over_rows_is_exact(name, share):
     """`_finish_rows` from any flat start whose trees lie inside components (here: the
     components of a random share of the edges): hooking the rows outside the most
@@ -431,8 +432,10 @@ def test_components_with_layout_under_vmap():
         np.testing.assert_array_equal(batched[i], _min_id_labels(g.with_mask(masks[i])))
 
 
-@pytest.mark.parametrize("n", [1, 127, 128, 1000, 5003])
-@pytest.mark.parametrize("density", [0.0, 0.003, 0.3])
+@pytest.mark.parametrize(
+    ("n", "density"),
+    [(1, 0.3), (128, 0.3), (1000, 0.0), (5003, 0.0), (5003, 0.003), (5003, 0.3)],
+)
 def test_positions_of_few_flags(n, density):
     """`_positions` (blocks first, then within them) equals `flatnonzero` padded with n,
     also for n not a multiple of the block and when the flags just fill `cap`."""
