@@ -1,4 +1,4 @@
-"""Connected components in parallel under `jit` (FastSV label propagation)."""
+"""Connected components in parallel under `jit` (FastSV label propagation, Afforest finish)."""
 
 from __future__ import annotations
 
