@@ -81,6 +81,11 @@ class NeighborLayout(eqx.Module):
     def n_columns(self) -> int:
         return len(self.lengths)
 
+    @property
+    def starts(self) -> np.ndarray:
+        """Where each column begins in `head` (static, `int64[J + 1]`, last = size)."""
+        return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)])
+
     def nbytes(self) -> int:
         """Bytes held by the layout's arrays."""
         return sum(
@@ -322,9 +327,7 @@ def reduce_neighbors(
             rv = jax.tree.map(lambda v: _take(v, rows), rv_sorted)
         return entry(nbr, slot, present, rv)
 
-    offsets = [0]
-    for length in layout.lengths:
-        offsets.append(offsets[-1] + length)
+    offsets = layout.starts.tolist()
 
     def present_of(nbr, slot):
         if mask_ext is None:

@@ -1,4 +1,4 @@
-"""Connected components in parallel under `jit` (FastSV label propagation, Afforest finish)."""
+"""Connected components in parallel under `jit` (FastSV, with an Afforest finish)."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def connected_components(
     loop, O(n + E) memory, O(E) work per round and $O(\log n)$ rounds in practice (also on
     lattices, where plain label propagation needs $O(\text{diameter})$).
 
-    With a layout, FastSV first runs on every node's first two neighbours. From
-    `AFFOREST_MIN_NODES` nodes on, the Afforest scheme (Sutton, Ben-Nun & Barak, 2018)
-    then skips most of the edges: FastSV rounds first run on every node's first two neighbours until few
-    rows are left outside the most frequent label; only those rows then read their
-    edges (hooking roots by minimum until every edge joins equal roots), unless there
-    are many of them (below the percolation threshold), when FastSV runs on all edges.
-    Either way the labels are exact.
+    With a layout, the rounds first run on every node's first two neighbours. Below
+    `AFFOREST_MIN_NODES` nodes they converge there and then run on all edges. From it
+    on, the Afforest scheme (Sutton, Ben-Nun & Barak, 2018) skips most of the edges: the
+    sampled rounds stop once few rows are left outside the most frequent label, and only
+    those rows read their edges (hooking roots by minimum until every edge joins equal
+    roots), unless there are many of them (below the percolation threshold), when FastSV
+    runs on all edges. Either way the labels are exact.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
@@ -63,7 +63,7 @@ def _fastsv(
 ) -> Int[Array, " n"] | tuple[Int[Array, " n"], Bool[Array, ""]]:
     """FastSV, with a layout sampled first; `afforest`: the Afforest finish (else FastSV
     on every edge after the sample). `report_branch` (for tests) also returns whether the
-    left-over rows were finished on their own."""
+    left-over rows were finished on their own (False on every other path)."""
     n = g.n_nodes
     big = jnp.iinfo(jnp.int32).max
     f = jnp.arange(n, dtype=jnp.int32)
@@ -94,9 +94,12 @@ def _fastsv(
         f, _, _ = lax.while_loop(lambda s: s[2], body, (f, f[f], jnp.array(True)))
         return _flatten(f)
 
+    def result(labels, finished_alone=jnp.array(False)):
+        return (labels, finished_alone) if report_branch else labels
+
     layout = g.layout
     if layout is None or layout.n_columns <= _SAMPLE_COLUMNS:
-        return run(g, f)
+        return result(run(g, f))
     sample = Graph(
         g.senders,
         g.receivers,
@@ -106,7 +109,7 @@ def _fastsv(
         layout=truncated(layout, _SAMPLE_COLUMNS),
     )
     if not afforest:  # the sample to convergence, then every edge
-        return run(g, run(sample, f))
+        return result(run(g, run(sample, f)))
     # Afforest (Sutton, Ben-Nun & Barak, 2018). First FastSV rounds on every node's
     # first two neighbours (a fifth of the entries at <k> = 10), only until few rows
     # are left outside the most frequent label (above the percolation threshold, that
@@ -147,7 +150,7 @@ def _fastsv(
     labels = lax.cond(
         few, lambda f: _finish_rows(g, f, todo=todo, cap=cap), lambda f: run(g, f), f
     )
-    return (labels, few) if report_branch else labels
+    return result(labels, few)
 
 
 #: Rounds on the sample stop, and the left-over rows are finished on their own, from
@@ -225,7 +228,7 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
     rows = inv[node]  # sorted positions, n for the fill
     # every column at once: one (J, cap) gather from the head (J ops compile slowly)
     lengths = np.asarray(layout.lengths, np.int32)
-    starts = np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.int32)
+    starts = layout.starts[:-1].astype(np.int32)
     col = jnp.arange(lengths.shape[0], dtype=jnp.int32)[:, None]
     inside = rows[None, :] < lengths[:, None]
     v = layout.head[starts[:, None] + jnp.minimum(rows[None, :], lengths[:, None] - 1)]
