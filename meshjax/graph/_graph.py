@@ -361,6 +361,15 @@ def _fill_slots_np(key, tkey, ub, lb, dedupe: bool):
     return senders, eids, keep
 
 
+def _put_u64(keys: np.ndarray) -> Array:
+    """The 64-bit keys on the device, as 64-bit: without x64 a plain `device_put`
+    converts them to uint32 and silently drops the high word (the row of every pair)."""
+    with jax.enable_x64(True):
+        out = jax.device_put(keys)
+    assert out.dtype == np.uint64
+    return out
+
+
 def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     """`_assemble` for concrete pairs on the CPU backend: the sorts in NumPy.
 
@@ -398,7 +407,7 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     del half, thalf
     small = 2 * m <= _HOST_FILL_MAX
     if not small:
-        key = jax.device_put(key)  # the host copy is freed here
+        key = _put_u64(key)  # the host copy is freed here
     tkey.sort()
     ub = np.zeros(n + 1, np.int32)
     np.cumsum(n_up, out=ub[1:])
@@ -412,7 +421,7 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
         )
         receivers = jax.device_put(receivers)
     else:
-        tkey = jax.device_put(tkey)
+        tkey = _put_u64(tkey)
         receivers = jax.device_put(receivers)
         with jax.enable_x64(True):
             senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
