@@ -292,6 +292,48 @@ def test_bake_mask_equals_reading_the_mask_per_slot():
     )
 
 
+@pytest.mark.parametrize("chunk", [7, 1 << 18])
+def test_entry_maps_chunk_by_chunk(chunk, monkeypatch):
+    """`bake_mask` and `filter_entries` rewrite the head chunk by chunk (the last chunk
+    overlaps the one before it): with tiny chunks and one chunk, every entry equals a
+    NumPy reference built from each entry's row and column."""
+    from meshjax.graph import _layout
+    from meshjax.graph._layout import bake_mask, filter_entries
+
+    monkeypatch.setattr(_layout, "_MAP_CHUNK", chunk)
+    g = G.with_layout(
+        G.barabasi_albert(jr.key(3), 300, 3), policy="always", max_columns=6
+    )
+    lay = g.layout
+    n, e = lay.n_nodes, lay.n_slots
+    head = np.asarray(lay.head)
+    rows = np.concatenate([np.arange(length) for length in lay.lengths])
+    cols = np.repeat(np.arange(lay.n_columns), lay.lengths)
+    # every entry sees its own row, column and neighbour
+    got = jax.jit(
+        lambda la: _layout._map_entries(
+            la, lambda nbr, r, c: (r * lay.n_columns + c) * (n + 1) + nbr
+        )
+    )(lay)
+    np.testing.assert_array_equal(
+        np.asarray(got), (rows * lay.n_columns + cols) * (n + 1) + head
+    )
+    keep = np.asarray(jr.uniform(jr.key(4), (e,)) < 0.5)
+    slot = np.minimum(np.asarray(lay.first)[rows] + cols, e)
+    want = np.where(np.append(keep, False)[slot], head, n)
+    # fresh traces: the patched chunk size is read when tracing
+    got = jax.jit(lambda la, k: bake_mask(la, k).head)(lay, jnp.asarray(keep))
+    np.testing.assert_array_equal(np.asarray(got), want)
+    # an entry kept iff its neighbour id exceeds its row's value
+    vals = jr.randint(jr.key(5), (n,), 0, n, dtype=jnp.int32)
+    v_row = np.asarray(vals)[np.asarray(lay.order)][rows]
+    want = np.where(head > v_row, head, n)
+    got = jax.jit(lambda la, v: filter_entries(la, lambda nbr, rv: nbr > rv, v).head)(
+        lay, vals
+    )
+    np.testing.assert_array_equal(np.asarray(got), want)
+
+
 def _min_id_labels(g):
     """Exact labels: the smallest node id of each component (scipy's partition)."""
     _, ref = csgraph.connected_components(G.to_scipy(g), directed=False)
