@@ -420,12 +420,19 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
             jax.device_put, _fill_slots_np(key, tkey, ub, lb, dedupe)
         )
         receivers = jax.device_put(receivers)
+        del key, tkey
     else:
         tkey = _put_u64(tkey)
         receivers = jax.device_put(receivers)
+        # The transfers done before the fill starts, so that the host copies are freed
+        # first (else they were still alive while the fill made its outputs).
+        jax.block_until_ready((key, tkey, receivers))
         with jax.enable_x64(True):
             senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
-    del key, tkey
+        # Wait for the fill, so that its inputs are freed before the layout's host
+        # arrays are made: run side by side they peaked 0.65 GB higher at n = 10^7.
+        del key, tkey
+        jax.block_until_ready((senders, eids, keep))
     layout = None
     if auto_wants_layout(2 * m):  # what `with_layout(policy="auto")` would attach
         layout = build_layout(senders, receivers, keep, n, bounds=ub + lb)
