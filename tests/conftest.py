@@ -1,5 +1,9 @@
 """Test configuration: float64 references, strict promotion, several CPU devices.
 
+- `jax_enable_x64` is ON for the whole run (float64 references), while users run with
+  JAX's default (off). What behaves differently without x64 (a `device_put` of a 64-bit
+  array silently becomes 32-bit) is tested in a fresh process with JAX's defaults:
+  tests/test_default_precision.py;
 - `jax_numpy_dtype_promotion = "strict"`: no implicit promotion between JAX types (an
   int32 array times a float32 array is an error), so dtype slips fail in tests;
 - jaxtyping's runtime checking is on for the whole package (pyproject's addopts:

@@ -119,6 +119,20 @@ def test_colouring_is_greedy_quality(getkey):
     assert int(c.max()) + 1 <= 9
 
 
+@pytest.mark.parametrize("max_columns", [3, 32])
+def test_colouring_with_layout_equals_segment_path(max_columns):
+    """The greedy fixed point is unique: with a layout (few columns, so the hubs' slots
+    form a COO tail the DAG must orient too) and without one, the same colours."""
+    g = G.barabasi_albert(jr.key(8), 3000, 4)
+    lay = G.with_layout(g, policy="always", max_columns=max_columns)
+    assert max_columns > 3 or lay.layout.tail_nbr.shape[0] > 0
+    seg = G.with_layout(g, policy="never")
+    assert seg.layout is None
+    c_lay = G.colouring(jr.key(9), lay)
+    G.check_colouring(g, c_lay)
+    np.testing.assert_array_equal(c_lay, G.colouring(jr.key(9), seg))
+
+
 def test_host_assembly_is_bit_identical_to_jitted(getkey):
     """On the CPU backend, concrete keys assemble slots in NumPy; traced keys in XLA."""
     n = 3000

@@ -470,7 +470,9 @@ def _map_entries(layout: NeighborLayout, fn: Callable) -> Array:
         start = jnp.minimum(k * size, h - size)  # the last chunk overlaps: same values
         nbr = lax.dynamic_slice(head, (start,), (size,))
         q = start + jnp.arange(size, dtype=jnp.int32)
-        cols = jnp.searchsorted(inner, q, side="right", method="compare_all").astype(jnp.int32)
+        cols = jnp.searchsorted(inner, q, side="right", method="compare_all").astype(
+            jnp.int32
+        )
         rows = q - _take(col_start, cols)
         new = fn(nbr, rows, cols).astype(out.dtype)
         return lax.dynamic_update_slice(out, new, (start,))
