@@ -119,18 +119,84 @@ def test_colouring_is_greedy_quality(getkey):
     assert int(c.max()) + 1 <= 9
 
 
+def _greedy_reference(key, g, block):
+    """Sequential greedy colouring in the order `colouring` documents, node by node."""
+    from meshjax.graph.colouring import _within_block_key
+
+    n = g.n_nodes
+    prio = np.asarray(_within_block_key(jr.key(key), g)).astype(np.int64)
+    s, r = np.asarray(g.senders), np.asarray(g.receivers)
+    present = (
+        np.ones(s.shape[0], bool) if g.edge_mask is None else np.asarray(g.edge_mask)
+    )
+    counts = np.bincount(r, minlength=n)
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(n)
+    blk = rank // min(block, n)
+    # earlier block first, then the larger key, then the larger id
+    seq = np.lexsort((-np.arange(n), -prio, blk))
+    bounds = np.searchsorted(r, np.arange(n + 1))
+    col = np.full(n, -1)
+    for i in seq:
+        nb = s[bounds[i] : bounds[i + 1]][present[bounds[i] : bounds[i + 1]]]
+        taken = set(col[nb].tolist())
+        c = 0
+        while c in taken:
+            c += 1
+        col[i] = c
+    return col
+
+
+def _colouring_cases():
+    er = G.erdos_renyi(jr.key(1), 3000, 10.0)
+    ba = G.barabasi_albert(jr.key(2), 3000, 4)
+    masked = er.edge_mask & jr.bernoulli(jr.key(3), 0.7, (er.n_slots,))
+    clique = np.array([(i, j) for i in range(40) for j in range(i)])
+    dense = G.from_edges(np.concatenate([clique, _edges_of(er)[:2000] + 40]), 3040)
+    return {"er": er, "ba": ba, "masked": masked, "clique": dense}
+
+
+def _edges_of(g):
+    s, r = np.asarray(g.senders), np.asarray(g.receivers)
+    keep = (s < r) & (np.asarray(g.edge_mask) if g.edge_mask is not None else True)
+    return np.stack([s[keep], r[keep]], 1)
+
+
+@pytest.mark.parametrize("case", ["er", "ba", "masked", "clique"])
 @pytest.mark.parametrize("max_columns", [3, 32])
-def test_colouring_with_layout_equals_segment_path(max_columns):
-    """The greedy fixed point is unique: with a layout (few columns, so the hubs' slots
-    form a COO tail the DAG must orient too) and without one, the same colours."""
-    g = G.barabasi_albert(jr.key(8), 3000, 4)
+@pytest.mark.parametrize("block", [256, 1 << 15])
+def test_colouring_is_the_sequential_greedy(case, max_columns, block):
+    """Block by block on the layout (few columns: hubs with a COO tail; many blocks;
+    a mask read per slot; a 40-clique whose colours pass the 32-bit window; both ways of
+    storing the state) and pass by pass on the slots: the sequential greedy colouring
+    in the documented order, computed node by node."""
+    from meshjax.graph.colouring import (
+        _BLOCK,
+        _block_greedy,
+        _fixed_point,
+        _priority_dag,
+    )
+
+    cases = _colouring_cases()
+    g = cases["er" if case == "masked" else case]
     lay = G.with_layout(g, policy="always", max_columns=max_columns)
+    if case == "masked":  # a mask after the layout: read per slot
+        g, lay = g.with_mask(cases[case]), lay.with_mask(cases[case])
+    want = _greedy_reference(9, g, block)
     assert max_columns > 3 or lay.layout.tail_nbr.shape[0] > 0
+    assert case != "masked" or not lay.layout.mask_baked
+    for packed in (True, False):
+        got = np.asarray(_block_greedy(jr.key(9), lay, block, packed))
+        np.testing.assert_array_equal(got, want)
     seg = G.with_layout(g, policy="never")
     assert seg.layout is None
-    c_lay = G.colouring(jr.key(9), lay)
-    G.check_colouring(g, c_lay)
-    np.testing.assert_array_equal(c_lay, G.colouring(jr.key(9), seg))
+    np.testing.assert_array_equal(
+        np.asarray(_fixed_point(_priority_dag(jr.key(9), seg, block))), want
+    )
+    if block == _BLOCK:  # the public function, both ways
+        np.testing.assert_array_equal(G.colouring(jr.key(9), lay), want)
+        np.testing.assert_array_equal(G.colouring(jr.key(9), seg), want)
+    assert case != "clique" or want.max() >= 39
 
 
 def test_host_assembly_is_bit_identical_to_jitted(getkey):
@@ -308,11 +374,11 @@ def test_bake_mask_equals_reading_the_mask_per_slot():
 
 @pytest.mark.parametrize("chunk", [7, 1 << 18])
 def test_entry_maps_chunk_by_chunk(chunk, monkeypatch):
-    """`bake_mask` and `filter_entries` rewrite the head chunk by chunk (the last chunk
+    """`bake_mask` rewrites the head chunk by chunk (the last chunk
     overlaps the one before it): with tiny chunks and one chunk, every entry equals a
     NumPy reference built from each entry's row and column."""
     from meshjax.graph import _layout
-    from meshjax.graph._layout import bake_mask, filter_entries
+    from meshjax.graph._layout import bake_mask
 
     monkeypatch.setattr(_layout, "_MAP_CHUNK", chunk)
     g = G.with_layout(
@@ -337,14 +403,6 @@ def test_entry_maps_chunk_by_chunk(chunk, monkeypatch):
     want = np.where(np.append(keep, False)[slot], head, n)
     # fresh traces: the patched chunk size is read when tracing
     got = jax.jit(lambda la, k: bake_mask(la, k).head)(lay, jnp.asarray(keep))
-    np.testing.assert_array_equal(np.asarray(got), want)
-    # an entry kept iff its neighbour id exceeds its row's value
-    vals = jr.randint(jr.key(5), (n,), 0, n, dtype=jnp.int32)
-    v_row = np.asarray(vals)[np.asarray(lay.order)][rows]
-    want = np.where(head > v_row, head, n)
-    got = jax.jit(lambda la, v: filter_entries(la, lambda nbr, rv: nbr > rv, v).head)(
-        lay, vals
-    )
     np.testing.assert_array_equal(np.asarray(got), want)
 
 

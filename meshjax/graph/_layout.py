@@ -404,26 +404,6 @@ def truncated(layout: NeighborLayout, n_columns: int) -> NeighborLayout:
     )
 
 
-def filter_entries(layout: NeighborLayout, keep: Callable, rowvals) -> NeighborLayout:
-    """The layout with every entry for which `keep(nbr, rowvals_of_its_row)` is False
-    replaced by the sentinel (a sub-graph, e.g. the edges towards higher priority).
-
-    One pass over the entries (`_map_entries`); the result has the same shapes (so it
-    jits alike).
-    """
-    n = layout.n_nodes
-    rv_sorted = jax.tree.map(lambda v: _take(v, layout.order), rowvals)
-
-    def chunk(nbr, rows, cols):
-        rv = jax.tree.map(lambda v: _take(v, rows), rv_sorted)
-        return jnp.where(keep(nbr, rv), nbr, n)
-
-    head = _map_entries(layout, chunk)
-    rv = jax.tree.map(lambda v: _take(v, layout.tail_pos), rv_sorted)
-    tail = jnp.where(keep(layout.tail_nbr, rv), layout.tail_nbr, n)
-    return _with_entries(layout, head, tail, layout.mask_baked)
-
-
 def bake_mask(layout: NeighborLayout, keep: Array) -> NeighborLayout:
     """The layout with every entry whose slot has `keep[slot]` False replaced by the
     sentinel, and marked baked: a sub-graph (e.g. Fortuin–Kasteleyn bonds) whose later
