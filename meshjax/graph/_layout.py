@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .._custom_types import Array, Int
 
@@ -262,7 +263,10 @@ def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndar
         width = int(d[a])
         if width == 0:
             break  # degrees are non-increasing: only empty rows follow
-        block = nbr[first_sorted[a:b, None] + np.arange(width)]
+        # each row's first `width` slots (all its own: width <= its slot count) as one
+        # contiguous read, a window view indexed by rows: half the time of a 2-D fancy
+        # index, which builds every entry's index
+        block = sliding_window_view(nbr, width)[first_sorted[a:b]]
         for c in range(width):
             head[starts[c] + a : starts[c] + b] = block[:, c]
     return head

@@ -321,42 +321,41 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
 
     def resolve(ptr_targets):
         rel = ptr_targets - par_start
-        # nxt: the target slot copied (its index), or -1 where the copied value is known
-        nxt = jnp.where((rel >= 0) & (rel % 2 == 1), rel // 2, -1)
-        val = jnp.where(
+        # One word per target: its value once known (>= 0), else ~(the target slot it
+        # copies); pointer jumping then reads one array: a copying target takes the
+        # word of the target it copies (a value, or that one's own pointer).
+        word = jnp.where(
             rel < 0,
             ends[jnp.clip(ptr_targets, 0, par_start - 1)],
-            first_new + (rel // 2) // m,
+            jnp.where(rel % 2 == 1, ~(rel // 2), first_new + (rel // 2) // m),
         )
 
-        def body(state):
-            val, nxt = state
-            active = nxt >= 0
-            a = jnp.maximum(nxt, 0)
-            return jnp.where(active, val[a], val), jnp.where(active, nxt[a], nxt)
+        def body(word):
+            return jnp.where(word < 0, word[jnp.maximum(~word, 0)], word)
 
-        val, _ = lax.while_loop(lambda s: jnp.any(s[1] >= 0), body, (val, nxt))
-        return val.reshape(n_par, m)
+        word = lax.while_loop(lambda w: jnp.any(w < 0), body, word)
+        return word.reshape(n_par, m)
 
     def duplicates(t):
-        dup = jnp.zeros(t.shape, bool)
+        # entry j repeats one of entries 0 .. j - 1 of its row
+        cols = [jnp.zeros(n_par, bool)]
         for j in range(1, m):
-            dup = dup.at[:, j].set(jnp.any(t[:, :j] == t[:, j : j + 1], axis=1))
-        return dup.reshape(-1)
+            cols.append(jnp.any(t[:, :j] == t[:, j : j + 1], axis=1))
+        return jnp.stack(cols, axis=1).reshape(-1)
 
     key, k0 = jr.split(key_par)
     ptr_t = draw(k0, jnp.ones(n_par * m, bool), jnp.zeros(n_par * m, jnp.int32))
     targets = resolve(ptr_t)
 
     def loop_body(state):
-        key, ptr_t, targets, _ = state
+        key, ptr_t, _, dup = state
         key, k = jr.split(key)
-        ptr_t = draw(k, duplicates(targets), ptr_t)
+        ptr_t = draw(k, dup, ptr_t)
         targets = resolve(ptr_t)
-        return key, ptr_t, targets, jnp.any(duplicates(targets))
+        return key, ptr_t, targets, duplicates(targets)
 
     _, _, targets, _ = lax.while_loop(
-        lambda s: s[3], loop_body, (key, ptr_t, targets, jnp.any(duplicates(targets)))
+        lambda s: jnp.any(s[3]), loop_body, (key, ptr_t, targets, duplicates(targets))
     )
     src = jnp.concatenate(
         [
