@@ -199,6 +199,19 @@ def test_colouring_is_the_sequential_greedy(case, max_columns, block):
     assert case != "clique" or want.max() >= 39
 
 
+def test_colouring_of_graphs_with_few_entries():
+    """A layout without entries (no edges) or with one column, and hubs all in the tail."""
+    empty = G.with_layout(G.from_edges(np.zeros((0, 2), np.int64), 10), policy="always")
+    assert empty.layout is not None and empty.layout.n_columns == 0
+    np.testing.assert_array_equal(G.colouring(0, empty), np.zeros(10, np.int32))
+    one = G.with_layout(G.from_edges(np.array([[0, 1]]), 3), policy="always")
+    c = np.asarray(G.colouring(0, one))
+    assert sorted(c[:2].tolist()) == [0, 1] and c[2] == 0  # the isolated node: colour 0
+    grid = G.with_layout(G.lattice((5, 5)), policy="always", max_columns=1)
+    assert grid.layout.tail_nbr.shape[0] == 75
+    G.check_colouring(grid, G.colouring(0, grid))
+
+
 def test_host_assembly_is_bit_identical_to_jitted(getkey):
     """On the CPU backend, concrete keys assemble slots in NumPy; traced keys in XLA."""
     n = 3000

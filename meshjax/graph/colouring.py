@@ -101,6 +101,8 @@ def _block_greedy(key, g: Graph, block: int, packed: bool) -> Int[Array, " n"]:
     """
     lay = g.layout
     n, e = lay.n_nodes, lay.n_slots
+    if lay.head.shape[0] == 0 and lay.tail_nbr.shape[0] == 0:
+        return jnp.zeros(n, jnp.int32)  # no entries: no constraint
     size = min(block, n)
     n_blocks = -(-n // size)
     n_tail = lay.tail_nbr.shape[0]
