@@ -42,7 +42,7 @@ def colouring(key: Any, graph: Graph) -> Int[Array, " n"]:
     holds hubs with slots in the layout's tail, sweeps all of its rows' entries with a
     window moved up per row. One compiled program; O(n + E) time: one read of every
     slot, then a few sweeps of each block's own edges (masked reads of the columns that
-    hold them); memory beside the graph: two words per node and a few per block row (no
+    hold them); memory beside the graph: a few words per node and per block row (no
     copy of the slots).
 
     Without a layout (small or traced graphs) the edges are oriented towards the earlier
