@@ -152,14 +152,8 @@ def _colouring_cases():
     ba = G.barabasi_albert(jr.key(2), 3000, 4)
     masked = er.edge_mask & jr.bernoulli(jr.key(3), 0.7, (er.n_slots,))
     clique = np.array([(i, j) for i in range(40) for j in range(i)])
-    dense = G.from_edges(np.concatenate([clique, _edges_of(er)[:2000] + 40]), 3040)
+    dense = G.from_edges(np.concatenate([clique, G.to_edges(er)[:2000] + 40]), 3040)
     return {"er": er, "ba": ba, "masked": masked, "clique": dense}
-
-
-def _edges_of(g):
-    s, r = np.asarray(g.senders), np.asarray(g.receivers)
-    keep = (s < r) & (np.asarray(g.edge_mask) if g.edge_mask is not None else True)
-    return np.stack([s[keep], r[keep]], 1)
 
 
 @pytest.mark.parametrize("case", ["er", "ba", "masked", "clique"])

@@ -428,7 +428,20 @@ def bake_mask(layout: NeighborLayout, keep: Array) -> NeighborLayout:
 
     head = _map_entries(layout, chunk)
     tail = jnp.where(_take(keep_ext, layout.tail_slot), layout.tail_nbr, n)
-    return _with_entries(layout, head, tail, True)
+    return NeighborLayout(
+        layout.order,
+        layout.inv,
+        layout.first,
+        layout.degree,
+        head.astype(jnp.int32),
+        tail.astype(jnp.int32),
+        layout.tail_pos,
+        layout.tail_slot,
+        layout.lengths,
+        layout.n_nodes,
+        layout.n_slots,
+        True,
+    )
 
 
 _MAP_CHUNK = 1 << 20  # head entries per step of `_map_entries`
@@ -462,25 +475,6 @@ def _map_entries(layout: NeighborLayout, fn: Callable) -> Array:
         return lax.dynamic_update_slice(out, new, (start,))
 
     return lax.fori_loop(0, -(-h // size), step, jnp.zeros_like(head))
-
-
-def _with_entries(
-    layout: NeighborLayout, head: Array, tail: Array, baked: bool
-) -> NeighborLayout:
-    return NeighborLayout(
-        layout.order,
-        layout.inv,
-        layout.first,
-        layout.degree,
-        head.astype(jnp.int32),
-        tail.astype(jnp.int32),
-        layout.tail_pos,
-        layout.tail_slot,
-        layout.lengths,
-        layout.n_nodes,
-        layout.n_slots,
-        baked,
-    )
 
 
 def segment_reduce(vals: Array, seg_ids: Array, n: int, op: str) -> Array:

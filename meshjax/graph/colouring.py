@@ -111,7 +111,7 @@ def _block_greedy(key, g: Graph, block: int, packed: bool) -> Int[Array, " n"]:
     packed = packed and (n_blocks - 1).bit_length() + cbits <= 32
     cmask = jnp.uint32((1 << cbits) - 1)
     prio = _within_block_key(key, g)
-    prio_ext = jnp.concatenate([prio, jnp.zeros((1,), jnp.uint32)])
+    prio_ext = _extend(prio, 0)
     blk = (lay.inv // size).astype(jnp.uint32)
     # state (node order): the block in the high bits and the colour (0 until coloured)
     if packed:
