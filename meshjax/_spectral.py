@@ -101,12 +101,7 @@ def lanczos_extreme(
     v0 = v0 / jnp.linalg.norm(v0)
     idx = jnp.arange(m, dtype=jnp.int32)
 
-    def extend(j, state):
-        V, T, _, _ = state
-        v = V[j]
-        w = deflate(matvec(args, v))
-        active = idx <= j
-        w, h = orth(w, V, active)
+    def store(j, V, T, w, h, active):
         beta = jnp.linalg.norm(w)
         T = T.at[:, j].set(jnp.where(active, h, T[:, j]))
         T = T.at[j, :].set(jnp.where(active, h, T[j, :]))
@@ -127,11 +122,36 @@ def lanczos_extreme(
         beta = jnp.where(safe, beta, 0)
         return V, T, w_next, beta
 
+    def extend_full(j, state):
+        # First vector of a cycle: A v_j couples to every kept Ritz vector (the
+        # "arrow" of the thick restart), so it is orthogonalised in two full passes.
+        V, T, _, _ = state
+        active = idx <= j
+        w, h = orth(deflate(matvec(args, V[j])), V, active)
+        return store(j, V, T, w, h, active)
+
+    def extend(j, state):
+        # Later vectors: in exact arithmetic A v_j lies in span(v_{j-1}, v_j, v_{j+1})
+        # (the three-term recurrence), so those two components are removed first and
+        # one full classical Gram–Schmidt pass then removes what rounding left along
+        # the basis. The pass meets no cancellation (w is already nearly orthogonal), so
+        # one pass keeps V orthonormal to working precision, where a second pass would
+        # only repeat it: half the reads of V of two passes from A v_j.
+        V, T, _, beta_j = state
+        v = V[j]
+        w = deflate(matvec(args, v)) - beta_j * V[j - 1]
+        alpha = jnp.dot(v, w)
+        w = w - alpha * v
+        active = idx <= j
+        h = jnp.where(active, V @ w, 0)
+        w = deflate(w - h @ V)
+        h = h + jnp.where(idx == j, alpha, 0) + jnp.where(idx == j - 1, beta_j, 0)
+        return store(j, V, T, w, h, active)
+
     def cycle(state):
         V, T, kk, it, nmv, _, _, _, _ = state
-        V, T, w_next, beta = lax.fori_loop(
-            kk, m, extend, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype))
-        )
+        state = extend_full(kk, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype)))
+        V, T, w_next, beta = lax.fori_loop(kk + 1, m, extend, state)
         Ts = 0.5 * (T + T.T)
         theta, Y = jnp.linalg.eigh(Ts)  # ascending
         if largest:
