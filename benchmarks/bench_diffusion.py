@@ -119,7 +119,11 @@ def bench_matvec(n: int, k: float, n_steps: int = 20) -> list[dict]:
     return rows
 
 
-def bench_fiedler(n: int, m: int, with_nx: bool) -> list[dict]:
+def bench_fiedler(
+    n: int, m: int, with_nx: bool, tol: float = 1e-6, peers: bool = True
+) -> list[dict]:
+    """`fiedler(g, tol=tol)` on BA(n, m), beside scipy's lobpcg / eigsh (when `peers`)
+    and networkx (when `with_nx`)."""
     g = mg.barabasi_albert(jr.key(2), n, m)
     size = {
         "n": n,
@@ -129,7 +133,7 @@ def bench_fiedler(n: int, m: int, with_nx: bool) -> list[dict]:
     holder = {}
 
     def ours():
-        holder["r"] = diffusion.fiedler(g, tol=1e-6)
+        holder["r"] = diffusion.fiedler(g, tol=tol)
         return holder["r"].value
 
     rows = [
@@ -146,8 +150,11 @@ def bench_fiedler(n: int, m: int, with_nx: bool) -> list[dict]:
     r = holder["r"]
     status = "converged" if bool(r.is_successful()) else "not converged"
     rows[-1]["note"] = (
-        f"lambda2={float(r.value):.6g} {status} matvecs={int(r.n_matvec)}"
+        f"lambda2={float(r.value):.6g} {status} matvecs={int(r.n_matvec)} "
+        f"tol={tol:g} residual={float(r.residual):.3g}"
     )
+    if not peers:
+        return rows
     import scipy.sparse.linalg as spl
 
     lap = _laplacian_scipy(g).astype(np.float64)
@@ -297,7 +304,9 @@ def main(argv=None) -> list[dict]:
             lambda: bench_fiedler(100_000, 3, False),
         ]
         if args.large:
-            jobs.append(lambda: bench_fiedler(1_000_000, 3, False))
+            # scipy's solvers did not converge at 10^5: ours alone. At 10^6 float32's
+            # floor is about 1.7e-6 of 2 s_max (see RESULTS.md), so tol=2e-6.
+            jobs.append(lambda: bench_fiedler(1_000_000, 3, False, 2e-6, False))
     for job in jobs:  # print as we go: a long run shows its progress
         new_rows = job()
         print_table(new_rows)

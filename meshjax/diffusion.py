@@ -443,17 +443,20 @@ class SpectralResult(AbstractResult):
     r"""An extreme eigenpair and how far it can be trusted (`fiedler`, `leading_adjacency`).
 
     Attributes:
-      value: The eigenvalue estimate (a Ritz value; exact 0 for a disconnected graph's
-        $\lambda_2$), shape `()`.
+      value: The eigenvalue estimate (the Rayleigh quotient of `vector`; exact 0 for a
+        disconnected graph's $\lambda_2$), shape `()`.
       vector: Unit eigenvector estimate, shape `(n,)` (sign arbitrary).
-      residual: $\|M x - \theta x\|_2$; some eigenvalue of $M$ lies within it of `value`.
+      residual: $\|M x - \theta x\|_2$, computed (not the Lanczos recurrence's
+        estimate, which leaves out rounding); some eigenvalue of $M$ lies within it of
+        `value`.
       n_matvec: Operator applications used (0 for the dense solver and for a
         disconnected graph), int32.
       n_components: Number of connected components (`fiedler`); -1 where not computed
         (`leading_adjacency`), int32.
       status: `RESULTS.successful`; `disconnected` (`fiedler` on a disconnected graph:
-        $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped at
-        `max_restarts` before `residual <= tol * scale`: `value` is the best Ritz value,
+        $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped before
+        `residual <= tol * scale`, at `max_restarts` or at the precision's floor, where
+        rounding makes up nearly all of the residual: `value` is the best estimate,
         `residual` bounds its error); `invalid_parameter` (traced `tol` outside (0, 1):
         numeric fields NaN).
     """
@@ -513,10 +516,14 @@ def fiedler(
     $\mathbf 1^\perp$). Otherwise $\lambda_2$ is the smallest eigenvalue of $L$ restricted
     to $\mathbf 1^\perp$, found by thick-restart Lanczos with full reorthogonalisation
     (`meshjax._spectral`), every vector kept orthogonal to $\mathbf 1$, from a fixed
-    pseudo-random start; the stopping test is on the residual,
-    $\|L x - \theta x\| \le \mathrm{tol}\cdot 2 s_{\max}$. If it is not met in
-    `max_restarts` cycles, the status is `RESULTS.not_converged` (the value is still the
-    best Ritz value and `residual` says how far off it may be). Jittable, also over the
+    pseudo-random start. After each cycle the best Ritz vector $x$ is judged on $L$
+    itself: the value is its Rayleigh quotient $\theta = x^\top L x$ and the stopping
+    test is on the computed residual, $\|L x - \theta x\| \le \mathrm{tol}\cdot 2 s_{\max}$.
+    If it is not met in `max_restarts` cycles, or cannot be (the recurrence has
+    converged and rounding makes up nearly all of the residual: in float32 about
+    $10^{-7}$ to $2\cdot 10^{-6}$ of $2 s_{\max}$ from $10^3$ to $10^6$ nodes), the
+    status is `RESULTS.not_converged` (the value is still the best estimate and
+    `residual` says how far off it may be). Jittable, also over the
     graph (a batch of graphs of one shape).
 
     Args:

@@ -243,9 +243,28 @@ def test_fiedler_float32_on_a_hub_graph(basis_size, keep):
     floor = 10 * np.finfo(np.float32).eps * 2 * L.diagonal().max()
     x = np.asarray(res.vector, np.float64)
     assert abs(x.sum()) < 1e-4 and abs(np.linalg.norm(x) - 1) < 1e-5
+    # the reported residual is the computed one, not the recurrence's estimate
     true_residual = np.linalg.norm(L @ x - float(res.value) * x)
-    assert true_residual <= float(res.residual) + floor
+    np.testing.assert_allclose(float(res.residual), true_residual, rtol=0.01)
     assert abs(float(res.value) - ref) <= float(res.residual) + floor
+    assert float(res.residual) <= 1e-6 * 2 * L.diagonal().max()
+
+
+def test_fiedler_below_the_precision_floor_stops_and_says_so():
+    # float32 cannot bring the residual to 1e-10 * 2 s_max: the run stops once the
+    # recurrence has converged (its estimate far below the tolerance), long before
+    # max_restarts, with status not_converged and the computed residual.
+    G = nx.barabasi_albert_graph(1500, 3, seed=4)
+    L = laplacian(G)
+    ref = np.sort(np.linalg.eigvalsh(L))[1]
+    res = diffusion.fiedler(mg.from_networkx(G), dtype="float32", tol=1e-10)
+    assert res.status == RESULTS.not_converged
+    assert int(res.n_matvec) < 100 * 41  # max_restarts=1000 cycles would be ~40000
+    x = np.asarray(res.vector, np.float64)
+    true_residual = np.linalg.norm(L @ x - float(res.value) * x)
+    np.testing.assert_allclose(float(res.residual), true_residual, rtol=0.01)
+    assert float(res.residual) > 1e-10 * 2 * L.diagonal().max()
+    assert abs(float(res.value) - ref) <= float(res.residual)
 
 
 def test_fiedler_dense_path_and_vector():
