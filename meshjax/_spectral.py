@@ -153,22 +153,27 @@ def lanczos_extreme(
         # the basis. The pass meets no cancellation (w is already nearly orthogonal), so
         # one pass keeps V orthonormal to working precision, where a second pass would
         # only repeat it: half the reads of V of two passes from A v_j.
-        V, T, _, beta_j = state
-        v = V[j]
-        raw = deflate(matvec(args, v))
-        w = raw - beta_j * V[j - 1]
+        # The vectors v_j and v_{j-1} ride in the loop carry (no reads of V's rows), and
+        # A v_j is not deflated here: the pass below ends with the deflation.
+        V, T, v, v_prev, beta_j = state
+        raw = matvec(args, v)
+        w = raw - beta_j * v_prev
         alpha = jnp.dot(v, w)
         w = w - alpha * v
         active = idx <= j
         h = jnp.where(active, V @ w, 0)
         w = deflate(w - h @ V)
         h = h + jnp.where(idx == j, alpha, 0) + jnp.where(idx == j - 1, beta_j, 0)
-        return store(j, V, T, w, h, active, jnp.linalg.norm(raw))
+        V, T, w_next, beta = store(j, V, T, w, h, active, jnp.linalg.norm(raw))
+        return V, T, w_next, v, beta
 
     def cycle(state):
         V, T, kk, it, nmv, _, _, _, _, _ = state
-        state = extend_full(kk, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype)))
-        V, T, w_next, beta = lax.fori_loop(kk + 1, m, extend, state)
+        V, T, w_next, beta = extend_full(
+            kk, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype))
+        )
+        state = (V, T, w_next, V[kk], beta)
+        V, T, w_next, _, beta = lax.fori_loop(kk + 1, m, extend, state)
         Ts = 0.5 * (T + T.T)
         theta, Y = jnp.linalg.eigh(Ts)  # ascending
         if largest:
