@@ -443,8 +443,8 @@ class SpectralResult(AbstractResult):
     r"""An extreme eigenpair and how far it can be trusted (`fiedler`, `leading_adjacency`).
 
     Attributes:
-      value: The eigenvalue estimate (the Rayleigh quotient of `vector`; exact 0 for a
-        disconnected graph's $\lambda_2$), shape `()`.
+      value: The eigenvalue estimate (Lanczos: the Rayleigh quotient of `vector`; dense:
+        `eigh`'s eigenvalue; exact 0 for a disconnected graph's $\lambda_2$), shape `()`.
       vector: Unit eigenvector estimate, shape `(n,)` (sign arbitrary).
       residual: $\|M x - \theta x\|_2$, computed (not the Lanczos recurrence's
         estimate, which leaves out rounding); some eigenvalue of $M$ lies within it of
@@ -455,8 +455,9 @@ class SpectralResult(AbstractResult):
         (`leading_adjacency`), int32.
       status: `RESULTS.successful`; `disconnected` (`fiedler` on a disconnected graph:
         $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped before
-        `residual <= tol * scale`, at `max_restarts` or at the precision's floor, where
-        rounding makes up nearly all of the residual: `value` is the best estimate,
+        `residual <= tol * scale`, at `max_restarts` or where the recurrence's estimate
+        fell to a quarter of the computed residual and more cycles would not help
+        (usually the precision's floor): `value` is the best estimate,
         `residual` bounds its error); `invalid_parameter` (traced `tol` outside (0, 1):
         numeric fields NaN).
     """
