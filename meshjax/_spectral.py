@@ -3,8 +3,8 @@ reorthogonalisation, matrix-free and jittable.
 
 Used by `diffusion.fiedler` (smallest eigenvalue of $L$ on $\mathbf{1}^\perp$) and
 `diffusion.leading_adjacency` (largest eigenvalue of $A$). Memory: a basis of `m` vectors,
-O(m n); work per restart cycle: (m − k) + 1 operator applications (m + 1 in the first) plus O(m² n) for the
-reorthogonalisation.
+O(m n); work per restart cycle: (m − k) + 1 operator applications (m + 1 in the first)
+plus O(m² n) for the reorthogonalisation.
 
 Algorithm (Wu & Simon 2000, "Thick-restart Lanczos method for large symmetric eigenvalue
 problems"): extend an orthonormal basis $V$ by $w = A v_j$ made orthogonal to every basis
@@ -13,8 +13,9 @@ all the kept Ritz vectors, so its $w$ takes two full classical Gram–Schmidt pa
 later ones first lose their three-term components $\beta_j v_{j-1} + \alpha_j v_j$ (where
 the cancellation happens) and then take one full pass, which removes what is left along
 the basis, $O(\epsilon \|A v_j\|)$, and so restores orthogonality to working precision;
-a second pass follows only where that pass removed most of the vector (near breakdown) (full reorthogonalisation at the cost of one pass: the basis is read twice per
-step, not four times; on a 10^6-node graph that read, not the mat-vec, set the pace).
+a second pass follows only where that pass removed most of the vector (near breakdown).
+Full reorthogonalisation thus reads the basis twice per step, not four times: on a
+10^6-node graph that read, not the mat-vec, set the pace.
 The projected matrix $T = V^\top A V$ is filled from the coefficients, so it is the
 Rayleigh–Ritz matrix of the basis. After `m` vectors, $T$ is diagonalised; the
 `k` Ritz vectors nearest the wanted end of the spectrum and the last residual direction
@@ -63,8 +64,7 @@ class LanczosResult(eqx.Module):
 
 
 @functools.partial(
-    jax.jit,
-    static_argnames=("matvec", "m", "k", "largest", "deflate_constant"),
+    jax.jit, static_argnames=("matvec", "m", "k", "largest", "deflate_constant")
 )
 def lanczos_extreme(
     matvec,
@@ -106,12 +106,15 @@ def lanczos_extreme(
             return x - jnp.mean(x)
         return x
 
-    def orth(w, V, active):
-        # Two passes of classical Gram–Schmidt against the active rows of V.
+    def gs_pass(w, V, active):
+        # One pass of classical Gram–Schmidt against the active rows of V.
         h = jnp.where(active, V @ w, 0)
-        w = w - h @ V
-        h2 = jnp.where(active, V @ w, 0)
-        w = w - h2 @ V
+        return w - h @ V, h
+
+    def orth(w, V, active):
+        # Two passes.
+        w, h = gs_pass(w, V, active)
+        w, h2 = gs_pass(w, V, active)
         return deflate(deflate(w)), h + h2
 
     v0 = deflate(v0)
@@ -124,8 +127,8 @@ def lanczos_extreme(
             # Where the pass cancelled most of w (|w| fell below |w| before it / sqrt 2:
             # Daniel-Gragg-Kaufman-Stewart), a second pass; rare outside near-breakdown.
             def again(w):
-                h2 = jnp.where(active, V @ w, 0)
-                return deflate(w - h2 @ V), h2
+                w, h2 = gs_pass(w, V, active)
+                return deflate(w), h2
 
             w, h2 = lax.cond(
                 beta < _DGKS * before, again, lambda w: (w, jnp.zeros_like(h)), w
@@ -152,10 +155,9 @@ def lanczos_extreme(
         V = V.at[j + 1].set(w_next, mode="drop")  # no row m: dropped
         return V, T, w_next, jnp.where(safe, beta, 0), beta
 
-    def extend_full(j, state):
+    def extend_full(j, V, T):
         # First vector of a cycle: A v_j couples to every kept Ritz vector (the
         # "arrow" of the thick restart), so it is orthogonalised in two full passes.
-        V, T, _, _ = state
         active = idx <= j
         raw = deflate(matvec(args, V[j]))
         w, h = orth(raw, V, active)
@@ -165,9 +167,9 @@ def lanczos_extreme(
         # Later vectors: in exact arithmetic A v_j lies in span(v_{j-1}, v_j, v_{j+1})
         # (the three-term recurrence), so those two components are removed first and
         # one full classical Gram–Schmidt pass then removes what rounding left along
-        # the basis. The pass meets no cancellation (w is already nearly orthogonal), so
-        # one pass keeps V orthonormal to working precision, where a second pass would
-        # only repeat it: half the reads of V of two passes from A v_j.
+        # the basis, O(eps |A v_j|): w is already nearly orthogonal, so one pass keeps V
+        # orthonormal to working precision (`store` adds a second only where this one
+        # removed most of w): half the reads of V of two passes from A v_j.
         # The vectors v_j and v_{j-1} ride in the loop carry (no reads of V's rows), and
         # A v_j is not deflated here: the pass below ends with the deflation.
         V, T, v, v_prev, beta_j, _ = state
@@ -177,8 +179,8 @@ def lanczos_extreme(
         w = w - alpha * v
         active = idx <= j
         before = jnp.linalg.norm(w)
-        h = jnp.where(active, V @ w, 0)
-        w = deflate(w - h @ V)
+        w, h = gs_pass(w, V, active)
+        w = deflate(w)
         h = h + jnp.where(idx == j, alpha, 0) + jnp.where(idx == j - 1, beta_j, 0)
         V, T, w_next, beta, beta_raw = store(
             j, V, T, w, h, active, jnp.linalg.norm(raw), before
@@ -187,9 +189,7 @@ def lanczos_extreme(
 
     def cycle(state):
         V, T, kk, it, nmv, _, _, _, _, _ = state
-        V, T, w_next, beta, beta_raw = extend_full(
-            kk, (V, T, jnp.zeros(n, dtype), jnp.zeros((), dtype))
-        )
+        V, T, w_next, beta, beta_raw = extend_full(kk, V, T)
         state = (V, T, w_next, V[kk], beta, beta_raw)
         V, T, w_next, _, _, beta_raw = lax.fori_loop(kk + 1, m, extend, state)
         Ts = 0.5 * (T + T.T)
