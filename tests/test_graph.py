@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse.csgraph as csgraph
 
 from meshjax import graph as G
+from meshjax.graph import generators
 
 
 def assert_slot_invariants(g):
@@ -226,6 +227,37 @@ def test_barabasi_albert_degrees(getkey):
     for k in (m, m + 1, m + 3):
         p = 2 * m * (m + 1) / (k * (k + 1) * (k + 2))
         assert abs(np.mean(d == k) - p) < 5 * math.sqrt(p * (1 - p) / n) + 0.01
+
+
+def test_randint_at_is_a_full_draw_at_those_indices():
+    # spans 1, 2, 3, a power of two and the largest int32 beside random ones
+    for seed, n in ((0, 1000), (1, 70_001)):
+        key = jr.key(seed)
+        lim = jr.randint(jr.fold_in(key, 1), (n,), 1, 2**31 - 1, dtype=jnp.int32)
+        lim = lim.at[:5].set(jnp.array([1, 2, 3, 1 << 20, 2**31 - 1], jnp.int32))
+        full = jr.randint(key, (n,), 0, lim, dtype=jnp.int32)
+        idx = jnp.concatenate(
+            [
+                jnp.arange(5),
+                jr.randint(jr.fold_in(key, 2), (200,), 0, n),
+                jnp.array([n - 1]),
+            ]
+        ).astype(jnp.int32)
+        got = generators._randint_at(key, idx, lim[idx])
+        np.testing.assert_array_equal(
+            np.asarray(got), np.asarray(full)[np.asarray(idx)]
+        )
+
+
+def test_barabasi_albert_sparse_redraws_change_nothing():
+    # key 0, n = 3000, m = 6: 33 repeats in the first redraw round, 1 in the second,
+    # so cap 1 draws the first round in full and the second sparsely, the default both
+    # sparsely; cap 0 is every round in full
+    full = generators._barabasi_albert_pairs(jr.key(0), 3000, 6, 0)
+    for cap in (1, None):
+        out = generators._barabasi_albert_pairs(jr.key(0), 3000, 6, cap)
+        for a, b in zip(out, full, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_barabasi_albert_small_and_bad(getkey):

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
+from jax.extend.random import threefry2x32_p
 
 from .._custom_types import ArrayLike
 from .._validate import as_key, check_int, check_real, in_domain, is_traced
@@ -229,7 +230,9 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     endpoint slot, which is exactly degree-proportional choice — and the copy chains are
     resolved by pointer doubling in $O(\log n)$ gathers. Repeats inside one node's $m$
     choices are redrawn (all arrivals at once) until none is left; once the network has
-    1024 nodes repeats are rare, so this takes a few rounds.
+    1024 nodes repeats are rare, so this takes a few rounds, and a round draws only its
+    repeats (the values a full draw would give them: JAX's threefry bits are a function
+    of the index).
 
     Args:
       key: PRNG key.
@@ -260,8 +263,15 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
 _BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _barabasi_albert_pairs(key, n_nodes: int, m: int):
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _barabasi_albert_pairs(key, n_nodes: int, m: int, redraw_cap: int | None = None):
+    """The edge list `(src, dst)` (src the newer node), the graph of `barabasi_albert`.
+
+    `redraw_cap`: a redraw round with at most this many repeats draws only those
+    (`_randint_at`; default: max(256, m (n - m - 1025) / 1024)), a round with more draws
+    every target like the first round; the values are the same either way (0 gives
+    full draws only, as tests do to compare).
+    """
     core = np.array(
         [(i, j) for i in range(m + 1) for j in range(i + 1, m + 1)], dtype=np.int32
     ).reshape(-1, 2)
@@ -319,6 +329,24 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         fresh = jr.randint(k, (n_par * m,), 0, limit, dtype=jnp.int32)
         return jnp.where(mask, fresh, ptr_targets)
 
+    def redraw(k, mask, ptr_targets):
+        # `draw` where only the few masked entries are computed (`_randint_at`), when
+        # JAX's random bits are a function of the index alone and there are at most
+        # `cap` of them: the same values, without a full draw per round.
+        cap = max(256, (n_par * m) >> 10) if redraw_cap is None else redraw_cap
+        if cap == 0 or not jax.config.jax_threefry_partitionable:
+            return draw(k, mask, ptr_targets)
+        (idx,) = jnp.nonzero(mask, size=cap, fill_value=n_par * m)
+
+        def sparse(_):
+            lim = limit[jnp.minimum(idx, n_par * m - 1)]
+            fresh = _randint_at(k, idx, lim)
+            return ptr_targets.at[idx].set(fresh, mode="drop")
+
+        return lax.cond(
+            jnp.sum(mask) <= cap, sparse, lambda _: draw(k, mask, ptr_targets), None
+        )
+
     def resolve(ptr_targets):
         rel = ptr_targets - par_start
         # One word per target: its value once known (>= 0), else ~(the target slot it
@@ -350,7 +378,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     def loop_body(state):
         key, ptr_t, _, dup = state
         key, k = jr.split(key)
-        ptr_t = draw(k, dup, ptr_t)
+        ptr_t = redraw(k, dup, ptr_t)
         targets = resolve(ptr_t)
         return key, ptr_t, targets, duplicates(targets)
 
@@ -372,6 +400,32 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         ]
     )
     return src, dst
+
+
+def _randint_at(key, idx, maxval):
+    """`jr.randint(key, (N,), 0, maxval_full, jnp.int32)[idx]` for any N > max(idx),
+    computed at `idx` alone (`maxval = maxval_full[idx]`, every entry >= 1).
+
+    Valid where JAX's threefry bits are partitionable (`jax_threefry_partitionable`, on
+    by default): the bits of entry i of a 1-D draw are then threefry2x32 of the counter
+    (0, i), so any subset of a draw can be computed without the rest. The arithmetic is
+    `jr.randint`'s (two 32-bit words, reduced modulo the span with the multiplier
+    2^32 mod span), in uint32. Tested against `jr.randint` (tests/test_graph.py), so a
+    JAX release that changes either fails there.
+    """
+    k1, k2 = jr.split(key)
+
+    def bits(k):
+        kd = jr.key_data(k)
+        count = idx.astype(jnp.uint32)
+        b1, b2 = threefry2x32_p.bind(kd[0], kd[1], jnp.zeros_like(count), count)
+        return b1 ^ b2
+
+    hi, lo = bits(k1), bits(k2)
+    span = maxval.astype(jnp.uint32)
+    mult = jnp.uint32(1 << 16) % span
+    mult = (mult * mult) % span
+    return (((hi % span) * mult + lo % span) % span).astype(jnp.int32)
 
 
 def random_regular(key: Any, n_nodes: int, degree: int) -> Graph:
