@@ -33,6 +33,10 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from . import _threefry
+
+_threefry.install()  # every meshjax module that draws imports this one
+
 __all__ = [
     "as_key",
     "check_array",
