@@ -230,7 +230,7 @@ def test_barabasi_albert_degrees(getkey):
 
 
 def test_randint_at_is_a_full_draw_at_those_indices():
-    # spans 1, 2, 3, a power of two and the largest int32 beside random ones
+    # the draw of every BA target (`_barabasi_albert_pairs`); spans 1, 2, 3, a power of two and the largest int32 beside random ones
     for seed, n in ((0, 1000), (1, 70_001)):
         key = jr.key(seed)
         lim = jr.randint(jr.fold_in(key, 1), (n,), 1, 2**31 - 1, dtype=jnp.int32)
@@ -247,17 +247,23 @@ def test_randint_at_is_a_full_draw_at_those_indices():
         np.testing.assert_array_equal(
             np.asarray(got), np.asarray(full)[np.asarray(idx)]
         )
+        every = generators._randint_at(key, jnp.arange(n, dtype=jnp.int32), lim)
+        np.testing.assert_array_equal(np.asarray(every), np.asarray(full))
 
 
-def test_barabasi_albert_sparse_redraws_change_nothing():
-    # key 0, n = 3000, m = 6: 33 repeats in the first redraw round, 1 in the second,
-    # so cap 1 draws the first round in full and the second sparsely, the default both
-    # sparsely; cap 0 is every round in full
-    full = generators._barabasi_albert_pairs(jr.key(0), 3000, 6, 0)
-    for cap in (1, None):
-        out = generators._barabasi_albert_pairs(jr.key(0), 3000, 6, cap)
-        for a, b in zip(out, full, strict=True):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+def test_rem_u32_is_exact():
+    # a = q span - 1 for large q (a / span just below an integer, where a rounded
+    # quotient would reach q if float64 were too coarse), exact multiples, the
+    # extremes, and random pairs
+    rng = np.random.default_rng(0)
+    span = rng.integers(1, 2**32, 20_000, dtype=np.uint64)
+    q = rng.integers(1, 2**32, 20_000, dtype=np.uint64) % (2**32 // span) + 1
+    a = np.concatenate([q * span - 1, q * span, rng.integers(0, 2**32, 20_000)])
+    s = np.concatenate([span, span, rng.integers(1, 2**32, 20_000)])
+    a = np.concatenate([a, [2**32 - 1, 2**32 - 1, 2**32 - 2, 0]]).astype(np.uint32)
+    s = np.concatenate([s, [2**32 - 1, 1, 2**32 - 1, 7]]).astype(np.uint32)
+    got = jax.jit(generators._rem_u32)(jnp.asarray(a), jnp.asarray(s))
+    np.testing.assert_array_equal(np.asarray(got), a % s)
 
 
 def test_barabasi_albert_small_and_bad(getkey):
