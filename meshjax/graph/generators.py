@@ -318,13 +318,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     limit = par_start + 2 * m * jnp.repeat(jnp.arange(n_par, dtype=jnp.int32), m)
 
     def draw(k, mask, ptr_targets):
-        # `jr.randint`'s values, several times faster (`_randint_at`)
-        if jax.config.jax_threefry_partitionable:
-            idx = jnp.arange(n_par * m, dtype=jnp.int32)
-            fresh = _randint_at(k, idx, limit)
-        else:
-            fresh = jr.randint(k, (n_par * m,), 0, limit, dtype=jnp.int32)
-        return jnp.where(mask, fresh, ptr_targets)
+        return jnp.where(mask, _randint(k, limit), ptr_targets)
 
     def resolve(ptr_targets):
         rel = ptr_targets - par_start
@@ -381,37 +375,35 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     return src, dst
 
 
-def _randint_at(key, idx, maxval):
-    """`jr.randint(key, (N,), 0, maxval_full, jnp.int32)[idx]` for any N > max(idx),
-    computed at `idx` alone (`maxval = maxval_full[idx]`, every entry >= 1).
+def _randint(key, maxval):
+    """`jr.randint(key, maxval.shape, 0, maxval, jnp.int32)` for a 1-D `maxval >= 1`: the
+    same values, several times faster on the CPU.
 
-    Valid where JAX's threefry bits are partitionable (`jax_threefry_partitionable`, on
-    by default): the bits of entry i of a 1-D draw are then threefry2x32 of the counter
-    (0, i), so any subset of a draw can be computed without the rest. The arithmetic is
-    `jr.randint`'s (two 32-bit words, reduced modulo the span with the multiplier
-    2^32 mod span), in uint32. Tested against `jr.randint` (tests/test_graph.py), so a
-    JAX release that changes either fails there.
-
-    Every remainder is `_rem_u32` (float64 division, vectorised) instead of XLA's
-    integer division, which the CPU does one element at a time: a full draw of 5·10^6
-    bounded integers took 0.19 s on one core as `jr.randint`, 0.04 s here.
+    Where JAX's threefry bits are partitionable (`jax_threefry_partitionable`, on by
+    default), entry i of a 1-D draw is threefry2x32 of the counter (0, i); the
+    arithmetic is `jr.randint`'s (two 32-bit words, reduced modulo the span with the
+    multiplier 2^32 mod span, uint32 products and sums wrapping), but every remainder is
+    `_rem_u32` (float64 division, vectorised) instead of XLA's integer division, which
+    the CPU does one element at a time: a draw of 5·10^6 bounded integers took 0.19 s on
+    one core as `jr.randint`, 0.04 s here. Otherwise it is `jr.randint`. Tested against
+    `jr.randint` (tests/test_graph.py), so a JAX release that changes either fails there.
     """
-    k1, k2 = jr.split(key)
+    if not jax.config.jax_threefry_partitionable:
+        return jr.randint(key, maxval.shape, 0, maxval, dtype=jnp.int32)
+    count = jnp.arange(maxval.shape[0], dtype=jnp.uint32)
 
     def bits(k):
         kd = jr.key_data(k)
-        count = idx.astype(jnp.uint32)
         b1, b2 = threefry2x32_p.bind(kd[0], kd[1], jnp.zeros_like(count), count)
         return b1 ^ b2
 
+    k1, k2 = jr.split(key)
     hi, lo = bits(k1), bits(k2)
     span = maxval.astype(jnp.uint32)
     mult = _rem_u32(jnp.full_like(span, 1 << 16), span)  # 2^32 mod span, as JAX has it
     mult = _rem_u32(mult * mult, span)
-    # uint32 products and sums wrap, as in `jr.randint`
-    return _rem_u32(_rem_u32(hi, span) * mult + _rem_u32(lo, span), span).astype(
-        jnp.int32
-    )
+    off = _rem_u32(_rem_u32(hi, span) * mult + _rem_u32(lo, span), span)
+    return off.astype(jnp.int32)
 
 
 def _rem_u32(a, span):
