@@ -239,6 +239,45 @@ def test_randint_is_jr_randint():
         full = jr.randint(key, (n,), 0, lim, dtype=jnp.int32)
         got = jax.jit(generators._randint)(key, lim)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(full))
+        # any entries alone, in any order, repeated: the full draw's values there
+        at = jr.randint(jr.fold_in(key, 2), (257,), 0, n, dtype=jnp.int32)
+        part = jax.jit(generators._randint)(key, lim[at], at)
+        np.testing.assert_array_equal(np.asarray(part), np.asarray(full)[at])
+
+
+def test_randint_at_needs_partitionable_bits():
+    with jax.threefry_partitionable(False):
+        lim = jnp.full(8, 5, jnp.int32)
+        full = generators._randint(jr.key(0), lim)
+        expect = jr.randint(jr.key(0), (8,), 0, lim, dtype=jnp.int32)
+        np.testing.assert_array_equal(np.asarray(full), np.asarray(expect))
+        with pytest.raises(ValueError, match="partitionable"):
+            generators._randint(jr.key(0), lim, jnp.arange(8, dtype=jnp.int32))
+
+
+@pytest.mark.parametrize("n_marked", [0, 1, 7, 40, 3000])
+def test_ba_redraw_in_blocks_is_the_full_redraw(n_marked):
+    # BA's redraw: masked entries get the full draw's values, the rest keep theirs,
+    # whether it draws the marked blocks alone (at most 8 of the 16-entry blocks hold
+    # a marked entry: 0, 1, 7 marked, or 40 in 7 blocks) or all entries (3000 marked);
+    # the last block is partial (4001 entries)
+    n_t, par_start, m = 4001, 64, 3
+    key = jr.key(n_marked)
+    rng = np.random.default_rng(n_marked)
+    mask = np.zeros(n_t, bool)
+    if n_marked == 40:  # blocks 1, 2, 6, 187, 188, 249 and the partial last, 250
+        mask[[*range(16, 40), *range(3000, 3010), 4000, 3999, 100, 101, 102, 103]] = (
+            True
+        )
+    else:
+        mask[rng.choice(n_t, n_marked, replace=False)] = True
+    old = jnp.asarray(rng.integers(-5, 0, n_t), jnp.int32)  # unlike any draw
+    limit = par_start + 2 * m * (jnp.arange(n_t, dtype=jnp.int32) // m)
+    expect = jnp.where(mask, generators._randint(key, limit), old)
+    redraw = jax.jit(generators._redraw, static_argnums=(3, 4, 5, 6))
+    got = redraw(key, jnp.asarray(mask), old, par_start, m, 16, 8)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(expect))
+    assert np.all(np.asarray(got)[~mask] == np.asarray(old)[~mask])
 
 
 def test_rem_u32_is_exact():
