@@ -240,6 +240,17 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
     keep = v < n
     u = jnp.where(keep, u, 0)  # no entry: node 0 with itself, a no-op
     v = jnp.where(keep, v, 0)
+    return _union_by_min(f, u, v)
+
+
+def _union_by_min(f, u, v) -> Int[Array, " n"]:
+    r"""Joins the trees of `f` (flat) along the pairs `(u, v)`; flat on exit.
+
+    While some pair joins two roots $a \ne b$: hook the larger onto the smaller,
+    $f_a \leftarrow \min(f_a, b)$ and $f_b \leftarrow \min(f_b, a)$ for every pair at
+    once, then flatten. Roots stay the smallest ids of their trees, so with `f` the
+    identity the result is `connected_components`' labels of the pairs' graph.
+    """
 
     def body(state):
         f, a, b = state
@@ -248,6 +259,67 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
 
     f, _, _ = lax.while_loop(lambda s: jnp.any(s[1] != s[2]), body, (f, f[u], f[v]))
     return f
+
+
+def compact_edges(graph: Graph, present, cap: int):
+    """`(u, v, count)`: the edges among the slots `present` (`bool[e]`, both slots of an
+    edge alike), each once (its slot with sender < receiver), in slot order, padded to
+    `cap` with (0, 0); `count` of them in all (only the first `cap` are listed).
+
+    With `pair_components` this finds the components of a mask that keeps few edges
+    (the FK bonds of Swendsen–Wang in the disordered phase, a tenth of the edges) from
+    a list of those edges: each round reads `cap` pairs and the n parents instead of
+    every slot of the graph. At n = 10^6, <k> = 10, a tenth of the edges: 0.11 s on one
+    core, against 0.7-1.0 s for `connected_components` on the masked graph.
+    """
+    slot, count = _flag_positions(present & (graph.senders < graph.receivers), cap)
+    ext = jnp.zeros((1,), jnp.int32)  # the padding (slot e): node 0 with itself
+    u = jnp.concatenate([graph.senders, ext])[slot]
+    v = jnp.concatenate([graph.receivers, ext])[slot]
+    return u, v, count
+
+
+def pair_components(n_nodes: int, u, v) -> Int[Array, " n"]:
+    """`connected_components`' labels of the graph of the pairs `(u, v)` on n nodes."""
+    return _union_by_min(jnp.arange(n_nodes, dtype=jnp.int32), u, v)
+
+
+def _flag_positions(flags: Bool[Array, " e"], cap: int):
+    """The indices of the first `cap` True entries of `flags`, increasing, then e; and
+    how many entries are True.
+
+    On the CPU, XLA's prefix sum over 10^7 entries takes 0.17 s and a scatter of 10^7
+    indices 0.06 s (one core), so neither runs over the entries: the flags are packed 32
+    to a word, the prefix sum runs over the words, each nonempty word writes its number
+    at its first output place (one scatter over the words), a running maximum gives
+    every output place its word, and the bit is the k-th set bit of that word (a binary
+    search with `population_count`). 0.02 s for 10^7 flags and cap = 6·10^5.
+    """
+    e = flags.shape[0]
+    w = -(-e // 32)
+    lane = jnp.arange(32, dtype=jnp.uint32)
+    bits = jnp.pad(flags, (0, 32 * w - e)).reshape(w, 32)
+    one = jnp.uint32(1)
+    words = jnp.sum(jnp.where(bits, one << lane, 0), axis=1, dtype=jnp.uint32)
+    count = lax.population_count(words).astype(jnp.int32)
+    total = jnp.cumsum(count, dtype=jnp.int32)
+    start = total - count  # first output place of each word's entries
+    owner = (
+        jnp.zeros(cap, jnp.int32)
+        .at[jnp.where(count > 0, start, cap)]
+        .set(jnp.arange(w, dtype=jnp.int32), mode="drop")
+    )  # nonempty words have distinct starts
+    word = lax.cummax(owner)
+    j = jnp.arange(cap, dtype=jnp.int32)
+    k = j - start[word]  # output j is the k-th set bit of its word
+    x = words[word]
+    bit = jnp.zeros(cap, jnp.int32)  # the largest b with at most k set bits below b
+    for step in (16, 8, 4, 2, 1):
+        below = x & ((one << (bit + step).astype(jnp.uint32)) - one)
+        bit = jnp.where(
+            lax.population_count(below).astype(jnp.int32) <= k, bit + step, bit
+        )
+    return jnp.where(j < total[-1], word * 32 + bit, e), total[-1]
 
 
 def component_sizes(labels: Int[ArrayLike, " n"]) -> Int[Array, " n"]:
