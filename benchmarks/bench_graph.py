@@ -8,7 +8,9 @@ NetworKit (generation, components), each where installed. Rates in edges per sec
 
 Cases: generation (ER, BA m = 5, Chung–Lu γ = 2.5), `neighbor_sum` and
 `laplacian_matvec` (on the graph's gather layout, and `neighbor_sum_segment` without it),
-components, ER generation + components, colouring (igraph's greedy colouring as peer), and
+components, components of the graph percolated at p = 1 / <k> (`components_percolated`:
+the rate counts the kept edges; the peers get the percolated graph), ER generation +
+components, colouring (igraph's greedy colouring as peer), and
 the assembly's orderings beside their sort-free variants (`order_pairs`, `transpose`).
 Every row carries `load1`, the load average when it was taken.
 """
@@ -33,6 +35,7 @@ from benchmarks._harness import (
     write_json,
 )
 from meshjax import graph as G
+from meshjax.percolation import bond_percolation
 
 SUITE = "graph"
 
@@ -201,6 +204,20 @@ def main(argv=None) -> list[dict]:
         )
         t = time_call(lambda: G.connected_components(g), repeat=rep)
         rows.append(row(SUITE, "components", "meshjax", size, t, m_edges, "edges/s"))
+        # Components of the graph percolated at p = 1 / <k> (the threshold: many small
+        # components), the mask read as a list of the kept edges (`sparse_or`); the
+        # peers get the percolated graph itself (their build not timed).
+        pmask = bond_percolation(jr.key(2), g, 1.0 / kbar)
+        t = time_call(lambda: G.connected_components(g, pmask), repeat=rep)
+        m_kept = int(
+            np.sum(
+                np.asarray(pmask) & (np.asarray(g.senders) < np.asarray(g.receivers))
+            )
+        )
+        rows.append(
+            row(SUITE, "components_percolated", "meshjax", size, t, m_kept, "edges/s")
+        )
+        perc = g.with_mask(pmask)
         # The same ops without the gather layout (sorted segment reductions), as its
         # own case so that it is not taken for a peer.
         bare = G.with_layout(g, policy="never")
@@ -244,6 +261,13 @@ def main(argv=None) -> list[dict]:
                 lambda: csgraph.connected_components(A, directed=False), repeat=rep
             )
             rows.append(row(SUITE, "components", "scipy", size, t, m_edges, "edges/s"))
+            Ap = G.to_scipy(perc)
+            t = time_host(
+                lambda: csgraph.connected_components(Ap, directed=False), repeat=rep
+            )
+            rows.append(
+                row(SUITE, "components_percolated", "scipy", size, t, m_kept, "edges/s")
+            )
         edges = G.to_edges(g)
         if have["igraph"]:
             import igraph as ig
@@ -251,6 +275,13 @@ def main(argv=None) -> list[dict]:
             gi = ig.Graph(n=n, edges=edges)
             t = time_host(lambda: gi.connected_components(), repeat=rep)
             rows.append(row(SUITE, "components", "igraph", size, t, m_edges, "edges/s"))
+            gip = ig.Graph(n=n, edges=G.to_edges(perc))
+            t = time_host(lambda: gip.connected_components(), repeat=rep)
+            rows.append(
+                row(
+                    SUITE, "components_percolated", "igraph", size, t, m_kept, "edges/s"
+                )
+            )
             t = time_host(lambda: gi.vertex_coloring_greedy(), repeat=max(2, rep // 2))
             rows.append(row(SUITE, "colouring", "igraph", size, t, n, "nodes/s"))
         if have["networkit"]:
@@ -267,6 +298,27 @@ def main(argv=None) -> list[dict]:
             t = time_host(nk_cc, repeat=rep)
             rows.append(
                 row(SUITE, "components", "networkit", size, t, m_edges, "edges/s")
+            )
+            ep = G.to_edges(perc).astype(np.uint64)
+            gkp = nk.Graph(n)
+            gkp.addEdges((ep[:, 0], ep[:, 1]))
+
+            def nk_cc_perc():
+                cc = nk.components.ConnectedComponents(gkp)
+                cc.run()
+                return cc.numberOfComponents()
+
+            t = time_host(nk_cc_perc, repeat=rep)
+            rows.append(
+                row(
+                    SUITE,
+                    "components_percolated",
+                    "networkit",
+                    size,
+                    t,
+                    m_kept,
+                    "edges/s",
+                )
             )
             nk.setSeed(1, False)
 

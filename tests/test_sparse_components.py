@@ -84,7 +84,7 @@ def _bonds(g, key, share):
 
 
 def test_bond_components_take_either_branch_with_the_same_labels():
-    # sparse bonds (below SPARSE_BONDS of the edges: the edge list) and dense ones (the
+    # sparse bonds (below SPARSE_EDGES of the edges: the edge list) and dense ones (the
     # layout path), on a graph with a layout; min_nodes=0 lets a small graph in
     g = with_layout(erdos_renyi(jr.key(0), 4000, 8.0), policy="always")
     assert g.layout is not None
@@ -130,3 +130,27 @@ def test_swendsen_wang_sweep_is_the_same_on_either_path():
     np.testing.assert_array_equal(
         np.asarray(ref), np.asarray(layout(jr.key(10), spins))
     )
+
+
+def test_connected_components_with_a_sparse_mask_reads_the_edge_list(monkeypatch):
+    # a mask on a graph with a layout from AFFOREST_MIN_NODES nodes (lowered here so
+    # that a small graph qualifies): few edges kept -> the edge list, many -> FastSV;
+    # scipy's labels either way, alone and in one vmap
+    monkeypatch.setattr(C, "AFFOREST_MIN_NODES", 1000)
+    g = with_layout(erdos_renyi(jr.key(3), 4000, 8.0), policy="always")
+    s, r = np.asarray(g.senders), np.asarray(g.receivers)
+    masks = []
+    for i, share in enumerate((0.03, 0.11, 0.4)):
+        m = _bonds(g, jr.key(20 + i), share)  # includes the graph's own mask
+        masks.append(m)
+        got = np.asarray(connected_components(g, m))
+        keep = np.asarray(m) & (s < r)
+        np.testing.assert_array_equal(got, _scipy_labels(g.n_nodes, s[keep], r[keep]))
+    for pair in ((0, 1), (0, 2)):  # both listed; one listed, one not
+        batch = jnp.stack([masks[i] for i in pair])
+        got = jax.vmap(lambda m: connected_components(g, m))(batch)
+        for j, i in enumerate(pair):
+            keep = np.asarray(masks[i]) & (s < r)
+            np.testing.assert_array_equal(
+                np.asarray(got[j]), _scipy_labels(g.n_nodes, s[keep], r[keep])
+            )

@@ -38,7 +38,11 @@ def connected_components(
     sampled rounds stop once few rows are left outside the most frequent label, and only
     those rows read their edges (hooking roots by minimum until every edge joins equal
     roots), unless there are many of them (below the percolation threshold), when FastSV
-    runs on all edges. Either way the labels are exact.
+    runs on all edges. An `edge_mask` that keeps at most `SPARSE_EDGES` of the edges
+    (bond percolation near or below its threshold, Swendsen–Wang's bonds) on such a
+    graph is read as a compact list of those edges instead (`sparse_or`: union by
+    minimum root, each round reading only them; 6-9x faster at n = 10^6). Every way
+    the labels are exact and the same.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
@@ -49,12 +53,66 @@ def connected_components(
       `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
     """
     g = graph.with_mask(edge_mask)
-    return _fastsv(g, afforest=g.n_nodes >= AFFOREST_MIN_NODES)
+    afforest = g.n_nodes >= AFFOREST_MIN_NODES
+    if edge_mask is None or g.layout is None or not afforest:
+        return _fastsv(g, afforest=afforest)
+    return _listed_or_fastsv(g)
+
+
+@jax.jit
+def _listed_or_fastsv(g: Graph) -> Int[Array, " n"]:
+    return sparse_or(g, g.edge_mask, lambda g, _: _fastsv(g, afforest=True))
 
 
 #: Graphs from this many nodes take the Afforest finish (below, its extra compile time,
 #: about 0.8 s, outweighs what it saves: milliseconds).
 AFFOREST_MIN_NODES = 1 << 16
+#: A mask keeping at most this share of the edges is read as a list of them
+#: (`sparse_or`).
+SPARSE_EDGES = 1 / 8
+
+
+def sparse_or(graph: Graph, present, dense) -> Int[Array, " n"]:
+    """Component labels of the slots `present` (`bool[e]`, both slots of an edge
+    alike, the graph's own mask already in it): from a compact list of the present
+    edges (`compact_edges`, `pair_components`) when they are at most `SPARSE_EDGES` of
+    the edges, else `dense(graph, present)` (which must give the same labels).
+
+    A mask near or below the percolation threshold (a tenth of the edges at <k> = 10)
+    leaves many small components, for which FastSV reads every slot in each of its
+    ~10 rounds; the list's rounds read only the present edges. At n = 10^6, <k> = 10,
+    one core: 0.08-0.13 s instead of 0.66-0.99 s (bond percolation at p = 0.05-0.12).
+    The list is at most `SPARSE_EDGES` · E/2 pairs, in memory 8 bytes each.
+
+    Under `vmap` (replicas, sweeps) the batch takes the list when every member's edges
+    fit, else `dense` for all: a `lax.cond` on a batched predicate would run both.
+    """
+    n = graph.n_nodes
+    cap = max(int(graph.n_slots * SPARSE_EDGES / 2), 1)
+
+    def listed(u, v):
+        return pair_components(n, u, v)
+
+    @jax.custom_batching.custom_vmap
+    def one(graph, present):
+        u, v, count = compact_edges(graph, present, cap)
+        return lax.cond(count <= cap, listed, lambda *_: dense(graph, present), u, v)
+
+    @one.def_vmap
+    def batched(axis_size, in_batched, graph, present):
+        axes = tuple(jax.tree.map(lambda b: 0 if b else None, tuple(in_batched)))
+        u, v, count = jax.vmap(
+            lambda g, p: compact_edges(g, p, cap), in_axes=axes, axis_size=axis_size
+        )(graph, present)
+        each = jax.vmap(dense, in_axes=axes, axis_size=axis_size)
+        labels = lax.cond(
+            jnp.all(count <= cap),
+            lambda: jax.vmap(listed)(u, v),
+            lambda: each(graph, present),
+        )
+        return labels, True
+
+    return one(graph, present)
 
 
 @functools.partial(jax.jit, static_argnames=("afforest", "report_branch"))

@@ -31,7 +31,7 @@ from .._custom_types import Array, Bool
 from .._validate import as_key, check_int, check_real, in_domain
 from ..graph import Graph, connected_components
 from ..graph._layout import bake_mask
-from ..graph.components import AFFOREST_MIN_NODES, compact_edges, pair_components
+from ..graph.components import AFFOREST_MIN_NODES, sparse_or
 from ._kernels import (
     _as_float,
     _check_beta,
@@ -101,65 +101,21 @@ def _sw_step(key, graph: Graph, spins, beta, field, slot_j, q: int):
     return _cluster_states(key_s, labels, spins, beta, field, q)
 
 
-#: Bonds on at most this share of the edges are joined from a compact edge list
-#: (`compact_edges`, `pair_components`); more go through `connected_components` on the
-#: bond graph.
-SPARSE_BONDS = 1 / 8
-
-
 def _bond_components(graph: Graph, bonds, min_nodes: int = AFFOREST_MIN_NODES) -> Array:
     """The clusters of the open bonds: exact labels (`connected_components`') either way.
 
     In the disordered phase few edges are bonds (about a tenth at q = 3, beta = 0.28 on
     ER <k> = 10), the bond graph is below percolation, and FastSV on the graph's layout
     reads every slot in each of its ~10 rounds; from a compact list of the bonds each
-    round reads only them (at n = 10^6 on one core: 0.11-0.14 s instead of 0.7-1.0 s,
-    and a Swendsen–Wang sweep 3-4x faster). Above `SPARSE_BONDS` of the edges (the
-    ordered phase: a giant cluster, which Afforest finds in two rounds) the layout path.
-    Small graphs (no layout, or fewer than `min_nodes` nodes) always take
-    `connected_components`. Under `vmap` (replicas, sweeps) the batch takes the edge
-    list when every member's bonds fit, else the layout path (`_clusters_batched`): a
-    `lax.cond` on a batched predicate would run both.
+    round reads only them (`components.sparse_or`; at n = 10^6 on one core 0.11-0.14 s
+    instead of 0.7-1.0 s, a Swendsen–Wang sweep 3-4x faster). Above `SPARSE_EDGES` of
+    the edges (the ordered phase: a giant cluster, which Afforest finds in two rounds)
+    `connected_components` on the bond graph, its layout baked. Small graphs (no
+    layout, or fewer than `min_nodes` nodes) always take the latter.
     """
     if graph.layout is None or graph.n_nodes < min_nodes:
         return connected_components(_bond_graph(graph, bonds))
-    return _clusters(graph, bonds)
-
-
-def _sparse_cap(graph: Graph) -> int:
-    return max(int(graph.n_slots * SPARSE_BONDS / 2), 1)
-
-
-@jax.custom_batching.custom_vmap
-def _clusters(graph: Graph, bonds) -> Array:
-    cap = _sparse_cap(graph)
-    u, v, count = compact_edges(graph, bonds, cap)
-    return lax.cond(
-        count <= cap,
-        lambda: pair_components(graph.n_nodes, u, v),
-        lambda: connected_components(_bond_graph(graph, bonds)),
-    )
-
-
-@_clusters.def_vmap
-def _clusters_batched(axis_size, in_batched, graph, bonds):
-    """`_clusters` for a batch: one branch for all members (the edge lists if they all
-    fit), as `vmap` of each branch."""
-    axes = tuple(jax.tree.map(lambda b: 0 if b else None, tuple(in_batched)))
-    cap = _sparse_cap(graph)
-    u, v, count = jax.vmap(
-        lambda g, b: compact_edges(g, b, cap), in_axes=axes, axis_size=axis_size
-    )(graph, bonds)
-    labels = lax.cond(
-        jnp.all(count <= cap),
-        lambda: jax.vmap(lambda u, v: pair_components(graph.n_nodes, u, v))(u, v),
-        lambda: jax.vmap(
-            lambda g, b: connected_components(_bond_graph(g, b)),
-            in_axes=axes,
-            axis_size=axis_size,
-        )(graph, bonds),
-    )
-    return labels, True
+    return sparse_or(graph, bonds, lambda g, b: connected_components(_bond_graph(g, b)))
 
 
 def swendsen_wang_sweep(
@@ -178,7 +134,7 @@ def swendsen_wang_sweep(
        $p_e = 1 - e^{-\beta J_e}$: one uniform per undirected edge (indexed by
        `graph.edge_ids`, so both directions agree), kept only where satisfied.
     2. Clusters of bonds: union by minimum root over a compact list of the bonds when
-       they are at most `SPARSE_BONDS` of the edges on a graph with a layout (the
+       they are at most `SPARSE_EDGES` of the edges on a graph with a layout (the
        disordered phase), else `meshjax.graph.connected_components` (FastSV/Afforest);
        the same labels either way.
     3. Each cluster $C$ takes a new state, uniform in $[0, q)$ — or, with fields,
