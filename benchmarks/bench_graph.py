@@ -287,28 +287,23 @@ def main(argv=None) -> list[dict]:
         if have["networkit"]:
             import networkit as nk
 
-            gk = nk.Graph(n)
-            gk.addEdges((edges[:, 0].astype(np.uint64), edges[:, 1].astype(np.uint64)))
+            def nk_components(edge_array):
+                gk = nk.Graph(n)
+                e64 = edge_array.astype(np.uint64)
+                gk.addEdges((e64[:, 0], e64[:, 1]))
 
-            def nk_cc():
-                cc = nk.components.ConnectedComponents(gk)
-                cc.run()
-                return cc.numberOfComponents()
+                def run():
+                    cc = nk.components.ConnectedComponents(gk)
+                    cc.run()
+                    return cc.numberOfComponents()
 
-            t = time_host(nk_cc, repeat=rep)
+                return run
+
+            t = time_host(nk_components(edges), repeat=rep)
             rows.append(
                 row(SUITE, "components", "networkit", size, t, m_edges, "edges/s")
             )
-            ep = G.to_edges(perc).astype(np.uint64)
-            gkp = nk.Graph(n)
-            gkp.addEdges((ep[:, 0], ep[:, 1]))
-
-            def nk_cc_perc():
-                cc = nk.components.ConnectedComponents(gkp)
-                cc.run()
-                return cc.numberOfComponents()
-
-            t = time_host(nk_cc_perc, repeat=rep)
+            t = time_host(nk_components(G.to_edges(perc)), repeat=rep)
             rows.append(
                 row(
                     SUITE,
