@@ -222,8 +222,15 @@ _BLOCK = 128
 
 
 def _flatten(f: Int[Array, " n"]) -> Int[Array, " n"]:
-    """Pointer jumping until every node points at its root."""
-    return lax.while_loop(lambda p: jnp.any(p[p] != p), lambda p: p[p], f)
+    """Pointer jumping until every node points at its root (one gather per jump: the
+    grandparents the test computed are the next parents)."""
+
+    def jump(state):
+        _, pp = state
+        return pp, pp[pp]
+
+    p, _ = lax.while_loop(lambda s: jnp.any(s[1] != s[0]), jump, (f, f[f]))
+    return p
 
 
 def _probable_giant_label(f: Int[Array, " n"]) -> Int[Array, ""]:
