@@ -23,6 +23,7 @@ from jax.extend.random import threefry2x32_p
 from .._custom_types import ArrayLike
 from .._validate import as_key, check_int, check_real, in_domain, is_traced
 from ._graph import Graph, _assemble, _assemble_host, _assemble_np
+from .components import _flag_positions
 from .ops import with_layout
 
 
@@ -398,16 +399,15 @@ def _redraw(
     if n_blocks <= max_blocks or not jax.config.jax_threefry_partitionable:
         return every()
     hit = jnp.pad(mask, (0, n_blocks * block - n_t)).reshape(n_blocks, block).any(1)
+    blocks, n_hit = _flag_positions(hit, max_blocks)  # then n_blocks
 
     def some():
-        (blocks,) = jnp.nonzero(hit, size=max_blocks, fill_value=n_blocks)
-        first = blocks.astype(jnp.int32)[:, None] * block
-        i = (first + jnp.arange(block, dtype=jnp.int32)).reshape(-1)
+        i = (blocks[:, None] * block + jnp.arange(block, dtype=jnp.int32)).reshape(-1)
         at = jnp.minimum(i, n_t - 1)  # i >= n_t: padding, dropped below
         new = jnp.where(mask[at], _randint(key, limit(at), at), old[at])
-        return old.at[i].set(new, mode="drop", unique_indices=True)
+        return old.at[i].set(new, mode="drop")  # (the padding blocks' i repeat)
 
-    return lax.cond(jnp.sum(hit) <= max_blocks, some, every)
+    return lax.cond(n_hit <= max_blocks, some, every)
 
 
 def _randint(key, maxval, at=None):
