@@ -133,6 +133,28 @@ def test_same_table_for_any_chunk_size_and_device_count(n_devices, chunk_size):
     assert t.meta["n_devices"] == n_devices
 
 
+@pytest.mark.parametrize("n_devices", [1, 8])
+def test_an_error_if_firing_on_one_device_is_raised_not_a_hang(n_devices):
+    # A vmapped `eqx.error_if` reduces its condition over the batch; partitioned over
+    # devices that reduction was an all-reduce, and the device whose host callback
+    # raised never joined it: the others waited until XLA aborted the process. Each
+    # device now runs its own points, so the error reaches Python as an exception.
+    def checked(key, x):
+        return {"y": eqx.error_if(x, x < 0, "x is negative")}
+
+    grid = Grid.zip(x=[1.0, 2.0, 3.0, -1.0, 4.0, 5.0, 6.0, 7.0])
+    with pytest.raises(Exception, match="x is negative"):
+        sweep(checked, grid, key=0, mesh=device_mesh(n_devices), progress=False)
+    ok = sweep(
+        checked,
+        Grid.zip(x=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
+        key=0,
+        mesh=device_mesh(n_devices),
+        progress=False,
+    )
+    np.testing.assert_array_equal(ok["y"], np.arange(1.0, 9.0))
+
+
 def test_legacy_uint32_key_gives_the_same_table():
     a = sweep(noisy, GRID, key=jr.key(5), progress=False)
     b = sweep(noisy, GRID, key=jr.PRNGKey(5), progress=False)

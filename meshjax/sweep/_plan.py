@@ -1,4 +1,5 @@
-"""The compilation and sharding plan of a sweep: one `jit(vmap(fn))` per chunk shape.
+"""The compilation and sharding plan of a sweep: one `jit(shard_map(vmap(fn)))` per chunk
+shape.
 
 Also the automatic chunk size (`estimate_chunk_size`) and the compile cache.
 """
@@ -159,6 +160,9 @@ class _Plan:
         axis = mesh.axis_names[0]
         self.batch = NamedSharding(mesh, P(axis))
         self.replicated = NamedSharding(mesh, P())
+        # One process reads every shard of the outputs itself; several processes each
+        # need all of them (the gather is then a collective in the program).
+        self.out_sharding = self.batch if jax.process_count() == 1 else self.replicated
         self._key_dev = None
         self._shared_dev = None
 
@@ -168,7 +172,7 @@ class _Plan:
 
     def _point_fn(self, order: list | None = None, plain: bool = False):
         fn, names, impl = self.fn, self.names, self.key_impl
-        microbatch, n_dev = (None if plain else self.microbatch), self.mesh.size
+        microbatch = None if plain else self.microbatch
         has_shared, shared_def, static = (
             self.has_shared,
             self.shared_def,
@@ -195,11 +199,10 @@ class _Plan:
 
             if microbatch is None:
                 return jax.vmap(one)(idx, *cols)
-            # (devices, blocks, L): the sharded leading axis is vmapped, each device
-            # scans its blocks, and fn always sees a batch of exactly L points.
+            # (blocks, L): this device scans its blocks, and fn always sees a batch of
+            # exactly L points.
             n = idx.shape[0]
-            shape = (n_dev, n // (n_dev * microbatch), microbatch)
-            args = [a.reshape(shape) for a in (idx, *cols)]
+            args = [a.reshape(n // microbatch, microbatch) for a in (idx, *cols)]
 
             def block(b):
                 if microbatch == 1:  # one point: no vmap, so fn's conds stay conds
@@ -207,13 +210,26 @@ class _Plan:
                     return jax.tree.map(lambda x: x[None], out)
                 return jax.vmap(one)(*b)
 
-            def per_device(*a):
-                return jax.lax.map(block, a)
+            out = jax.lax.map(block, args)
+            return jax.tree.map(lambda x: x.reshape(n, *x.shape[2:]), out)
 
-            out = jax.vmap(per_device)(*args)
-            return jax.tree.map(lambda x: x.reshape(n, *x.shape[3:]), out)
-
-        return run
+        if plain:
+            return run
+        # Each device runs `run` on its own points (`shard_map`), so the program has no
+        # collective in it: a reduction over the batch that `fn` makes (the `any` of a
+        # vmapped `eqx.error_if`, whose host callback the partitioner would otherwise
+        # place on one device) stays on the device. With collectives, an error raised
+        # on one device left the others waiting in an all-reduce until XLA aborted the
+        # process; now it is raised as an exception.
+        batch = P(self.mesh.axis_names[0])
+        n_cols = len(self.host_cols)
+        return jax.shard_map(
+            run,
+            mesh=self.mesh,
+            in_specs=(P(), P(), batch, *([batch] * n_cols)),
+            out_specs=batch,
+            check_vma=False,
+        )
 
     def _cache_key(self, what: str, n: int) -> tuple:
         static_leaves, static_def = jax.tree.flatten(self.shared_static)
@@ -280,7 +296,7 @@ class _Plan:
 
         def make():
             keys: list[str] = []
-            jitted = jax.jit(self._point_fn(keys), out_shardings=self.replicated)
+            jitted = jax.jit(self._point_fn(keys), out_shardings=self.out_sharding)
             return jitted.trace(*self._arg_specs(padded)), keys
 
         traced, keys = _cached(self._cache_key("traced", padded), make)
