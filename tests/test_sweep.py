@@ -155,6 +155,45 @@ def test_an_error_if_firing_on_one_device_is_raised_not_a_hang(n_devices):
     np.testing.assert_array_equal(ok["y"], np.arange(1.0, 9.0))
 
 
+def test_a_fn_with_shardings_of_its_own_still_sweeps_over_devices():
+    # Each device runs its own points (`shard_map`), which cannot hold a sharding that
+    # `fn` brings itself; such a chunk is compiled as one partitioned function instead.
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    import meshjax.graph as G
+
+    mesh = device_mesh(8)
+    edges = device_mesh(8, "edges")
+    g = G.shard_graph(G.erdos_renyi(jr.key(0), 200, 4.0), edges)
+
+    def on_sharded_graph(key, p):  # a closed-over edge-sharded graph
+        return {"y": jnp.sum(G.neighbor_sum(g, jr.normal(key, (g.n_nodes,)) * p))}
+
+    def constrained(key, p):  # a sharding constraint on the sweep's own mesh
+        x = jr.normal(key, (16,)) * p
+        x = jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P()))
+        return {"y": jnp.sum(x)}
+
+    def nested(key, p):  # a shard_map of its own
+        x = jr.normal(key, (16,)) * p
+        s = jax.shard_map(
+            lambda v: jax.lax.psum(jnp.sum(v), "edges"),
+            mesh=edges,
+            in_specs=P("edges"),
+            out_specs=P(),
+        )(x)
+        return {"y": s}
+
+    ps = [0.1 * i for i in range(1, 9)]
+    for fn in (on_sharded_graph, constrained, nested):
+        t = sweep(fn, Grid.zip(p=ps), key=jr.key(2), mesh=mesh, progress=False)
+        ref = [
+            float(jax.jit(fn)(jr.fold_in(jr.key(2), i), p)["y"])
+            for i, p in enumerate(ps)
+        ]
+        np.testing.assert_allclose(t["y"], ref, rtol=1e-12, atol=1e-12)
+
+
 def test_legacy_uint32_key_gives_the_same_table():
     a = sweep(noisy, GRID, key=jr.key(5), progress=False)
     b = sweep(noisy, GRID, key=jr.PRNGKey(5), progress=False)

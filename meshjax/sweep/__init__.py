@@ -1,5 +1,5 @@
 r"""Parameter sweeps over every device of every host: grid -> keys -> sharded
-`jit(vmap(fn))` -> tidy table.
+`jit(shard_map(vmap(fn)))` -> tidy table.
 
 A sweep evaluates a pure JAX function `fn(key, **params) -> {metric: array}` at every
 point of a named parameter `Grid`, `replicas` times each. Flat index $i$ runs over
@@ -9,7 +9,9 @@ the key `jax.random.fold_in(key, i)`, so a result depends on (key, point, replic
 
 The flat index axis is cut into chunks; each chunk is padded to a multiple of the device
 count, laid out over a one-dimensional device mesh with `NamedSharding(mesh, P(axis))`,
-and evaluated by one compiled `jit(vmap(fn))` (one compilation per sweep, cached for
+and evaluated by one compiled `jit(shard_map(vmap(fn)))`: each device runs its own
+points, so an `eqx.error_if` in `fn` raises instead of stalling the others (one
+compilation per sweep, cached for
 the next sweep of the same function, dtypes, mesh and chunk shape). Finished
 chunks are written atomically (temporary file + `os.replace`) to `checkpoint_dir`; a
 sweep restarted with the same function (its code and captured values, or an explicit

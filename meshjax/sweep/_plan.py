@@ -80,7 +80,7 @@ def estimate_chunk_size(
 ) -> int:
     """Chunk size (flat indices per chunk) that fits the devices' memory.
 
-    Compiles `jit(vmap(fn))` for one point per device and reads XLA's memory analysis
+    Compiles the chunk program for one point per device and reads XLA's memory analysis
     (`compiled.memory_analysis()`: argument + output + temporary bytes per device). That
     figure less the `shared` arrays, other fixed costs included, is taken as the cost of
     one point, so the estimate errs on the small side. Budget: `memory_budget` bytes per
@@ -170,9 +170,15 @@ class _Plan:
     def shared_bytes(self) -> int:
         return sum(x.size * x.dtype.itemsize for x in self.shared_leaves)
 
-    def _point_fn(self, order: list | None = None, plain: bool = False):
+    def _point_fn(
+        self, order: list | None = None, plain: bool = False, local: bool = True
+    ):
+        """The chunk function. `local`: each device runs its own points (`shard_map`);
+        else one function over the whole chunk, partitioned by XLA (see `_traced`)."""
         fn, names, impl = self.fn, self.names, self.key_impl
         microbatch = None if plain else self.microbatch
+        # leading axis of the microbatch layout: one device's points, or every device's
+        n_lead = 1 if local else self.mesh.size
         has_shared, shared_def, static = (
             self.has_shared,
             self.shared_def,
@@ -199,10 +205,12 @@ class _Plan:
 
             if microbatch is None:
                 return jax.vmap(one)(idx, *cols)
-            # (blocks, L): this device scans its blocks, and fn always sees a batch of
-            # exactly L points.
+            # (devices, blocks, L): the leading axis (this device alone under
+            # `shard_map`) is vmapped, each device scans its blocks, and fn always sees
+            # a batch of exactly L points.
             n = idx.shape[0]
-            args = [a.reshape(n // microbatch, microbatch) for a in (idx, *cols)]
+            shape = (n_lead, n // (n_lead * microbatch), microbatch)
+            args = [a.reshape(shape) for a in (idx, *cols)]
 
             def block(b):
                 if microbatch == 1:  # one point: no vmap, so fn's conds stay conds
@@ -210,10 +218,13 @@ class _Plan:
                     return jax.tree.map(lambda x: x[None], out)
                 return jax.vmap(one)(*b)
 
-            out = jax.lax.map(block, args)
-            return jax.tree.map(lambda x: x.reshape(n, *x.shape[2:]), out)
+            def per_device(*a):
+                return jax.lax.map(block, a)
 
-        if plain:
+            out = jax.vmap(per_device)(*args)
+            return jax.tree.map(lambda x: x.reshape(n, *x.shape[3:]), out)
+
+        if plain or not local:
             return run
         # Each device runs `run` on its own points (`shard_map`), so the program has no
         # collective in it: a reduction over the batch that `fn` makes (the `any` of a
@@ -291,15 +302,34 @@ class _Plan:
         except TypeError:  # an unhashable fn
             return False
 
-    def _traced(self, padded: int, order: list | None = None):
-        """`jit(run).trace(...)` of the chunk program (cached with its key order)."""
+    def _traced(self, padded: int, order: list | None = None, local: bool = True):
+        """`jit(run).trace(...)` of the chunk program (cached with its key order).
 
-        def make():
+        `local=False`, or a `fn` whose own shardings a device-local trace cannot hold (a
+        closed-over edge-sharded graph, a `shard_map` of its own: JAX names the mesh in
+        its error), gives the chunk as one function partitioned by XLA, as sweeps were
+        compiled before `shard_map`; there an `eqx.error_if` firing on one of several
+        devices still leaves the others waiting (docs/cli.md).
+        """
+
+        def trace(loc: bool):
             keys: list[str] = []
-            jitted = jax.jit(self._point_fn(keys), out_shardings=self.out_sharding)
+            fn = self._point_fn(keys, local=loc)
+            jitted = jax.jit(fn, out_shardings=self.out_sharding)
             return jitted.trace(*self._arg_specs(padded)), keys
 
-        traced, keys = _cached(self._cache_key("traced", padded), make)
+        def make():
+            if not local:
+                return trace(False)
+            try:
+                return trace(True)
+            except ValueError as e:
+                if not _mesh_conflict(e):
+                    raise
+            return trace(False)
+
+        what = "traced" if local else "traced-global"
+        traced, keys = _cached(self._cache_key(what, padded), make)
         if order is not None:
             order[:] = keys
         return traced
@@ -324,7 +354,13 @@ class _Plan:
             if stored is not None:
                 return stored[0]
             hits = _programs.cache_hits()
-            compiled = self._traced(padded).lower().compile()
+            try:
+                lowered = self._traced(padded).lower()
+            except ValueError as e:  # e.g. a sharding constraint in `fn` (`_traced`)
+                if not _mesh_conflict(e):
+                    raise
+                lowered = self._traced(padded, local=False).lower()
+            compiled = lowered.compile()
             spec = self.metric_spec(padded)
             _programs.save(
                 self,
@@ -350,6 +386,12 @@ class _Plan:
             ]
         dev_args = [_global_array(a, self.batch) for a in args]
         return compiled(self._key_dev, self._shared_dev, *dev_args)
+
+
+def _mesh_conflict(e: ValueError) -> bool:
+    """Whether JAX refused a device-local (`shard_map`) trace for a sharding of `fn`'s
+    own: its messages name the mesh (context mesh, mesh axis types)."""
+    return "mesh" in str(e).lower()
 
 
 _CACHE: dict[tuple, Any] = {}

@@ -1,4 +1,5 @@
-"""The `sweep` driver: grid -> keys -> sharded `jit(vmap(fn))` -> table, with resume."""
+"""The `sweep` driver: grid -> keys -> sharded `jit(shard_map(vmap(fn)))` -> table, with
+resume."""
 
 from __future__ import annotations
 
