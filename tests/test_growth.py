@@ -490,3 +490,25 @@ def test_solve_sweeps_over_phi_and_reports_traced_bad_values():
     bad = jax.jit(lambda f: g.solve(g.GrowthParams(f=f), 1.0, 5.0, n_save=3))(1.5)
     assert bad.status == RESULTS.invalid_parameter
     assert np.all(np.isnan(np.asarray(bad.log_C)))
+
+
+@pytest.mark.parametrize("phi", [0.9999997, 1.0000003, 0.999, 0.5, 1.2])
+@pytest.mark.parametrize("delta", [0.0, 0.3])
+def test_closed_form_in_float32_near_phi_1(phi, delta):
+    # ln C = ln(v) / (1 - Phi) taken directly lost every digit when Phi was within
+    # float32 rounding of 1 (ln C(0) came out 0.500 for ln 2); it is now log1p(v - 1)
+    # with v - 1 from expm1s. Reference: the same Bernoulli solution in float64, at the
+    # float32 parameters' own values.
+    p = _f32(g.GrowthParams(lam=1.0, phi=phi, f=0.5, delta=delta))
+    ts = np.array([0.0, 0.5, 1.0, 3.0])
+    got = np.asarray(g.closed_form(jnp.asarray(ts, jnp.float32), p, jnp.float32(2.0)))
+    assert got.dtype == np.float32
+    e, a, d = 1.0 - float(p.Phi), float(p.a()), float(p.delta)
+    x = e * np.log(2.0)
+    if d > 0:
+        vm1 = np.expm1(x) * np.exp(-e * d * ts) - (a / d - 1) * np.expm1(-e * d * ts)
+    else:
+        vm1 = np.expm1(x) + e * a * ts
+    ref = np.log1p(vm1) / e
+    assert got[0] == pytest.approx(np.log(2.0), rel=1e-6)
+    np.testing.assert_allclose(got, ref, rtol=2e-6, atol=2e-6)

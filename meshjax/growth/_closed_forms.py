@@ -58,19 +58,26 @@ def closed_form(
 
 @jax.jit
 def _closed_form(t, p, C0):
+    # ln C = ln(v) / (1 - Phi) is computed as log1p(v - 1) / (1 - Phi), with v - 1 from
+    # expm1s: near Phi = 1, v is within rounding of 1, and ln(v) / (1 - Phi) computed
+    # directly lost every digit in float32 (Phi - 1 = -2.4e-7: ln C(0) came out 0.500
+    # for ln C0 = 0.693).
     ok = _c0_ok(C0) & params_ok(p) & in_domain(t, low=0.0)
     a, Phi, d = p.a(), p.Phi, p.delta
     log_c0 = jnp.log(C0)
-    one = jnp.abs(Phi - 1) < 1e-12
-    e = jnp.where(one, 2.0, 1 - Phi)  # safe exponent 1 - Phi
-    v0 = jnp.exp(e * log_c0)
+    one = jnp.abs(Phi - 1) < 1e-30  # (then the limit; above, log1p / e is accurate)
+    e = jnp.where(one, 1.0, 1 - Phi)  # safe exponent 1 - Phi
+    vm1_0 = jnp.expm1(e * log_c0)  # v0 - 1
     d_safe = jnp.where(d > 0, d, 1.0)
-    v_d = a / d_safe + (v0 - a / d_safe) * jnp.exp(-e * d_safe * t)
-    v_0 = v0 + e * a * t
-    v = jnp.where(d > 0, v_d, v_0)
-    pos = v > 0
+    # v = a/d + (v0 - a/d) E, E = exp(-e d t): v - 1 = (v0 - 1) E - (a/d - 1) expm1(-e d t)
+    decay = -e * d_safe * t
+    vm1_d = vm1_0 * jnp.exp(decay) - (a / d_safe - 1) * jnp.expm1(decay)
+    vm1 = jnp.where(d > 0, vm1_d, vm1_0 + e * a * t)  # d = 0: v = v0 + e a t
+    pos = vm1 > -1
     log_c = jnp.where(
-        pos, jnp.log(jnp.where(pos, v, 1.0)) / e, jnp.where(e < 0, jnp.inf, -jnp.inf)
+        pos,
+        jnp.log1p(jnp.where(pos, vm1, 0.0)) / e,
+        jnp.where(e < 0, jnp.inf, -jnp.inf),
     )
     return nan_outside(ok, jnp.where(one, log_c0 + (a - d) * t, log_c))
 
