@@ -48,6 +48,41 @@ def test_arrivals_alone_give_bb_degree_exponent():
     assert 2.0 < np.mean(ours) < 2.9
 
 
+def test_arrival_targets_are_distinct_and_drawn_in_proportion_to_eta_k():
+    """One step's arrivals on a fixed mesh: every arrival gets m distinct targets (also
+    where fitness is small: theta = 50; a rejection sampler with a fixed number of tries
+    once left most of those arrivals isolated), and the first target of an arrival is
+    drawn with probability eta_i k_i / sum (a chi-square test over many keys)."""
+    from meshjax.mesh._dynamics import _arrive
+
+    n, m, b = 60, 3, 8
+    for theta in (0.0, 50.0):
+        params = mesh.MeshParams(growth=0.2, fitness_theta=theta, link_prob=1.0)
+        st = mesh.init_state(0, params, n_agents=n, m=m, max_arrivals=b, n_init=30)
+        st = _advance(jr.key(1), st, params, 1)  # a mesh with unequal degrees
+        n0 = int(st.n_present)
+        arrive = jax.jit(jax.vmap(lambda k: _arrive(k, st, params)[0].targets))
+        keys = jr.split(jr.key(2), 2000)
+        targets = np.asarray(arrive(keys)).reshape(len(keys), n, m)
+        n_new = int(np.floor(0.2 * n0 + 1.0))  # at least this many arrive every time
+        new = targets[:, n0 : n0 + n_new - 1]
+        assert (new >= 0).all() and (new < n0).all()
+        assert (np.sort(new, axis=-1)[..., 1:] != np.sort(new, axis=-1)[..., :-1]).all()
+        first = new[..., 0].reshape(-1)
+        w = np.asarray(st.fitness[:n0], np.float64) * np.asarray(st.degree[:n0])
+        expected = first.size * w / w.sum()
+        counts = np.bincount(first, minlength=n0)
+        big = expected >= 5  # chi-square over the well-filled cells, the rest pooled
+        assert counts[w == 0].sum() == 0  # an agent without weight is never drawn
+        obs, exp = counts[big], expected[big]
+        if expected[~big].sum() > 0:
+            obs = np.append(obs, counts[~big].sum())
+            exp = np.append(exp, expected[~big].sum())
+        chi2 = float(((obs - exp) ** 2 / exp).sum())
+        dof = len(obs) - 1
+        assert chi2 < dof + 5 * np.sqrt(2 * dof), (theta, chi2, dof)  # ~5 sigma
+
+
 def test_diffusion_alone_conserves_and_matches_diffuse():
     n, kappa, steps = 40, 0.002, 500
     params = mesh.MeshParams(growth=0.0, **{**QUIET, "diffusion_rate": kappa})
@@ -210,6 +245,35 @@ def test_lambda2_matches_dense_on_a_small_mesh(run):
     lam = np.linalg.eigvalsh(np.diag(A.sum(1)) - A)
     assert float(run.giant_fraction[-1]) == 1.0
     np.testing.assert_allclose(float(run.lambda2[-1]), lam[1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["star", "two_stars", "tree", "clique_pair"])
+def test_lanczos_lambda2_with_enough_steps_is_exact(kind):
+    """With `steps` >= the member count the Ritz value is lambda_2 itself, also on graphs
+    whose many equal eigenvalues end the recurrence early (a star: eigenvalue 1 with
+    multiplicity n - 2); only the members' subgraph counts."""
+    from meshjax import graph as G
+    from meshjax.mesh._measure import lanczos_lambda2
+
+    if kind == "star":
+        edges = [(0, i) for i in range(1, 25)]
+    elif kind == "two_stars":
+        edges = [(0, i) for i in range(2, 14)] + [(1, i) for i in range(14, 30)]
+        edges.append((0, 1))
+    elif kind == "tree":
+        edges = [(i, (i - 1) // 3) for i in range(1, 40)]
+    else:
+        a = [(i, j) for i in range(8) for j in range(i + 1, 8)]
+        edges = a + [(i + 8, j + 8) for i, j in a] + [(7, 8)]
+    n = max(max(e) for e in edges) + 3  # two isolated non-members
+    g = G.from_edges(np.asarray(edges), n)
+    members = jnp.arange(n) < n - 2
+    lam = float(lanczos_lambda2(jr.key(0), g, members, n, jnp.float64))
+    A = np.zeros((n - 2, n - 2))
+    for u, v in edges:
+        A[u, v] = A[v, u] = 1
+    ref = np.linalg.eigvalsh(np.diag(A.sum(1)) - A)[1]
+    np.testing.assert_allclose(lam, ref, rtol=1e-8, atol=1e-10)
 
 
 def test_variety_creates_types_from_viable_pairs(run):

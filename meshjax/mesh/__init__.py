@@ -6,8 +6,8 @@ mask), stepped under `lax.scan`:
 
 1. **Arrivals** (Bianconi–Barabási, eq. 5): each step $\lfloor gN + U \rfloor$ agents
    arrive (at most `max_arrivals`); each links to $m$ present agents drawn with
-   probability $\propto \eta_i k_i$ (a uniform edge end, accepted with probability
-   $\eta_i$, up to `attach_tries` candidates; a repeated target is dropped).
+   probability $\propto \eta_i k_i$ (a uniform point of the cumulative weights $\eta_i k_i$
+   over the present agents; the $m$ targets distinct, drawn without replacement).
 2. **Specialisation** (eqs. 9–10, the global-stimulus rule of `meshjax.specialization`):
    a worker quits with probability $p$; an idle agent draws a type and takes it with
    probability $s_j^n/(s_j^n + \theta_{ij}^n)$; thresholds move by $-\xi$/$+\varphi$.

@@ -145,7 +145,6 @@ def simulate(
     m: int = 3,
     max_hops: int = 8,
     max_arrivals: int | None = None,
-    attach_tries: int = 16,
     raf_ops: int = 0,
     diffusion: str = "metropolis",
     lambda2_every: int = 0,
@@ -168,8 +167,8 @@ def simulate(
       n_agents: Capacity $n$ (static): the mesh grows from `n_init` towards it.
       n_steps: Steps (static), a multiple of `record_every`.
       record_every: Steps between records (static).
-      n_types, type_capacity, n_init, m, max_hops, max_arrivals, attach_tries, raf_ops,
-        diffusion: Static options of `init_state`.
+      n_types, type_capacity, n_init, m, max_hops, max_arrivals, raf_ops, diffusion:
+        Static options of `init_state`.
       lambda2_every: Compute $\lambda_2$ at every this many records (static; 0 = never);
         must divide the number of records.
       lanczos_steps: Lanczos steps for $\lambda_2$ (static).
@@ -218,7 +217,7 @@ def simulate(
     st0 = init_state(
         k_init, params, n_agents=n_agents, n_types=n_types,
         type_capacity=type_capacity, n_init=n_init, m=m, max_hops=max_hops,
-        max_arrivals=max_arrivals, attach_tries=attach_tries, raf_ops=raf_ops,
+        max_arrivals=max_arrivals, raf_ops=raf_ops,
         diffusion=diffusion, dtype=dtype,
     )  # fmt: skip
     return _run(k_run, st0, params, n_rec, record_every, lambda2_every, k_min,

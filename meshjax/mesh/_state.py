@@ -90,8 +90,7 @@ class MeshState(eqx.Module):
       raf_types: `int32[R]`: the catalyst type of each autocatalytic operation.
       earned: `int32[n]` payments received; paid: `int32[n]` payments made.
       tally: Counters since the last record (`Tally`).
-      m, max_hops, max_arrivals, attach_tries, diffusion: Static options (see
-        `init_state`).
+      m, max_hops, max_arrivals, diffusion: Static options (see `init_state`).
     """
 
     n_present: Int[Array, ""]
@@ -111,7 +110,6 @@ class MeshState(eqx.Module):
     m: int = eqx.field(static=True)
     max_hops: int = eqx.field(static=True)
     max_arrivals: int = eqx.field(static=True)
-    attach_tries: int = eqx.field(static=True)
     diffusion: str = eqx.field(static=True)
 
     @property
@@ -140,7 +138,6 @@ def init_state(
     m: int = 3,
     max_hops: int = 8,
     max_arrivals: int | None = None,
-    attach_tries: int = 16,
     raf_ops: int = 0,
     diffusion: str = "metropolis",
     dtype=jnp.float32,
@@ -166,7 +163,6 @@ def init_state(
       max_hops: Routing hop limit $H \ge 1$ (static).
       max_arrivals: Most arrivals in one step (static; fixes the arrival buffer);
         default $\lceil n / 32 \rceil$.
-      attach_tries: Candidates per link in the attachment sampler (static; see `step`).
       raf_ops: $|\mathcal R|$ autocatalytic operations (static, 0 = off); each has a
         random catalyst type among the initial types.
       diffusion: `"metropolis"` (default) or `"laplacian"`: the edge weights of the
@@ -189,19 +185,18 @@ def init_state(
     if max_arrivals is None:
         max_arrivals = -(-n // 32)
     max_arrivals = check_int("max_arrivals", max_arrivals, min_value=1, max_value=n)
-    attach_tries = check_int("attach_tries", attach_tries, min_value=1)
     raf_ops = check_int("raf_ops", raf_ops, min_value=0)
     diffusion = check_choice("diffusion", diffusion, DIFFUSION_RULES)
     return _init(
-        key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, attach_tries,
-        raf_ops, diffusion, dtype,
+        key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, raf_ops,
+        diffusion, dtype,
     )  # fmt: skip
 
 
 @eqx.filter_jit  # one program (sizes static), not ~40 op-by-op dispatches per call
 def _init(
-    key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, attach_tries, raf_ops,
-    diffusion, dtype,
+    key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, raf_ops, diffusion,
+    dtype,
 ):  # fmt: skip
     p = cast(params, dtype)
     k_fit, k_cap, k_th, k_raf = jr.split(key, 4)
@@ -239,7 +234,6 @@ def _init(
         m=m,
         max_hops=max_hops,
         max_arrivals=max_arrivals,
-        attach_tries=attach_tries,
         diffusion=diffusion,
     )
 
