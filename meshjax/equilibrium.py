@@ -718,18 +718,31 @@ def _uniform_entropy(w):
 
 
 def discrete_entropy(p: RealLike) -> Float[Array, ...]:
-    r"""Shannon entropy $-\sum_k p_k \ln p_k$ of a distribution over types (last axis).
+    r"""Shannon entropy $-\sum_k \hat p_k \ln \hat p_k$ of a distribution over types (last
+    axis), $\hat p = p / \sum_k p_k$.
 
     Args:
-      p: Non-negative weights `(..., K)` (may be traced: NaN where an entry is negative
-        or not finite).
+      p: Non-negative weights `(..., K)`, normalised here (counts or shares alike), not
+        all zero. May be traced: NaN where an entry is negative or not finite, or all
+        are zero.
+
+    Returns:
+      The entropy in nats, in $[0, \ln K]$. (Weights were once taken as probabilities
+      as given: `[1, 1, 1, 1]` gave 0 and `[2, 2]` gave -2.77.)
     """
-    return _discrete_entropy(check_array("p", p, ndim=tuple(range(1, 33)), low=0.0))
+    p = check_array("p", p, ndim=tuple(range(1, 33)), low=0.0)
+    if not is_traced(p) and bool(np.any(np.sum(np.asarray(p), axis=-1) == 0)):
+        raise ValueError(
+            f"`p`={np.asarray(p)!r} has all weights zero; allowed: sum > 0"
+        )
+    return _discrete_entropy(p)
 
 
 @jax.jit
 def _discrete_entropy(p):
     p = jnp.asarray(p)
     p = p.astype(jnp.result_type(float)) if p.dtype.kind != "f" else p
-    ok = jnp.all(in_domain(p, low=0.0), axis=-1)
-    return nan_outside(ok, jnp.sum(entr(p), axis=-1))
+    total = jnp.sum(p, axis=-1)
+    ok = jnp.all(in_domain(p, low=0.0), axis=-1) & (total > 0)
+    q = p / jnp.where(ok, total, 1)[..., None]
+    return nan_outside(ok, jnp.sum(entr(q), axis=-1))

@@ -108,6 +108,16 @@ def test_entropies():
     np.testing.assert_allclose(eq.uniform_entropy(0.5), 0.0, atol=1e-15)
     np.testing.assert_allclose(eq.discrete_entropy(np.full(4, 0.25)), math.log(4))
     np.testing.assert_allclose(eq.discrete_entropy([1.0, 0.0]), 0.0)
+    # weights are normalised: counts give the entropy of their shares
+    np.testing.assert_allclose(eq.discrete_entropy([1.0, 1.0, 1.0, 1.0]), math.log(4))
+    np.testing.assert_allclose(eq.discrete_entropy([2.0, 2.0]), math.log(2))
+    np.testing.assert_allclose(
+        eq.discrete_entropy([[3.0, 1.0], [0.5, 0.5]]),
+        [-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), math.log(2)],
+    )
+    with pytest.raises(ValueError, match="`p`"):
+        eq.discrete_entropy([0.0, 0.0])
+    assert np.isnan(jax.jit(eq.discrete_entropy)(jnp.zeros(3)))
 
 
 def test_n_star_falls_with_type_entropy():
