@@ -234,6 +234,19 @@ def test_c_mesh_is_eq15_via_ces(run):
     np.testing.assert_allclose(run.c_mesh_all[-1], want, rtol=1e-5)
 
 
+def test_c_mesh_beyond_the_float_range_is_an_overflow_status():
+    """(15) grows like J^(1/rho): at rho = 0.01 it is beyond float32 and the record is
+    inf; the status says so (it said `successful`), and float64 holds it."""
+    cfg = dict(n_agents=200, n_steps=10, record_every=5, n_types=3)
+    res = mesh.simulate(0, mesh.MeshParams(rho=0.01), **cfg)
+    assert np.isinf(np.asarray(res.c_mesh)).any()
+    assert res.status == RESULTS.overflow
+    with pytest.raises(Exception, match="overflow"):
+        res.raise_for_status()
+    ok = mesh.simulate(0, mesh.MeshParams(rho=0.5), **cfg)
+    assert ok.status == RESULTS.successful
+
+
 def test_lambda2_matches_dense_on_a_small_mesh(run):
     g = mesh.as_graph(run.final)
     n = g.n_nodes

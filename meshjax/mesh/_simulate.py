@@ -48,7 +48,9 @@ class MeshResult(AbstractResult):
         `serve_threshold`, `[r]`.
       final: The final `MeshState` (a checkpoint: `step` continues from it).
       status: `RESULTS.successful`; `invalid_parameter` (a traced parameter outside its
-        domain; float outputs NaN); `nonfinite` (NaN/inf capabilities).
+        domain; float outputs NaN); `nonfinite` (NaN/inf capabilities); `overflow` (a
+        recorded $C_{\rm mesh}$ is beyond the float range: (15) grows like
+        $J^{1/\rho}$, so a small $\rho$ overflows float32; run in float64).
     """
 
     t: Int[Array, " r"]
@@ -266,10 +268,10 @@ def _run(key, st0, params, n_rec, every, l2_every, k_min, l2_steps):
     else:
         st, recs = lax.scan(one_record, st0, jr.split(key, n_rec))
     finite = jnp.all(jnp.isfinite(st.capability))
-    status = RESULTS.where(
-        ok, RESULTS.where(finite, RESULTS.successful, RESULTS.nonfinite),
-        RESULTS.invalid_parameter,
-    )  # fmt: skip
+    fits = jnp.all(jnp.isfinite(recs["c_mesh"]) & jnp.isfinite(recs["c_mesh_all"]))
+    status = RESULTS.where(fits, RESULTS.successful, RESULTS.overflow)
+    status = RESULTS.where(finite, status, RESULTS.nonfinite)
+    status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
 
     def nanify(x):
         if jnp.issubdtype(x.dtype, jnp.inexact):
