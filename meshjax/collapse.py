@@ -416,6 +416,8 @@ def simulate_collapse(
         raise TypeError("`J` fixes the padded specialist axis and must be concrete")
     check_array("J", J, low=1.0)
     J_np = np.asarray(J)
+    if J_np.size == 0:
+        raise ValueError("`J` is empty; allowed: at least one number of specialists")
     if np.any(J_np != np.round(J_np)):
         raise ValueError(f"`J` must hold whole numbers >= 1; got {J_np!r}")
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)

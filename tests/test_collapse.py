@@ -89,6 +89,8 @@ def test_bad_inputs_raise(kw):
 def test_simulation_bad_inputs():
     with pytest.raises(ValueError, match="J"):
         c.simulate_collapse(jr.key(0), 2.5, 0.1)
+    with pytest.raises(ValueError, match="`J` is empty"):
+        c.simulate_collapse(jr.key(0), np.zeros(0), 0.1)
     with pytest.raises(ValueError, match="alpha_ext"):
         c.simulate_collapse(jr.key(0), 3, np.nan)
     with pytest.raises(ValueError, match="source"):

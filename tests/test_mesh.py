@@ -348,6 +348,10 @@ def test_specialisation_alone_tracks_query_demand():
         (dict(n_types=1), "n_types"),
         (dict(type_capacity=2), "type_capacity"),
         (dict(n_init=200), "n_init"),
+        (dict(n_agents=4), "`n_agents`=4 is out of range for `m`=3"),
+        (dict(dtype=jnp.float16), "dtype"),
+        (dict(dtype=jnp.int32), "dtype"),
+        (dict(dtype="spam"), "dtype"),
     ],
 )
 def test_bad_static_inputs_raise_naming_the_argument(kwargs, name):

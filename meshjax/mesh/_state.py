@@ -5,6 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax import lax
 
 from .._custom_types import Array, Bool, Float, Int
@@ -179,6 +180,11 @@ def init_state(
     j0 = check_int("n_types", n_types, min_value=2)
     jcap = j0 if type_capacity is None else type_capacity
     jcap = check_int("type_capacity", jcap, min_value=j0)
+    if n < m + 2:
+        raise ValueError(
+            f"`n_agents`={n} is out of range for `m`={m}; allowed: n_agents >= m + 2 "
+            f"(the initial m + 1 agents and at least one arrival)"
+        )
     n0 = m + 1 if n_init is None else n_init
     n0 = check_int("n_init", n0, min_value=m + 1, max_value=n - 1)
     max_hops = check_int("max_hops", max_hops, min_value=1)
@@ -187,10 +193,24 @@ def init_state(
     max_arrivals = check_int("max_arrivals", max_arrivals, min_value=1, max_value=n)
     raf_ops = check_int("raf_ops", raf_ops, min_value=0)
     diffusion = check_choice("diffusion", diffusion, DIFFUSION_RULES)
+    dtype = _float_dtype(dtype)
     return _init(
         key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, raf_ops,
         diffusion, dtype,
     )  # fmt: skip
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """float32 or float64 (the state's floats); anything else names `dtype`."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"`dtype`={dtype!r} is not a dtype; allowed: float32, float64"
+        ) from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"`dtype`={dtype!r} is not allowed; allowed: float32, float64")
+    return dt
 
 
 @eqx.filter_jit  # one program (sizes static), not ~40 op-by-op dispatches per call
