@@ -375,6 +375,38 @@ def test_bad_params_raise_or_report(run, field, value):
     assert np.isnan(np.asarray(res.c_mesh)).all()
 
 
+@pytest.mark.parametrize(
+    "kw", [dict(theta_min=30.0, theta_max=20.0), dict(quit_prob=0.0), dict(rho=2.0)]
+)
+def test_step_with_a_traced_bad_parameter_gives_a_nan_state(kw):
+    """`step` has no status: a traced parameter outside its domain, or theta_min >=
+    theta_max (once not checked inside at all), makes its floats NaN (they were zeroed
+    into a plausible state); `simulate` reports the pair as invalid_parameter."""
+    st = mesh.init_state(0, n_agents=60)
+    name, value = next(iter(kw.items()))
+    rest = {k: v for k, v in kw.items() if k != name}
+
+    def one(v):
+        return mesh.step(1, st, mesh.MeshParams(**{name: v}, **rest))
+
+    out = jax.jit(one)(jnp.asarray(value))
+    assert np.isnan(np.asarray(out.capability)).all()
+    assert np.isnan(np.asarray(out.thresholds)).all()
+    good = jax.jit(one)(jnp.asarray(0.5 if name != "theta_min" else 1.0))
+    assert np.isfinite(np.asarray(good.capability)).all()
+    if name == "theta_min":
+        res = jax.jit(
+            lambda v: mesh.simulate(
+                0,
+                mesh.MeshParams(theta_min=v, theta_max=20.0),
+                n_agents=60,
+                n_steps=4,
+                record_every=2,
+            )
+        )(jnp.asarray(30.0))
+        assert res.status == RESULTS.invalid_parameter
+
+
 def test_route_validates(path_state):
     st = path_state
     with pytest.raises(ValueError, match="`sources`"):

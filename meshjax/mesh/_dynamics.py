@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jax import lax
 
-from ._params import MeshParams, cast
+from ._params import MeshParams, cast, params_ok
 from ._state import MeshState, Tally
 
 # ------------------------------------------------------------------------------ arrivals
@@ -229,7 +229,9 @@ def step(key, state: MeshState, params: MeshParams) -> MeshState:
     Args:
       key: PRNG key (or int seed).
       state: The current `MeshState`.
-      params: `MeshParams` (may be traced).
+      params: `MeshParams` (may be traced: where a traced value is outside its domain,
+        or `theta_min >= theta_max`, the returned state's capabilities, thresholds and
+        stimuli are NaN; `simulate` reports it as `RESULTS.invalid_parameter`).
 
     Returns:
       The next `MeshState`; its `tally` has this step's counts added. Cost
@@ -326,9 +328,16 @@ def _step(key, st: MeshState, params: MeshParams) -> MeshState:
         new_types=tl.new_types + born,
         viable_pairs=pairs,
     )
+    # A traced parameter outside its domain (or theta_min >= theta_max): the state's
+    # floats become NaN, so the step cannot pass for a plausible one (its NaN
+    # capabilities were zeroed above: present agents' total capability went to 0).
+    ok = params_ok(params)
+    nan = jnp.asarray(jnp.nan, dtype)
     return eqx_replace(
         st,
-        stimuli=stim,
+        capability=jnp.where(ok, st.capability, nan),
+        thresholds=jnp.where(ok, st.thresholds, nan),
+        stimuli=jnp.where(ok, stim, nan),
         earned=earned,
         paid=paid,
         n_types=st.n_types + born,

@@ -116,6 +116,9 @@ class MeshParams(eqx.Module):
                     name, v, low=lo, high=hi, low_open=lo_open, high_open=hi_open
                 )
             values[name] = jnp.asarray(v)
+        lo, hi = values["theta_min"], values["theta_max"]
+        if is_traced(lo) or is_traced(hi):  # the pair's order, checked inside too
+            ok_all = lo < hi if ok_all is None else ok_all & (lo < hi)
         for name in DOMAINS:
             v = values[name]
             if ok_all is not None:
