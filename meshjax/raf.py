@@ -534,7 +534,17 @@ def _bernoulli_pairs(key, n_types, n_reactions, p, capacity):
     u = jr.uniform(key_gap, (n_types, capacity), dtype, minval=jnp.finfo(dtype).tiny)
     gaps = jnp.floor(jnp.log(u) / jnp.log1p(-p)) + 1.0
     gaps = jnp.clip(jnp.nan_to_num(gaps, nan=n_reactions + 1.0), 1.0, n_reactions + 1.0)
-    pos = jnp.cumsum(gaps.astype(jnp.int32), axis=1) - 1
+    # A running sum that stops at n_reactions + 1 (past the last reaction nothing more
+    # is placed): a plain int32 cumsum of up to `capacity` gaps of n_reactions + 1 each
+    # wrapped past 2^31 (max_catalysed 4400 at 10^6 reactions) and put pairs on
+    # reactions that had none. uint32: a + b <= 2 (n_reactions + 1) < 2^32.
+    cap = jnp.uint32(n_reactions + 1)
+
+    def add(a, b):
+        return jnp.minimum(a + b, cap)
+
+    csum = lax.associative_scan(add, gaps.astype(jnp.uint32), axis=1)
+    pos = csum.astype(jnp.int32) - 1
     overflow = jnp.any(pos[:, -1] < n_reactions)
     reactions = jnp.where(pos < n_reactions, pos, n_reactions).astype(jnp.int32)
     types = jnp.broadcast_to(jnp.arange(n_types, dtype=jnp.int32)[:, None], pos.shape)
@@ -951,7 +961,9 @@ def catalysis_probability(n_agents: ArrayLike, beta_t: ArrayLike) -> Float[Array
     dtype = jnp.result_type(n, b)
     n, b = n.astype(dtype), b.astype(dtype)
     ok = in_domain(n, low=0.0) & in_domain(b, low=0.0, high=1.0)
-    return nan_outside(ok, -jnp.expm1(n * jnp.log1p(-b)))
+    # N = 0 catalyses nothing, also at beta_t = 1 (0 * log1p(-1) would be 0 * -inf)
+    log_miss = jnp.where(n == 0, 0.0, n * jnp.log1p(-b))
+    return nan_outside(ok, -jnp.expm1(log_miss) + 0.0)  # (+ 0.0: no -0.0)
 
 
 def agents_for_probability(p: ArrayLike, beta_t: ArrayLike) -> Float[Array, ...]:

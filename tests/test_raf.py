@@ -295,6 +295,28 @@ def test_catalysis_probability_and_inverse():
     p = raf.catalysis_probability(n, 0.01)
     np.testing.assert_allclose(p, 1 - 0.99 ** np.asarray(n), rtol=1e-12)
     np.testing.assert_allclose(raf.agents_for_probability(p, 0.01), n, atol=1e-9)
+    # no agents catalyse nothing, also at beta_t = 1 (was NaN: 0 * log1p(-1))
+    z = raf.catalysis_probability(0.0, 1.0)
+    assert float(z) == 0.0 and not np.signbit(z)
+    assert float(raf.catalysis_probability(2.0, 1.0)) == 1.0
+
+
+def test_many_catalysed_per_type_do_not_wrap_into_false_pairs():
+    # capacity * (n_reactions + 1) past 2^31: the int32 running sum of the gaps wrapped
+    # and placed thousands of pairs (three on real reactions) where p = 1e-9 expects
+    # none; the running sum now stops at n_reactions + 1
+    out = raf.mesh_operations_levels(
+        0, 3, 1_000_000, 1e-9, n_food=1, max_catalysed=4400
+    )
+    assert out.status == RESULTS.successful
+    assert not np.isfinite(np.asarray(out.levels)).any()
+    # and where pairs are expected, every one sits on a real reaction
+    dense = raf.mesh_operations_levels(0, 3, 1000, 0.3, n_food=1, max_catalysed=2000)
+    found = np.asarray(dense.system.catalyst_reactions)[
+        np.isfinite(np.asarray(dense.levels))
+    ]
+    n_reactions = dense.system.n_reactions
+    assert len(found) > 0 and ((found >= 0) & (found < n_reactions)).all()
 
 
 def test_mesh_operations_structure_and_threshold(getkey):
