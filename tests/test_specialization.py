@@ -230,6 +230,23 @@ def test_nonfinite_or_wrong_type_param_names_it(name, value):
         _params(**{name: value})
 
 
+def test_traced_bad_capability_in_simulate_is_reported():
+    # the records' own check (capability) used to be dropped: NaN metrics under status
+    # successful
+    st0 = sp.init_state(jr.key(0), 20, _params())
+
+    @jax.jit
+    def run(cap):
+        return sp.simulate(
+            jr.key(1), st0, _params(), 20, record_every=10, capability=cap
+        )
+
+    bad = run(jnp.asarray(-1.0))
+    assert bad.status == RESULTS.invalid_parameter
+    assert np.all(np.isnan(bad.ces))
+    assert run(jnp.asarray(2.0)).status == RESULTS.successful
+
+
 def test_traced_bad_params_give_invalid_status():
     st0 = sp.init_state(jr.key(0), 20, _params())
 
