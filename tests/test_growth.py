@@ -492,6 +492,18 @@ def test_solve_sweeps_over_phi_and_reports_traced_bad_values():
     assert np.all(np.isnan(np.asarray(bad.log_C)))
 
 
+def test_baumol_traced_bad_z0_makes_every_output_nan():
+    # log_C1 and g_C1 (sector 1) kept their numbers under status invalid_parameter
+    gp = g.GrowthParams(phi=1.0)
+    bad = jax.jit(
+        lambda z: g.baumol_solve(gp, g.BaumolParams(), 1.0, z, 20.0, n_save=5)
+    )(-1.0)
+    assert bad.status == RESULTS.invalid_parameter
+    for name in ("beta", "log_C1", "log_Z", "log_Ceff", "g_C1", "g_Ceff", "g_eq41"):
+        assert np.isnan(np.asarray(getattr(bad, name))).all(), name
+    assert np.isfinite(np.asarray(bad.ts)).all()  # the time grid stays
+
+
 @pytest.mark.parametrize("phi", [0.9999997, 1.0000003, 0.999, 0.5, 1.2])
 @pytest.mark.parametrize("delta", [0.0, 0.3])
 def test_closed_form_in_float32_near_phi_1(phi, delta):

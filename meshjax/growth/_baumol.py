@@ -174,10 +174,10 @@ def baumol_solve(
     return BaumolSolution(
         ts=ts,
         beta=nan_outside(ok, beta),
-        log_C1=sol.log_C,
+        log_C1=nan_outside(ok, sol.log_C),  # (every output NaN: the contract)
         log_Z=nan_outside(ok, log_z),
         log_Ceff=nan_outside(ok, log_ce),
-        g_C1=g1,
+        g_C1=nan_outside(ok, g1),
         g_Ceff=nan_outside(ok, g_ce),
         g_eq41=nan_outside(ok, g41),
         status=where_status(ok, sol.status, RESULTS.invalid_parameter),
