@@ -336,8 +336,10 @@ def _grow(
             jnp.where(members[:, None], spec.capability_matrix(st, cap), 0.0), axis=0
         )
         log_mesh, log_ratio = _log_c(C, rho_s, log_cent, normalized)
+        # dol and frac_specialised do not depend on rho; a fixed one keeps them defined
+        # at normalized rho = 0 (the Cobb-Douglas case), which metrics refuses
         m = spec.metrics(
-            st, params, present=members, capability=cap, rho=rho_s, spec_level=0.9
+            st, params, present=members, capability=cap, rho=0.5, spec_level=0.9
         )
         covered = jnp.sum(C >= 0.5 * jnp.sum(C) / J).astype(jnp.int32)
         return st, dict(
@@ -542,8 +544,10 @@ def _curve_one(key, graph, state, params, cap, grid, q, rho, n_steps, normalized
             jnp.where(members[:, None], spec.capability_matrix(st, cap), 0.0), axis=0
         )
         log_mesh, log_norm = _log_c(C, rho, 0.0, normalized)
+        # dol and frac_specialised do not depend on rho; a fixed one keeps them defined
+        # at normalized rho = 0 (the Cobb-Douglas case), which metrics refuses
         m = spec.metrics(
-            st, params, present=members, capability=cap, rho=rho, spec_level=0.9
+            st, params, present=members, capability=cap, rho=0.5, spec_level=0.9
         )
         return {
             "c_mesh": jnp.exp(log_mesh),

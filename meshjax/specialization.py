@@ -522,7 +522,9 @@ def _dol(w, members=None):
     h_i = -jnp.sum(_xlogx(pi))
     h_ij = -jnp.sum(_xlogx(p))
     mi = h_i + h_j - h_ij
-    return jnp.where(h_j > 1e-12, mi / jnp.where(h_j > 1e-12, h_j, 1.0), 0.0)
+    ratio = mi / jnp.where(h_j > 1e-12, h_j, 1.0)
+    # I <= H(task) exactly; the three entropies' rounding could leave 1.0000002 (float32)
+    return jnp.where(h_j > 1e-12, jnp.clip(ratio, 0.0, 1.0), 0.0)
 
 
 def capability_matrix(

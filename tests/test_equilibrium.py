@@ -284,6 +284,19 @@ def _small_growth(rho, **kw):
     )
 
 
+def test_grow_mesh_specialisation_metrics_defined_at_normalized_rho_0():
+    # dol and frac_specialised do not depend on rho; at normalized rho = 0 (allowed,
+    # Cobb-Douglas) they were NaN under status successful
+    at0 = _small_growth(0.0, normalized=True)
+    half = _small_growth(0.5, normalized=True)
+    assert at0.status == RESULTS.successful
+    for name in ("dol", "frac_specialised"):
+        a, b = np.asarray(getattr(at0, name)), np.asarray(getattr(half, name))
+        assert np.isfinite(a).all(), name
+        np.testing.assert_array_equal(a, b)
+    assert (np.asarray(at0.dol) <= 1).all() and (np.asarray(at0.dol) >= 0).all()
+
+
 @pytest.mark.parametrize("rho", [1e-4, -1e-4, -1e-3, -0.01, 1e-8])
 def test_grow_mesh_ratio_finite_near_rho_zero(rho):
     # issue 12: the ratio was NaN at rho = 1e-4 and rho = -0.01 (J^(1/rho) overflowed
