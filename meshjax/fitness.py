@@ -734,9 +734,12 @@ def condensation_constant(
 
     $I(C) = \int \rho\,\eta/(C - \eta)$ decreases from $I(\eta_{\max})$ to 0 on
     $(\eta_{\max}, \infty)$; the root is found by bisection in $\log(C - \eta_{\max})$
-    (60 steps). With a density, the integrals use tanh–sinh quadrature on
-    $[0, \eta_{\max}]$ (endpoint singularities of $\rho$ allowed); with samples, $\rho$ is
-    their empirical measure.
+    (60 steps, down to $C - \eta_{\max} = e^{-700}$). With a density, the integrals use
+    tanh–sinh quadrature on $[0, \eta_{\max}]$ (endpoint singularities of $\rho$
+    allowed); within $10^{-12}\eta_{\max}$ of the top, where $\eta_{\max} - \eta$ is not
+    known to float64, a power law $B d^\theta$ fitted to $\rho$ just below is integrated
+    exactly (exact for `theta_pdf`; for a mixture the smallest exponent dominates
+    there). With samples, $\rho$ is their empirical measure.
 
     Args:
       rho: A density on $[0, \eta_{\max}]$ (a vectorised callable, normalised to 1), or a
@@ -754,6 +757,12 @@ def condensation_constant(
       ValueError: samples negative, NaN, above `eta_max`, empty or all zero; a density
         that is negative or integrates to a value off 1 by more than 1e-3.
     """
+    return _condensation(rho, eta_max)[0]
+
+
+def _condensation(rho, eta_max) -> tuple[Condensation, float]:
+    """`condensation_constant` and C - eta_max (which C itself can round away: with a
+    density nearly flat at the top it can be 1e-80)."""
     eta_max = _host_real("eta_max", eta_max, low=0.0, low_open=True)
     if callable(rho):
         hi = min(float(getattr(rho, "support_max", eta_max)), eta_max)
@@ -768,11 +777,20 @@ def condensation_constant(
             raise ValueError(
                 f"`rho` integrates to {total:.6g}; allowed: 1 (normalise it)"
             )
-        gap_top = (eta_max - hi) + d_hi  # eta_max - x, without cancellation
-        wd = w * dens * x
+        # Nodes closer to the top than d_cut are left out: there eta = hi - d rounds
+        # (1 - eta is not known to float64), and a density like (1 - eta)^theta with a
+        # small theta holds most of I(eta_max) within 1e-16 of the top (theta = 0.01:
+        # I = 100, the quadrature alone found 30). Their part is a power law fitted to
+        # the density just above d_cut, integrated exactly (`_top_tail`).
+        d_cut = 1e-12 * hi
+        inner = d_hi >= d_cut
+        gap0 = eta_max - hi
+        gap_top = gap0 + d_hi[inner]  # eta_max - x, without cancellation
+        wd = (w * dens * x)[inner]
+        tail = _top_tail(rho, hi, d_cut, gap0)
 
         def integral(eps):  # eps = C - eta_max >= 0
-            return float(np.sum(wd / (eps + gap_top)))
+            return float(np.sum(wd / (eps + gap_top))) + tail(eps)
     else:
         if is_traced(rho):
             raise TypeError(
@@ -799,8 +817,10 @@ def condensation_constant(
             integral_at_max=i_max,
             condensate_fraction=max(0.0, 1.0 - i_max),
             status=RESULTS.successful,
-        )
-    lo, hi_e = -60.0, math.log(eta_max) + 2.0
+        ), 0.0
+    # (down to exp(-700): with a nearly flat density at the top, C - eta_max can be
+    # 1e-80 and below)
+    lo, hi_e = -700.0, math.log(eta_max) + 2.0
     while integral(math.exp(hi_e)) > 1:
         hi_e += 2.0
     for _ in range(60):
@@ -809,14 +829,14 @@ def condensation_constant(
             lo = mid
         else:
             hi_e = mid
-    c = eta_max + math.exp(0.5 * (lo + hi_e))
+    eps = math.exp(0.5 * (lo + hi_e))
     return Condensation(
-        C=c,
+        C=eta_max + eps,
         condensed=False,
         integral_at_max=i_max,
         condensate_fraction=0.0,
         status=RESULTS.successful,
-    )
+    ), eps
 
 
 def _host_real(name, value, **domain) -> float:
@@ -863,20 +883,55 @@ def predicted_link_share(
     """
     eta_max = _host_real("eta_max", eta_max, low=0.0, low_open=True)
     eta_low = _host_real("eta_low", eta_low, low=0.0, high=eta_max, high_open=True)
-    cond = condensation_constant(rho, eta_max=eta_max)
+    cond, eps = _condensation(rho, eta_max)
     hi = min(float(getattr(rho, "support_max", eta_max)), eta_max)
     if eta_low >= hi:
         return 0.5 * cond.condensate_fraction
     x, d_hi, w = _tanh_sinh(hi - eta_low)
     x = eta_low + x
-    keep = (
-        x < hi
-    )  # nodes that round onto the endpoint are dropped (as in the quadrature)
+    # as in `condensation_constant`: the nodes within d_cut of the top are replaced by
+    # the fitted power law's exact integral (there 1 - eta is not known to float64)
+    d_cut = 1e-12 * hi
+    keep = (x < hi) & (d_hi >= d_cut)
     x, d_hi, w = x[keep], d_hi[keep], w[keep]
-    gap_top = (eta_max - hi) + d_hi
+    gap0 = eta_max - hi
+    gap_top = gap0 + d_hi
     dens = _host_density(rho, x)
-    integral = float(np.sum(w * dens * cond.C / ((cond.C - eta_max) + gap_top)))
+    integral = float(np.sum(w * dens * cond.C / (eps + gap_top)))
+    if hi - eta_low > d_cut:
+        integral += cond.C / hi * _top_tail(rho, hi, d_cut, gap0)(eps)
     return 0.5 * (integral + cond.condensate_fraction)
+
+
+def _top_tail(rho, hi: float, d_cut: float, gap0: float):
+    r"""$\int_0^{d_{cut}} \rho(h - d)\,(h - d)/(\epsilon + g_0 + d)\,dd$ as a function of
+    $\epsilon$, with $\rho(h - d) \approx B d^\theta$ fitted on $d \in [d_{cut}, 10^3
+    d_{cut}]$ (exact for the $\theta$ densities; for a mixture, the smallest exponent
+    dominates there). `inf` at $\epsilon + g_0 = 0$ where $\theta \le 0$ (I diverges:
+    a density that does not vanish at the top)."""
+    d = d_cut * np.array([1.0, 10.0, 100.0, 1000.0])
+    g = _host_density(rho, hi - d)
+    if not np.all(np.isfinite(g)) or np.any(g <= 0):
+        return lambda eps: 0.0  # vanishing (or zero) at the top: nothing left there
+    theta, log_b = np.polyfit(np.log(d), np.log(g), 1)
+    b = math.exp(log_b)
+
+    def tail(eps: float) -> float:
+        r = (eps + gap0) / d_cut
+        scale = b * hi * d_cut**theta  # (h - d ~ h within 1e-12)
+        if r == 0:
+            return math.inf if theta <= 1e-9 else scale / theta
+        # int_0^1 v^theta / (r + v) dv over u = ln v (the integrand e^((theta+1) u) /
+        # (r + e^u) is ~e^(theta u) above ln r, ~e^((theta+1) u) / r below)
+        u_min = max(math.log(r) - 40.0, -745.0)
+        u = np.linspace(u_min, 0.0, 20001)
+        f = np.exp((theta + 1) * u) / (r + np.exp(u))
+        val = float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(u)))
+        if u_min == -745.0 and theta > 0:  # the part below, where v >> r
+            val += math.exp(theta * u_min) / theta
+        return scale * val
+
+    return tail
 
 
 def _tanh_sinh(b: float, h: float = 1 / 64, tmax: float = 3.2):

@@ -768,9 +768,7 @@ def _simulate(
     final, (t, m) = lax.scan(outer, state, None, length=n_records)
     # every record's own check too (a traced bad `capability` made the metrics NaN
     # under status successful)
-    ok = _options_ok(params, rho, spec_level) & jnp.all(
-        m.status == RESULTS.successful
-    )
+    ok = _options_ok(params, rho, spec_level) & jnp.all(m.status == RESULTS.successful)
     fields = {
         f: getattr(m, f)
         for f in (

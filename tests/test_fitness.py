@@ -368,3 +368,27 @@ def test_traced_track_ids_match_concrete_and_are_checked_inside():
         grow(np.array([0, 300], np.int32))
     with pytest.raises(TypeError, match="`track`"):
         grow(np.array([0.0, 1.0]))
+
+
+def test_condensation_integral_keeps_the_top_singularity():
+    # the quadrature stopped ~1e-16 below eta_max, where 1 - eta rounds: for
+    # (1 - eta)^theta with small theta most of I(1) = 1/theta is there (theta = 0.01
+    # gave 30 for 100), and a mixture with exact I(1) = 2.2 > 1 was called condensed
+    for theta in (0.01, 0.05, 0.5, 2.0):
+        r = F.condensation_constant(F.theta_pdf(theta))
+        np.testing.assert_allclose(r.integral_at_max, 1 / theta, rtol=1e-3)
+        assert r.condensed == (theta > 1)
+    assert F.condensation_constant(lambda x: np.ones_like(x)).integral_at_max == np.inf
+    a, b = F.theta_pdf(0.005), F.theta_pdf(5.0)
+
+    def mix(x):
+        return 0.01 * a(x) + 0.99 * b(x)
+
+    r = F.condensation_constant(mix)
+    np.testing.assert_allclose(r.integral_at_max, 0.01 / 0.005 + 0.99 / 5.0, rtol=1e-3)
+    assert not r.condensed and r.condensate_fraction == 0.0
+    # every link end is held by some node (C - 1 is about 1e-80 here)
+    np.testing.assert_allclose(F.predicted_link_share(mix, 0.0), 1.0, rtol=1e-6)
+    for theta in (0.01, 0.5, 2.0):
+        share = F.predicted_link_share(F.theta_pdf(theta), 0.0)
+        np.testing.assert_allclose(share, 1.0, rtol=1e-6)
