@@ -399,7 +399,9 @@ def centralized_capability(
         jnp.ones((), dtype),
         jnp.exp(jnp.log(jnp.maximum(jj, 1.0)) / rho_safe),
     )
-    return nan_outside(ok, per_task * factor)
+    # no capability is none, also where J^(1/rho) overflows (0 * inf was NaN)
+    out = jnp.where(per_task == 0, jnp.zeros((), dtype), per_task * factor)
+    return nan_outside(ok, out)
 
 
 def mesh_capability(

@@ -160,6 +160,10 @@ def test_centralized_capability_eq8():
             ces.centralized_capability(10, 3.0, 4, rho, normalized=True), 7.5
         )
     np.testing.assert_allclose(ces.centralized_capability(10, 3.0, 4, -np.inf), 7.5)
+    # no units: 0, also where J^(1/rho) overflows (0 * inf was NaN)
+    assert float(ces.centralized_capability(0, 1.0, 2, 1e-4)) == 0.0
+    assert float(ces.centralized_capability(3, 0.0, 2, 1e-4)) == 0.0
+    assert np.isinf(ces.centralized_capability(3, 1.0, 2, 1e-4))
 
 
 def test_mesh_capability_eq15():
