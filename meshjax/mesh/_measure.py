@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+from jax import lax
 
 from ..graph import component_sizes, connected_components, laplacian_matvec
 from ._state import MeshState, as_graph
@@ -93,13 +94,19 @@ def lanczos_lambda2(key, g, members, steps: int, dtype):
         b = jnp.linalg.norm(w)
         # a breakdown, relative to the size of L v (float rounding of the recurrence)
         broke = b <= 1e3 * jnp.finfo(dtype).eps * jnp.maximum(jnp.abs(a), 1.0)
-        r = proj(jr.normal(jr.fold_in(k_fresh, i), (n,), dtype))
-        r0 = jnp.linalg.norm(r)
-        r = orth(V, r)
-        rb = jnp.linalg.norm(r)
-        fresh_ok = rb > 1e-3 * r0  # else the space is exhausted
-        nxt = jnp.where(broke, r / jnp.maximum(rb, tiny), w / jnp.maximum(b, tiny))
-        ok_next = valid[i] & (~broke | fresh_ok)
+        def fresh(_):  # a random direction orthogonal to the basis, and whether any
+            r = proj(jr.normal(jr.fold_in(k_fresh, i), (n,), dtype))
+            r0 = jnp.linalg.norm(r)
+            r = orth(V, r)
+            rb = jnp.linalg.norm(r)
+            return r / jnp.maximum(rb, tiny), rb > 1e-3 * r0  # else space exhausted
+
+        def carry_on(_):
+            return w / jnp.maximum(b, tiny), jnp.asarray(True)
+
+        # (only where the recurrence broke down: two more passes over the basis)
+        nxt, fresh_ok = lax.cond(broke, fresh, carry_on, None)
+        ok_next = valid[i] & fresh_ok
         j = jnp.minimum(i + 1, steps - 1)
         more = i + 1 < steps
         V = jnp.where(more & ok_next, V.at[j].set(nxt), V)
