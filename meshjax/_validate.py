@@ -42,6 +42,7 @@ __all__ = [
     "check_array",
     "check_bool",
     "check_choice",
+    "check_float_dtype",
     "check_int",
     "check_real",
     "in_domain",
@@ -170,6 +171,25 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"`{name}`={_show(value)} is not allowed; allowed: {allowed}")
     return value
+
+
+def check_float_dtype(name: str, value: Any) -> np.dtype:
+    """float32 or float64 (any spelling: a string, a NumPy or JAX type, a dtype); `None`
+    is JAX's default float (float64 with x64, else float32). A value that is no dtype
+    is a `TypeError`; another dtype (float16, bfloat16, an integer) a `ValueError`."""
+    if value is None:
+        return np.dtype(jnp.result_type(float))
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(
+            f"`{name}`={_show(value)} is not a dtype; allowed: float32, float64"
+        ) from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"`{name}`={_show(value)} is not allowed; allowed: float32, float64"
+        )
+    return dt
 
 
 # ------------------------------------------------------------------------------ numbers

@@ -43,6 +43,7 @@ from ._spectral import lanczos_extreme
 from ._validate import (
     check_array,
     check_choice,
+    check_float_dtype,
     check_int,
     check_real,
     in_domain,
@@ -55,8 +56,6 @@ from .graph.ops import laplacian_matvec, neighbor_sum
 #: Chebyshev terms used by `diffuse` when the times (or `tol`, `spectral_bound`) are traced
 #: and `n_terms` is not given.
 TRACED_TERMS = 128
-
-_DTYPES = (None, "float32", "float64", jnp.float32, jnp.float64)
 
 
 def _graph(graph: Graph) -> Graph:
@@ -71,8 +70,7 @@ def _strengths(graph: Graph, dtype) -> Array:
 
 
 def _float_dtype(dtype) -> jnp.dtype:
-    check_choice("dtype", dtype, _DTYPES)
-    return jnp.dtype(dtype or jnp.result_type(float))
+    return jnp.dtype(check_float_dtype("dtype", dtype))
 
 
 # ---------------------------------------------------------------------------------------

@@ -94,6 +94,7 @@ def lanczos_lambda2(key, g, members, steps: int, dtype):
         b = jnp.linalg.norm(w)
         # a breakdown, relative to the size of L v (float rounding of the recurrence)
         broke = b <= 1e3 * jnp.finfo(dtype).eps * jnp.maximum(jnp.abs(a), 1.0)
+
         def fresh(_):  # a random direction orthogonal to the basis, and whether any
             r = proj(jr.normal(jr.fold_in(k_fresh, i), (n,), dtype))
             r0 = jnp.linalg.norm(r)

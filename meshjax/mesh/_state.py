@@ -5,11 +5,10 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jax import lax
 
 from .._custom_types import Array, Bool, Float, Int
-from .._validate import as_key, check_choice, check_int
+from .._validate import as_key, check_choice, check_float_dtype, check_int
 from ..graph import Graph
 from ._params import MeshParams, cast
 
@@ -193,24 +192,11 @@ def init_state(
     max_arrivals = check_int("max_arrivals", max_arrivals, min_value=1, max_value=n)
     raf_ops = check_int("raf_ops", raf_ops, min_value=0)
     diffusion = check_choice("diffusion", diffusion, DIFFUSION_RULES)
-    dtype = _float_dtype(dtype)
+    dtype = check_float_dtype("dtype", dtype)
     return _init(
         key, params, n, j0, jcap, n0, m, max_hops, max_arrivals, raf_ops,
         diffusion, dtype,
     )  # fmt: skip
-
-
-def _float_dtype(dtype) -> np.dtype:
-    """float32 or float64 (the state's floats); anything else names `dtype`."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(
-            f"`dtype`={dtype!r} is not a dtype; allowed: float32, float64"
-        ) from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"`dtype`={dtype!r} is not allowed; allowed: float32, float64")
-    return dt
 
 
 @eqx.filter_jit  # one program (sizes static), not ~40 op-by-op dispatches per call
