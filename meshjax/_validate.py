@@ -176,7 +176,8 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
 def check_float_dtype(name: str, value: Any) -> np.dtype:
     """float32 or float64 (any spelling: a string, a NumPy or JAX type, a dtype); `None`
     is JAX's default float (float64 with x64, else float32). A value that is no dtype
-    is a `TypeError`; another dtype (float16, bfloat16, an integer) a `ValueError`."""
+    is a `TypeError`; another dtype (float16, bfloat16, an integer), or float64 while
+    `jax_enable_x64` is off (JAX would silently compute in float32), a `ValueError`."""
     if value is None:
         return np.dtype(jnp.result_type(float))
     try:
@@ -188,6 +189,13 @@ def check_float_dtype(name: str, value: Any) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(
             f"`{name}`={_show(value)} is not allowed; allowed: float32, float64"
+        )
+    if dt == np.float64 and not jax.config.jax_enable_x64:
+        # JAX would compute in float32 and only warn (once) at the first array it truncates
+        raise ValueError(
+            f"`{name}`=float64 needs 64-bit JAX: call "
+            "jax.config.update('jax_enable_x64', True) first (or set JAX_ENABLE_X64=1); "
+            "without it, use float32"
         )
     return dt
 

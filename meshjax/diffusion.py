@@ -534,7 +534,8 @@ def fiedler(
       basis_size: Lanczos basis per cycle $m \ge 2$ (memory $m n$).
       keep: Ritz vectors kept at a restart, $1 \le$ keep (clipped to $m - 1$).
       max_restarts: Cycle limit (>= 1).
-      dtype: "float32" or "float64" (default: JAX's default float).
+      dtype: "float32" or "float64" (default: JAX's default float; float64 needs
+        `jax_enable_x64`).
 
     Returns:
       A `SpectralResult`.

@@ -48,6 +48,7 @@ from ._validate import (
     as_key,
     check_array,
     check_bool,
+    check_float_dtype,
     check_int,
     check_real,
     in_domain,
@@ -511,7 +512,7 @@ def _param(name, value, **domain):
 
 
 def _dtype(dtype):
-    return jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    return jnp.dtype(check_float_dtype("dtype", dtype))
 
 
 def uniform_fitness(
@@ -525,6 +526,8 @@ def uniform_fitness(
 
     For $\eta_{\max} = 1$, (6) gives $C \ln(C/(C - 1)) = 2$, i.e. $e^{-2/C} = 1 - 1/C$,
     $C \approx 1.2550$: no condensate. `eta_max` > 0 may be traced (NaN out of range).
+    `dtype`: float32 or float64 (default: JAX's default float; float64 needs
+    `jax_enable_x64`).
     """
     key = as_key(key)
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
@@ -550,7 +553,8 @@ def theta_fitness(
       key: PRNG key (or an int seed).
       n_nodes: Number of nodes (static).
       theta: $\theta > -1$ (may be traced, e.g. under `sweep`; NaN out of range).
-      dtype: Floating dtype of the samples (default: JAX's default float).
+      dtype: float32 or float64 (default: JAX's default float; float64 needs
+        `jax_enable_x64`).
     """
     key = as_key(key)
     n_nodes = check_int("n_nodes", n_nodes, min_value=1)
@@ -629,7 +633,8 @@ def datacenter_edge_fitness(
       n_datacenters: Datacenter count $\ge 1$ (static).
       gap: Initial distance $g \in (0, 1]$ of the device ceiling below $\eta_{\max}$.
       theta_bulk: Shape $\theta_b > -1$ of the device distribution.
-      dtype: Floating dtype of the samples.
+      dtype: float32 or float64 (default: JAX's default float; float64 needs
+        `jax_enable_x64`).
 
     `learning`, `gap` and `theta_bulk` may be traced (NaN samples out of range).
     """

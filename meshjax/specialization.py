@@ -245,6 +245,8 @@ def response_probability(
 
     $T = \sigma(n(\log s - \log\theta))$: no overflow for large $n$; $s = 0$ gives 0 and
     $\theta = 0 < s$ gives 1; $s = \theta = 0$ gives 1/2.
+    Subnormal $s$ or $\theta$ count as 0: XLA flushes denormals to zero on CPU and GPU
+    (float32 below 1.18e-38, float64 below 2.2e-308), in comparisons too.
 
     Args (broadcast together; each may be traced, NaN where outside its domain):
       stimuli: $s \ge 0$.

@@ -284,6 +284,29 @@ def test_bad_input_theory():
         F.bianconi_barabasi(jr.key(0), np.ones(5), 1.5)
 
 
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        lambda dt: F.uniform_fitness(0, 8, dtype=dt),
+        lambda dt: F.theta_fitness(0, 8, 1.0, dtype=dt),
+        lambda dt: F.datacenter_edge_fitness(0, 8, 0.5, dtype=dt),
+    ],
+)
+def test_sampler_dtype_is_checked(sampler):
+    assert sampler("float32").dtype == jnp.float32
+    assert sampler(np.float64).dtype == jnp.float64
+    for bad, err in [
+        ("float16", ValueError),
+        (jnp.int32, ValueError),
+        ("spam", TypeError),
+    ]:
+        with pytest.raises(err, match="`dtype`"):
+            sampler(bad)
+    # without x64 JAX would hand back float32 for float64 (with a warning at most)
+    with jax.enable_x64(False), pytest.raises(ValueError, match="jax_enable_x64"):
+        sampler("float64")
+
+
 def test_inverse_bec_validate_refuses_learnings_above_one():
     # The tiny run's condensation flags, top shares and alpha_B verdict are checked on
     # the shared run of tests/test_exp_inverse_bec.py::test_condensation_and_shares.

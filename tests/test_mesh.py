@@ -360,6 +360,12 @@ def test_bad_static_inputs_raise_naming_the_argument(kwargs, name):
         mesh.simulate(0, **kw)
 
 
+def test_float64_without_x64_is_refused():
+    # JAX would silently run the whole simulation in float32
+    with jax.enable_x64(False), pytest.raises(ValueError, match="jax_enable_x64"):
+        mesh.simulate(0, n_agents=100, n_steps=10, record_every=5, dtype="float64")
+
+
 @pytest.mark.parametrize(
     "field, value",
     [("query_rate", 2.0), ("growth", -1.0), ("rho", 1.0), ("rho", 0.0),

@@ -175,7 +175,8 @@ def simulate(
         must divide the number of records.
       lanczos_steps: Lanczos steps for $\lambda_2$ (static).
       k_min: Smallest degree of the tail fit (static), default $2m$.
-      dtype: Floating dtype of the state.
+      dtype: float32 or float64 (default: JAX's default float; float64 needs
+        `jax_enable_x64`).
 
     Returns:
       A `MeshResult`. Memory O(n (m + J) + lanczos_steps · n); time per step

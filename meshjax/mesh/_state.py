@@ -167,7 +167,8 @@ def init_state(
         random catalyst type among the initial types.
       diffusion: `"metropolis"` (default) or `"laplacian"`: the edge weights of the
         diffusion step (see `step`).
-      dtype: Floating dtype of the state.
+      dtype: float32 or float64 (default: JAX's default float; float64 needs
+        `jax_enable_x64`).
 
     Returns:
       A `MeshState`. Memory O(n (m + J)).
