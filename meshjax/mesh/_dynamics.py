@@ -41,15 +41,15 @@ def _arrive(key, st: MeshState, p: MeshParams):
     cand = jnp.minimum(jnp.searchsorted(cw, u, side="right"), n - 1).astype(jnp.int32)
     # (no weight at all: no target; u rounding up to the total: not a weightless agent)
     valid = (total > 0) & (w[cand] > 0)
-    new = valid
-    for i in range(1, k):
-        seen = jnp.any(cand[:, :i] == cand[:, i : i + 1], axis=1)
-        new = new.at[:, i].set(new[:, i] & ~seen)
+    # draw i is new where no earlier draw j < i of its row names the same agent; one
+    # (b, k, k) comparison rather than k unrolled ones (the program's size and compile
+    # time grew with k^2 before; same targets)
+    earlier = jnp.tri(k, k, -1, dtype=bool).T  # [j, i]: j < i
+    seen = jnp.any((cand[:, :, None] == cand[:, None, :]) & earlier, axis=1)
+    new = valid & ~seen
     rank = jnp.cumsum(new, axis=1, dtype=jnp.int32) - 1
-    chosen = jnp.stack(
-        [jnp.max(jnp.where(new & (rank == r), cand, -1), axis=1) for r in range(m)],
-        axis=1,
-    )
+    pick = new[:, :, None] & (rank[:, :, None] == jnp.arange(m, dtype=jnp.int32))
+    chosen = jnp.max(jnp.where(pick, cand[:, :, None], -1), axis=1)  # (b, m)
     rows = jnp.arange(b, dtype=jnp.int32)
     live = (rows < n_new)[:, None]
     links = jr.uniform(k_link, (b, m), dtype) < p.link_prob
