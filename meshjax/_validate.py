@@ -109,6 +109,18 @@ def as_key(key: Any, name: str = "key") -> jax.Array:
         seed = int(key)
         if not 0 <= seed < 2**63:
             raise ValueError(f"`{name}`={seed} is out of range; allowed: [0, 2**63)")
+        if seed >= 2**32 and str(jax.config.jax_default_prng_impl) == "threefry2x32":
+            # jr.key drops the high word when x64 is off (2**32 and 0 gave the same
+            # key); threefry's seeding is the words (hi, lo), so the key is the same as
+            # jr.key(seed) with x64 on, whatever the setting
+            words = np.array([seed >> 32, seed & 0xFFFFFFFF], np.uint32)
+            return jr.wrap_key_data(words, impl="threefry2x32")
+        if seed >= 2**32 and not jax.config.jax_enable_x64:
+            raise ValueError(
+                f"`{name}`={seed} needs jax_enable_x64 with the "
+                f"{jax.config.jax_default_prng_impl} PRNG (JAX drops the high word); "
+                "allowed without it: [0, 2**32)"
+            )
         return jr.key(seed)
     try:
         arr = key if isinstance(key, jax.Array) else jnp.asarray(key)

@@ -91,7 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, TOML literal (e.g. params.n_nodes=1000)",
     )
     run.add_argument(
-        "--force", action="store_true", help="replace the output folder if it exists"
+        "--force",
+        action="store_true",
+        help="replace a finished output folder of this name, or an unfinished one of "
+        "another config (an unfinished run of the same config is resumed; its "
+        "checkpoints are reused only where meshjax's code and JAX's settings are "
+        "unchanged)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=_cmd_run)
@@ -165,7 +170,13 @@ def _run(args: argparse.Namespace) -> int:
         return _error(f"{args.config}: {type(err).__name__}: {_one_line(err)}")
     exp = experiments.get(cfg.experiment)
     main_process = dist.process_index == 0
-    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    if args.out is not None and not args.out.strip():
+        return _error("--out is empty; name a folder for the run (e.g. runs/<name>)")
+    out = (
+        Path(args.out)
+        if args.out is not None
+        else Path("runs") / Path(args.config).stem
+    )
     config_text = cfg.to_toml()
 
     log = _logger(t_start, quiet=args.quiet or not main_process)
@@ -232,6 +243,14 @@ def _run(args: argparse.Namespace) -> int:
         return err.exit_code
 
     if main_process:
+        earlier = work / "error.log"
+        if resumed and earlier.exists():
+            # the failed attempt's traceback stays, under a name that says what it is
+            # (a complete folder holding `error.log` read as a failed run)
+            earlier.replace(work / "error.earlier-attempt.log")
+            summary["notes"].append(
+                "an earlier attempt failed; its traceback: error.earlier-attempt.log"
+            )
         write_summary("running")
     ctx = Context(seed=cfg.seed, out_dir=work, log=_checked(log))
     try:
@@ -479,7 +498,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from . import distributed
 
-    distributed.initialize()
+    try:
+        distributed.initialize()
+    except (ValueError, RuntimeError) as err:  # as `run` says it
+        return _error(f"distributed setup failed: {_one_line(err)}")
     v = _versions()
     d = _devices()
     print(f"meshjax {v['meshjax']}  (Python {v['python']}, {platform.platform()})")

@@ -111,6 +111,7 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 MARKER = ".meshjax-run"  # every folder `meshjax run` creates carries this file
+LOCK = ".meshjax-lock"  # held (flock) by the run writing into `<out>.partial/`
 
 
 class RunFolder:
@@ -119,7 +120,10 @@ class RunFolder:
     The run writes into `<out>.partial/`; `commit()` renames it to `<out>`. A crashed or
     interrupted run leaves only `<out>.partial/` (which a rerun with the same resolved
     config resumes: its checkpoints are kept). Both carry the marker file `MARKER`;
-    meshjax never deletes or replaces a folder without it, whatever the options.
+    meshjax never deletes or replaces a folder without it, whatever the options. The run
+    holds a lock on `<out>.partial/` (the file `LOCK`, removed at commit), so a second
+    run of the same `--out` (a resubmitted batch job) is refused while the first one
+    writes, rather than writing into its folder.
 
     Args:
       out: The final folder.
@@ -136,7 +140,12 @@ class RunFolder:
         self.out = Path(out)
         resolved = self.out.resolve()
         cwd = Path.cwd().resolve()
-        if self.out.name in ("", ".", "..") or resolved in (cwd, *cwd.parents):
+        if self.out.name in ("", ".", ".."):
+            raise FileExistsError(
+                f"--out {out} does not end in a folder name; name the run's folder "
+                "itself (e.g. runs/<name>)"
+            )
+        if resolved in (cwd, *cwd.parents):
             raise FileExistsError(
                 f"--out {out} is the current folder or one above it; name a new "
                 "folder for the run (e.g. runs/<name>)"
@@ -167,21 +176,44 @@ class RunFolder:
         """
         cfg = self.partial / "config.toml"
         if self.partial.exists():
+            self._lock()
             if cfg.exists() and cfg.read_text() == config_text:
                 return True
             if not self.force:
+                self._unlock()
                 raise FileExistsError(
                     f"{self.partial} holds an unfinished run of another config; rerun "
                     "that config to resume it, pass --force to replace it, or choose "
                     "another --out"
                 )
+            self._unlock()
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True)
+        self._lock()
         write_text(
             self.partial / MARKER, "made by `meshjax run`; safe for it to replace\n"
         )
         write_text(cfg, config_text)
         return False
+
+    def _lock(self) -> None:
+        import filelock
+
+        lock = filelock.FileLock(str(self.partial / LOCK), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise FileExistsError(
+                f"{self.partial} is being written by another meshjax run (it holds "
+                f"{LOCK}); wait for it to finish, or choose another --out"
+            ) from None
+        self._held = lock
+
+    def _unlock(self) -> None:
+        lock = getattr(self, "_held", None)
+        if lock is not None:
+            lock.release()
+            self._held = None
 
     def commit(self) -> Path:
         """Moves `<out>.partial/` to `<out>` (replaced if `force`); returns `<out>`."""
@@ -193,6 +225,9 @@ class RunFolder:
             _require_marker(self.out, "replace")
             shutil.rmtree(self.out)
         os.replace(self.partial, self.out)
+        self._unlock()
+        with contextlib.suppress(OSError):
+            (self.out / LOCK).unlink()
         return self.out
 
 

@@ -190,6 +190,85 @@ def test_a_changed_config_does_not_resume_stale_partial_output(tmp_path, capsys)
     assert toy_experiment.STATE["computed"] == 3
 
 
+def test_a_second_run_of_the_same_out_is_refused_while_the_first_writes(
+    tmp_path, capsys
+):
+    import filelock
+
+    cfg, out = write(tmp_path, TOY), tmp_path / "run"
+    toy_experiment.STATE.update(fail_after=1)
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 130
+    partial = out.with_name("run.partial")
+    before = sorted(p.name for p in partial.iterdir())
+    # another process (a resubmitted batch job) is writing into it
+    with filelock.FileLock(str(partial / io.LOCK), timeout=0):
+        for extra in ([], ["--force"]):
+            assert cli.main(["run", str(cfg), "--out", str(out), *extra]) == 2
+            assert "being written by another meshjax run" in capsys.readouterr().err
+        assert sorted(p.name for p in partial.iterdir()) == before
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert not (out / io.LOCK).exists() and not partial.exists()
+
+
+def test_a_resumed_run_keeps_the_failed_attempts_traceback_aside(
+    tmp_path, monkeypatch, capsys
+):
+    exp = toy_experiment.EXPERIMENT
+
+    def boom(params, ctx):
+        raise RuntimeError("model blew up")
+
+    broken = type(exp)(name="toy", description="", defaults=exp.defaults, run=boom)
+    monkeypatch.setattr(registry, "_discover", lambda: {"toy": broken})
+    cfg, out = write(tmp_path, TOY), tmp_path / "run"
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 1
+    assert (out.with_name("run.partial") / "error.log").exists()
+    monkeypatch.setattr(registry, "_discover", lambda: {"toy": exp})
+    assert cli.main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert not (out / "error.log").exists()
+    assert "model blew up" in (out / "error.earlier-attempt.log").read_text()
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("earlier attempt failed" in n for n in notes)
+
+
+def test_an_empty_out_and_a_bad_launcher_are_one_line_errors(
+    tmp_path, monkeypatch, capsys
+):
+    cfg = write(tmp_path, TOY)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", str(cfg), "--out", "", "--quiet"]) == 2
+    assert "--out is empty" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+    assert cli.main(["run", str(cfg), "--out", "sub/..", "--quiet"]) == 2
+    assert "does not end in a folder name" in capsys.readouterr().err
+    monkeypatch.setenv("JAX_NUM_PROCESSES", "x")
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert "distributed setup failed" in err and "Traceback" not in err
+
+
+def test_cached_host_work_is_rebuilt_for_other_meshjax_code(tmp_path, monkeypatch):
+    import numpy as np
+
+    from meshjax.experiments import Context
+    from meshjax.sweep import _store
+
+    said, built = [], []
+    ctx = Context(seed=0, out_dir=tmp_path, log=said.append)
+
+    def build():
+        built.append(1)
+        return {"graph": np.arange(3.0) * len(built)}
+
+    first = ctx.cached("g", build)
+    np.testing.assert_array_equal(ctx.cached("g", build)["graph"], first["graph"])
+    assert len(built) == 1  # a resume loads it
+    monkeypatch.setattr(_store, "source_digest", lambda: "a fixed kernel")
+    again = ctx.cached("g", build)  # a resume after a `git pull`
+    assert len(built) == 2 and float(again["graph"][1]) == 2.0
+    assert any("rebuilt" in m for m in said)
+
+
 def test_never_deletes_a_folder_meshjax_did_not_make(tmp_path, capsys):
     cfg = write(tmp_path, TOY)
     mine = tmp_path / "mine"

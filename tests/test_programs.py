@@ -63,6 +63,19 @@ def test_another_captured_value_is_another_program(store):
     assert _programs.stats == {"loaded": 0, "stored": 2}
 
 
+def test_other_jax_result_settings_are_another_program(store):
+    # the threefry layout changes every random draw: a program traced under one
+    # setting must not serve a run under the other
+    import jax
+
+    first = _run(_jk())
+    _plan._CACHE.clear()
+    with jax.threefry_partitionable(not jax.config.jax_threefry_partitionable):
+        other = _run(_jk())
+    assert _programs.stats == {"loaded": 0, "stored": 2}
+    assert any(first[k].tobytes() != other[k].tobytes() for k in first)
+
+
 def test_functions_outside_meshjax_are_never_stored(store):
     def mine(key):  # a user's function (module tests.test_programs)
         return {"y": key}

@@ -609,6 +609,22 @@ def test_int_seed_and_keys_give_the_same_table():
     assert a.equals(sweep(noisy, GRID, key=jr.key(5), progress=False))
 
 
+def test_seeds_above_32_bits_keep_their_high_word_without_x64():
+    from meshjax._validate import as_key
+
+    for seed in (0, 7, 2**31, 2**32 - 1, 2**32, 2**40 + 5, 2**63 - 1):
+        ref = np.asarray(jr.key_data(jr.key(seed)))  # x64 is on in the tests
+        np.testing.assert_array_equal(np.asarray(jr.key_data(as_key(seed))), ref)
+        with jax.enable_x64(False):
+            got = np.asarray(jr.key_data(as_key(seed)))
+        np.testing.assert_array_equal(got, ref)
+    # without the fix JAX alone gave 2**32 the key of seed 0 there
+    with jax.enable_x64(False):
+        a = sweep(noisy, GRID, key=2**32, progress=False)
+        b = sweep(noisy, GRID, key=0, progress=False)
+    assert not a.equals(b)
+
+
 class Ring(eqx.Module):
     """A stand-in for a Graph: node weights (an array leaf) and a static size."""
 
@@ -707,6 +723,63 @@ def test_microbatch_gives_bitwise_identical_tables_with_reductions(
 
 
 # ------------------------------------------------------------ checkpoint identity
+
+
+def test_checkpoints_of_other_meshjax_code_or_jax_settings_are_not_reused(
+    tmp_path, monkeypatch
+):
+    # a kernel fixed (or a `git pull`) between an interruption and the resume: the old
+    # chunks were computed by other code, which the function's own digest cannot see
+    from meshjax.sweep import _sweep
+
+    grid = {"a": [1.0, 2.0, 3.0]}
+    sweep(_make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
+    real = _sweep.source_digest
+    monkeypatch.setattr(_sweep, "source_digest", lambda: "another meshjax")
+    with pytest.raises(CheckpointMismatch, match="meshjax"):
+        sweep(_make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
+    monkeypatch.setattr(_sweep, "source_digest", real)
+    partitionable = jax.config.jax_threefry_partitionable
+    with jax.threefry_partitionable(not partitionable):  # other random bits
+        with pytest.raises(CheckpointMismatch, match="jax"):
+            sweep(
+                _make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False
+            )
+    t = sweep(_make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
+    assert t.meta["chunks_loaded"] == t.meta["n_chunks"]
+
+
+class Scaled(eqx.Module):
+    weights: jax.Array
+    scale: float = eqx.field(static=True)  # a constant of the compiled program
+
+
+def test_checkpoints_of_other_static_leaves_of_shared_are_not_reused(tmp_path):
+    def fn(key, shared, a):
+        return {"y": a * shared.scale * jnp.sum(shared.weights)}
+
+    w, grid = jnp.ones(2), {"a": [1.0, 2.0]}
+    t = sweep(
+        fn, grid, key=0, shared=Scaled(w, 1.0), checkpoint_dir=tmp_path, progress=False
+    )
+    np.testing.assert_allclose(t["y"], [2.0, 4.0])
+    with pytest.raises(CheckpointMismatch, match="shared"):
+        sweep(
+            fn,
+            grid,
+            key=0,
+            shared=Scaled(w, 100.0),
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
+
+
+def test_an_unreadable_manifest_is_a_mismatch(tmp_path):
+    grid = {"a": [1.0, 2.0]}
+    sweep(_make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(CheckpointMismatch, match="manifest unreadable"):
+        sweep(_make_scaled(1.0), grid, key=0, checkpoint_dir=tmp_path, progress=False)
 
 
 def _make_scaled(scale):

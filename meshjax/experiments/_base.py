@@ -214,7 +214,10 @@ class Context:
         `out_dir / "cache" / <name>.pkl` (atomically) and loaded back with JAX arrays;
         the first call returns that same round-tripped value, so a resumed run sees
         exactly what the first one saw. The file lives in the run's own folder and is
-        only read by the run that wrote it.
+        only read by the run that wrote it, and only while meshjax's source, JAX's
+        version and its result settings are those that wrote it (the sweep checkpoints'
+        rule): a resumed run after a kernel fix rebuilds the graph it would otherwise
+        have mixed with recomputed stages.
         """
         import pickle
 
@@ -229,16 +232,22 @@ class Context:
                 lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, host
             )
 
+        from ..sweep._store import result_settings, source_digest
+
+        identity = {"meshjax": source_digest(), **result_settings()}
         path = self.out_dir / "cache" / f"{name}.pkl"
         if path.exists():
             try:
-                return to_jax(pickle.loads(path.read_bytes()))
+                saved = pickle.loads(path.read_bytes())
+                if saved["identity"] == identity:
+                    return to_jax(saved["value"])
             except Exception:  # unreadable (e.g. written by another version): rebuild
                 pass
+            self.log(f"{name}: cached host work from other code or settings; rebuilt")
         host = jax.tree.map(
             lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, build()
         )
-        io.write_bytes(path, pickle.dumps(host))
+        io.write_bytes(path, pickle.dumps({"identity": identity, "value": host}))
         # The first run gets exactly what a resumed run loads (pytree maps sort dict
         # keys, so returning `build()`'s own value could order a dict differently).
         return to_jax(host)

@@ -13,7 +13,9 @@ shapes and dtypes, under a key made of everything that decides the program:
 - the program's signature: chunk shape, microbatch, parameter names and dtypes, the
   `shared` pytree's structure, shapes, dtypes and static leaves, the key's type and shape;
 - the devices (platform, kinds, ids) and the mesh axis, the JAX and jaxlib versions, the
-  backend's version, `XLA_FLAGS`, `EQX_ON_ERROR` and the x64 flag.
+  backend's version, `XLA_FLAGS`, `EQX_ON_ERROR` and the JAX settings that change
+  results (`_store.result_settings`: x64, the threefry layout, the key type, matmul
+  precision).
 
 Only functions defined in meshjax are stored (and every function they capture): a user's
 own function may read globals of its module that no key can see, so it is traced as
@@ -37,7 +39,7 @@ from typing import Any
 
 import jax
 
-from ._store import fn_identity
+from ._store import fn_identity, result_settings, source_digest
 
 __all__ = ["enable", "disable", "stats"]
 
@@ -91,17 +93,6 @@ def _active() -> Path | None:
     if _DIR is None or jax.process_count() > 1:
         return None
     return _DIR
-
-
-@functools.cache
-def _source_digest() -> str:
-    """SHA-256 of meshjax's own source files (names and bytes, in a fixed order)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(str(f.relative_to(root)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 # Libraries whose functions may be captured by a meshjax function (a type-checking
@@ -193,7 +184,8 @@ def _key(plan, padded: int) -> str:
         bool(jax.config.jax_enable_x64),
         os.environ.get("XLA_FLAGS", ""),
         os.environ.get("EQX_ON_ERROR", ""),
-        _source_digest(),
+        source_digest(),
+        tuple(sorted(result_settings().items())),
     )
     return fn_identity(described).split(":", 1)[1]
 

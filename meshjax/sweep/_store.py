@@ -9,7 +9,12 @@ A chunk on disk is reused only when the sweep that wrote it is the same sweep:
   `version` string instead of the digest (for functions whose meaning depends on
   globals the digest cannot see);
 - the grid (names, values, dtypes), replicas, the key, the dtype policy (x64 on/off) and
-  the metrics' shapes and dtypes, and the `shared` arrays' contents;
+  the metrics' shapes and dtypes, and the `shared` pytree (its structure, its arrays'
+  contents and its static leaves);
+- meshjax's own source (a digest of the package's `.py` files: the function calls
+  meshjax's kernels by global name, so a fixed kernel must not be mixed with chunks of
+  the old one), JAX's version and the JAX settings that change results
+  (`result_settings`: x64, the threefry layout, the key type, matmul precision);
 - and the chunk file's SHA-256 matches the one the manifest recorded when it was written.
 
 A folder with chunk files but no manifest is never reused. A folder whose manifest
@@ -30,7 +35,37 @@ from typing import Any
 import jax
 import numpy as np
 
-_FORMAT = 2  # checkpoint format version (2: function identity, chunk checksums)
+# checkpoint format version (2: function identity, chunk checksums; 3: meshjax's source,
+# JAX's version and result settings, `shared`'s static leaves)
+_FORMAT = 3
+
+# JAX settings that change what a traced program computes: random bits (the threefry
+# layout, the key type), dtypes, matmul precision.
+_RESULT_SETTINGS = (
+    "jax_enable_x64",
+    "jax_threefry_partitionable",
+    "jax_default_prng_impl",
+    "jax_default_matmul_precision",
+)
+
+
+def result_settings() -> dict[str, str]:
+    """JAX's version and the settings of `_RESULT_SETTINGS`, as strings."""
+    out = {"jax": jax.__version__}
+    out.update({n: str(getattr(jax.config, n, None)) for n in _RESULT_SETTINGS})
+    return out
+
+
+@functools.cache
+def source_digest() -> str:
+    """SHA-256 of meshjax's own source files (names and bytes, in a fixed order): a
+    function calls meshjax code by global name, which no closure digest sees."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 class CheckpointMismatch(ValueError):
@@ -65,10 +100,10 @@ class _Store:
         if manifest.exists():
             try:
                 old = json.loads(manifest.read_text())
-            except (OSError, ValueError) as err:
-                raise ValueError(
-                    f"checkpoint manifest {manifest} is unreadable: {err}"
-                ) from err
+            except (OSError, ValueError):
+                # nothing in the folder can be trusted: like another sweep's folder
+                # (the run layer moves it aside and recomputes; `sweep` refuses it)
+                raise CheckpointMismatch(self.path, ["manifest unreadable"]) from None
             old_fp = old.get("fingerprint", old) if isinstance(old, dict) else {}
             if old_fp != self.fingerprint:
                 diff = sorted(

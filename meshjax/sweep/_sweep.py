@@ -22,10 +22,30 @@ from .._validate import check_bool, check_int
 from ._grid import _RESERVED, Grid
 from ._plan import _Plan, _single_key, estimate_chunk_size
 from ._progress import _progress_writer, _report, _short_name
-from ._store import _FORMAT, _fn_name, _shared_digest, _Store, fn_identity
+from ._store import (
+    _FORMAT,
+    _fn_name,
+    _shared_digest,
+    _Store,
+    fn_identity,
+    result_settings,
+    source_digest,
+)
 from ._table import Table
 
 __all__ = ["ChunkInfo", "sweep"]
+
+
+def _shared_identity(plan) -> str:
+    """`shared`'s arrays by content, plus its structure and static (non-array) leaves,
+    which go into the compiled program as constants."""
+    return "|".join(
+        [
+            _shared_digest(plan.shared_leaves),
+            str(plan.shared_def),
+            fn_identity(plan.shared_static),
+        ]
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,7 +227,9 @@ def sweep(
             "key_impl": str(jr.key_impl(key)),
             "key_data": np.asarray(jr.key_data(key)).tolist(),
             "metrics": {m: [list(s), np.dtype(d).str] for m, (s, d) in metrics.items()},
-            "shared": _shared_digest(plan.shared_leaves) if plan.has_shared else None,
+            "shared": _shared_identity(plan) if plan.has_shared else None,
+            "meshjax": source_digest(),
+            "jax": result_settings(),
         }
         store = _Store(Path(checkpoint_dir), fingerprint, log)
         error = None
