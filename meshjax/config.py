@@ -208,8 +208,8 @@ def validate_params(
     Rules: every key of `params` must be a key of `defaults` (nested tables
     recursively); a value must have its default's type: bool for bool, int (not bool)
     for int, int or float for float (converted to float), str for str, a list for a
-    list/tuple (elements typed like the default's first element, if any), a table for a
-    dict; a default of None accepts anything.
+    list/tuple (elements typed like the default's first element, if any; no value
+    twice), a table for a dict; a default of None accepts anything.
 
     Returns:
       A new dict: `defaults` deep-copied, overridden by `params`.
@@ -306,9 +306,9 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected a list, got {_show(value)}")
         if not default:
             return _copy(list(value))
-        return [
-            _check_value(v, default[0], f"{path}[{i}]") for i, v in enumerate(value)
-        ]
+        out = [_check_value(v, default[0], f"{path}[{i}]") for i, v in enumerate(value)]
+        _check_distinct(out, path)
+        return out
     if not isinstance(value, type(default)):
         raise ConfigError(
             f"{path}: expected {type(default).__name__}, got {_show(value)}"
@@ -317,6 +317,21 @@ def _check_value(value: Any, default: Any, path: str) -> Any:
 
 
 _INT_MAX = 2**31 - 1
+
+
+def _check_distinct(values: list, path: str) -> None:
+    """A list of sizes, exponents, models ... names each run once: a repeated value
+    would be one computation reported as two (its stage, cache and checkpoints are
+    named by the value)."""
+    seen: list = []
+    for v in values:
+        if isinstance(v, Mapping | list):
+            return  # tables and nested lists: no identity to compare
+        if v in seen:
+            raise ConfigError(
+                f"{path}={values!r} lists {v!r} twice; each value is one run"
+            )
+        seen.append(v)
 
 
 def check_memory(exp: Any, params: Mapping[str, Any]) -> None:

@@ -88,6 +88,10 @@ def test_seed_and_params_are_optional(tmp_path):
             "params.levels[1]: expected an integer",
         ),
         (
+            'experiment = "toy"\n[params]\nlevels = [4, 5, 4]\n',
+            "params.levels=[4, 5, 4] lists 4 twice",
+        ),
+        (
             'experiment = "toy"\n[params.flags]\ndouble = 1\n',
             "params.flags.double: expected true or false",
         ),

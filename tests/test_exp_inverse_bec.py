@@ -128,3 +128,18 @@ def test_bad_configs_are_refused_with_one_line(tmp_path):
     assert_refused(cfg, ["params.flat_slope=nan"], tmp_path / "a", "flat_slope")
     assert_refused(cfg, ["params.flat_slope=0.5"], tmp_path / "b", "flat_slope")
     assert_refused(cfg, ["params.n_nodes=1073741824"], tmp_path / "c", "GiB")
+
+
+def test_stage_names_tell_close_values_apart():
+    from meshjax.experiments.inverse_bec import _tag
+
+    # the names earlier runs had stay (their checkpoints and random streams)
+    assert [_tag(v) for v in (0.5, -0.5, 2.0, 0.0, 4.0)] == [
+        "0.5",
+        "-0.5",
+        "2",
+        "0",
+        "4",
+    ]
+    # values that `:g` rounded together get names of their own
+    assert _tag(0.5000001) != _tag(0.5) and float(_tag(0.5000001)) == 0.5000001

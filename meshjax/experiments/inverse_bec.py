@@ -84,6 +84,14 @@ def _validate(p):
         )
 
 
+def _tag(value: float) -> str:
+    """The value in a stage or cache name: `:g` (the names runs have always had) where
+    that is exact, else `repr` (0.5 and 0.5000001 were both "0.5", so the second
+    loaded the first one's fitness sample and checkpoints)."""
+    short = f"{value:g}"
+    return short if float(short) == float(value) else repr(float(value))
+
+
 def _batch(reps: int) -> int:
     """Replicas per device block (the sweep's microbatch): all of them, at most 8."""
     return min(reps, 8)
@@ -188,9 +196,9 @@ def _run(params, ctx: Context) -> Result:
             tr = np.concatenate([[0], track, np.sort(order)]).astype(np.int32)
             return {"fitness": fit, "track": tr}
 
-        case = ctx.cached(f"fitness_{family}_{value:g}", build)
+        case = ctx.cached(f"fitness_{family}_{_tag(value)}", build)
         fit, tr = case["fitness"], np.asarray(case["track"])
-        stage = f"grow_{family}_{value:g}"
+        stage = f"grow_{family}_{_tag(value)}"
         t0 = time.perf_counter()
         table = ctx.sweep(
             stage,
