@@ -926,3 +926,9 @@ def test_csv_floats_are_written_at_their_own_precision(tmp_path):
     assert text.splitlines() == ["f32,f64", "0.05,0.05", "0.1,0.1"]
     back = io.read_csv(tmp_path / "t.csv")
     assert np.float32(back[0]["f32"]) == t["f32"][0] and back[0]["f64"] == 0.05
+
+
+@pytest.mark.parametrize("name", ["key", "shared"])
+def test_a_grid_parameter_named_like_fn_s_own_arguments_is_refused(name):
+    with pytest.raises(ValueError, match=f"grid parameter '{name}'"):
+        sweep(lambda key, **p: {"y": 1.0}, {name: [1.0, 2.0]}, key=0, progress=False)

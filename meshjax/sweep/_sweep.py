@@ -166,6 +166,12 @@ def sweep(
         raise TypeError(
             f"`grid` must be a Grid or a dict of value lists, got {type(grid)}"
         )
+    taken = [n for n in ("key", "shared") if n in grid.names]
+    if taken:
+        raise ValueError(
+            f"grid parameter {taken[0]!r} is the name of fn's own argument "
+            f"(fn(key, [shared,] **params)); rename the parameter"
+        )
     key = _single_key(key)
     replicas = check_int("replicas", replicas, min_value=1)
     if chunk_size is not None:
