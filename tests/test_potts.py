@@ -509,6 +509,40 @@ def test_bad_input_raises(getkey):
 # ---------------------------------------------------- issue 12: contract and reproducers
 
 
+def test_order_parameter_is_exact_at_its_ends_and_does_not_overflow(getkey):
+    # all agree: exactly 1 (x64 gave 0.9999999999999999 through XLA's reciprocal)
+    for n, q in [(49, 2), (98, 3), (103, 5), (9999, 10)]:
+        assert float(potts.order_parameter(np.zeros(n, np.int32), q)) == 1.0
+    # equal occupation: exactly 0
+    assert float(potts.order_parameter(np.arange(12, dtype=np.int32) % 4, 4)) == 0.0
+    # q n_max above 2^31 without x64: the int32 product wrapped (m = -0.43 for 1)
+    with jax.enable_x64(False):
+        for n, q in [(10**4, 300_000), (10**6, 3_000)]:
+            assert float(potts.order_parameter(np.zeros(n, np.int32), q)) == 1.0
+        s = np.asarray(jr.randint(getkey(), (10**6,), 0, 3_000, jnp.int32))
+        got = float(potts.order_parameter(s, 3_000))
+    n_max = np.bincount(s, minlength=3_000).max()
+    ref = (3_000 * float(n_max) / 10**6 - 1) / 2_999
+    assert abs(got - ref) < 1e-6 and ref > 0
+
+
+def test_estimate_in_float32_keeps_the_variance_of_a_large_system():
+    # per-node energies of N = 10^7 nodes fluctuate by ~N^-1/2: from raw float32
+    # moments C came out -0.30 +- 0.61 for an exact 0.2226
+    rng = np.random.default_rng(1)
+    n, beta = 10**7, 0.5
+    e = (-1.2 + 3e-4 * rng.standard_normal(2000)).astype(np.float32)
+    m = (0.6 + 3e-4 * rng.standard_normal(2000)).astype(np.float32)
+    with jax.enable_x64(False):
+        r = potts.estimate(e, m, n, beta)
+        heat, chi = float(r.specific_heat.value), float(r.susceptibility.value)
+        energy = float(r.energy.value)
+    e64, m64 = e.astype(np.float64), m.astype(np.float64)
+    np.testing.assert_allclose(heat, n * beta**2 * e64.var(), rtol=1e-4)
+    np.testing.assert_allclose(chi, n * beta * m64.var(), rtol=1e-4)
+    np.testing.assert_allclose(energy, e64.mean(), rtol=1e-6)
+
+
 def test_out_of_range_spins_energy_and_order_parameter(getkey):
     """Issue 12: out-of-range spins gave NaN energy and m = -0.5 silently."""
     g = _small_graph()

@@ -197,10 +197,19 @@ def _order_parameter(spins, q: int) -> Array:
     n = spins.shape[-1]
     counts = jnp.bincount(spins.astype(jnp.int32), length=q)
     dtype = _float()
-    # (q n_max - N) / (N (q - 1)): the numerator is an exact integer, so m = 1 exactly
-    # when all agree and 0 exactly at equal occupation.
-    num = (q * jnp.max(counts) - n).astype(dtype)
-    return num / jnp.asarray(n * (q - 1), dtype)
+    # (q n_max - N) / (N (q - 1)) in floating point: q n_max reaches 2^31 at supported
+    # sizes (q = 3000, N = 10^6), where the int32 product wrapped and gave m = -0.43 for
+    # an ordered state without x64. m is 1 exactly when all agree and 0 exactly at equal
+    # occupation (XLA turns the division by a constant into a product by its
+    # reciprocal, which alone gave 0.9999999999999999).
+    n_max = jnp.max(counts)
+    num = n_max.astype(dtype) * q - n
+    m = num / jnp.asarray(n * (q - 1), dtype)
+    m = jnp.where(n_max == n, jnp.ones((), dtype), m)
+    equal = n % q == 0  # static: equal occupation is possible
+    if equal:
+        m = jnp.where(n_max == n // q, jnp.zeros((), dtype), m)
+    return m
 
 
 def _sample_rows_u(u, logits):

@@ -111,20 +111,34 @@ def _estimate(e, mm, beta, n_nodes, n_blocks):
         e = e[:t].reshape(n_blocks, -1)
         mm = mm[:t].reshape(n_blocks, -1)
     ok = in_domain(beta, low=0.0)
+    # The variances from moments of the data less its mean (a constant for every block
+    # and jackknife sample, so the same estimates in exact arithmetic): from raw
+    # moments, e2 - e1^2 cancelled to noise in float32 once N reached 10^6 (per-node
+    # energies fluctuate by N^-1/2; C came out negative at 10^7). The Binder cumulant
+    # needs the raw moments of m, which do not cancel there.
+    e0, m0 = jnp.mean(e), jnp.mean(mm)
+    ec, mc = e - e0, mm - m0
     mom = jnp.stack(
-        [e.mean(1), (e**2).mean(1), mm.mean(1), (mm**2).mean(1), (mm**4).mean(1)],
+        [
+            ec.mean(1),
+            (ec**2).mean(1),
+            mc.mean(1),
+            (mc**2).mean(1),
+            (mm**2).mean(1),
+            (mm**4).mean(1),
+        ],
         axis=1,
     )
 
     def stats(x):
-        e1, e2, m1, m2, m4 = (x[..., i] for i in range(5))
+        e1, e2, m1, m2c, m2, m4 = (x[..., i] for i in range(6))
         safe = jnp.where(m2 > 0, m2, jnp.ones_like(m2))
         return jnp.stack(
             [
-                e1,
-                m1,
+                e1 + e0,
+                m1 + m0,
                 n_nodes * beta**2 * (e2 - e1**2),
-                n_nodes * beta * (m2 - m1**2),
+                n_nodes * beta * (m2c - m1**2),
                 jnp.where(m2 > 0, 1 - m4 / (3 * safe**2), jnp.nan),
             ],
             axis=-1,
