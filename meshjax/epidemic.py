@@ -64,7 +64,9 @@ class SISResult(AbstractResult):
       qs_prevalence: QS mean prevalence $\langle\rho\rangle$ of each run, `(r, R)`.
       qs_prevalence_sq: QS second moment $\langle\rho^2\rangle$ of each run, `(r, R)`.
       qs_susceptibility: $\chi = N(\langle\rho^2\rangle - \langle\rho\rangle^2) /
-        \langle\rho\rangle$ of each run, `(r, R)` (the denominator is floored at $1/N$).
+        \langle\rho\rangle$ of each run, `(r, R)` (the denominator is floored at $1/N$;
+        the variance is summed about the run's mean, so it keeps its digits in float32
+        where $\langle\rho^2\rangle - \langle\rho\rangle^2$ would cancel).
       n_absorbed: Steps of each run that ended in the absorbing state (nobody
         infected), `int32[r, R]`: reactivations for `qs="history"`/`"reflect"`, steps
         spent absorbed for `qs="none"`.
@@ -99,9 +101,13 @@ class SISResult(AbstractResult):
         $N(\overline{\langle\rho^2\rangle} - \overline{\langle\rho\rangle}^2) /
         \overline{\langle\rho\rangle}$."""
         n = self.final_state.shape[-1]
-        rho = jnp.mean(self.qs_prevalence, axis=-1)
-        rho2 = jnp.mean(self.qs_prevalence_sq, axis=-1)
-        return n * (rho2 - rho**2) / jnp.maximum(rho, 1.0 / n)
+        rho_i = self.qs_prevalence
+        rho = jnp.mean(rho_i, axis=-1)
+        # mean <rho^2> - mean^2 = mean(var_i) + spread of the means, each summed
+        # without cancellation (var_i from each replica's chi)
+        var_i = self.qs_susceptibility * jnp.maximum(rho_i, 1.0 / n) / n
+        spread = jnp.mean((rho_i - rho[..., None]) ** 2, axis=-1)
+        return n * (jnp.mean(var_i, axis=-1) + spread) / jnp.maximum(rho, 1.0 / n)
 
 
 def sis(
@@ -252,12 +258,13 @@ def sis(
         frac_s,
         record_every,
     )
-    rho_m, rho2_m, n_abs, series, final = out
+    rho_m, var_m, n_abs, series, final = out
     n_rec = n_steps // record_every
     shape = (r, replicas)
     n = graph.n_nodes
-    rho_m, rho2_m = rho_m.reshape(shape), rho2_m.reshape(shape)
-    chi = n * (rho2_m - rho_m**2) / jnp.maximum(rho_m, 1.0 / n)
+    rho_m, var_m = rho_m.reshape(shape), var_m.reshape(shape)
+    rho2_m = var_m + rho_m**2
+    chi = n * var_m / jnp.maximum(rho_m, 1.0 / n)
     times = dt * record_every * jnp.arange(1, n_rec + 1, dtype=f)
     okc = ok[:, None]
     return SISResult(
@@ -360,10 +367,12 @@ def _run(
     w = (jnp.arange(n_steps) >= n_burn).astype(f)[:, None]
     n_meas = float(n_steps - n_burn)
     rho_m = jnp.sum(w * rhos, axis=0) / n_meas
-    rho2_m = jnp.sum(w * rhos**2, axis=0) / n_meas
+    # the variance about the mean, not <rho^2> - <rho>^2: the prevalence fluctuates by
+    # ~N^-1/2, and at N = 10^7 the difference of raw float32 moments is mostly rounding
+    var_m = jnp.sum(w * (rhos - rho_m) ** 2, axis=0) / n_meas
     series = rhos[record_every - 1 : n_rec * record_every : record_every]  # (n_rec, b)
     x, _, _, n_abs = carry
-    return rho_m, rho2_m, n_abs, series, x  # x: (n, b)
+    return rho_m, var_m, n_abs, series, x  # x: (n, b)
 
 
 def _infected_neighbours(graph: Graph, x: Array, f) -> Array:
