@@ -116,8 +116,11 @@ def diffuse(
       tol: Absolute truncation error per unit $\|\mathbf u(0) - \bar u\mathbf 1\|_2$, in
         (0, 1); default 1e-6 in float32 and 1e-12 in float64. May be traced.
       spectral_bound: An upper bound $\ell$ on $\lambda_{\max}(L)$ (default
-        $2 s_{\max}$); must be at least $s_{\max}$ (a value below the true
-        $\lambda_{\max}$ gives wrong results). May be traced.
+        $2 s_{\max}$, Gershgorin's); a concrete one must be at least
+        $\max_i (s_i + \sum_j w_{ij}^2 / s_i)$, the Rayleigh quotient of $L$ at
+        $L^{1/2} e_i$ and so a lower bound on $\lambda_{\max}$ ($d_{\max} + 1$ on an
+        unweighted graph). A value below the true $\lambda_{\max}$ gives wrong results;
+        a traced one is not checked.
       n_terms: Number of Chebyshev terms (static int >= 2); see above.
 
     Returns:
@@ -126,7 +129,8 @@ def diffuse(
 
     Raises:
       ValueError: `u0` of the wrong shape, NaN/inf in `u0` or `times`, negative times,
-        `tol` outside (0, 1), `spectral_bound` below $s_{\max}$ or non-positive.
+        `tol` outside (0, 1), `spectral_bound` below the lower bound above or
+        non-positive, negative or non-finite edge weights (concrete graphs).
       TypeError: `graph` is not a `Graph`; non-real `u0`/`times`; traced `n_terms`.
 
     Cost: $K$ Laplacian mat-vecs, O(K (E + t n) b) work, O(t n b) memory; one compile per
@@ -153,6 +157,40 @@ def _max_strength(graph: Graph, dtype) -> Array:
     return jnp.max(_strengths(graph, dtype))
 
 
+def _present(graph: Graph):
+    """Host copies: receivers and weights (ones if unweighted) of the present slots."""
+    r = np.asarray(graph.receivers)
+    w = np.ones(r.shape) if graph.weights is None else np.asarray(graph.weights)
+    if graph.edge_mask is not None:
+        keep = np.asarray(graph.edge_mask)
+        r, w = r[keep], w[keep]
+    return r, w.astype(np.float64)
+
+
+def _check_weights(graph: Graph) -> None:
+    """The Laplacian's weights are finite and >= 0 (else L has negative eigenvalues,
+    outside the Chebyshev interval [0, l]: a weight of -3 gave 1.7e4 for 74)."""
+    if graph.weights is None or is_traced((graph.weights, graph.edge_mask)):
+        return
+    _, w = _present(graph)
+    bad = w[~(np.isfinite(w) & (w >= 0))]
+    if bad.size:
+        raise ValueError(
+            f"`graph.weights` holds {bad[0]}; diffusion needs finite weights >= 0"
+        )
+
+
+def _lambda_max_lower_bound(graph: Graph) -> float:
+    """max_i (s_i + sum_j w_ij^2 / s_i) <= lambda_max(L): the Rayleigh quotient of L
+    at L^(1/2) e_i (float64, on the host; d_max + 1 on an unweighted graph, which the
+    old check, s_max, was always below)."""
+    r, w = _present(graph)
+    s = np.bincount(r, weights=w, minlength=graph.n_nodes)
+    sq = np.bincount(r, weights=w * w, minlength=graph.n_nodes)
+    pos = s > 0
+    return float(np.max(s[pos] + sq[pos] / s[pos])) if pos.any() else 0.0
+
+
 def _diffuse_setup(graph, u0, times, tol, spectral_bound, n_terms):
     """`diffuse`'s concrete checks and its static term count (`None` for no times).
 
@@ -171,16 +209,18 @@ def _diffuse_setup(graph, u0, times, tol, spectral_bound, n_terms):
     if tol is None:
         tol = 1e-12 if dtype == jnp.float64 else 1e-6
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    _check_weights(graph)
     ell = None
     s_max = None  # concrete s_max, computed only where the host needs it
     if spectral_bound is not None:
         ell = check_real("spectral_bound", spectral_bound, low=0.0, low_open=True)
         if not is_traced((ell, graph)):
-            s_max = float(_max_strength(graph, dtype))
-            if ell < s_max:
+            low = _lambda_max_lower_bound(graph)
+            if ell < low:
                 raise ValueError(
-                    f"`spectral_bound`={ell} is below the largest (weighted) degree "
-                    f"{s_max}, so below lambda_max(L); allowed: >= {s_max}"
+                    f"`spectral_bound`={ell} is below lambda_max(L) >= {low} (the "
+                    "largest s_i + sum_j w_ij^2 / s_i; d_max + 1 unweighted); "
+                    f"allowed: >= {low}"
                 )
     if np.ndim(times) == 1 and np.shape(times)[0] == 0:
         return graph, u0, times, ell, tol, None

@@ -154,6 +154,34 @@ def test_diffuse_spectral_bound_below_max_degree_is_refused(small):
         diffusion.diffuse(g, np.ones(40), 1.0, spectral_bound=1.0)
 
 
+def test_diffuse_refuses_negative_weights_and_a_bound_below_lambda_max():
+    import scipy.linalg
+
+    tri = np.array([[0, 1], [1, 2], [0, 2]])
+    g = mg.from_edges(tri, 3, weights=np.array([1.0, 1.0, -3.0]))
+    with pytest.raises(ValueError, match="graph.weights"):  # gave 1.7e4 for 74
+        diffusion.diffuse(g, np.eye(3)[0], 1.0)
+    # the star K_{1,4}: s_max = 4 < lambda_max = 5 = d_max + 1 (a bound of 4 was
+    # accepted and missed the promised tolerance by 10^4)
+    star = mg.from_edges(np.array([[0, i] for i in range(1, 5)]), 5)
+    u0 = np.arange(5.0)
+    with pytest.raises(ValueError, match="spectral_bound"):
+        diffusion.diffuse(star, u0, 3.0, spectral_bound=4.0)
+    got = np.asarray(diffusion.diffuse(star, u0, 3.0, spectral_bound=5.0))
+    A = np.zeros((5, 5))
+    A[0, 1:] = A[1:, 0] = 1.0
+    ref = scipy.linalg.expm(-3.0 * (np.diag(A.sum(1)) - A)) @ u0
+    np.testing.assert_allclose(got, ref, atol=1e-11)
+    # weighted: the bound is s_i + sum_j w_ij^2 / s_i (here 3 + 5/3 at the hub)
+    path = mg.from_edges(np.array([[0, 1], [1, 2]]), 3, weights=np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="spectral_bound"):
+        diffusion.diffuse(path, u0[:3], 1.0, spectral_bound=4.6)
+    L = np.array([[1.0, -1, 0], [-1, 3, -2], [0, -2, 2]])
+    assert np.linalg.eigvalsh(L).max() >= 3 + 5 / 3
+    got = np.asarray(diffusion.diffuse(path, u0[:3], 1.0, spectral_bound=4.7))
+    np.testing.assert_allclose(got, scipy.linalg.expm(-L) @ u0[:3], atol=1e-11)
+
+
 def test_diffuse_edgeless_graph_is_constant():
     g = mg.from_edges(np.zeros((0, 2), np.int64), 5)
     u0 = np.arange(5.0)
