@@ -30,6 +30,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax import lax
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
@@ -40,6 +41,7 @@ from ._validate import (
     check_int,
     check_real,
     in_domain,
+    is_traced,
     nan_outside,
 )
 
@@ -116,6 +118,12 @@ def _check_adjacency(adjacency, name="adjacency") -> Array:
     if shape[0] < 2:
         raise ValueError(
             f"`{name}` has shape {shape}; allowed: at least 2 types (n_types >= 2)"
+        )
+    if not is_traced(a) and np.any(np.diagonal(np.asarray(a))):
+        # a self-catalyst would count as an autocatalytic set by itself (lambda_1 = 1)
+        i = int(np.flatnonzero(np.diagonal(np.asarray(a)))[0])
+        raise ValueError(
+            f"`{name}`[{i}, {i}] is a self-link; the model has none (zero diagonal)"
         )
     return jnp.asarray(a, bool)
 

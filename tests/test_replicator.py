@@ -193,6 +193,15 @@ def test_bad_input(getkey):
         rep.jain_krishna(getkey(), 5, 0.1, 10, initial=jnp.zeros((4, 4), bool))
     with pytest.raises(ValueError, match="`x`"):
         rep.jk_rhs(jnp.ones(3), jnp.zeros((4, 4), bool))
+    # a self-link made a lone self-catalyst an autocatalytic set (lambda_1 = 1)
+    selfish = np.zeros((3, 3), bool)
+    selfish[0, 0] = True
+    with pytest.raises(ValueError, match=r"\[0, 0\] is a self-link"):
+        rep.attractor(selfish)
+    with pytest.raises(ValueError, match="self-link"):
+        rep.jain_krishna_step(getkey(), selfish, 0.1)
+    with pytest.raises(ValueError, match="self-link"):
+        rep.jain_krishna(getkey(), 3, 0.1, 10, initial=selfish)
 
 
 def test_traced_p_and_keys():
