@@ -23,6 +23,7 @@ from contract import Spec, leaves_as_dict
 
 import meshjax
 from meshjax import RESULTS, is_successful
+from meshjax._devices import device_mesh
 from meshjax.sweep import Grid, sweep
 
 _SPEC_DIR = Path(__file__).parent / "specs"
@@ -149,7 +150,7 @@ def test_numeric_parameters_are_sweepable(spec: Spec):
             changes["key"] = k
         return _outputs_traced(spec, _call(spec, **changes))
 
-    table = sweep(point, grid, key=key, progress=False)
+    table = sweep(point, grid, key=key, progress=False, mesh=device_mesh(2))
     for i in range(2):
         changes = {n: spec.sweep[n][i] for n in names}
         if spec.key:
