@@ -227,11 +227,13 @@ def layout_graphs():
 # q = 20 > LIST_STATES: one (n, q) array instead of a list per state, on the masked
 # slots and on a hub tail (the star's); the BA hubs' many-column classes with their
 # tails run on both packed paths. (hubs with q = 20 adds no path and its compile is
-# the slowest of all: 20 selects per column of ~150 columns.)
+# the slowest of all: 20 selects per column of ~150 columns.) q = 70 > WIDE_STATES: one
+# 2-D operation per column (`_class_counts_wide`), on all three graphs.
 @pytest.mark.parametrize(
     "kind, q",
     [(k, q) for k in ("padded", "hubs", "star") for q in (3, 7)]
-    + [("padded", 20), ("star", 20)],
+    + [("padded", 20), ("star", 20)]
+    + [(k, 70) for k in ("padded", "hubs", "star")],
 )
 def test_layout_counts_match_count_neighbor_states(kind, q, layout_graphs, getkey):
     """The class layout's counts (packed 8-bit counters; per-slot couplings; the hubs'
