@@ -1,6 +1,7 @@
 """meshjax.mesh: each ingredient alone reproduces its own module; routing, settlement,
 replicas, keys and validation."""
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -379,6 +380,24 @@ def test_bad_params_raise_or_report(run, field, value):
     res = mesh.simulate(0, bad, **CFG)
     assert res.status == RESULTS.invalid_parameter
     assert np.isnan(np.asarray(res.c_mesh)).all()
+    # the final state was run on stand-in parameters: NaN, not a plausible state
+    assert np.isnan(np.asarray(res.final.capability)).all()
+    assert np.isnan(np.asarray(res.final.stimuli)).all()
+
+
+def test_lambda2_records_do_not_change_the_run(run):
+    # switching the lambda2 diagnostic on or off gives the same trajectory (its keys
+    # were once split per group of records, so lambda2 changed the run it measured)
+    off = mesh.simulate(7, RUN_PARAMS, **(CFG | dict(lambda2_every=0)))
+    same = [lambda r: r.final] + [
+        lambda r, f=f: getattr(r, f)
+        for f in ("t", "n_present", "c_mesh", "mean_degree", "transactions_per_step")
+        + ("served_share", "hop_hist", "n_types", "specialist_share")
+    ]
+    for get in same:
+        chex.assert_trees_all_equal(get(off), get(run))
+    assert np.isnan(np.asarray(off.lambda2)).all()
+    assert np.isfinite(np.asarray(run.lambda2)[1::2]).all()
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,7 @@ def simulate(
         must divide the number of records.
       lanczos_steps: Lanczos steps for $\lambda_2$ (static).
       k_min: Smallest degree of the tail fit (static), default $2m$.
-      dtype: float32 or float64 (default: JAX's default float; float64 needs
+      dtype: float32 (default, also with x64 on) or float64 (needs
         `jax_enable_x64`).
 
     Returns:
@@ -255,8 +255,10 @@ def _run(key, st0, params, n_rec, every, l2_every, k_min, l2_steps):
             # Every record of the group in one scan (the step body appears once in
             # the program: a separate last record inlined it a second time and doubled
             # the compile time), then lambda2 of the last record's graph with the key
-            # that record would have used.
-            ks = jr.split(k, l2_every)
+            # that record would have used. The records' keys are those of a run
+            # without lambda2 (they were split per group, so switching lambda2 on
+            # gave another trajectory).
+            ks = k
             st, recs = lax.scan(one_record, st, ks)
             if l2_steps > 0:
                 members, g = giant_members(st)
@@ -264,7 +266,8 @@ def _run(key, st0, params, n_rec, every, l2_every, k_min, l2_steps):
                 recs = dict(recs, lambda2=recs["lambda2"].at[-1].set(lam2))
             return st, recs
 
-        st, recs = lax.scan(group, st0, jr.split(key, n_rec // l2_every))
+        keys = jr.split(key, n_rec).reshape(n_rec // l2_every, l2_every)
+        st, recs = lax.scan(group, st0, keys)
         recs = jax.tree_util.tree_map(lambda x: x.reshape((n_rec,) + x.shape[2:]), recs)
     else:
         st, recs = lax.scan(one_record, st0, jr.split(key, n_rec))
@@ -280,4 +283,7 @@ def _run(key, st0, params, n_rec, every, l2_every, k_min, l2_steps):
         return x
 
     recs = {k: nanify(v) for k, v in recs.items()}
+    # the final state too: it was run on stand-in parameters, and `step` continues
+    # from it (a plausible zero-capability state hid that)
+    st = jax.tree_util.tree_map(nanify, st)
     return MeshResult(**recs, final=st, status=status)

@@ -167,7 +167,7 @@ def init_state(
         random catalyst type among the initial types.
       diffusion: `"metropolis"` (default) or `"laplacian"`: the edge weights of the
         diffusion step (see `step`).
-      dtype: float32 or float64 (default: JAX's default float; float64 needs
+      dtype: float32 (default, also with x64 on) or float64 (needs
         `jax_enable_x64`).
 
     Returns:
