@@ -170,7 +170,9 @@ def _present(graph: Graph):
 def _check_weights(graph: Graph) -> None:
     """The Laplacian's weights are finite and >= 0 (else L has negative eigenvalues,
     outside the Chebyshev interval [0, l]: a weight of -3 gave 1.7e4 for 74)."""
-    if graph.weights is None or is_traced((graph.weights, graph.edge_mask)):
+    if graph.weights is None or is_traced(
+        (graph.weights, graph.edge_mask, graph.receivers)
+    ):
         return
     _, w = _present(graph)
     bad = w[~(np.isfinite(w) & (w >= 0))]

@@ -207,6 +207,8 @@ class RunFolder:
                 f"{self.partial} is being written by another meshjax run (it holds "
                 f"{LOCK}); wait for it to finish, or choose another --out"
             ) from None
+        except NotImplementedError:  # a file system without locks (older filelock)
+            lock = None
         self._held = lock
 
     def _unlock(self) -> None:

@@ -235,7 +235,8 @@ def attractor(
       `lambda1` = Σ (C X).
 
     Raises:
-      ValueError: on a non-square matrix or n_types < 2.
+      ValueError: on a non-square matrix, n_types < 2 or a self-link (a nonzero
+        diagonal entry).
 
     Cost: O((n_squarings + 1) · n_types^3).
     """
@@ -319,7 +320,8 @@ def jain_krishna_step(
       A `JKRun`: the new adjacency and the `JKRecord` of the graph before the update.
 
     Raises:
-      ValueError: on a non-square matrix, n_types < 2, or p outside [0, 1].
+      ValueError: on a non-square matrix, n_types < 2, a self-link (a nonzero
+        diagonal entry), or p outside [0, 1].
 
     Cost: O(n_squarings · n_types^3).
     """
@@ -389,8 +391,8 @@ def jain_krishna(
       A `JKRun`: the final adjacency and the `JKRecord`s (leading axis n_steps).
 
     Raises:
-      ValueError: on n_types < 2, p outside [0, 1], n_steps < 1 or a wrong `initial`
-        shape.
+      ValueError: on n_types < 2, p outside [0, 1], n_steps < 1, a wrong `initial`
+        shape or a self-link in it.
 
     Cost: O(n_steps · n_squarings · n_types^3).
     """

@@ -272,7 +272,7 @@ def _class_counts_wide(
     slot_j_ext: Array | None,
     dtype,
 ) -> Array:
-    """`class_counts` for `q > LIST_STATES`, as one `(n1 - n0, q)` array: each column
+    """`class_counts` for `q > WIDE_STATES`, as one `(n1 - n0, q)` array: each column
     is one 2-D (rows x words, or rows x states) operation, so the program's size does
     not grow with `q` (one op per state and column took the first heat-bath sweep's
     compile from 8 s at q = 3 to 131 s at q = 256 on a 2000-node graph). Each column's
