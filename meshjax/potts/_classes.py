@@ -150,6 +150,33 @@ def _grow(acc: Array, length: int) -> Array:
     return jnp.concatenate([acc, jnp.zeros((grow,) + acc.shape[1:], acc.dtype)])
 
 
+def _column_starts(lay: ClassLayout, c: int) -> list[int]:
+    """Where each jagged-diagonal column of class `c` starts in `lay.head` (and ends)."""
+    starts = [lay.head_offsets[c]]
+    for length in lay.lengths[c]:
+        starts.append(starts[-1] + length)
+    return starts
+
+
+def _tail_counts(lay, c, s_ext, q, slot_j_ext, dtype) -> Array | None:
+    """The hubs' slots beyond the last column: `(n_hubs, q)` sums (one short sorted
+    segment sum), or `None` when class `c` has no tail."""
+    t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
+    if t1 == t0:
+        return None
+    nb = _take(s_ext, lay.tail_nbr[t0:t1])
+    hit = nb[:, None] == jnp.arange(q, dtype=s_ext.dtype)[None, :]
+    if slot_j_ext is None:
+        vals = hit.astype(dtype)
+    else:
+        w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
+        vals = jnp.where(hit, w[:, None], jnp.zeros((), dtype))
+    n_hubs = lay.lengths[c][-1]
+    return jax.ops.segment_sum(
+        vals, lay.tail_row[t0:t1], n_hubs, indices_are_sorted=True
+    )
+
+
 #: Up to this many states the counts are kept as one 1-D array per state, so that the
 #: gathers, the counting and the draw of a class fuse into one loop over its rows (an
 #: `(n, q)` array would make XLA recompute each row's gathers once per state).
@@ -193,10 +220,7 @@ def class_counts(
         return _class_counts_wide(lay, c, n0, n1, s_ext, q, slot_j_ext, dtype)
     nc = n1 - n0
     lens = lay.lengths[c]
-    off = lay.head_offsets[c]
-    starts = [off]
-    for length in lens:
-        starts.append(starts[-1] + length)
+    starts = _column_starts(lay, c)
     e_sentinel = None if slot_j_ext is None else slot_j_ext.shape[0] - 1
     as_list = q <= LIST_STATES
     n_words = (q + 1 + 3) // 4  # 8-bit counters, the sentinel state q included
@@ -244,20 +268,8 @@ def class_counts(
         ]
     else:
         counts = acc
-    t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
-    if t1 > t0:
-        states = jnp.arange(q, dtype=s_ext.dtype)
-        nb = _take(s_ext, lay.tail_nbr[t0:t1])
-        hit = nb[:, None] == states[None, :]
-        if packed:
-            vals = hit.astype(dtype)
-        else:
-            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
-            vals = jnp.where(hit, w[:, None], jnp.zeros((), dtype))
-        n_hubs = lens[-1]
-        part = jax.ops.segment_sum(
-            vals, lay.tail_row[t0:t1], n_hubs, indices_are_sorted=True
-        )
+    part = _tail_counts(lay, c, s_ext, q, slot_j_ext, dtype)
+    if part is not None:
         counts = [a + _grow(part[:, t], nc) for t, a in enumerate(counts)]
     return counts if as_list else jnp.stack(counts, axis=1)
 
@@ -280,9 +292,7 @@ def _class_counts_wide(
     not gather once per state. The same sums, in the same order, as the list form."""
     nc = n1 - n0
     lens = lay.lengths[c]
-    starts = [lay.head_offsets[c]]
-    for length in lens:
-        starts.append(starts[-1] + length)
+    starts = _column_starts(lay, c)
     packed = slot_j_ext is None
     n_words = (q + 1 + 3) // 4  # 8-bit counters, the sentinel state q included
     if packed:
@@ -314,20 +324,8 @@ def _class_counts_wide(
         counts = ((acc[:, t // 4] >> (8 * (t % 4))) & 255).astype(dtype)
     else:
         counts = acc
-    t0, t1 = lay.tail_offsets[c], lay.tail_offsets[c + 1]
-    if t1 > t0:
-        nb = _take(s_ext, lay.tail_nbr[t0:t1])
-        hit = nb[:, None] == jnp.arange(q, dtype=s_ext.dtype)[None, :]
-        if packed:
-            vals = hit.astype(dtype)
-        else:
-            w = _take(slot_j_ext, lay.tail_slot[t0:t1]).astype(dtype)
-            vals = jnp.where(hit, w[:, None], jnp.zeros((), dtype))
-        part = jax.ops.segment_sum(
-            vals, lay.tail_row[t0:t1], lens[-1], indices_are_sorted=True
-        )
-        counts = counts + _grow(part, nc)
-    return counts
+    part = _tail_counts(lay, c, s_ext, q, slot_j_ext, dtype)
+    return counts if part is None else counts + _grow(part, nc)
 
 
 #: Largest q for the one-hot words of the batched sweep (bits 0..q in a byte).
@@ -348,10 +346,7 @@ def class_counts_onehot(
     """
     nc = n1 - n0
     lens = lay.lengths[c]
-    off = lay.head_offsets[c]
-    starts = [off]
-    for length in lens:
-        starts.append(starts[-1] + length)
+    starts = _column_starts(lay, c)
     low = jnp.int32(_LOW_BITS)
     acc: list[Array] | None = None
     for j in reversed(range(len(lens))):
