@@ -51,6 +51,7 @@ from ._validate import (
     nan_outside,
 )
 from .graph import Graph, connected_components
+from .graph._graph import check_nonnegative_weights
 from .graph.ops import laplacian_matvec, neighbor_sum
 
 #: Chebyshev terms used by `diffuse` when the times (or `tol`, `spectral_bound`) are traced
@@ -167,21 +168,6 @@ def _present(graph: Graph):
     return r, w.astype(np.float64)
 
 
-def _check_weights(graph: Graph) -> None:
-    """The Laplacian's weights are finite and >= 0 (else L has negative eigenvalues,
-    outside the Chebyshev interval [0, l]: a weight of -3 gave 1.7e4 for 74)."""
-    if graph.weights is None or is_traced(
-        (graph.weights, graph.edge_mask, graph.receivers)
-    ):
-        return
-    _, w = _present(graph)
-    bad = w[~(np.isfinite(w) & (w >= 0))]
-    if bad.size:
-        raise ValueError(
-            f"`graph.weights` holds {bad[0]}; diffusion needs finite weights >= 0"
-        )
-
-
 def _lambda_max_lower_bound(graph: Graph) -> float:
     """max_i (s_i + sum_j w_ij^2 / s_i) <= lambda_max(L): the Rayleigh quotient of L
     at L^(1/2) e_i (float64, on the host; d_max + 1 on an unweighted graph, which the
@@ -211,7 +197,9 @@ def _diffuse_setup(graph, u0, times, tol, spectral_bound, n_terms):
     if tol is None:
         tol = 1e-12 if dtype == jnp.float64 else 1e-6
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
-    _check_weights(graph)
+    # else L has negative eigenvalues, outside the Chebyshev interval [0, l] (a weight
+    # of -3 gave 1.7e4 for 74)
+    check_nonnegative_weights(graph, "diffusion")
     ell = None
     s_max = None  # concrete s_max, computed only where the host needs it
     if spectral_bound is not None:

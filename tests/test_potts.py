@@ -472,6 +472,11 @@ def test_bad_input_raises(getkey):
     g = _small_graph()
     key = getkey()
     s = potts.init(key, g, Q).spins
+    # FK needs ferromagnetic graph weights (a masked slot's weight does not count)
+    tri = np.array([[0, 1], [1, 2], [0, 2]])
+    anti = from_edges(tri, 3, weights=np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="graph.weights"):
+        potts.run(key, anti, Q, 0.5, 2, algorithm="swendsen_wang")
     with pytest.raises(ValueError, match="q"):
         potts.init(key, g, 1)
     with pytest.raises(ValueError, match="q"):

@@ -176,6 +176,21 @@ def _any_traced(x) -> bool:
     )
 
 
+def check_nonnegative_weights(graph: Graph, need: str) -> None:
+    """The present slots' weights are finite and >= 0, checked on the host for a
+    concrete graph (a traced one passes). `need` names the method in the message."""
+    if graph.weights is None or _any_traced((graph.weights, graph.edge_mask)):
+        return
+    w = np.asarray(graph.weights)
+    if graph.edge_mask is not None:
+        w = w[np.asarray(graph.edge_mask)]
+    bad = w[~(np.isfinite(w) & (w >= 0))]
+    if bad.size:
+        raise ValueError(
+            f"`graph.weights` holds {bad[0]}; {need} needs finite weights >= 0"
+        )
+
+
 def _as_jax(x) -> Array:
     """`jnp.asarray(x)`; a NumPy array is transferred as it is (no compiled copy)."""
     if isinstance(x, jax.Array):

@@ -30,6 +30,7 @@ from jax import lax
 from .._custom_types import Array, Bool
 from .._validate import as_key, check_int, check_real, in_domain
 from ..graph import Graph, connected_components
+from ..graph._graph import check_nonnegative_weights
 from ..graph._layout import bake_mask
 from ..graph.components import AFFOREST_MIN_NODES, sparse_or
 from ._kernels import (
@@ -167,15 +168,7 @@ def swendsen_wang_sweep(
 
 
 def _check_weights_nonnegative(graph: Graph) -> None:
-    if graph.weights is not None:
-        import numpy as np
-
-        w = np.asarray(graph.weights)
-        if w.size and w.min() < 0:
-            raise ValueError(
-                f"`graph.weights` has a value {w.min()}; Swendsen–Wang / FK needs "
-                "J_e >= 0 (ferromagnetic)"
-            )
+    check_nonnegative_weights(graph, "Swendsen–Wang / FK (ferromagnetic J_e)")
 
 
 @functools.partial(jax.jit, static_argnums=(6,))
