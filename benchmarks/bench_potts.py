@@ -24,7 +24,13 @@ Case (issue 3): Erdős–Rényi, n = 10^6, <k> = 10, q = 3, beta near the transi
 Every row carries `load1`, the 1-minute load average when it was taken (the CPU may be
 shared with other jobs).
 
-Usage: `python -m benchmarks.bench_potts [--quick]` (quick: n = 10^5).
+* `--many-states`: the heat bath at q = 20, 64, 128 on ER n = 2·10^5, <k> = 10, in both
+  counting forms of `potts._classes` (one operation per word or state, the default up
+  to `WIDE_STATES`; one 2-D operation per column above it), side by side in one
+  process: the first call (compile + run) and the warm rate of each. Each form is a
+  fresh program (`jax.clear_caches()` between them: the form is chosen at trace time).
+
+Usage: `python -m benchmarks.bench_potts [--quick | --many-states]` (quick: n = 10^5).
 """
 
 from __future__ import annotations
@@ -120,8 +126,12 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sweeps", type=int, default=None)
-    ap.add_argument("--out", default="benchmarks/out/potts.json")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--many-states", action="store_true")
     args = ap.parse_args(argv)
+    if args.many_states:
+        return _many_states(args.out or "benchmarks/out/potts_many_states.json")
+    args.out = args.out or "benchmarks/out/potts.json"
     n = 100_000 if args.quick else 1_000_000
     k, q, beta = 10.0, 3, 0.28
     sweeps = args.sweeps or (5 if args.quick else 5)
@@ -271,6 +281,50 @@ def main(argv=None) -> list[dict]:
         r["agree"] = agree.get(id(r), "")
     print_table(rows)
     write_json(rows, args.out)
+    return rows
+
+
+def _many_states(out: str) -> list[dict]:
+    from meshjax.potts import _classes
+
+    n, k, beta, sweeps = 200_000, 10.0, 0.7, 5
+    g = erdos_renyi(jr.key(0), n, k)
+    col = colouring(jr.key(0), g)
+    rows = []
+    for q in (20, 64, 128):
+        model = potts.PottsModel.build(g, col, q)
+        s0 = model.to_internal(potts.init(jr.key(1), g, q).spins)
+        b = jnp.asarray(beta, jnp.float32)
+        for form, threshold in (("per-state", 10**9), ("wide", 0)):
+            _classes.WIDE_STATES, default = threshold, _classes.WIDE_STATES
+            jax.clear_caches()
+
+            @jax.jit
+            def hb(model, key, s):
+                return lax.fori_loop(
+                    0, sweeps, lambda t, s: model.heat_bath(jr.fold_in(key, t), s, b), s
+                )
+
+            try:
+                t = time_call(lambda hb=hb: hb(model, jr.key(2), s0), repeat=3)
+            finally:
+                _classes.WIDE_STATES = default
+            size = {"n": n, "mean_degree": k, "q": q, "beta": beta, "sweeps": sweeps}
+            rows.append(
+                row(
+                    SUITE,
+                    f"heat_bath_q{q}",
+                    f"meshjax {form}",
+                    size,
+                    t,
+                    n * sweeps,
+                    "spin updates/s",
+                )  # fmt: skip
+            )
+            print(f"q={q} {form}: first call {t['first_s']:.1f} s, "
+                  f"{rows[-1]['rate']:.3g} spin updates/s", flush=True)  # fmt: skip
+    print_table(rows)
+    write_json(rows, out)
     return rows
 
 

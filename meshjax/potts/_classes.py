@@ -186,10 +186,11 @@ LIST_STATES = 16
 #: Above this many states the counts of a column are one 2-D operation
 #: (`_class_counts_wide`) instead of one operation per word or state: the program then
 #: no longer grows with q (the first heat-bath run on 2000 nodes compiled in 38 s at
-#: q = 64 and 131 s at q = 256; on 2·10^5 nodes at q = 128 the first call took 17 s
-#: instead of 102 s), but a sweep runs 1.3-2x slower that way (2·10^5 nodes: 0.66
-#: against 0.40 s at q = 128, 0.25 against 0.13 s at q = 64), so the per-state form
-#: is kept up to 64, where its compile is still under a minute.
+#: q = 64 and 131 s at q = 256), but a sweep runs 1.8-2.9x slower that way
+#: (`python -m benchmarks.bench_potts --many-states`, ER 2·10^5 nodes: at q = 128 the
+#: first call took 10 s instead of 62 s, and 0.53 s instead of 0.19 s a sweep, so the
+#: compile it saves pays for about 150 sweeps). The per-state form is kept up to 64,
+#: where its compile stays under a minute; above it the compile no longer grows with q.
 WIDE_STATES = 64
 
 
