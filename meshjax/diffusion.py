@@ -52,7 +52,7 @@ from ._validate import (
 )
 from .graph import Graph, connected_components
 from .graph._graph import check_nonnegative_weights
-from .graph.ops import laplacian_matvec, neighbor_sum
+from .graph.ops import centred_laplacian_matvec, laplacian_matvec, neighbor_sum
 
 #: Chebyshev terms used by `diffuse` when the times (or `tol`, `spectral_bound`) are traced
 #: and `n_terms` is not given.
@@ -325,8 +325,8 @@ def _chebyshev_core(
     v = u0 - mean
     scale = 2.0 / ell_s
 
-    def xmul(x):  # X x = (2 L / ell - I) x
-        return scale * laplacian_matvec(graph, x) - x
+    def xmul(x):  # X x = (2 L / ell - I) x; x stays centred (L 1 = 0)
+        return scale * centred_laplacian_matvec(graph, x) - x
 
     n_t = coeffs.shape[1]
     bshape = (n_t,) + (1,) * v.ndim
@@ -498,8 +498,8 @@ class SpectralResult(AbstractResult):
     status: RESULTS
 
 
-def _lap_mv(graph, x):
-    return laplacian_matvec(graph, x)
+def _lap_mv(graph, x):  # Lanczos deflates 1: every x it is given is centred
+    return centred_laplacian_matvec(graph, x)
 
 
 def _adj_mv(graph, x):
