@@ -106,6 +106,24 @@ def test_from_scipy_rejects_directed():
         G.from_scipy(sp.csr_array(np.array([[0, 1], [0, 0]])))
 
 
+def test_bad_inputs_name_what_is_wrong():
+    """A NaN weight was reported as an asymmetric matrix, a weight of None as a bare
+    TypeError from float(); an int lattice shape (was 'int is not iterable') is one side."""
+    import networkx as nx
+    import scipy.sparse as sp
+
+    m = np.array([[0, np.nan], [np.nan, 0]])
+    with pytest.raises(ValueError, match="not finite"):
+        G.from_scipy(sp.csr_array(m), weighted=True)
+    h = nx.Graph()
+    h.add_edge("a", "b", weight=None)
+    with pytest.raises(ValueError, match="'a', 'b'.*`weight`=None"):
+        G.from_networkx(h, weight="weight")
+    path = G.lattice(5, False)  # one side length: a path (was a TypeError)
+    assert G.to_edges(path).tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]]
+    assert G.to_edges(G.lattice(4)).tolist() == [[0, 1], [0, 3], [1, 2], [2, 3]]
+
+
 # ---------------------------------------------------------------- sparse ops
 
 
@@ -547,6 +565,21 @@ def test_from_networkx_labels_and_directed():
         G.from_networkx(D)
     gs = G.from_networkx(D, symmetrize=True)
     assert G.to_edges(gs).tolist() == [[0, 1], [1, 2]]
+
+
+def test_from_pairs_refuses_or_masks_ids_off_the_graph():
+    """A concrete id outside [0, n) is an error; a traced one makes its pair absent
+    (it was laid out as a slot pointing at node 5 of a 3-node graph)."""
+    with pytest.raises(ValueError, match="`src`"):
+        G.from_pairs(jnp.array([0, 5, 1]), jnp.array([1, 2, 2]), 3)
+    with pytest.raises(ValueError, match="`dst`"):
+        G.from_pairs(np.array([0, 1]), np.array([1, -1]), 3)
+    g = jax.jit(lambda s, d: G.from_pairs(s, d, 3))(
+        jnp.array([0, 5, 1, -1]), jnp.array([1, 2, 2, 0])
+    )
+    assert G.to_edges(g).tolist() == [[0, 1], [1, 2]]
+    np.testing.assert_array_equal(np.asarray(g.degrees()), [1, 2, 1])
+    assert int(g.num_active_edges()) == 2
 
 
 def test_from_pairs_matches_from_edges_and_jits():

@@ -116,6 +116,7 @@ class Graph(eqx.Module):
         r"""$(A x)_i = \sum_j A_{ij} w_{ij} x_j$; `x` has shape `(n, *f)`. Cost O(E·f).
 
         With `weights`, the result is floating (an integer `x` is promoted)."""
+        check_summable("x", x)
         # concrete inputs: one compiled program per (graph structure, x shape)
         if _any_traced((self, x)):
             return _neighbor_sum(self, x)
@@ -174,6 +175,15 @@ def _any_traced(x) -> bool:
     return any(
         isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x)
     )
+
+
+def check_summable(name: str, x) -> None:
+    """A `ValueError` naming `name` unless `x` holds numbers (bool cannot be summed)."""
+    dtype = jnp.result_type(x)
+    if not jnp.issubdtype(dtype, jnp.number):
+        raise ValueError(
+            f"`{name}` must hold numbers (int or float) to be summed, got dtype {dtype}"
+        )
 
 
 def check_nonnegative_weights(graph: Graph, need: str) -> None:

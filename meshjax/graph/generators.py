@@ -531,19 +531,22 @@ def random_regular(key: Any, n_nodes: int, degree: int) -> Graph:
     raise RuntimeError("random_regular: repair did not converge (graph too dense?)")
 
 
-def lattice(shape: tuple[int, ...], periodic: bool = True) -> Graph:
+def lattice(shape: int | tuple[int, ...], periodic: bool = True) -> Graph:
     r"""Hypercubic lattice with nearest-neighbour edges.
 
     Node $(x_0, \dots, x_{D-1})$ has index $\sum_a x_a \prod_{b > a} L_b$ (C order).
 
     Args:
       shape: Side lengths $(L_0, \dots, L_{D-1})$; each $\ge 3$ if `periodic` (so no
-        repeated edges), $\ge 1$ otherwise.
+        repeated edges), $\ge 1$ otherwise. One int $L$ is the 1-D lattice (a ring
+        or a path).
       periodic: Wrap around (a torus) or not.
 
     Returns:
       A `Graph` with $D\prod L$ edges (periodic) and no mask.
     """
+    if not isinstance(shape, tuple | list):
+        shape = (shape,)  # one side length: a ring (periodic) or a path
     shape = tuple(check_int("shape", s, min_value=1) for s in shape)
     if not shape:
         raise ValueError("`shape` must have at least one dimension")

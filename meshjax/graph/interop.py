@@ -44,11 +44,12 @@ def from_pairs(src: Any, dst: Any, n_nodes: int, *, dedupe: bool = False) -> Gra
     are laid out and sorted on the device; self-loops are masked (`edge_mask`), and with
     `dedupe` every repeat of a pair but one is masked too (without it, repeats are kept as
     parallel edges: multigraph degrees, as preferential-attachment growth needs). Nothing
-    is checked on the host, so `src`/`dst` may be traced; ids outside `[0, n_nodes)` are the
-    caller's error (use `from_edges` for checked, host-side input).
+    is copied to the host, so `src`/`dst` may be traced. A concrete id outside
+    `[0, n_nodes)` is a `ValueError`; a pair with a traced id outside it is made absent
+    (laid out as a masked self-loop at node 0), never a slot that points off the graph.
 
     Args:
-      src, dst: Integer arrays of one shape `(m,)`.
+      src, dst: Integer arrays of one shape `(m,)`, ids in `[0, n_nodes)`.
       n_nodes: Number of nodes (static), $1 \le n \le 2^{31} - 1$.
       dedupe: Mask repeated pairs (static). Default `False`.
 
@@ -57,13 +58,19 @@ def from_pairs(src: Any, dst: Any, n_nodes: int, *, dedupe: bool = False) -> Gra
     """
     n_nodes = check_int("n_nodes", n_nodes, min_value=1, max_value=MAX_NODES)
     dedupe = check_bool("dedupe", dedupe)
-    src = jnp.asarray(check_array("src", src, kind="int", ndim=1), jnp.int32)
-    dst = jnp.asarray(check_array("dst", dst, kind="int", ndim=1), jnp.int32)
+    top = float(n_nodes - 1)
+    src = check_array("src", src, kind="int", ndim=1, low=0.0, high=top)
+    dst = check_array("dst", dst, kind="int", ndim=1, low=0.0, high=top)
     if jnp.shape(src) != jnp.shape(dst):
         raise ValueError(
             f"`src` and `dst` must be 1-D of one shape, got {jnp.shape(src)} and "
             f"{jnp.shape(dst)}"
         )
+    # in int64 where it is on, so that an id of 2^32 is not read as 0 after the cast
+    src, dst = jnp.asarray(src), jnp.asarray(dst)
+    bad = (src < 0) | (src >= n_nodes) | (dst < 0) | (dst >= n_nodes)
+    src = jnp.where(bad, 0, src).astype(jnp.int32)
+    dst = jnp.where(bad, 0, dst).astype(jnp.int32)
     return _assemble(src, dst, n_nodes, dedupe)
 
 
@@ -175,7 +182,8 @@ def from_scipy(matrix: Any, *, weighted: bool = False) -> Graph:
 
     Raises:
       ValueError: a non-square or non-symmetric matrix (values compared when
-        `weighted`, the pattern otherwise), a nonzero diagonal, more than 2^31 - 1 nodes.
+        `weighted`, the pattern otherwise), a non-finite entry when `weighted`, a
+        nonzero diagonal, more than 2^31 - 1 nodes.
     """
     import scipy.sparse as sp
 
@@ -186,6 +194,8 @@ def from_scipy(matrix: Any, *, weighted: bool = False) -> Graph:
     a = sp.csr_array(a)
     a.sum_duplicates()
     a.eliminate_zeros()
+    if weighted and not np.isfinite(a.data).all():
+        raise ValueError("`matrix` has entries that are not finite (NaN or inf)")
     pattern = a.astype(bool).astype(np.int8)
     if (pattern != pattern.T).nnz or (weighted and (a != a.T).nnz):
         raise ValueError("`matrix` must be symmetric (an undirected graph)")
@@ -253,7 +263,15 @@ def from_networkx(
     ).reshape(-1, 2)
     w = None
     if weight is not None:
-        w = np.array([float(d.get(weight, 1.0)) for _, _, d in data], np.float64)
+        w = np.empty(len(data), np.float64)
+        for k, (u, v, d) in enumerate(data):
+            value = d.get(weight, 1.0)
+            try:
+                w[k] = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"edge ({u!r}, {v!r}) has `{weight}`={value!r}, not a number"
+                ) from None
     g = from_edges(
         edges,
         len(nodes),
