@@ -432,6 +432,24 @@ def test_step_with_a_traced_bad_parameter_gives_a_nan_state(kw):
         assert res.status == RESULTS.invalid_parameter
 
 
+def test_route_from_an_agent_yet_to_arrive():
+    """Agent 35 of 40 is not present (n_present = 25): a concrete query from it is an
+    error (it was served, by itself), a traced one is not routed and the status says
+    so, while the other queries of the batch are routed as usual."""
+    st = mesh.init_state(0, n_agents=40, n_init=25, n_types=4, m=2)
+    assert int(st.n_present) == 25
+    with pytest.raises(ValueError, match="`sources`.*n_present = 25"):
+        mesh.route(st, np.array([3, 35]), np.array([0, 0]), serve_threshold=0.0)
+    r = jax.jit(lambda s: mesh.route(st, s, jnp.array([0, 0]), serve_threshold=0.0))(
+        jnp.array([3, 35])
+    )
+    assert r.status == RESULTS.invalid_parameter
+    assert r.served.tolist() == [True, False]
+    assert not np.asarray(r.dead_end | r.hop_limit)[1]
+    ok = mesh.route(st, np.array([3]), np.array([0]), serve_threshold=0.0)
+    assert ok.status == RESULTS.successful
+
+
 def test_route_validates(path_state):
     st = path_state
     with pytest.raises(ValueError, match="`sources`"):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, Bool, Int
 from .._results import RESULTS, AbstractResult
-from .._validate import check_array, check_real, in_domain
+from .._validate import check_array, check_real, in_domain, is_traced
 from ._dynamics import route_queries, routing_table
 from ._state import MeshState
 
@@ -44,7 +44,9 @@ def route(
 
     Args:
       state: A `MeshState` (its capabilities and edges).
-      sources: `int[q]` agent ids in `[0, n)`.
+      sources: `int[q]` ids of agents that have arrived, in `[0, N)` with
+        $N$ = `state.n_present`. A concrete id outside it is a `ValueError`; a traced
+        one is not routed (all its flags False) and the status is `invalid_parameter`.
       types: `int[q]` types in `[0, J)`.
       serve_threshold: $c_{\min} \ge 0$ (may be traced).
 
@@ -64,6 +66,13 @@ def route(
         high=float(J - 1),
     )
     serve_threshold = check_real("serve_threshold", serve_threshold, low=0.0)
+    if not is_traced((sources, state.n_present)) and sources.shape[0]:
+        n_present = int(state.n_present)
+        if int(jnp.max(sources)) >= n_present:
+            raise ValueError(
+                f"`sources` must be agents that have arrived (ids < n_present = "
+                f"{n_present}), got {int(jnp.max(sources))}"
+            )
     return _route(state, sources, types, serve_threshold)
 
 
@@ -74,11 +83,15 @@ def _route(state, sources, types, serve_threshold):
     thr = jnp.where(ok, jnp.asarray(serve_threshold).astype(dtype), 0.0)
     c = state.capability
     nxt = routing_table(state, c)
-    live = jnp.ones(sources.shape, bool)
+    live = (
+        sources.astype(jnp.int32) < state.n_present
+    )  # a yet-to-arrive agent: no query
     served, server, hops, dead, limit = route_queries(
         state, c, nxt, sources.astype(jnp.int32), types.astype(jnp.int32), live, thr
     )
-    status = RESULTS.where(ok, RESULTS.successful, RESULTS.invalid_parameter)
+    status = RESULTS.where(
+        ok & jnp.all(live), RESULTS.successful, RESULTS.invalid_parameter
+    )
     return Routing(
         served=served & ok,
         server=server,
