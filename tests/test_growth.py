@@ -524,3 +524,149 @@ def test_closed_form_in_float32_near_phi_1(phi, delta):
     ref = np.log1p(vm1) / e
     assert got[0] == pytest.approx(np.log(2.0), rel=1e-6)
     np.testing.assert_allclose(got, ref, rtol=2e-6, atol=2e-6)
+
+
+def _bernoulli_log_c(t, a, Phi, d, C0):
+    """Exact ln C of (22) (h = 0, constant J) in 60-digit decimal arithmetic."""
+    import decimal
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        a, Phi, d, C0, t = (decimal.Decimal(float(x)) for x in (a, Phi, d, C0, t))
+        e = 1 - Phi
+        v0 = (e * C0.ln()).exp()
+        v = a / d + (v0 - a / d) * (-e * d * t).exp() if d > 0 else v0 + e * a * t
+        if v <= 0:
+            return float("inf")
+        return float(v.ln() / e)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize(
+    "kw, C0, ts",
+    [
+        # Phi = 2 below C_u = 1/3: exp(-(1-Phi) d t) overflowed, inf - inf gave +inf
+        (dict(delta_g=6.0, phi=2.0, delta=1.0), 0.2, [10.0, 50.0, 100.0, 800.0]),
+        # Phi = -3, C* = 0.01: 1 + (v - 1) rounded to 0, giving -inf
+        (dict(delta_g=2e-8, phi=-3.0, delta=1.0), 1.0, [1.0, 5.0, 30.0]),
+        # a = 0 (collapse indicator off): ln C = -delta t exactly
+        (dict(phi=0.5, delta=0.5, alpha=0.2, alpha_crit=0.5), 1.0, [50.0, 80.0, 500.0]),
+        (dict(phi=1.5, delta=0.5, alpha=0.2, alpha_crit=0.5), 3.0, [50.0, 80.0, 500.0]),
+        # delta = 0, far from v = 1
+        (dict(delta_g=2.0, phi=0.2, delta=0.0), 1e-3, [1.0, 1e3]),
+        (dict(delta_g=1e-3, phi=3.0, delta=0.0), 1e-3, [1.0, 1e3]),
+        # blow-up: finite before T, +inf after
+        (dict(delta_g=3.0, phi=2.0, delta=1.0), 1.0, [0.5, 1.0, 2.0]),
+    ],
+)
+def test_closed_form_far_from_v_1_is_finite_and_exact(kw, C0, ts, dtype):
+    p = g.GrowthParams(lam=1.0, **kw)
+    p = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), p)
+    got = np.asarray(g.closed_form(jnp.asarray(ts, dtype), p, jnp.asarray(C0, dtype)))
+    assert got.dtype == dtype
+    args = [float(x) for x in (p.a(), p.Phi, p.delta, jnp.asarray(C0, dtype))]
+    ref = np.array([_bernoulli_log_c(t, *args) for t in ts])
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    fin = np.isfinite(ref)
+    rtol = 1e-5 if dtype == jnp.float32 else 1e-12
+    np.testing.assert_allclose(got[fin], ref[fin], rtol=rtol)
+
+
+def test_closed_form_auditor_values():
+    p = g.GrowthParams(delta_g=6.0, lam=1.0, phi=2.0, delta=1.0)
+    assert float(g.closed_form(100.0, p, 0.2)) == pytest.approx(-100.693147, rel=1e-7)
+    p = g.GrowthParams(delta_g=2e-8, lam=1.0, phi=-3.0, delta=1.0)
+    sol = g.solve(p, 1.0, 5.0)
+    assert float(g.closed_form(5.0, p, 1.0)) == pytest.approx(
+        float(sol.log_C[-1]), rel=1e-8
+    )
+    p = g.GrowthParams(phi=0.5, delta=0.5, alpha=0.2, alpha_crit=0.5)
+    assert float(g.closed_form(50.0, p, 1.0)) == pytest.approx(-25.0, rel=1e-14)
+
+
+def test_steady_state_is_zero_without_improvement():
+    # a = 0 (indicator off), Phi < 1, delta > 0: C = C0 e^{-delta t} -> C* = 0, was inf
+    p = g.GrowthParams(phi=0.5, delta=0.5, alpha=0.2, alpha_crit=0.5)
+    assert float(g.steady_state(p)) == 0.0
+    p = g.GrowthParams(
+        phi=0.5, delta=0.5, alpha=0.2, alpha_crit=0.5, delta_g=[1.0, 2.0]
+    )
+    np.testing.assert_array_equal(g.steady_state(p), [0.0, 0.0])
+    p = g.GrowthParams(phi=0.5, delta=0.5, delta_g=2.0)  # a = 1: C* = (a/d)^2 = 4
+    assert float(g.steady_state(p)) == pytest.approx(4.0, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(phi=0.5, delta=0.5, alpha=0.2, alpha_crit=0.5), dict(phi=1.0, delta=0.5)],
+)
+def test_regime_from_trajectory_needs_a_tail_window(kw):
+    # One save time: g[..., -k] clamped to the only point and span = 0, so both the
+    # decaying and the regime-(b) point were classified (a).
+    p = g.GrowthParams(delta_g=2.0, **kw)
+    with pytest.raises(ValueError, match="sol.ts"):
+        g.regime_from_trajectory(g.solve(p, 1.0, 100.0, ts=[100.0]))
+    with pytest.raises(ValueError, match="sol.ts"):
+        g.regime_from_trajectory(g.solve(p, 1.0, 100.0, ts=[0.0, 100.0, 100.0]))
+    # traced ts: reported as -1, not a regime
+    sol = g.solve(p, 1.0, 100.0, ts=[0.0, 100.0, 100.0])
+    code = jax.jit(lambda s: g.regime_from_trajectory(s))(sol)
+    assert int(code) == -1
+    full = g.regime_from_trajectory(g.solve(p, 1.0, 100.0))
+    assert int(full) == int(g.regime_from_params(p)) != g.REGIME_A
+
+
+@pytest.mark.parametrize("phi", [0.5, 1.0, 1.5])
+@pytest.mark.parametrize("h", [0.0, 1.0])
+def test_constant_trajectory_is_regime_a(phi, h):
+    # a = 0, delta = 0: C = C0 for all t; was classified decay for Phi != 1
+    p = g.GrowthParams(phi=phi, delta=0.0, h=h, alpha=0.2, alpha_crit=0.5)
+    sol = g.solve(p, 2.0, 10.0)
+    np.testing.assert_allclose(sol.log_C, np.log(2.0), rtol=0, atol=1e-14)
+    assert int(g.regime_from_params(p, 2.0)) == g.REGIME_A
+    assert int(g.regime_from_trajectory(sol)) == g.REGIME_A
+
+
+def test_variety_grows_without_ceiling():
+    # J_max = inf ("no ceiling") switched (28) off: J stayed at J0 with status successful.
+    # Phi = 1, gamma_J = 0: ln C = ln C0 + r t, r = a - delta, and with no ceiling
+    # dJ/dt = eta_J f_J C^phi_J, so J = J0 + eta_J f_J C0^phi_J (e^{phi_J r t} - 1)/(phi_J r).
+    eta, f_J, phi_J, C0 = 0.7, 0.8, 0.5, 2.0
+    p = g.GrowthParams(delta_g=1.0, phi=1.0, delta=0.1, eta_J=eta, f_J=f_J, phi_J=phi_J)
+    r = float(p.a()) - 0.1
+    sol = g.solve(p, C0, 5.0, n_save=11)
+    assert sol.status == RESULTS.successful
+    ts = np.asarray(sol.ts)
+    ref = 1.0 + eta * f_J * C0**phi_J * np.expm1(phi_J * r * ts) / (phi_J * r)
+    np.testing.assert_allclose(sol.J, ref, rtol=1e-8)
+    # the limit J_max -> inf of (28) with eta_J * J_max fixed
+    far = g.GrowthParams(
+        delta_g=1.0,
+        phi=1.0,
+        delta=0.1,
+        eta_J=eta * 1e-9,
+        J_max=1e9,
+        f_J=f_J,
+        phi_J=phi_J,
+    )
+    np.testing.assert_allclose(g.solve(far, C0, 5.0, n_save=11).J, ref, rtol=1e-7)
+    # the auditor's point: J feeds back into C (gamma_J = 1)
+    p = g.GrowthParams(phi=0.5, eta_J=1.0, f_J=1.0, phi_J=0.5, gamma_J=1.0)
+    sol = g.solve(p, 1.0, 5.0)
+    assert sol.status == RESULTS.successful
+    assert float(sol.J[-1]) > 5.0
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_J_overflow_is_reported(dtype):
+    # J = e^{6t} passes the float maximum before t1: the solve stalled just below it and
+    # reported max_steps_reached (J NaN after), not overflow.
+    p = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), g.GrowthParams(g_J=6.0))
+    sol = g.solve(p, jnp.asarray(1.0, dtype), 300.0)
+    assert sol.status == RESULTS.overflow
+    t_end = float(sol.t_end)
+    log_max = np.log(float(jnp.finfo(dtype).max))
+    assert (log_max - 20 * np.log(2) - 1) / 6 < t_end < log_max / 6
+    before = np.asarray(sol.ts) <= t_end
+    J_ref = np.exp(6.0 * np.asarray(sol.ts, np.float64)[before])
+    np.testing.assert_allclose(np.asarray(sol.J)[before], J_ref, rtol=1e-3)

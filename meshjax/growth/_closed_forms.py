@@ -58,10 +58,13 @@ def closed_form(
 
 @jax.jit
 def _closed_form(t, p, C0):
-    # ln C = ln(v) / (1 - Phi) is computed as log1p(v - 1) / (1 - Phi), with v - 1 from
-    # expm1s: near Phi = 1, v is within rounding of 1, and ln(v) / (1 - Phi) computed
-    # directly lost every digit in float32 (Phi - 1 = -2.4e-7: ln C(0) came out 0.500
-    # for ln C0 = 0.693).
+    # Two evaluations of ln v, each accurate where the other is not:
+    # - near v = 1 (|Phi - 1| tiny, or t small), ln C = log1p(v - 1) / (1 - Phi) with
+    #   v - 1 from expm1s: ln(v) / (1 - Phi) taken directly lost every digit in float32
+    #   (Phi - 1 = -2.4e-7: ln C(0) came out 0.500 for ln C0 = 0.693);
+    # - elsewhere, ln v in log space (`_log_v`): v - 1 overflows (exp(-(1-Phi) d t) for
+    #   Phi > 1, giving inf - inf) or 1 + (v - 1) rounds to 0 (v < eps for Phi < 1),
+    #   which once turned finite trajectories into +-inf.
     ok = _c0_ok(C0) & params_ok(p) & in_domain(t, low=0.0)
     a, Phi, d = p.a(), p.Phi, p.delta
     log_c0 = jnp.log(C0)
@@ -73,13 +76,39 @@ def _closed_form(t, p, C0):
     decay = -e * d_safe * t
     vm1_d = vm1_0 * jnp.exp(decay) - (a / d_safe - 1) * jnp.expm1(decay)
     vm1 = jnp.where(d > 0, vm1_d, vm1_0 + e * a * t)  # d = 0: v = v0 + e a t
-    pos = vm1 > -1
-    log_c = jnp.where(
-        pos,
-        jnp.log1p(jnp.where(pos, vm1, 0.0)) / e,
-        jnp.where(e < 0, jnp.inf, -jnp.inf),
-    )
+    near = jnp.abs(vm1) <= 0.5  # False for NaN / inf
+    log_c_near = jnp.log1p(jnp.where(near, vm1, 0.0)) / e
+    log_v, blown = _log_v(e * log_c0, a, d, e, t)
+    log_c_far = jnp.where(blown, jnp.inf, log_v / e)
+    log_c = jnp.where(near, log_c_near, log_c_far)
     return nan_outside(ok, jnp.where(one, log_c0 + (a - d) * t, log_c))
+
+
+def _log_v(log_v0, a, d, e, t):
+    r"""$\ln v(t)$ of `closed_form` in log space, and where $v$ reached 0 (blow-up).
+
+    With $k = e\delta t$: for $e > 0$, $v = v_0 e^{-k} + (a/\delta)(1 - e^{-k})$, a sum of
+    two non-negative terms (`logaddexp`); for $e < 0$,
+    $v = e^{|k|}\,v_0\,(1 - x)$, $x = (a/\delta)(1 - e^{-|k|})/v_0$, and $v \le 0$ iff
+    $x \ge 1$. For $\delta = 0$ the same with $e^{-k} \to 1$ and
+    $(a/\delta)(1-e^{-k}) \to e a t$ ($e>0$), $|e| a t$ ($e<0$).
+    """
+    d_pos = d > 0
+    d_safe = jnp.where(d_pos, d, 1.0)
+    m = jnp.abs(e) * d_safe * t  # |k|
+    # ln of the a-term: ln(a/d) + ln(1 - e^{-|k|}) (d > 0), ln(|e| a t) (d = 0)
+    log_a = jnp.log(a)  # -inf for a = 0: the a-term vanishes
+    log_term = jnp.where(
+        d_pos,
+        log_a - jnp.log(d_safe) + jnp.log(-jnp.expm1(-m)),
+        log_a + jnp.log(jnp.abs(e) * t),
+    )
+    shift = jnp.where(d_pos, m, 0.0)
+    log_v_pos = jnp.logaddexp(log_v0 - shift, log_term)  # e > 0
+    x = jnp.exp(log_term - log_v0)  # e < 0
+    blown = (e < 0) & (x >= 1)
+    log_v_neg = shift + log_v0 + jnp.log1p(-jnp.where(x < 1, x, 0.0))
+    return jnp.where(e > 0, log_v_pos, log_v_neg), blown
 
 
 def closed_form_exp_variety(
@@ -183,8 +212,10 @@ def _blowup_time(p, C0):
 def steady_state(params: GrowthParams) -> Array:
     r"""Regime (a) steady state of (22) ($h = 0$, constant $J$): $C^* = (a/\delta)^{1/(1-\Phi)}$.
 
-    Returns `inf` where $\Phi \ge 1$ or $\delta = 0$ (no finite steady state); NaN where a
-    traced field is outside its domain.
+    For $\Phi < 1$, $\delta > 0$ this is the attracting equilibrium, and $C^* = 0$ when
+    $a = 0$ (then $C = C_0 e^{-\delta t}$). Returns `inf` where $\Phi \ge 1$ or
+    $\delta = 0$ (no finite attracting steady state); NaN where a traced field is outside
+    its domain.
     """
     return _steady_state(_params(params))
 
@@ -192,9 +223,9 @@ def steady_state(params: GrowthParams) -> Array:
 @jax.jit
 def _steady_state(p):
     a, Phi, d = p.a(), p.Phi, p.delta
-    ok = (Phi < 1) & (d > 0) & (a > 0)
+    ok = (Phi < 1) & (d > 0)
+    pos = ok & (a > 0)
     e = jnp.where(ok, 1 - Phi, 1.0)
-    out = jnp.where(
-        ok, (jnp.where(ok, a, 1.0) / jnp.where(ok, d, 1.0)) ** (1 / e), jnp.inf
-    )
+    c_star = (jnp.where(pos, a, 1.0) / jnp.where(ok, d, 1.0)) ** (1 / e)
+    out = jnp.where(ok, jnp.where(a > 0, c_star, 0.0), jnp.inf)
     return nan_outside(params_ok(p), out)

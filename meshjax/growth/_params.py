@@ -103,7 +103,8 @@ class GrowthParams(eqx.Module):
       eta_J, f_J, phi_J: Variety dynamics (28) [[0, inf), [0, 1], finite];
         `eta_J = 0` switches it off.
       J_max: Ceiling of $J$ in (28) [(0, inf]; inf = no ceiling, the only field that may
-        be infinite].
+        be infinite: $(J_{max} - J)$ is then replaced by 1, so `eta_J` is the rate
+        $\dot J = \eta_J f_J C^{\varphi_J}$ (see `vector_field`)].
       alpha, alpha_crit: Collapse indicator $\mathbf 1[\alpha > \alpha_{crit}]$ of (21)
         [[0, 1] each].
 

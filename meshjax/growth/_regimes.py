@@ -5,10 +5,11 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._results import RESULTS
-from .._validate import check_real, in_domain
+from .._validate import check_real, in_domain, is_traced
 from ._closed_forms import _c0, _c0_ok, _params, _unstable_point_fn
 from ._params import GrowthParams, params_ok
 from ._solve import GrowthSolution
@@ -34,6 +35,8 @@ def regime_from_params(
     grows without bound as $t^{1/(1-\Phi)}$ but $g_C \to 0$); $|\Phi - 1| \le$ `tol` → 1 if
     $a > \delta$, 0 if equal, 3 if less; $\Phi > 1$ → 2 iff $C_0 > C_u$ (`unstable_point`),
     else 3. The chapter's classification keys on $\Phi$ alone, i.e. assumes $\delta = 0$.
+    $a = \delta = 0$ (any $\Phi$, $h$) leaves $C = C_0$ constant: code 0, the boundary
+    case of (a) (bounded, growth rate 0), not decay.
 
     Args:
       params: `GrowthParams`.
@@ -79,6 +82,7 @@ def _regime_from_params(p, C0, tol):
         ),
     )
     out = jnp.where(p.h > 0, r_h, r_h0)
+    out = jnp.where((a == 0) & (d == 0), REGIME_A, out)  # C = C0 for all t
     return jnp.where(ok, out, -1).astype(jnp.int32)
 
 
@@ -105,7 +109,13 @@ def regime_from_trajectory(
 
     Returns:
       Int regime codes (`REGIMES`), shape `*b`. Failed or invalid solves (any status other
-      than successful, blowup, overflow) get code -1.
+      than successful, blowup, overflow) get code -1, and so does every point when the
+      tail window has no width ($t_{n-k} = t_{n-1}$, e.g. repeated save times) with traced
+      `sol.ts`.
+
+    Raises:
+      ValueError: `sol.ts` with fewer than 2 save times, or (concrete) a tail window of
+        zero width: no rate change can be measured, so no regime is implied.
     """
     if not isinstance(sol, GrowthSolution):
         raise TypeError(f"`sol` must be a GrowthSolution, got {type(sol).__name__}")
@@ -114,14 +124,33 @@ def regime_from_trajectory(
         raise TypeError("`tail` fixes the window length and must be a concrete float")
     rate_tol = check_real("rate_tol", rate_tol, low=0.0, low_open=True)
     decay_log = check_real("decay_log", decay_log, high=0.0, high_open=True)
+    n = sol.ts.shape[0]
+    if n < 2:
+        raise ValueError(
+            f"`sol.ts` must hold at least 2 save times to classify a trajectory, got {n}"
+        )
+    if not is_traced(sol.ts):
+        ts = np.asarray(sol.ts)
+        k = _tail_len(tail, n)
+        if ts[-k] >= ts[-1]:  # (NaN ts of an invalid solve: status says -1)
+            raise ValueError(
+                f"`sol.ts` must span a tail window of positive width (last {k} save "
+                f"times), got {ts!r}"
+            )
     return _regime_from_trajectory(sol, tail, rate_tol, decay_log)
+
+
+def _tail_len(tail: float, n: int) -> int:
+    """Number of save times in the tail window (static; at least 2)."""
+    return max(2, int(round(tail * n)))
 
 
 @eqx.filter_jit
 def _regime_from_trajectory(sol, tail, rate_tol, decay_log):
     n = sol.ts.shape[0]
-    k = max(2, int(round(tail * n)))
+    k = _tail_len(tail, n)
     span = sol.ts[-1] - sol.ts[0]
+    width_ok = sol.ts[-k] < sol.ts[-1]  # (False for NaN ts too)
     g = sol.growth_rate
     g_mid, g_end = g[..., -k], g[..., -1]
     scale = rate_tol / span
@@ -139,4 +168,4 @@ def _regime_from_trajectory(sol, tail, rate_tol, decay_log):
         | (sol.status == RESULTS.blowup)
         | (sol.status == RESULTS.overflow)
     )
-    return jnp.where(answered, code, -1).astype(jnp.int32)
+    return jnp.where(answered & width_ok, code, -1).astype(jnp.int32)
