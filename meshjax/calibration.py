@@ -44,6 +44,7 @@ from ._validate import (
     check_int,
     check_real,
     in_domain,
+    is_traced,
     nan_outside,
 )
 
@@ -71,8 +72,11 @@ class FitResult(AbstractResult):
       loss: Final mean squared residual of $\ln C$.
       sigma: Residual standard deviation $\hat s$.
       n_steps: Levenberg–Marquardt iterations run.
-      status: `RESULTS.successful` when the optimality test passed, else
-        `RESULTS.not_converged` (the estimates and errors are then not to be trusted).
+      status: `RESULTS.successful` when the optimality test passed,
+        `RESULTS.solver_failed` when the model could not be solved at the starting
+        values (e.g. a blow-up before `ts[-1]`: `params` are the starting values,
+        `stderr`, `cov`, `loss`, `sigma` are NaN), else `RESULTS.not_converged` (the
+        estimates and errors are then not to be trusted).
     """
 
     params: dict[str, Array]
@@ -121,17 +125,24 @@ def model_log_c(
     Used by `fit`; starts at `ts[0]`.
 
     Args:
-      ts: Increasing times, shape `(t,)`, `t >= 2`.
+      ts: Strictly increasing times, shape `(t,)`, `t >= 2`.
       a: $a \in (0, \infty)$; Phi: finite; delta: $\ge 0$; C0: $(0, \infty)$. Each may
         be traced.
 
     Returns:
       $\ln C$ at `ts`; NaN where the solve failed (blow-up before `ts[-1]`, step budget)
-      or a traced parameter is outside its domain.
+      or a traced parameter (or a traced `ts` not strictly increasing) is outside its
+      domain.
+
+    Raises:
+      ValueError: fewer than 2 times, `ts` not strictly increasing, NaN, or a concrete
+        parameter outside its domain.
     """
     ts = check_array("ts", ts, ndim=1)
     if ts.shape[0] < 2:
         raise ValueError(f"`ts` must have at least 2 times, got shape {ts.shape}")
+    if not is_traced(ts) and np.any(np.diff(np.asarray(ts)) <= 0):
+        raise ValueError(f"`ts`={np.asarray(ts)!r} must be strictly increasing")
     a = check_real("a", a, low=0.0, low_open=True)
     Phi = check_real("Phi", Phi)
     delta = check_real("delta", delta, low=0.0)
@@ -144,6 +155,9 @@ def model_log_c(
     )
     dtype = jnp.result_type(ts, float)
     ts = jnp.asarray(ts, dtype)
+    increasing = jnp.all(jnp.diff(ts) > 0)  # traced `ts`: NaN output, no solver error
+    ok = ok & increasing
+    ts = jnp.where(increasing, ts, jnp.arange(ts.shape[0], dtype=dtype))
     rtol, atol = _tols(dtype)
     safe = jnp.asarray([0.5, 0.5, 0.1, 1.0], dtype)
     theta = jnp.where(
@@ -188,14 +202,17 @@ def fit(
       fit_delta: Estimate $\delta > 0$; if False, $\delta = 0$ (the chapter's (33) case).
       n_steps: Maximum Levenberg–Marquardt iterations (each one forward-mode solve).
       gtol: Optimality: converged when every Jacobian column makes a cosine below `gtol`
-        with the residual vector (default 1e-8 in float64, 1e-3 in float32).
+        with the residual vector (default 1e-8 in float64, 1e-3 in float32); a zero
+        column (a parameter without effect) never passes.
       xtol: ... or when an accepted undamped step changes the (unconstrained) parameters
         by less than `xtol` relative (default 1e-10 in float64, 1e-5 in float32).
 
     Returns:
       `FitResult` with estimates, Gauss–Newton standard errors and covariance, and a
-      `status`: `successful` or `not_converged` (a stall, e.g. float32 round-off, or the
-      step limit).
+      `status`: `successful`, `solver_failed` (the model blows up or exhausts its step
+      budget at the starting values: choose another `init`) or `not_converged` (a
+      stall, e.g. float32 round-off, or the step limit). Trial steps whose solve fails
+      are rejected.
 
     Raises:
       ValueError: shapes differ, fewer observations than parameters + 2, non-increasing
@@ -249,11 +266,13 @@ def fit(
     )
     res_jac = _compiled(fit_delta)
 
-    def evaluate(u):  # residuals and their Jacobian (forward mode, one solve), float64
-        r, jac = res_jac(jnp.asarray(u, dtype), ts_j, y_obs)
-        return np.asarray(r, float), np.asarray(jac, float)
+    def evaluate(u):  # residuals, their Jacobian (forward mode, one solve), solved?
+        r, jac, ok = res_jac(jnp.asarray(u, dtype), ts_j, y_obs)
+        return np.asarray(r, float), np.asarray(jac, float), bool(ok)
 
-    r, jac = evaluate(u)
+    r, jac, solved = evaluate(u)
+    if not solved:  # the model cannot be evaluated at the start: nothing to optimise
+        return _failed_start(u, fit_delta, dtype)
     rss = float(r @ r)
     lam = 1e-3
     converged, it = False, 0
@@ -261,7 +280,9 @@ def fit(
         g = jac.T @ r
         col = np.linalg.norm(jac, axis=0)
         rn = math.sqrt(rss)
-        if rn == 0.0 or np.max(np.abs(g) / np.maximum(col * rn, 1e-300)) <= gtol:
+        # a zero column (a parameter with no effect, e.g. a Jacobian zeroed by a failed
+        # solve) has no defined cosine: it never passes the test
+        if rn == 0.0 or (np.all(col > 0) and np.max(np.abs(g) / (col * rn)) <= gtol):
             converged, it = True, it - 1
             break
         A = jac.T @ jac
@@ -273,9 +294,9 @@ def fit(
             except np.linalg.LinAlgError:
                 lam *= 10.0
                 continue
-            r_try, jac_try = evaluate(u + step)
+            r_try, jac_try, ok_try = evaluate(u + step)
             rss_try = float(r_try @ r_try)
-            if math.isfinite(rss_try) and rss_try < rss:
+            if ok_try and math.isfinite(rss_try) and rss_try < rss:
                 accepted = True
                 break
             lam *= 10.0
@@ -315,6 +336,23 @@ def fit(
     )
 
 
+def _failed_start(u, fit_delta, dtype) -> FitResult:
+    """The `FitResult` of a fit whose model fails to solve at its starting values."""
+    nat = np.asarray(_to_nat(jnp.asarray(u), fit_delta), float)
+    names = tuple(k for k in NAMES if fit_delta or k != "delta")
+    nan = jnp.asarray(np.nan, dtype)
+    return FitResult(
+        params={k: jnp.asarray(v, dtype) for k, v in zip(NAMES, nat)},
+        stderr={k: nan if k in names else jnp.asarray(0.0, dtype) for k in NAMES},
+        cov=jnp.full((len(names), len(names)), np.nan, dtype),
+        names=names,
+        loss=nan,
+        sigma=nan,
+        n_steps=0,
+        status=RESULTS.solver_failed,
+    )
+
+
 _CACHE: dict = {}
 
 
@@ -326,11 +364,14 @@ def _compiled(fit_delta: bool):
             rtol, atol = _tols(ts.dtype)
             nat = _to_nat(u, fit_delta)
             y, ok = _log_c_model(nat, ts, rtol, atol, diffrax.ForwardMode())
-            # a failed solve: a large finite residual, so the step is rejected
-            return jnp.where(ok & jnp.isfinite(y), y, 1e3) - y_obs
+            # a failed solve: a large finite residual (and `ok` False: the step is
+            # rejected; at the start, the fit reports `solver_failed`)
+            r = jnp.where(ok & jnp.isfinite(y), y, 1e3) - y_obs
+            return r, (r, ok)  # (output, aux) for jacfwd(has_aux=True)
 
         def res_jac(u, ts, y_obs):
-            return residuals(u, ts, y_obs), jax.jacfwd(residuals)(u, ts, y_obs)
+            jac, (r, ok) = jax.jacfwd(residuals, has_aux=True)(u, ts, y_obs)
+            return r, jac, ok
 
         _CACHE[key] = jax.jit(res_jac)
     return _CACHE[key]

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jax import lax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._results import RESULTS, AbstractResult
@@ -67,6 +68,15 @@ def _check(name, value, low=None, high=None, low_open=False, high_open=False):
     return check_array(
         name, value, low=low, high=high, low_open=low_open, high_open=high_open
     )
+
+
+def _broadcast(**named):
+    """Host check that the named array arguments broadcast together (naming them)."""
+    try:
+        np.broadcast_shapes(*(np.shape(v) for v in named.values()))
+    except ValueError:
+        shapes = ", ".join(f"`{k}` shape {np.shape(v)}" for k, v in named.items())
+        raise ValueError(f"{shapes} do not broadcast together") from None
 
 
 def _in(x, low=None, high=None, low_open=False, high_open=False):
@@ -108,6 +118,8 @@ def _rho_factor(rho, negative_rho: str):
     pw = jnp.where(r > 0, jnp.exp(jnp.log(r_safe) / (1 - r_safe)), 0.0)
     return 1 - pw, ok
 
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 _jit_nr = functools.partial(jax.jit, static_argnames=("negative_rho",))
 
@@ -151,6 +163,7 @@ def diversity_correction(
     """
     J = _check("J", J, low=1.0)
     rho = _check_rho(rho, negative_rho)
+    _broadcast(rho=rho, J=J)
     return _diversity_correction(rho, J, negative_rho=negative_rho)
 
 
@@ -174,6 +187,7 @@ def alpha_eff(
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
     J = _check("J", J, low=1.0)
     rho = _check_rho(rho, negative_rho)
+    _broadcast(alpha_ext=a, rho=rho, J=J)
     return _alpha_eff(a, rho, J, negative_rho=negative_rho)
 
 
@@ -199,6 +213,7 @@ def avoids_collapse(
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
     J = _check("J", J, low=1.0)
     rho = _check_rho(rho, negative_rho)
+    _broadcast(alpha_ext=a, rho=rho, J=J, alpha_crit=crit)
     return _avoids_collapse(a, rho, J, crit, negative_rho=negative_rho)
 
 
@@ -218,6 +233,7 @@ def d_threshold(
     """
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
     crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
+    _broadcast(alpha_ext=a, alpha_crit=crit)
     return _d_threshold(a, crit)
 
 
@@ -237,6 +253,11 @@ def j_min(
     i.e. $J > 1/(1 - x/c)$. So $J_{min} = \lfloor 1/(1-x/c)\rfloor + 1$ if $x < c$
     ($J_{min} = 1$ if $x < 0$), `inf` if $x \ge c$. Increasing in $\rho$.
 
+    In floating point the closed form is only a starting guess (at an exact boundary
+    such as $x = 0.9$, $c = 1$, $1/(1-x/c)$ rounds to just below 10): the result is the
+    smallest integer $J$ for which `avoids_collapse` (the same arithmetic, same dtype)
+    is True, so `avoids_collapse(..., j_min, ...)` holds and fails at `j_min - 1`.
+
     Returns:
       Float array (so that `inf` is representable), broadcast shape; NaN where a traced
       input is outside its domain.
@@ -249,7 +270,9 @@ def _j_min_inputs(rho, alpha_ext, alpha_crit, negative_rho):
     """Host checks shared by `j_min` and `j_min_chapter` (in their error order)."""
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0, high_open=True)
     crit = _check("alpha_crit", alpha_crit, low=0.0, high=1.0)
-    return _check_rho(rho, negative_rho), a, crit
+    rho = _check_rho(rho, negative_rho)
+    _broadcast(rho=rho, alpha_ext=a, alpha_crit=crit)
+    return rho, a, crit
 
 
 @_jit_nr
@@ -258,10 +281,58 @@ def _j_min(rho, a, crit, negative_rho):
     c, ok = _rho_factor(rho, negative_rho)
     ratio = x / c
     bound = 1 / (1 - jnp.where(ratio < 1, ratio, 0.0))
-    out = jnp.floor(bound) + 1
-    out = jnp.where(x < 0, 1.0, out)
-    out = jnp.where((ratio >= 1) & (x >= 0), jnp.inf, out)
-    return nan_outside(ok & ~jnp.isnan(x), out)
+    # the closed form is only a starting point: rounded, it is off by one at exact
+    # boundaries (floor of 10 - 1 ulp) and by more for J >~ eps**-0.5; the search
+    # returns the smallest J that passes (37) as `avoids_collapse` evaluates it
+    cand = jnp.where(ratio < 1, jnp.maximum(jnp.floor(bound) + 1, 1.0), 1.0)
+    passes = lambda J: (J >= 1) & (_ae(a, rho, J, negative_rho) > crit)
+    return nan_outside(ok & ~jnp.isnan(x), _smallest_passing(passes, cand))
+
+
+_SEARCH_STEPS = 64  # doublings: J up to ~2**64 is found; none passing up to there: inf
+
+
+def _smallest_passing(passes, cand):
+    """Smallest integer $J \\ge 1$ with `passes(J)` (monotone in $J$), searched from
+    `cand` (elementwise): gallop up to a passing `hi`, gallop down, then bisect the
+    integers between the last failing `lo` and `hi`. `inf` where nothing passes."""
+
+    def up(_, s):  # invariant: lo fails (lo = 0 stands for "J < 1")
+        lo, hi, step = s
+        p = passes(hi)
+        return (
+            jnp.where(p, lo, hi),
+            jnp.where(p, hi, hi + step),
+            jnp.where(p, step, 2 * step),
+        )
+
+    zero, one = jnp.zeros_like(cand), jnp.ones_like(cand)
+    lo, hi, _ = lax.fori_loop(0, _SEARCH_STEPS, up, (zero, cand, one))
+    found = passes(hi)
+
+    def down(_, s):  # invariant: hi passes
+        lo, hi, step = s
+        t = hi - step
+        live = t > lo
+        p = live & passes(t)
+        return (
+            jnp.where(live & ~p, t, lo),
+            jnp.where(p, t, hi),
+            jnp.where(p, 2 * step, step),
+        )
+
+    lo, hi, _ = lax.fori_loop(0, _SEARCH_STEPS, down, (lo, hi, one))
+
+    def bisect(_, s):
+        lo, hi = s
+        mid = jnp.floor(lo / 2 + hi / 2)
+        p = passes(mid)
+        return jnp.where(p, lo, jnp.maximum(lo, mid)), jnp.where(
+            p, jnp.minimum(hi, mid), hi
+        )
+
+    _, hi = lax.fori_loop(0, _SEARCH_STEPS + 8, bisect, (lo, hi))
+    return jnp.where(found, hi, jnp.inf)
 
 
 def j_min_chapter(
@@ -296,6 +367,7 @@ def gaussian_kl(mu: Float[ArrayLike, ...], var: Float[ArrayLike, ...]) -> Array:
     """
     mu = _check("mu", mu)
     var = _check("var", var, low=0.0, low_open=True)
+    _broadcast(mu=mu, var=var)
     return _gaussian_kl(mu, var)
 
 
@@ -406,21 +478,30 @@ def simulate_collapse(
       `CollapseRun` with `kl` and `var` of shape `(*b, G)`.
 
     Raises:
-      ValueError: non-integer or `J < 1`, `alpha_ext` outside [0, 1], NaN, bad sizes.
-      TypeError: a traced `J` or size.
+      ValueError: non-integer `J`, `J` outside [1, 2**31 - 1], `alpha_ext` outside
+        [0, 1], NaN, bad sizes, or `J` and `alpha_ext` that do not broadcast.
+      TypeError: a traced `J` or size; booleans in `J`.
 
     Cost: O(G · max(J) · n) per grid point.
     """
     key = as_key(key)
     if is_traced(J):
         raise TypeError("`J` fixes the padded specialist axis and must be concrete")
-    check_array("J", J, low=1.0)
+    if isinstance(J, bool | np.bool_) or (
+        isinstance(J, list | tuple)
+        and any(isinstance(v, bool | np.bool_) for v in np.ravel(np.asarray(J, object)))
+    ):  # NumPy would silently read [True, 2] as [1, 2]
+        raise TypeError(
+            f"`J` must hold numbers of specialists, not booleans; got {J!r}"
+        )
+    check_array("J", J, low=1.0, high=_INT32_MAX)
     J_np = np.asarray(J)
     if J_np.size == 0:
         raise ValueError("`J` is empty; allowed: at least one number of specialists")
     if np.any(J_np != np.round(J_np)):
         raise ValueError(f"`J` must hold whole numbers >= 1; got {J_np!r}")
     a = _check("alpha_ext", alpha_ext, low=0.0, high=1.0)
+    _broadcast(J=J_np, alpha_ext=a)
     n_samples = check_int("n_samples", n_samples, min_value=2)
     n_steps = check_int("n_steps", n_steps, min_value=1)
     check_choice("source", source, ("pool", "others"))
@@ -490,6 +571,7 @@ def stationary_kl_single(
     """
     alpha = _check("alpha", alpha, low=0.0, high=1.0)
     n = _check("n_samples", n_samples, low=1.0)
+    _broadcast(alpha=alpha, n_samples=n)
     return _stationary_kl_single(alpha, n)
 
 

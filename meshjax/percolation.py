@@ -179,14 +179,20 @@ def bond_percolation(
       p: Occupation probability in $[0, 1]$: a scalar, or one per undirected edge, shape
         `(graph.n_edges,)` (e.g. FK bonds with per-edge couplings). May be traced (under
         `jit`, `vmap` or `sweep` over $p$): a traced value outside $[0, 1]$ is an
-        `eqx.error_if` error, since a mask has no NaN to carry it.
+        `eqx.error_if` error, since a mask has no NaN to carry it. float32 or float64
+        (the uniforms are drawn in its dtype).
 
     Returns:
       `bool[e]` slot mask for `graph.with_mask` or `connected_components(edge_mask=...)`.
+
+    Raises:
+      ValueError: `p` outside $[0, 1]$, NaN, or of the wrong shape.
+      TypeError: `p` of dtype float16 or bfloat16 (uniforms too coarse), or not real.
     """
     key = as_key(key)
     _check_graph(graph)
     p = _real(check_array("p", p, ndim=(0, 1), low=0.0, high=1.0))
+    _check_draw_dtype("p", p)
     if p.ndim == 1 and p.shape[0] != graph.n_edges:
         raise ValueError(
             f"`p` must be a scalar or have shape (n_edges,) = ({graph.n_edges},), "
@@ -202,6 +208,20 @@ def bond_percolation(
     if graph.edge_mask is not None:
         keep = keep & graph.edge_mask
     return keep
+
+
+def _check_draw_dtype(name: str, x) -> None:
+    """Probabilities compared with uniform draws: float32 or float64 only.
+
+    The uniforms are drawn in the probability's dtype; in float16 they are multiples of
+    $2^{-10}$ (a $p = 10^{-4}$ kept ~10x too many edges), so float16 is refused like
+    bfloat16 (which `check_array` already refuses).
+    """
+    if jnp.dtype(x.dtype) == jnp.float16:
+        raise TypeError(
+            f"`{name}` must be a float32 or float64 array (or a Python number), got "
+            f"dtype float16: its uniform draws are multiples of 2**-10"
+        )
 
 
 def _check_graph(graph) -> None:
@@ -245,7 +265,7 @@ def giant_fraction_sweep(
       key: PRNG key (or an int seed).
       graph: The graph to percolate.
       ps: Occupation probabilities, a scalar or shape `(P,)`, each in $[0, 1]$ (may be
-        traced).
+        traced); float32 or float64 (float16, bfloat16: `TypeError`).
       replicas: Independent percolations per $p$, an int $\ge 1$ (static).
 
     Returns:
@@ -255,6 +275,7 @@ def giant_fraction_sweep(
     _check_graph(graph)
     replicas = check_int("replicas", replicas, min_value=1)
     ps = _real(check_array("ps", ps, ndim=(0, 1), low=0.0, high=1.0, nonempty=True))
+    _check_draw_dtype("ps", ps)
     ps = jnp.atleast_1d(ps)
     ok = jnp.all(in_domain(ps, low=0.0, high=1.0))
     safe = jnp.where(ok, ps, jnp.zeros_like(ps))

@@ -1,6 +1,7 @@
 """Tests for meshjax.calibration.fit: recovery of (a, Phi, delta, C0) from noisy C(t)."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -91,3 +92,37 @@ def test_float32_noise_free_fit_is_right_or_says_so():
         assert abs(est - v) < 1e-3 * abs(v), (k, est, se)
         if r.status == RESULTS.successful:
             assert abs(est - v) < 4 * se, (k, est, se)
+
+
+def test_fit_that_cannot_start_is_not_successful():
+    # audit: the solve blew up at init, residuals became a constant 1e3, the Jacobian
+    # was 0 and the gtol test passed trivially: status successful, n_steps 0, stderr 0
+    ts = np.linspace(0.0, 10.0, 21)
+    c = np.exp(np.asarray(cal.model_log_c(ts, 0.3, 0.5, 0.1, 1.0)))
+    r = cal.fit(ts, c, init={"Phi": 3.0, "a": 1.0})
+    assert r.status == RESULTS.solver_failed
+    assert not bool(r.is_successful())
+    assert r.n_steps == 0
+    assert float(r.params["Phi"]) == 3.0 and float(r.params["a"]) == 1.0
+    assert all(np.isnan(float(v)) for v in r.stderr.values())
+    assert np.isnan(float(r.loss))
+
+
+def test_zero_jacobian_never_passes_gtol(monkeypatch):
+    # a solved model whose Jacobian is 0 (no parameter has an effect) is not optimal
+    def res_jac(u, ts, y_obs):
+        return jnp.ones_like(y_obs), jnp.zeros((y_obs.shape[0], u.shape[0])), True
+
+    monkeypatch.setattr(cal, "_compiled", lambda fit_delta: res_jac)
+    r = cal.fit(TS, _data(0), n_steps=3)
+    assert r.status != RESULTS.successful
+
+
+@pytest.mark.parametrize("ts", [[0.0, 2.0, 1.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+def test_model_log_c_rejects_non_increasing_ts(ts):
+    # audit: [0, 2, 1] crashed inside diffrax, [2, 1, 0] integrated backwards
+    with pytest.raises(ValueError, match="`ts`.*strictly increasing"):
+        cal.model_log_c(ts, 0.5, 0.5, 0.1, 1.0)
+    traced = jax.jit(lambda t: cal.model_log_c(t, 0.5, 0.5, 0.1, 1.0))
+    assert np.isnan(np.asarray(traced(jnp.asarray(ts)))).all()
+    assert np.isfinite(np.asarray(traced(jnp.asarray([0.0, 1.0, 2.0])))).all()

@@ -69,6 +69,43 @@ def test_j_min_increases_with_rho_and_chapter_ceiling_slip():
     assert math.isinf(float(c.j_min(0.9, 0.0, 0.7)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_j_min_agrees_with_avoids_collapse(dtype):
+    # audit: j_min(0, 0, 0.9) was 10, where (37) holds only with equality (D = 0.9);
+    # floor(1/(1 - x/c)) + 1 slipped by one whenever 1/(1 - x/c) rounded to just
+    # below an integer (float32: crit 0.95, 0.96; float64: 0.95, 0.96, 0.99)
+    rng = np.random.default_rng(0)
+    exact = [1 - 1 / k for k in range(2, 200)]  # x/c = 1 - 1/k: the boundary is J = k
+    crit = np.concatenate([exact, [0.95, 0.96, 0.99], rng.uniform(0, 1, 400)])
+    rho = np.concatenate([np.zeros(201), rng.choice([0.0, 0.3, 0.7], 400)])
+    a = np.concatenate([np.zeros(201), rng.uniform(0, 0.9, 400)])
+    crit, rho, a = (np.asarray(v, dtype) for v in (crit, rho, a))
+    jm = np.asarray(c.j_min(rho, a, crit))
+    assert jm.dtype == dtype
+    fin = np.isfinite(jm)
+    assert fin[:201].all() and fin.sum() > 300
+    jm, rho, a, crit = jm[fin], rho[fin], a[fin], crit[fin]
+    assert np.all(jm >= 1) and np.all(jm == np.round(jm))
+    assert np.asarray(c.avoids_collapse(a, rho, jm, crit)).all()
+    below = jm > 1
+    prev = (jm - 1)[below].astype(dtype)
+    assert not np.asarray(
+        c.avoids_collapse(a[below], rho[below], prev, crit[below])
+    ).any()
+    if dtype == np.float64:  # the exact boundaries: J = k gives equality, so k + 1
+        np.testing.assert_array_equal(jm[:198], np.arange(2, 200) + 1)
+        assert float(c.j_min(0.0, 0.0, 0.9)) == 11.0
+
+
+def test_shape_mismatch_names_the_arguments():
+    with pytest.raises(ValueError, match="`mu`.*`var`"):
+        c.gaussian_kl([0.0, 1.0], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="`alpha_ext`.*`rho`"):
+        c.alpha_eff([0.1, 0.2], [0.1, 0.2, 0.3], 2.0)
+    with pytest.raises(ValueError, match="`rho`.*`alpha_crit`"):
+        c.j_min([0.1, 0.2], 0.1, [0.5, 0.6, 0.7])
+
+
 @pytest.mark.parametrize(
     "kw",
     [
@@ -95,6 +132,13 @@ def test_simulation_bad_inputs():
         c.simulate_collapse(jr.key(0), 3, np.nan)
     with pytest.raises(ValueError, match="source"):
         c.simulate_collapse(jr.key(0), 3, 0.1, source="self")
+    # audit: 2**31 was a bare OverflowError, [True, 2] ran as J = [1, 2]
+    with pytest.raises(ValueError, match="`J`"):
+        c.simulate_collapse(jr.key(0), 2**31, 0.1)
+    with pytest.raises(TypeError, match="`J`"):
+        c.simulate_collapse(jr.key(0), [True, 2], 0.1)
+    with pytest.raises(ValueError, match="`J`.*`alpha_ext`"):
+        c.simulate_collapse(jr.key(0), [[1, 2]], [0.1, 0.2, 0.3])
 
 
 CASES = [  # (J, alpha_ext)

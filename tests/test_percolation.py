@@ -141,3 +141,17 @@ def test_traced_bad_p_is_reported(getkey):
     assert np.isnan(np.asarray(out.s_measured)).all()
     with pytest.raises(RuntimeError, match="p"):
         jax.jit(lambda p: P.bond_percolation(0, g, p))(1.5).block_until_ready()
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+def test_half_precision_p_is_refused(dtype, getkey):
+    # audit: float16 uniforms are multiples of 2**-10, so p = 1e-4 kept 1.07e-3 of the
+    # edges of an ER graph (10.7x too many); bfloat16 was already refused
+    g = G.erdos_renyi(getkey(), 200, 5.0)
+    with pytest.raises(TypeError, match="`p`"):
+        P.bond_percolation(getkey(), g, jnp.asarray(1e-4, dtype))
+    with pytest.raises(TypeError, match="`p`"):
+        jax.jit(lambda p: P.bond_percolation(1, g, p))(jnp.asarray(1e-4, dtype))
+    with pytest.raises(TypeError, match="`ps`"):
+        P.giant_fraction_sweep(getkey(), g, jnp.asarray([1e-4, 0.5], dtype))
+    assert P.bond_percolation(getkey(), g, np.float32(0.5)).dtype == bool
