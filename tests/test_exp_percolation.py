@@ -1,6 +1,7 @@
 """The `percolation` experiment on the run layer: device-count independence, resume,
 config validation (small sizes)."""
 
+import numpy as np
 import pytest
 from exp_harness import (
     assert_no_timing_columns,
@@ -69,3 +70,19 @@ def test_bad_configs_are_refused_with_one_line(tmp_path):
     )
     assert_refused(cfg, ["params.n_nodes=[1099511627776]"], tmp_path / "c", "n_nodes")
     assert_refused(cfg, ["params.n_nodes=[1073741824]"], tmp_path / "d", "GiB")
+
+
+def test_a_nan_run_makes_the_eq3_verdict_inconclusive():
+    """A failed run (NaN) in the R0 window decided nothing; Python's max() skipped a
+    NaN that was not first and reported "supported" over it."""
+    from meshjax.experiments.percolation import _findings
+
+    def row(s, n=10**6, r0=2.0):
+        return {"n_nodes": n, "r0": r0, "s_measured": s, "s_theory": 0.7968}
+
+    good = _findings([row(0.797), row(0.7969)], 1, 2)[0]
+    assert good.verdict == "supported"
+    for rows in ([row(0.797), row(np.nan)], [row(np.nan), row(0.797)]):
+        f = _findings(rows, 1, 2)[0]
+        assert f.verdict == "inconclusive"
+        assert "1 of them gave NaN" in f.detail
