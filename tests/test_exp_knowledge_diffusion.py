@@ -88,3 +88,38 @@ def test_bad_configs_are_refused_with_one_line(tmp_path):
         "sis_sizes",
     )
     assert_refused(cfg, ["params.sis_sizes=[1073741824]"], tmp_path / "c", "GiB")
+
+
+def test_a_nan_or_failed_decay_run_makes_lemma_5_1_inconclusive():
+    """Python's max(0.0, nan) is 0.0: a NaN distance was skipped and the lemma reported
+    "supported"; the Lanczos and Chebyshev statuses were not read at all."""
+    import numpy as np
+
+    from meshjax.experiments.knowledge_diffusion import DEFAULTS, _lemma51_finding
+
+    def curve(d, status="converged", curve_ok=True):
+        b = np.array([[1.0, 1.0], [0.5, 0.5]])
+        return {
+            "distance": np.asarray(d),
+            "bound": b,
+            "status": status,
+            "curve_ok": curve_ok,
+        }
+
+    good = [[1.0, 1.0], [0.4, 0.5]]
+    rates = {"ba": (0.5, 0.6), "rrg": (0.5, 0.6)}
+    f = _lemma51_finding({"ba": curve(good), "rrg": curve(good)}, rates, DEFAULTS)
+    assert f.verdict == "supported"
+    nan = [[1.0, 1.0], [np.nan, 0.5]]
+    for curves, why in [
+        ({"ba": curve(nan), "rrg": curve(good)}, "NaN"),
+        ({"ba": curve(good), "rrg": curve(nan)}, "NaN"),
+        (
+            {"ba": curve(good, "not converged"), "rrg": curve(good)},
+            "ba: λ2 not converged",
+        ),
+        ({"ba": curve(good), "rrg": curve(good, curve_ok=False)}, "rrg: decay curve"),
+    ]:
+        f = _lemma51_finding(curves, rates, DEFAULTS)
+        assert f.verdict == "inconclusive"
+        assert why in f.detail

@@ -69,3 +69,33 @@ def test_memory_estimate_refuses_huge_sizes(tmp_path):
         str(tmp_path / "out"),
     )
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "GiB" in err
+
+
+def test_verdicts_from_failed_runs_are_inconclusive():
+    """A run that overflowed only added an "info" finding; its verdicts stood."""
+    from meshjax._results import RESULTS, status_code
+    from meshjax.experiments._base import Finding
+
+    overflow = int(status_code(RESULTS.overflow))
+    found = [
+        Finding("from m2", "supported", "a"),
+        Finding("from the variety arm", "not supported", "b"),
+    ]
+    uses = [("m2",), ("m2_variety",)]
+    assert mesh._status_findings(found, uses, {"m2": 0, "m2_variety": 0}) == found
+    out = mesh._status_findings(found, uses, {"m2": 0, "m2_variety": overflow})
+    assert [f.verdict for f in out] == ["supported", "inconclusive", "info"]
+    assert "overflow" in out[1].detail and "leaned not supported" in out[1].detail
+
+
+def test_a_noisy_latency_fit_is_not_supported_automatically():
+    """|change| < 0.1 mean + 2 seh span: a large seh made any fit "supported"."""
+    assert mesh._latency_verdict(0.05, 2.0, 0.01, 5.0) == "supported"
+    assert mesh._latency_verdict(0.05, 2.0, 1.0, 5.0) == "inconclusive"
+    assert mesh._latency_verdict(20.0, 2.0, 1.0, 5.0) == "not supported"
+    assert mesh._latency_verdict(float("nan"), 2.0, 0.01, 5.0) == "inconclusive"
+
+
+def test_a_short_run_is_not_decisive():
+    assert not mesh._small(dict(mesh.DEFAULTS))
+    assert mesh._small({**mesh.DEFAULTS, "n_steps": 10})

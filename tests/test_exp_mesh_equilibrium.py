@@ -97,3 +97,44 @@ def test_memory_estimate_grows_with_size():
     small = EXP.memory(exp_runs.params_of(EXP))
     big = EXP.memory(exp_runs.params_of(EXP, n_max=2**28))
     assert small < 2**32 < big and np.isfinite(big)
+
+
+_AT = dict(decisive=True, decided_by="configs/mesh_equilibrium.toml")
+
+
+def _growth(ratio):
+    from meshjax import equilibrium as eq
+
+    sched = np.array([10, 20, 30, 40])
+    ratio = np.asarray(ratio, float)
+    g = {"ratio": ratio, "share_cent": 1 / (1 + ratio)}
+    n_cross = float(eq.measured_critical_mass(sched, ratio))
+    return mesh_equilibrium._growth_findings(sched, g, n_cross, 25.0, 0.01, "s", _AT)
+
+
+def test_a_ratio_above_1_from_the_start_supports_thm_6_1_d():
+    """measured_critical_mass is NaN both when the ratio never reaches 1 and when it is
+    above 1 at the first record; the second made Thm 6.1(d) "not supported"."""
+    d, c = _growth([1.5, 2.0, 3.0, 4.0])
+    assert d.verdict == "supported" and "below the range" in d.detail
+    assert c.verdict == "supported"
+    d, c = _growth([0.5, 0.6, 0.7, 0.8])
+    assert d.verdict == "not supported" and "never crosses 1" in d.detail
+    assert c.verdict == "inconclusive"  # no record after a crossing: nothing to judge
+    d, c = _growth([0.5, 0.6, 0.7, 1.2])
+    assert d.verdict == "supported"
+    assert c.verdict == "inconclusive" and "too few" in c.detail  # one record after
+    d, c = _growth([0.5, 1.2, 1.1, 1.3])
+    assert c.verdict == "not supported"  # the share rises at the end
+
+
+def test_eq16_states_how_many_replicas_crossed_and_needs_all_of_them():
+    """_mean_sem drops the replicas that never crossed 1; the detail said "{R}
+    replicas" and the verdict stayed decisive."""
+    args = (100.0, 4, 10.0, 0.9, 1.0, "s", _AT)
+    f16, _ = mesh_equilibrium._eq16_findings([100.0, 101.0, 99.0], *args)
+    assert f16.verdict == "supported" and "the 3 of 3 replicas" in f16.detail
+    f16, mid = mesh_equilibrium._eq16_findings([100.0, np.nan, np.nan], *args)
+    assert f16.verdict == "inconclusive" and "the 1 of 3 replicas" in f16.detail
+    assert "leans supported" in f16.detail
+    assert mid.verdict == "inconclusive"

@@ -89,3 +89,49 @@ def test_bad_configs_are_refused_with_one_line(tmp_path):
     )
     assert_refused(cfg, ["params.n_nodes=1073741824"], tmp_path / "b", "GiB")
     assert_refused(cfg, ["params.qs=[1]"], tmp_path / "c", "qs")
+
+
+def test_q2_with_too_few_beta_points_is_inconclusive_not_a_crash():
+    """beta_points 2 or 3 (allowed) leave no point away from beta_c for q = 2, and
+    np.max over the empty selection raised "zero-size array"."""
+    import numpy as np
+
+    from meshjax.experiments import potts_crystallization as pc
+
+    lo, hi, bt = pc._grid(4, 2)
+    bt["degree"] = 4
+    for k in (2, 3):
+        betas = np.linspace(lo, hi, k)
+        z, e = np.zeros(k), np.zeros((k, 5))
+        for g in ("regular", "er"):
+            (f,) = pc._judge(
+                g,
+                2,
+                "heat_bath",
+                betas,
+                z,
+                z,
+                e,
+                e,
+                bt,
+                10**5,
+                [],
+                size="s",
+                decisive=True,
+            )
+            assert f.verdict == "inconclusive" and "more beta_points" in f.detail
+
+
+def test_short_annealing_runs_are_not_decisive():
+    """`decisive` looked at n_nodes only: 10^5 nodes with 2 β points and 4 sweeps
+    decided the claims."""
+    from meshjax.experiments import potts_crystallization as pc
+
+    assert pc._anneal_decisive(pc.DEFAULTS)
+    for key, small in (
+        ("beta_points", 4),
+        ("n_steps", 4),
+        ("n_burn", 2),
+        ("n_nodes", 60),
+    ):
+        assert not pc._anneal_decisive(dict(pc.DEFAULTS, **{key: small}))

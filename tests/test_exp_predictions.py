@@ -4,6 +4,7 @@ resume, sizes in the findings."""
 import math
 
 import exp_runs
+import numpy as np
 import pytest
 
 from meshjax.experiments import predictions
@@ -111,3 +112,63 @@ def test_figure_has_legends(first, tmp_path, monkeypatch):
     paths, figs = exp_runs.figures(EXP, res, tmp_path, monkeypatch)
     assert paths and all(p.exists() for p in paths)
     assert exp_runs.legend_problems(figs) == []
+
+
+def _code(name):
+    from meshjax._results import RESULTS, status_code
+
+    return int(status_code(getattr(RESULTS, name)))
+
+
+def test_a_failed_mesh_run_decides_neither_p6_nor_p8():
+    """`_mesh_run` dropped `mesh.simulate`'s status: an overflowed run's share decided
+    P8."""
+    t = np.arange(1.0, 11.0)
+    run = {"n_present": 100 * t, "tx": 100 * t, "raf_tx": 50 * t, "hops": 0 * t + 1}
+    for status, want in (("successful", "supported"), ("overflow", "inconclusive")):
+        found, rows = {}, []
+        p6 = predictions._p6_p8_findings(
+            run, np.array([_code(status)]), 4, 0.05, rows, found
+        )
+        assert found["P8"].verdict == want
+        assert p6.verdict == "inconclusive"
+    assert "overflow" in found["P8"].detail and "overflow" in p6.detail
+
+
+def test_a_failed_solve_decides_neither_p10_nor_p12():
+    """A blow-up's inf g_Ceff gave P10 "not supported"; a failed P12 solve was "not
+    supported" when C_eff did not rise."""
+    gz = 0.05
+    out = {"Cobb-Douglas (40)": (math.inf, 0.2), "CES": (0.05, 0.2)}
+    assert predictions._p10_finding(out, [], gz, 400.0).verdict == "inconclusive"
+    both = {"Cobb-Douglas (40)": (math.inf, 0.2), "CES": (math.inf, 0.2)}
+    assert predictions._p10_finding(both, [], gz, 400.0).verdict == "not supported"
+    f = predictions._p10_finding(both, ["CES"], gz, 400.0)
+    assert f.verdict == "inconclusive" and "CES" in f.detail
+    assert predictions._p12_verdict(False, True, solved=True) == "not supported"
+    assert predictions._p12_verdict(False, True, solved=False) == "inconclusive"
+    assert predictions._p12_verdict(True, True, solved=False) == "inconclusive"
+
+
+def test_a_nan_kl_ratio_makes_p9_inconclusive_in_any_order():
+    """Python's min() over ratios with a NaN depended on where the NaN stood."""
+    assert predictions._p9_verdict([0.5, 3.0], True) == "not supported"
+    for ratios in ([math.nan, 0.5], [0.5, math.nan], [3.0, math.nan]):
+        assert predictions._p9_verdict(ratios, True) == "inconclusive"
+
+
+def test_tiny_runs_are_not_decisive():
+    """mesh_steps=2, potts_beta_points=3, potts_burn=0, raf_ops=1, raf_types=3 and
+    collapse_samples=2 were all called decisive."""
+    d = predictions.DEFAULTS
+    assert not any(small for _, small in predictions._sizes(dict(d)).values())
+    for key, value, pred in (
+        ("mesh_steps", 2, ("P6", "P8")),
+        ("potts_beta_points", 3, ("P1",)),
+        ("potts_burn", 0, ("P1",)),
+        ("raf_ops", 1, ("P7",)),
+        ("raf_types", 3, ("P7",)),
+        ("collapse_samples", 2, ("P9",)),
+    ):
+        sizes = predictions._sizes({**d, key: value})
+        assert [k for k, (_, small) in sizes.items() if small] == list(pred), key

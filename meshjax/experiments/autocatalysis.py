@@ -507,7 +507,8 @@ def _findings(params, poly, mesh, jk, ths=None):
             )
         )
     ops = [r for r in mesh if r["sweep"] == "ops"]
-    ops_ok = [r for r in ops if np.isfinite(r["N_auto"])]
+    # in |R| order: the config's mesh_ops need not be sorted
+    ops_ok = sorted((r for r in ops if np.isfinite(r["N_auto"])), key=lambda r: r["R"])
     if len(ops_ok) >= 2:
         sl = _slope([r["R"] for r in ops_ok], [r["N_auto"] for r in ops_ok])
         grows = ops_ok[-1]["N_auto"] > ops_ok[0]["N_auto"]
@@ -527,15 +528,24 @@ def _findings(params, poly, mesh, jk, ths=None):
         )
     small = [r for r in ops if not np.isfinite(r["N_auto"])]
     if small:
+        # p_max = min(1, 40/|R|): below 1 the search stopped short of full catalysis,
+        # so "no RAF up to p_max" does not say none exists for a larger N
+        cut = [r for r in small if r["p_max"] < 1]
         out.append(
             Finding(
                 "Prop. 9.4: for N > N_auto a RAF exists with probability -> 1",
-                "not supported",
-                "With too few operations for the food set to generate the inputs, no N gives "
-                "a RAF: "
+                "inconclusive" if len(cut) == len(small) else "not supported",
+                "Most instances have no RAF in the catalysis probabilities searched: "
                 + ", ".join(
                     f"J={r['J']}, |R|={r['R']}: {r['no_raf_at_p_max']}/"
-                    f"{r['instances']} instances have none at p={r['p_max']:.2g}"
+                    f"{r['instances']} instances have none "
+                    + (
+                        f"up to p={r['p_max']:.2g} (searched no higher)"
+                        if r["p_max"] < 1
+                        else "even with every operation catalysed (p=1): too few "
+                        "operations for the food set to generate the inputs, no N "
+                        "gives a RAF"
+                    )
                     for r in small
                 )
                 + ".",
@@ -588,14 +598,23 @@ def _findings(params, poly, mesh, jk, ths=None):
             )
         )
         g_drops = sum(r["growth_drops"] for r in jk)
+        formed = [r for r in jk if r["first_acs"] >= 0]
+        if not formed:  # no ACS, no growth to watch: all([]) would say "supported"
+            v_stair = "inconclusive"
+        elif g_drops == 0 and all(r["growth_rises"] > 0 for r in formed):
+            v_stair = "supported"
+        else:
+            v_stair = "not supported"
         out.append(
             Finding(
                 "§9.5: reorganisation cascades each increase λ1 (a staircase)",
-                "supported"
-                if g_drops == 0
-                and all(r["growth_rises"] > 0 for r in jk if r["first_acs"] >= 0)
-                else "not supported",
-                "While the ACS grows (first ACS to ACS spanning all s types) λ1 rises "
+                v_stair,
+                (
+                    "No run formed an ACS, so there was no growth to watch. "
+                    if not formed
+                    else ""
+                )
+                + "While the ACS grows (first ACS to ACS spanning all s types) λ1 rises "
                 + ", ".join(str(r["growth_rises"]) for r in jk)
                 + " times and drops "
                 + ", ".join(str(r["growth_drops"]) for r in jk)

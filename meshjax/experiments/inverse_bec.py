@@ -156,7 +156,7 @@ def _run(params, ctx: Context) -> Result:
     track = np.arange(m + 1, m + 1 + per * levels.size)  # early arrivals, planted below
     n_elite = max(1, int(round(p["elite_fraction"] * n)))
     fit_key = ctx.stage_key("fitness")
-    decisive = n >= _DECISIVE_N
+    decisive = _decisive(p)
     size = f"N = {n}, m = {m}, {reps} replicas"
 
     def sample(family, value, k):
@@ -268,30 +268,10 @@ def _run(params, ctx: Context) -> Result:
                 {"eta": float(e), "measured": b, "predicted": float(q)}
                 for e, b, q in zip(levels, beta, pred)
             ]
-            err = float(np.max(np.abs(beta - pred)))
-            claim = "eq. (5): k_i ~ t^(eta_i/C), uniform fitness, C = 1.2550 from (6)"
-            detail = (
-                f"growth exponents at eta={levels.tolist()}: measured "
-                f"{np.round(beta.astype(float), 3).tolist()} vs eta/C "
-                f"{np.round(pred, 3).tolist()} "
-                f"(max |diff| {err:.3f}; N={n}, {reps} replicas x {per} nodes per "
-                "level, slope of the mean degree for t >= N/10)"
+            ok = bool(table["successful"].all())
+            findings.append(
+                _exponent_finding(levels, beta, pred, n, reps, per, size, decisive, ok)
             )
-            if not math.isfinite(err):
-                findings.append(
-                    Finding(claim, "inconclusive", "a slope is NaN: " + detail, size)
-                )
-            else:
-                findings.append(
-                    Finding(
-                        claim,
-                        "supported" if err <= 0.05 else "not supported",
-                        detail,
-                        size=f"{size} x {per} planted nodes per level",
-                        decisive=decisive,
-                        decided_by=_FULL,
-                    )
-                )
     theta_rows = [r for r in rows if r["family"] == "theta" and r["N"] == times[-1]]
     lr = [r for r in rows if r["family"] == "learning" and r["N"] == times[-1]]
     nan_slope = [
@@ -300,9 +280,9 @@ def _run(params, ctx: Context) -> Result:
         if r["simulated_condensed"] is None
     ]
     if theta_rows:
-        _theta_findings(findings, theta_rows, n, p, size, decisive)
+        _theta_findings(findings, theta_rows, n, p, size, decisive, stalled)
     if lr:
-        _learning_findings(findings, lr, n, p, size, decisive)
+        _learning_findings(findings, lr, n, p, size, decisive, stalled)
     if nan_slope or stalled:
         findings.append(
             Finding(
@@ -313,7 +293,12 @@ def _run(params, ctx: Context) -> Result:
                     if nan_slope
                     else ""
                 )
-                + (f"stalled growth (invalid graphs): {stalled}." if stalled else ""),
+                + (
+                    f"stalled growth (invalid graphs, left out of the verdicts): "
+                    f"{stalled}."
+                    if stalled
+                    else ""
+                ),
                 size=size,
             )
         )
@@ -328,15 +313,61 @@ def _run(params, ctx: Context) -> Result:
     )
 
 
-def _theta_findings(findings, theta_rows, n, p, size, decisive):
-    usable = [r for r in theta_rows if r["simulated_condensed"] is not None]
+def _decisive(p) -> bool:
+    """The full config's N and at least its replicas (one replica is no average)."""
+    return p["n_nodes"] >= _DECISIVE_N and p["replicas"] >= DEFAULTS["replicas"]
+
+
+def _exponent_finding(levels, beta, pred, n, reps, per, size, decisive, successful):
+    """The eq. (5) finding from the measured (`beta`) and predicted (`pred`) growth
+    exponents; a stalled growth (`successful` False) decides nothing."""
+    err = float(np.max(np.abs(beta - pred)))
+    claim = "eq. (5): k_i ~ t^(eta_i/C), uniform fitness, C = 1.2550 from (6)"
+    detail = (
+        f"growth exponents at eta={levels.tolist()}: measured "
+        f"{np.round(beta.astype(float), 3).tolist()} vs eta/C "
+        f"{np.round(pred, 3).tolist()} "
+        f"(max |diff| {err:.3f}; N={n}, {reps} replicas x {per} nodes per "
+        "level, slope of the mean degree for t >= N/10)"
+    )
+    if not successful:
+        why = "a replica's growth stalled (invalid graph), so no verdict: "
+        return Finding(claim, "inconclusive", why + detail, size)
+    if not math.isfinite(err):
+        return Finding(claim, "inconclusive", "a slope is NaN: " + detail, size)
+    return Finding(
+        claim,
+        "supported" if err <= 0.05 else "not supported",
+        detail,
+        size=f"{size} x {per} planted nodes per level",
+        decisive=decisive,
+        decided_by=_FULL,
+    )
+
+
+def _left_out(rows, family, stalled):
+    """The rows of cases that grew (a stalled growth is an invalid graph) and a sentence
+    naming the ones left out ("" when none)."""
+    names = [f"{family}={r['value']:g}" for r in rows]
+    kept = [r for r, name in zip(rows, names) if name not in stalled]
+    gone = [name for name in names if name in stalled]
+    note = (
+        f" {len(gone)} stalled case(s) left out of the verdict: {gone}." if gone else ""
+    )
+    return kept, note
+
+
+def _theta_findings(findings, theta_rows, n, p, size, decisive, stalled=()):
+    kept, note = _left_out(theta_rows, "theta", stalled)
+    usable = [r for r in kept if r["simulated_condensed"] is not None]
     agree = [r["predicted_condensed"] == r["simulated_condensed"] for r in usable]
-    both = any(r["predicted_condensed"] and r["simulated_condensed"] for r in usable)
+    tested = [r for r in usable if r["predicted_condensed"]]  # theta > 1
+    both = any(r["simulated_condensed"] for r in tested)
     findings.append(
         Finding(
             "§3.3: the single fittest node captures a macroscopic fraction of all "
             "connections (BEC phase)",
-            "inconclusive" if both or not usable else "not supported",
+            "inconclusive" if both or not tested else "not supported",
             "theta family, condensed by (6) for theta > 1, but k_max/sum k at N=%d: "
             % n
             + "; ".join(
@@ -356,16 +387,29 @@ def _theta_findings(findings, theta_rows, n, p, size, decisive):
             + ". With a continuous rho the condensate is carried by ever fitter late "
             "nodes, not by one winner (Dereich-Mailler-Moerters: 'the winner does not "
             "take it all'); a single-node condensate needs an isolated top fitness (the "
-            "datacenter mixture).",
+            "datacenter mixture)."
+            + ("" if tested else " No usable theta > 1 case was grown.")
+            + note,
             size=size,
             decisive=decisive,
             decided_by=_FULL,
         )
     )
+    low = [r["simulated_condensed"] for r in usable if r["value"] <= 0]
+    high = [r["simulated_condensed"] for r in usable if r["value"] > 0]
+    if not low or not high:
+        verdict = "inconclusive"  # one side of alpha_B = 0 untested
+    elif all(low) and not any(high):
+        verdict = "supported"
+    else:
+        verdict = "not supported"
+    missed = any(
+        r["predicted_condensed"] and not r["simulated_condensed"] for r in usable
+    )
     findings.append(
         Finding(
             "§3.3: alpha_B <= 0 (peaked at eta_max) condenses, alpha_B > 0 does not",
-            "not supported" if usable else "inconclusive",
+            verdict,
             "for rho = (1+theta)(1-eta)^theta (alpha_B = theta) eq. (6) gives I(1) = "
             "1/theta: condensate iff theta > 1. Simulation (N=%d): "
             % n
@@ -380,29 +424,46 @@ def _theta_findings(findings, theta_rows, n, p, size, decisive):
             )
             + f". Classification by the k_max trend agrees with (6) on "
             f"{sum(agree)}/{len(agree)}. The chapter's criterion is reversed by (6) "
-            "itself (a formula, not a measurement); in simulation no alpha_B <= 0 case "
-            "condenses (supporting the reversal), while the theta > 1 condensate of (6) "
-            "does not show at this N (see the elite shares above): its approach is very "
-            "slow.",
+            "itself (a formula, not a measurement); in simulation "
+            f"{sum(low)}/{len(low)} alpha_B <= 0 cases condense and "
+            f"{sum(high)}/{len(high)} alpha_B > 0 cases condense"
+            + (
+                "; the theta > 1 condensate of (6) does not show at this N (see the "
+                "elite shares above): its approach is very slow."
+                if missed
+                else "."
+            )
+            + ("" if low and high else " Both sides of alpha_B = 0 are needed.")
+            + note,
             size=size,
+            decisive=decisive,
+            decided_by=_FULL,
         )
     )
 
 
-def _learning_findings(findings, lr, n, p, size, decisive):
-    usable = all(r["simulated_condensed"] is not None for r in lr)
+def _learning_findings(findings, lr, n, p, size, decisive, stalled=()):
+    kept, note = _left_out(lr, "learning", stalled)
+    usable = bool(kept) and all(r["simulated_condensed"] is not None for r in kept)
     trans = [r["value"] for r in lr if not r["predicted_condensed"]]
     a_star_ell = (
         1 - (1 - _a_star()) / p["gap"] if p["theta_bulk"] == 0 else float("nan")
     )
     agree = usable and all(
-        r["predicted_condensed"] == r["simulated_condensed"] for r in lr
+        r["predicted_condensed"] == r["simulated_condensed"] for r in kept
+    )
+    by_l = sorted(kept, key=lambda r: r["value"])
+    # a dissolution is seen only with a condensate at the lowest l and none at the highest
+    dissolves = (
+        usable
+        and by_l[0]["simulated_condensed"]
+        and not by_l[-1]["simulated_condensed"]
     )
     findings.append(
         Finding(
             "Prop. 3.3: a learning curve that lifts edge devices dissolves the "
             "datacenter condensate (inverse BEC)",
-            "supported" if agree else "inconclusive",
+            "supported" if agree and dissolves else "inconclusive",
             "datacenter share at N=%d: " % n
             + "; ".join(
                 f"l={r['value']:g}: {r['datacenter_share']:.3f} (pred limit "
@@ -413,7 +474,14 @@ def _learning_findings(findings, lr, n, p, size, decisive):
             + f". (6) puts the transition at l* = {a_star_ell:.3f} (gap {p['gap']}); "
             "it is I(1) crossing 1, not alpha_B crossing 0 (the devices' alpha_B never "
             f"changes under the lift). Not condensed for l in {trans}."
-            + ("" if usable else " A NaN slope leaves it undecided."),
+            + ("" if usable else " A NaN slope leaves it undecided.")
+            + (
+                ""
+                if dissolves or not usable
+                else " No dissolution in simulation (it needs a condensate at the "
+                "lowest l and none at the highest)."
+            )
+            + note,
             size=size,
             decisive=decisive,
             decided_by=_FULL,

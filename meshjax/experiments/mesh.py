@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import mesh as mm
-from .._results import status_code
+from .._results import RESULTS, status_code
 from .._validate import check_int, check_real
 from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
@@ -257,7 +257,7 @@ def run(params, ctx: Context) -> Result:
                      "n_present": int(rec["n_present"][0, k]), "hops": h,
                      "count": int(rec["hop_hist"][:, k, h].sum())}
                 )  # fmt: skip
-    status_ok = all(int(np.max(rec["status"])) == 0 for rec in runs.values())
+    statuses = {arm: int(np.max(rec["status"])) for arm, rec in runs.items()}
 
     # ---- §5.4: C_mesh(N) along growth
     main = f"m{p['ms'][0]}"
@@ -356,12 +356,7 @@ def run(params, ctx: Context) -> Result:
     span = float(np.ptp(hx)) if hx.size else 0.0
     change = h * span
     mean_h = float(np.mean(hy)) if hy.size else float("nan")
-    if not (np.isfinite(change) and np.isfinite(mean_h) and np.isfinite(seh)):
-        lat_verdict = "inconclusive"  # too few records to fit
-    elif abs(change) < 0.1 * max(mean_h, 1e-9) + 2 * seh * span:
-        lat_verdict = "supported"
-    else:
-        lat_verdict = "not supported"
+    lat_verdict = _latency_verdict(change, mean_h, seh, span)
     served = float(np.mean(runs[main]["served_share"][:, -1]))
     findings.append(
         Finding(
@@ -474,10 +469,12 @@ def run(params, ctx: Context) -> Result:
             "decreasing in J.",
         )
     )
-    if not status_ok:
-        findings.append(
-            Finding("run status", "info", "some runs did not end successfully")
-        )
+    # the arms each verdict above is taken from, in order
+    uses = [(main, main + "_variety"), tuple(f"m{m}" for m in p["ms"]), (main,)]
+    if p["raf_ops"] > 0 and p["raf_f"] > 0:
+        uses.append((main,))
+    uses.append((main + "_variety",))
+    findings = _status_findings(findings, uses, statuses)
     lam = runs[main]["lambda2"]
     if np.isfinite(lam).any():
         findings.append(
@@ -491,7 +488,7 @@ def run(params, ctx: Context) -> Result:
                 "Lanczos steps (exact for lanczos_steps >= N).",
             )
         )
-    small = p["n_agents"] < DEFAULTS["n_agents"] // 2 or p["replicas"] < 2
+    small = _small(p)
     size = (
         f"N up to {p['n_agents']}, {p['n_steps']} steps, {p['replicas']} replica(s), "
         f"m = {list(p['ms'])}"
@@ -511,6 +508,59 @@ def run(params, ctx: Context) -> Result:
         extras={"runs": runs, "params": p, "levels": levels},
         timings=timings,
     )
+
+
+def _small(p) -> bool:
+    """Below the full config: fewer agents, replicas or steps (a short run stops
+    before N reaches its range)."""
+    return (
+        p["n_agents"] < DEFAULTS["n_agents"] // 2
+        or p["replicas"] < 2
+        or p["n_steps"] < DEFAULTS["n_steps"]
+    )
+
+
+def _latency_verdict(change, mean_h, seh, span) -> str:
+    """O(1) latency: the fitted change of the mean hops over the range against 10% of
+    the mean. When the fit's noise (2 seh over the range) exceeds that tolerance itself,
+    only a change beyond both decides."""
+    if not (np.isfinite(change) and np.isfinite(mean_h) and np.isfinite(seh)):
+        return "inconclusive"  # too few records to fit
+    tol, noise = 0.1 * max(mean_h, 1e-9), 2 * seh * span
+    if abs(change) >= tol + noise:
+        return "not supported"
+    return "inconclusive" if noise > tol else "supported"
+
+
+def _status_findings(findings, uses, statuses):
+    """Each verdict taken from an arm (`uses[i]`, the arms of `findings[i]`) whose
+    runs did not end successfully (`statuses`: arm -> worst status code) becomes
+    inconclusive, saying why; an "info" finding lists the statuses."""
+    if len(uses) != len(findings):  # checked on every run, not only a failed one
+        raise RuntimeError(
+            f"mesh experiment: {len(findings)} findings but {len(uses)} arm lists"
+        )
+    names = list(RESULTS._name_to_item)  # member order = codes
+    bad = {arm: names[c] for arm, c in statuses.items() if c != 0}
+    if not bad:
+        return findings
+    out = []
+    for f, arms in zip(findings, uses, strict=True):
+        hit = {a: bad[a] for a in arms if a in bad}
+        if hit and f.verdict != "info":
+            why = f"runs of {hit} did not end successfully, so no verdict (it leaned "
+            f = dataclasses.replace(
+                f, verdict="inconclusive", detail=why + f"{f.verdict}): {f.detail}"
+            )
+        out.append(f)
+    return out + [
+        Finding(
+            "run status",
+            "info",
+            f"some runs did not end successfully: {bad}; verdicts from them are "
+            "inconclusive",
+        )
+    ]
 
 
 def plot(result: Result, out_dir: Path) -> list[Path]:

@@ -202,6 +202,122 @@ def _mean_sem(x):
     return float(x.mean()), sem
 
 
+def _growth_findings(sched, g, n_cross, n_pred_beta, beta, size, at) -> list[Finding]:
+    """Thm 6.1(d) and Cor. 6.2 from the growth series `g` (ratio, share_cent per record
+    at the sizes `sched`) and its measured crossing `n_cross` (NaN when none on `sched`)."""
+    ratio, share = np.asarray(g["ratio"]), np.asarray(g["share_cent"])
+    finite_growth = bool(np.all(np.isfinite(ratio)))
+    pred = (
+        f"(16) with S_inf(beta N) solved self-consistently predicts {n_pred_beta:.0f}."
+    )
+    if not finite_growth:
+        v_d, d_d = "inconclusive", "a growth record is NaN; " + pred
+    elif np.isfinite(n_cross):
+        v_d = "supported"
+        d_d = (
+            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent crosses 1 at N = "
+            f"{n_cross:.0f}; " + pred
+        )
+    elif ratio[0] >= 1 and ratio[-1] >= 1:  # measured_critical_mass gives NaN here
+        v_d = "supported"
+        d_d = (
+            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent is already "
+            f"{ratio[0]:.3g} >= 1 at the first record (N = {sched[0]}) and "
+            f"{ratio[-1]:.3g} at the last: N* lies below the range measured; " + pred
+        )
+    elif ratio[0] >= 1:
+        v_d = "not supported"
+        d_d = (
+            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent starts above 1 "
+            f"({ratio[0]:.3g}) but ends below it ({ratio[-1]:.3g}); " + pred
+        )
+    else:
+        v_d = "not supported"
+        d_d = (
+            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent never crosses 1 (at most "
+            f"{np.max(ratio):.3g}) up to N = {sched[-1]}; " + pred
+        )
+    after = ratio > 1
+    n_after = int(after.sum())
+    if not finite_growth:
+        v_c = "inconclusive"
+    elif n_after < 2:  # no trend in fewer than two records
+        v_c = "inconclusive"
+    else:
+        v_c = "supported" if np.all(np.diff(share[after]) < 0) else "not supported"
+    if n_after:
+        d_c = (
+            f"C_cent/(C_cent + C_mesh) from {share[after][0]:.3f} to {share[-1]:.3f} "
+            f"over {n_after} records after the crossing"
+            + (": too few to show a trend" if n_after < 2 else "")
+        )
+    else:
+        d_c = "no record after the crossing: nothing to judge"
+    return [
+        Finding(
+            "Thm 6.1(d): beyond a finite N* the mesh exceeds centralised provision",
+            v_d,
+            d_d,
+            size=size,
+            **at,
+        ),
+        Finding(
+            "Cor. 6.2: for N > N* the centralised share falls with N",
+            v_c,
+            d_c,
+            size=size,
+            **at,
+        ),
+    ]
+
+
+def _eq16_findings(n_star, pred16, J, tol, s_th, cbar_n, size, at) -> list[Finding]:
+    """Eq. (16) and its middle expression from the measured N* of each replica (NaN for
+    a replica whose ratio never crossed 1 on the N grid): the mean is over the replicas
+    that crossed, and it decides only when all of them did."""
+    n_star = np.asarray(n_star, float)
+    R, crossed = n_star.size, int(np.isfinite(n_star).sum())
+    m, sem = _mean_sem(n_star)
+    at = dict(at, decisive=at["decisive"] and crossed == R)
+    if not np.isfinite(m):
+        v16 = v16mid = "inconclusive"
+    else:
+        v16 = "supported" if abs(m - pred16) < tol else "not supported"
+        if abs(m - J * pred16) < tol:
+            v16mid = "supported"
+        elif abs(m - pred16) < tol:
+            v16mid = "not supported"
+        else:
+            v16mid = "inconclusive"
+    return [
+        Finding(
+            "Eq. (16): N* = M c_cent / (S_inf c) (agents spread evenly over J types)",
+            v16,
+            f"measured N* = {m:.1f} ± {sem:.1f} (mean ± s.e. over the {crossed} of {R} "
+            f"replicas that crossed 1 on the N grid) vs (16) {pred16:.1f} (S_inf = "
+            f"{s_th:.4f}, cbar = {cbar_n:.4f} over the first {pred16:.0f} agents); "
+            f"tolerance {tol:.1f}.",
+            size=size,
+            **at,
+        ),
+        Finding(
+            "Eq. (16), middle expression (extra 1/J): C_mesh = J^(1/rho - 2) S N c",
+            v16mid,
+            f"it would put N* at J x {pred16:.0f} = {J * pred16:.0f}; the measured "
+            f"{m:.0f} matches "
+            + (
+                "the version without the 1/J (the one the chapter's printed N* uses)."
+                if v16mid == "not supported"
+                else "neither version within the tolerance."
+                if v16mid == "inconclusive"
+                else "the version with the 1/J."
+            ),
+            size=size,
+            **at,
+        ),
+    ]
+
+
 def run(p, ctx: Context) -> Result:
     validate(p)
     J, n_max, rho = p["n_tasks"], p["n_max"], p["rho"]
@@ -279,36 +395,7 @@ def run(p, ctx: Context) -> Result:
     cbar = float(np.mean(cap))
     n_cross = float(eq.measured_critical_mass(sched, g["ratio"]))
     n_pred_beta = float(eq.critical_mass_fixed_beta(p["M"], p["c_cent"], cbar, beta))
-    after = g["ratio"] > 1
-    share_falls = bool(after.sum() >= 2 and np.all(np.diff(g["share_cent"][after]) < 0))
-    finite_growth = bool(np.all(np.isfinite(g["ratio"])))
-    findings.append(
-        Finding(
-            "Thm 6.1(d): beyond a finite N* the mesh exceeds centralised provision",
-            "inconclusive"
-            if not finite_growth
-            else ("supported" if np.isfinite(n_cross) else "not supported"),
-            f"growth at fixed beta={beta:.3g}: C_mesh/C_cent crosses 1 at N = "
-            f"{n_cross:.0f}; (16) with S_inf(beta N) solved self-consistently predicts "
-            f"{n_pred_beta:.0f}.",
-            size=g_size,
-            **at,
-        )
-    )
-    findings.append(
-        Finding(
-            "Cor. 6.2: for N > N* the centralised share falls with N",
-            "inconclusive"
-            if not finite_growth
-            else ("supported" if share_falls else "not supported"),
-            f"C_cent/(C_cent + C_mesh) from {g['share_cent'][after][0]:.3f} to "
-            f"{g['share_cent'][-1]:.3f} over {int(after.sum())} records after the crossing"
-            if after.any()
-            else "no record after the crossing",
-            size=g_size,
-            **at,
-        )
-    )
+    findings += _growth_findings(sched, g, n_cross, n_pred_beta, beta, g_size, at)
     ph_rows = []
     for k, nm in enumerate(names):
         sel = phases == k
@@ -398,7 +485,6 @@ def run(p, ctx: Context) -> Result:
         "dol": np.asarray(curves["dol"])[:R],
     }
     n_star = n_star_all[0]
-    m, sem = _mean_sem(n_star)
     sd_s = (
         math.sqrt(pred16 * s_th * (1 - s_th))
         / (1 - p["mean_degree"] * (1 - s_th))
@@ -421,46 +507,7 @@ def run(p, ctx: Context) -> Result:
         f"N = {grid[0]}..{grid[-1]} ({len(grid)} sizes), {R} replicas, "
         f"{p['curve_steps']} steps"
     )
-    if not np.isfinite(m):
-        v16 = v16mid = "inconclusive"
-    else:
-        v16 = "supported" if abs(m - pred16) < tol else "not supported"
-        if abs(m - J * pred16) < tol:
-            v16mid = "supported"
-        elif abs(m - pred16) < tol:
-            v16mid = "not supported"
-        else:
-            v16mid = "inconclusive"
-    findings.append(
-        Finding(
-            "Eq. (16): N* = M c_cent / (S_inf c) (agents spread evenly over J types)",
-            v16,
-            f"measured N* = {m:.1f} ± {sem:.1f} (mean ± s.e., {R} replicas) vs "
-            f"(16) {pred16:.1f} (S_inf = {s_th:.4f}, cbar = {cbar_n:.4f} over the first "
-            f"{pred16:.0f} agents); tolerance {tol:.1f}"
-            + ("" if np.isfinite(m) else " (no replica crossed 1 on the N grid)")
-            + ".",
-            size=c_size,
-            **at,
-        )
-    )
-    findings.append(
-        Finding(
-            "Eq. (16), middle expression (extra 1/J): C_mesh = J^(1/rho - 2) S N c",
-            v16mid,
-            f"it would put N* at J x {pred16:.0f} = {J * pred16:.0f}; the measured "
-            f"{m:.0f} matches "
-            + (
-                "the version without the 1/J (the one the chapter's printed N* uses)."
-                if v16mid == "not supported"
-                else "neither version within the tolerance."
-                if v16mid == "inconclusive"
-                else "the version with the 1/J."
-            ),
-            size=c_size,
-            **at,
-        )
-    )
+    findings += _eq16_findings(n_star, pred16, J, tol, s_th, cbar_n, c_size, at)
     extras.update(
         growth=g,
         phases=phases,

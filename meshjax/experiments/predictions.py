@@ -208,8 +208,13 @@ def _validate(p):
 
 
 def _ok(table, what):
-    if "status" in table and np.any(~np.isin(table["status"], _OK_CODES)):
+    if "status" in table and _failed(table["status"]):
         raise ValueError(f"predictions: {what} reported a failed run")
+
+
+def _failed(status) -> bool:
+    """Whether any status code is a failure (not successful, not a blow-up)."""
+    return bool(np.any(~np.isin(np.asarray(status), _OK_CODES)))
 
 
 _OK_CODES = [int(status_code(getattr(RESULTS, k))) for k in ("successful", "blowup")]
@@ -613,14 +618,8 @@ def _p9(p, ctx, rows):
             f"{ok_formula[hom, a_i].astype(int).tolist()}, J>=10 "
             f"{ok_formula[het, a_i].astype(int).tolist()}"
         )
-    sim_ok = all(r_ > 2 for r_ in ratios)
     formula_ok = bool(ok_formula[het].all() and not ok_formula[hom].all())
-    if sim_ok and formula_ok:
-        verdict = "supported"
-    elif min(ratios) <= 1:
-        verdict = "not supported"
-    else:
-        verdict = "inconclusive"
+    verdict = _p9_verdict(ratios, formula_ok)
     detail = (
         f"J={Js.tolist()} Gaussian specialists, n={p['collapse_samples']} points per "
         f"refit, {G} generations, {R} replicas, KL averaged over the last {tail}: "
@@ -632,16 +631,31 @@ def _p9(p, ctx, rows):
     return Finding(f"P9: {PREDICTIONS['P9']}", verdict, detail)
 
 
+def _p9_verdict(ratios, formula_ok: bool) -> str:
+    """From the KL ratios (J <= 3 over J >= 10, one per alpha_ext): a NaN ratio (a
+    failed run) decides nothing; Python's min() gave an order-dependent answer."""
+    ratios = np.asarray(ratios, float)
+    if np.isnan(ratios).any():
+        return "inconclusive"
+    if np.all(ratios > 2) and formula_ok:
+        return "supported"
+    if np.min(ratios) <= 1:
+        return "not supported"
+    return "inconclusive"
+
+
 # ----------------------------------------------------------------------------- P10
 def _p10(p, rows):
     gz = float(p["baumol_g_Z"])
     t1 = float(p["baumol_t1"])
     # regime (b) mesh sector: Phi = 1, g_C = delta_g f - delta = 4 g_Z
     gp = growth.GrowthParams(delta_g=8 * gz, f=0.5, lam=1.0, phi=0.0 + 1.0, delta=0.0)
-    out = {}
+    out, failed = {}, []
     for name, rho_s in (("Cobb-Douglas (40)", 0.0), ("CES complements rho_s=-1", -1.0)):
         bp = growth.BaumolParams(g_Z=gz, beta0=0.5, tau=1.0, p=1.0, rho_s=rho_s)
         r = growth.baumol_solve(gp, bp, 1.0, 1.0, t1, n_save=201)
+        if not bool(np.asarray(r.status == RESULTS.successful)):
+            failed.append(name)
         g_end = float(np.asarray(r.g_Ceff)[-1])
         g_c = float(np.asarray(r.g_C1)[-1])
         out[name] = (g_end, g_c)
@@ -649,15 +663,22 @@ def _p10(p, rows):
             _row("P10", "g_Ceff_at_t1_over_g_Z", f"{name}, t1={t1}", g_end / gz)
         )
         rows.append(_row("P10", "g_C1_over_g_Z", f"{name}, t1={t1}", g_c / gz))
+    return _p10_finding(out, failed, gz, t1)
+
+
+def _p10_finding(out, failed, gz, t1):
+    """P10 from {case: (g_Ceff, g_C1) at t1}; a solve that did not end successfully
+    (`failed` names it) decides nothing: a blow-up's inf g_Ceff is no rate."""
     ratios = {k: v[0] / gz for k, v in out.items()}
     bound = {k: r_ <= 1.5 for k, r_ in ratios.items()}
-    verdict = (
-        "supported"
-        if all(bound.values())
-        else "not supported"
-        if not any(bound.values())
-        else "inconclusive"
-    )
+    if failed:
+        verdict = "inconclusive"
+    elif all(bound.values()):
+        verdict = "supported"
+    elif not any(bound.values()):
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
     txt = "; ".join(f"{k}: g_Ceff/g_Z={r_:.2f}" for k, r_ in ratios.items())
     g_c = next(iter(out.values()))[1]
     detail = (
@@ -666,6 +687,11 @@ def _p10(p, rows):
         "prediction's 'within 1.5x of the frontier rate' holds only if the sectors are "
         "complements; under (40) as printed the aggregate tends to g_C (Prop. 13.1 is "
         "wrong there, see docs/growth.md)."
+        + (
+            f" The solve did not end successfully for {failed}: no verdict."
+            if failed
+            else ""
+        )
     )
     return Finding(f"P10: {PREDICTIONS['P10']}", verdict, detail)
 
@@ -730,6 +756,7 @@ def _mesh_run(key, *, n, steps, every, R, f):
         "tx": res.transactions_per_step,
         "raf_tx": res.raf_transactions_per_step,
         "hops": res.mean_hops,
+        "status": status_code(res),
     }
 
 
@@ -743,10 +770,27 @@ def _p6_p8(p, ctx, rows, found):
     R, f = int(p["mesh_raf_ops"]), float(p["mesh_raf_f"])
     fn = functools.partial(_mesh_run, n=n, steps=steps, every=every, R=R, f=f)
     tab = ctx.sweep("p6_mesh", fn, Grid(n_points=1), chunk_size=1, microbatch=1)
-    N = np.asarray(tab["n_present"][0], float)
-    tx = np.asarray(tab["tx"][0], float)
-    raf_tx = np.asarray(tab["raf_tx"][0], float)
-    hops = np.asarray(tab["hops"][0], float)
+    return _p6_p8_findings(
+        {k: np.asarray(tab[k][0]) for k in ("n_present", "tx", "raf_tx", "hops")},
+        np.asarray(tab["status"]),
+        R,
+        f,
+        rows,
+        found,
+    )
+
+
+def _p6_p8_findings(run, status, R, f, rows, found):
+    """P6 and P8 (stored in `found`) from the whole-mesh run's records; a run that did
+    not end successfully (overflow, NaN) decides nothing."""
+    N = np.asarray(run["n_present"], float)
+    tx = np.asarray(run["tx"], float)
+    raf_tx = np.asarray(run["raf_tx"], float)
+    hops = np.asarray(run["hops"], float)
+    failed = _failed(status)
+    names = list(RESULTS._name_to_item)  # member order = codes
+    ended = sorted({names[int(c)] for c in np.ravel(status)})
+    why = f"the run ended with status {ended}, so no verdict: " if failed else ""
     sel = (N >= min(100.0, N[-1] / 2)) & (tx > 0)
     b = float(np.polyfit(np.log(N[sel]), np.log(tx[sel] + raf_tx[sel]), 1)[0]) if (
         sel.sum() >= 2) else float("nan")  # fmt: skip
@@ -759,8 +803,8 @@ def _p6_p8(p, ctx, rows, found):
     rows.append(_row("P8", "autocatalytic_share", s, share))
     found["P8"] = Finding(
         f"P8: {PREDICTIONS['P8']}",
-        "supported" if share > 0.10 else "not supported",
-        f"whole-mesh run ({s}): autocatalytic (training) operations are "
+        "inconclusive" if failed else "supported" if share > 0.10 else "not supported",
+        why + f"whole-mesh run ({s}): autocatalytic (training) operations are "
         f"{100 * share:.1f}% of all settled transactions at the end. The share is set "
         "by |R| f against the query rate (one query per agent per step), so the model "
         "reproduces the >10% threshold only for |R| f above about 0.1; it says nothing "
@@ -769,7 +813,8 @@ def _p6_p8(p, ctx, rows, found):
     return Finding(
         f"P6: {PREDICTIONS['P6']}",
         "inconclusive",
-        f"whole-mesh run ({s}): settlement demand {per_agent:.2f} transactions per agent "
+        why
+        + f"whole-mesh run ({s}): settlement demand {per_agent:.2f} transactions per agent "
         f"per step, volume ~ N^{b:.2f} along growth, mean latency {hops[-1]:.2f} hops "
         "(the `mesh` experiment fits it against N). The model gives the demand a "
         "settlement layer must meet (Prop. 14.1); whether it binds before training productivity depends on device and "
@@ -816,11 +861,8 @@ def _p12(p, rows):
     # sign of dC_eff/dJ for complements, "sum" normalisation
     d_neg = float(growth.dceff_dJ(jnp.ones(5), 1.0, -0.5, convention="sum"))
     rows.append(_row("P12", "dCeff_dJ_rho=-0.5_sum", "C_j=1, J=5, c_new=1", d_neg))
-    verdict = (
-        "supported"
-        if rises and decel and bool(res.status == RESULTS.successful)
-        else ("not supported" if not rises else "inconclusive")
-    )
+    solved = bool(np.asarray(res.status == RESULTS.successful))
+    verdict = _p12_verdict(rises, decel, solved)
     detail = (
         f"(26)+(28) mean field, {s}: J {J[0]:.1f}->{J[-1]:.1f}, growth rate of J "
         f"peaks at {gJ[peak]:.3f} and falls to {gJ[-1]:.2g} near J_max; C_eff "
@@ -829,8 +871,18 @@ def _p12(p, rows):
         f"adding types lowers the "
         f"'sum' aggregate (dC_eff/dJ={d_neg:.3f} at rho=-0.5). The 15-30%/yr rate is "
         "empirical."
+        + ("" if solved else " The solve did not end successfully: no verdict.")
     )
     return Finding(f"P12: {PREDICTIONS['P12']}", verdict, detail)
+
+
+def _p12_verdict(rises: bool, decel: bool, solved: bool) -> str:
+    """A failed solve decides nothing, whichever way its numbers lean."""
+    if not solved:
+        return "inconclusive"
+    if rises and decel:
+        return "supported"
+    return "not supported" if not rises else "inconclusive"
 
 
 # ----------------------------------------------------------------------------- run
@@ -841,7 +893,10 @@ def _sizes(p):
         "P1": (
             f"random {p['potts_degree']}-regular, n = {p['potts_n']}, "
             f"{p['potts_beta_points']} betas, {p['potts_burn']}+{p['potts_sweeps']} sweeps",
-            p["potts_n"] < d["potts_n"] or p["potts_sweeps"] < d["potts_sweeps"],
+            p["potts_n"] < d["potts_n"]
+            or p["potts_sweeps"] < d["potts_sweeps"]
+            or p["potts_burn"] < d["potts_burn"]
+            or p["potts_beta_points"] < d["potts_beta_points"],
         ),
         "P4": (
             f"n = {p['hub_n']}, m = {p['hub_m']}, one growth per model",
@@ -853,21 +908,24 @@ def _sizes(p):
         ),
         "P6": (
             f"one whole-mesh run, N = {p['mesh_n']}, {p['mesh_steps']} steps",
-            p["mesh_n"] < d["mesh_n"],
+            p["mesh_n"] < d["mesh_n"] or p["mesh_steps"] < d["mesh_steps"],
         ),
         "P7": (
             f"J = {p['raf_types']}, |R| = {p['raf_ops']}, {p['raf_instances']} instances",
-            p["raf_instances"] < d["raf_instances"],
+            p["raf_instances"] < d["raf_instances"]
+            or p["raf_ops"] < d["raf_ops"]
+            or p["raf_types"] < d["raf_types"],
         ),
         "P8": (
             f"one whole-mesh run, N = {p['mesh_n']}, {p['mesh_steps']} steps",
-            p["mesh_n"] < d["mesh_n"],
+            p["mesh_n"] < d["mesh_n"] or p["mesh_steps"] < d["mesh_steps"],
         ),
         "P9": (
             f"J = {list(p['collapse_J'])}, {p['collapse_n_steps']} generations, "
-            f"{p['collapse_replicas']} replicas",
+            f"{p['collapse_samples']} samples per refit, {p['collapse_replicas']} replicas",
             p["collapse_replicas"] < d["collapse_replicas"]
-            or p["collapse_n_steps"] < d["collapse_n_steps"],
+            or p["collapse_n_steps"] < d["collapse_n_steps"]
+            or p["collapse_samples"] < d["collapse_samples"],
         ),
         "P10": (f"ODE solve to t = {p['baumol_t1']:g}", False),
         "P11": (
