@@ -1,6 +1,7 @@
 """The `capability_growth` experiment on the run layer: resume, timings, legends."""
 
 import exp_runs
+import numpy as np
 import pytest
 
 from meshjax.experiments import capability_growth
@@ -84,3 +85,27 @@ def test_regime_colours_in_a_legend(first, tmp_path, monkeypatch):
     regime = figs[0]
     texts = [t.get_text() for t in regime.axes[0].get_legend().get_texts()]
     assert any("regime (c)" in t for t in texts)
+
+
+def test_eq33_delta0_counts_only_points_due_to_blow_up_by_t1():
+    """With delta = 0, a phi_eff > 1 point that did not blow up by t1 contradicts (33)
+    only if its T_s is below t1 (it was counted whatever its T_s: 'not supported' on
+    the default grid, where all 99 such points have T_s >= 52.8 > t1 = 50)."""
+    from meshjax.experiments.capability_growth import _eq33_verdict
+
+    p = {"t1": 50.0, "delta": 0.0}
+    blow = np.array([True, True, False, False])
+    fin_b = blow.copy()
+    c_pred = np.ones(4, bool)
+    no_blow = c_pred & ~blow
+    rel = np.array([1e-7, 2e-7])
+    ratio = np.array([1.0, 1.0])
+    late = {"Ts": np.array([10.0, 20.0, 52.8, 80.0])}
+    v, d = _eq33_verdict(p, late, blow, fin_b, c_pred, no_blow, rel, ratio)
+    assert v == "supported", d
+    early = {"Ts": np.array([10.0, 20.0, 30.0, 80.0])}  # due by t1, did not blow up
+    v, d = _eq33_verdict(p, early, blow, fin_b, c_pred, no_blow, rel, ratio)
+    assert v == "not supported"
+    assert "1 points with phi_eff > 1 and T_s < t1" in d
+    v, _ = _eq33_verdict(p, late, blow, fin_b, c_pred, no_blow, rel * 1e5, ratio)
+    assert v == "not supported"  # blow-up times off by 1-2 %

@@ -122,6 +122,8 @@ def test_bad_inputs_name_what_is_wrong():
     path = G.lattice(5, False)  # one side length: a path (was a TypeError)
     assert G.to_edges(path).tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]]
     assert G.to_edges(G.lattice(4)).tolist() == [[0, 1], [0, 3], [1, 2], [2, 3]]
+    for shape in (np.array([3, 4]), range(3, 5), [3, 4]):  # any sequence of sides
+        assert G.lattice(shape).n_nodes == 12
 
 
 # ---------------------------------------------------------------- sparse ops

@@ -614,3 +614,9 @@ def test_neighbour_sums_refuse_bool_values():
     for f in (G.neighbor_sum, G.laplacian_matvec, lambda g, x: g.neighbor_sum(x)):
         with pytest.raises(ValueError, match="`x` must hold numbers"):
             f(g, jnp.ones(36, bool))
+    # NumPy arrays of numbers are still summed
+    ones = np.ones(36)
+    np.testing.assert_array_equal(
+        np.asarray(G.neighbor_sum(g, ones)), np.asarray(g.degrees())
+    )
+    assert not np.asarray(G.laplacian_matvec(g, ones)).any()

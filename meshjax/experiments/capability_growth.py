@@ -415,6 +415,48 @@ def _calibration(p, log):
     return rows, r
 
 
+def _eq33_verdict(p, rm, blow, fin_b, c_pred, no_blow, rel_exact, ratio33):
+    """(verdict, detail) of Thm 11.2(c)/(33) from the regime map: `blow` (blew up),
+    `fin_b` (blew up at a finite exact time), `c_pred` (phi_eff > 1, h = 0), `no_blow`
+    (c_pred without a blow-up by t1), `rel_exact` (stop time vs the exact blow-up
+    time), `ratio33` (stop time / (33)'s T_s)."""
+    if not fin_b.any():
+        detail33 = (
+            f"no point blew up before t1={p['t1']} ({c_pred.sum()} have phi_eff > 1, "
+            f"h = 0); raise t1 or the phi0/beta_auto range"
+        )
+        v33 = "inconclusive"
+    elif p["delta"] == 0:
+        # (33) predicts no blow-up by t1 where T_s >= t1: only those with T_s < t1
+        # that did not blow up contradict it
+        missed = no_blow & (rm["Ts"] < p["t1"])
+        detail33 = (
+            f"delta = 0: simulated blow-up times match T_s of (33) to "
+            f"{rel_exact.max():.1e} relative over {fin_b.sum()} points (tolerance "
+            f"1e-3); {missed.sum()} points with phi_eff > 1 and T_s < t1 did not blow "
+            f"up by t1 ({no_blow.sum() - missed.sum()} more have T_s >= t1)"
+        )
+        v33 = (
+            "supported"
+            if rel_exact.max() < 1e-3 and not missed.any()
+            else "not supported"
+        )
+    else:
+        detail33 = (
+            f"with delta={p['delta']}: {blow.sum()} of {c_pred.sum()} (phi_eff>1, h=0) "
+            f"points blow up before t1={p['t1']}; the simulated stop time matches the "
+            f"exact Bernoulli blow-up time to {rel_exact.max():.1e} relative, and is "
+            f"{np.median(ratio33):.3f}x (33)'s T_s (median); {no_blow.sum()} points with "
+            f"phi_eff > 1 never blow up by t1 (C0 below C_u = (delta/a)^(1/(Phi-1)) or T > t1)"
+        )
+        v33 = (
+            "not supported"
+            if no_blow.any() or np.median(ratio33) > 1.001
+            else "supported"
+        )
+    return v33, detail33
+
+
 def run(params, ctx: Context) -> Result:
     p = dict(DEFAULTS)
     p.update(params)
@@ -458,36 +500,9 @@ def run(params, ctx: Context) -> Result:
     mis_phi = float(np.max(np.abs(Phi_all[mis] - 1))) if mis.any() else 0.0
     metric("agreement_chapter_rule_vs_trajectory", agree_ch)
     metric("agreement_exact_rule_vs_trajectory", agree_ex)
-    if not fin_b.any():
-        detail33 = (
-            f"no point blew up before t1={p['t1']} ({c_pred.sum()} have phi_eff > 1, "
-            f"h = 0); raise t1 or the phi0/beta_auto range"
-        )
-        v33 = "inconclusive"
-    elif p["delta"] == 0:
-        detail33 = (
-            f"delta = 0: simulated blow-up times match T_s of (33) to "
-            f"{rel_exact.max():.1e} relative over {fin_b.sum()} points (tolerance "
-            f"1e-3); {no_blow.sum()} points with phi_eff > 1 never blow up by t1"
-        )
-        v33 = (
-            "supported"
-            if rel_exact.max() < 1e-3 and not no_blow.any()
-            else "not supported"
-        )
-    else:
-        detail33 = (
-            f"with delta={p['delta']}: {blow.sum()} of {c_pred.sum()} (phi_eff>1, h=0) "
-            f"points blow up before t1={p['t1']}; the simulated stop time matches the "
-            f"exact Bernoulli blow-up time to {rel_exact.max():.1e} relative, and is "
-            f"{np.median(ratio33):.3f}x (33)'s T_s (median); {no_blow.sum()} points with "
-            f"phi_eff > 1 never blow up by t1 (C0 below C_u = (delta/a)^(1/(Phi-1)) or T > t1)"
-        )
-        v33 = (
-            "not supported"
-            if no_blow.any() or np.median(ratio33) > 1.001
-            else "supported"
-        )
+    v33, detail33 = _eq33_verdict(
+        p, rm, blow, fin_b, c_pred, no_blow, rel_exact, ratio33
+    )
     findings.append(
         Finding(
             "Thm 11.2(c)/(33): phi_eff > 1, h = 0 gives blow-up at T_s",

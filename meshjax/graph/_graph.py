@@ -179,7 +179,7 @@ def _any_traced(x) -> bool:
 
 def check_summable(name: str, x) -> None:
     """A `ValueError` naming `name` unless `x` holds numbers (bool cannot be summed)."""
-    dtype = jnp.result_type(x)
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype  # (lists too)
     if not jnp.issubdtype(dtype, jnp.number):
         raise ValueError(
             f"`{name}` must hold numbers (int or float) to be summed, got dtype {dtype}"

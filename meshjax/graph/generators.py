@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import equinox as eqx
@@ -531,7 +532,7 @@ def random_regular(key: Any, n_nodes: int, degree: int) -> Graph:
     raise RuntimeError("random_regular: repair did not converge (graph too dense?)")
 
 
-def lattice(shape: int | tuple[int, ...], periodic: bool = True) -> Graph:
+def lattice(shape: int | Sequence[int] | np.ndarray, periodic: bool = True) -> Graph:
     r"""Hypercubic lattice with nearest-neighbour edges.
 
     Node $(x_0, \dots, x_{D-1})$ has index $\sum_a x_a \prod_{b > a} L_b$ (C order).
@@ -545,7 +546,7 @@ def lattice(shape: int | tuple[int, ...], periodic: bool = True) -> Graph:
     Returns:
       A `Graph` with $D\prod L$ edges (periodic) and no mask.
     """
-    if not isinstance(shape, tuple | list):
+    if np.ndim(shape) == 0:
         shape = (shape,)  # one side length: a ring (periodic) or a path
     shape = tuple(check_int("shape", s, min_value=1) for s in shape)
     if not shape:

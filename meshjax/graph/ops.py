@@ -159,9 +159,10 @@ _laplacian_matvec_jit = jax.jit(_laplacian_matvec)
 
 
 def centred_laplacian_matvec(graph: Graph, x: Array) -> Array:
-    r"""$L x$ for a *centred* `x` (mean removed, or orthogonal to $\mathbf{1}$ per
-    component): the Krylov and Chebyshev loops' operator (`diffusion`, the mesh's
-    $\lambda_2$).
+    r"""$L x$ for a *centred* `x` (mean removed, or orthogonal to $\mathbf{1}$): the
+    operator of `diffusion`'s Lanczos (Fiedler) and Chebyshev (`diffuse`) loops. (On a
+    disconnected graph a vector centred as a whole may still carry an offset per
+    component; those loops had the same form before.)
 
     On the gather layout it is $k_i x_i - (Ax)_i$, which skips the per-entry
     difference of `laplacian_matvec`'s $\sum_j A_{ij}(x_i - x_j)$ (16–25% of a

@@ -74,6 +74,9 @@ def _closed_form(t, p, C0):
     d_safe = jnp.where(d > 0, d, 1.0)
     # v = a/d + (v0 - a/d) E, E = exp(-e d t): v - 1 = (v0 - 1) E - (a/d - 1) expm1(-e d t)
     decay = -e * d_safe * t
+    # capped where exp would overflow: there v - 1 is far beyond 0.5 anyway (the far
+    # branch is taken), and an inf here made the near branch's gradient 0 * inf = NaN
+    decay = jnp.minimum(decay, jnp.log(jnp.finfo(decay.dtype).max) - 1.0)
     vm1_d = vm1_0 * jnp.exp(decay) - (a / d_safe - 1) * jnp.expm1(decay)
     vm1 = jnp.where(d > 0, vm1_d, vm1_0 + e * a * t)  # d = 0: v = v0 + e a t
     near = jnp.abs(vm1) <= 0.5  # False for NaN / inf
@@ -96,13 +99,19 @@ def _log_v(log_v0, a, d, e, t):
     d_pos = d > 0
     d_safe = jnp.where(d_pos, d, 1.0)
     m = jnp.abs(e) * d_safe * t  # |k|
-    # ln of the a-term: ln(a/d) + ln(1 - e^{-|k|}) (d > 0), ln(|e| a t) (d = 0)
-    log_a = jnp.log(a)  # -inf for a = 0: the a-term vanishes
-    log_term = jnp.where(
+    # ln of the a-term: ln(a/d) + ln(1 - e^{-|k|}) (d > 0), ln(|e| a t) (d = 0); it is
+    # -inf where a = 0 or t = 0 (the term vanishes), set by a `where` on safe inputs
+    # so that gradients stay finite (ln 0 inside would give 0 * inf = NaN there)
+    s = jnp.where(d_pos, m, jnp.abs(e) * t)
+    live = (a > 0) & (s > 0)
+    a_safe = jnp.where(live, a, 1.0)
+    s_safe = jnp.where(live, s, 1.0)
+    log_live = jnp.where(
         d_pos,
-        log_a - jnp.log(d_safe) + jnp.log(-jnp.expm1(-m)),
-        log_a + jnp.log(jnp.abs(e) * t),
+        jnp.log(a_safe) - jnp.log(d_safe) + jnp.log(-jnp.expm1(-s_safe)),
+        jnp.log(a_safe) + jnp.log(s_safe),
     )
+    log_term = jnp.where(live, log_live, -jnp.inf)
     shift = jnp.where(d_pos, m, 0.0)
     log_v_pos = jnp.logaddexp(log_v0 - shift, log_term)  # e > 0
     x = jnp.exp(log_term - log_v0)  # e < 0

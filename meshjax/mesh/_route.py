@@ -66,7 +66,11 @@ def route(
         high=float(J - 1),
     )
     serve_threshold = check_real("serve_threshold", serve_threshold, low=0.0)
-    if not is_traced((sources, state.n_present)) and sources.shape[0]:
+    if (
+        not is_traced((sources, state.n_present))
+        and jnp.ndim(state.n_present) == 0  # (a batched state: checked inside)
+        and sources.shape[0]
+    ):
         n_present = int(state.n_present)
         if int(jnp.max(sources)) >= n_present:
             raise ValueError(
