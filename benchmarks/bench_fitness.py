@@ -92,7 +92,7 @@ def main(argv=None) -> list[dict]:
                 "bb_growth",
                 "graph",
                 "networkx BA (no fitness)",
-                size,
+                {**size, "n_nodes": n_nx},  # its own size: no ratio across sizes
                 t,
                 m * (n_nx - m),
                 "links/s",

@@ -13,6 +13,14 @@ the rate counts the kept edges; the peers get the percolated graph), ER generati
 components, colouring (igraph's greedy colouring as peer), and
 the assembly's orderings beside their sort-free variants (`order_pairs`, `transpose`).
 Every row carries `load1`, the load average when it was taken.
+
+`--repeat R` sets the timed runs per case at every size (at least 2 from n = 10^6);
+without it, 5 below n = 10^6 and 3 from there. `--no-peers` keeps the meshjax rows of
+the cases only: no peers, no `order_pairs`/`transpose` variant rows (host NumPy sorts of
+~5n keys), and none of the host-side work that only feeds them (edge lists, scipy
+matrices). On a backend other than the CPU, the host-sort rows of those variants are
+labelled `numpy_host` (meshjax sorts in XLA there). The JSON is rewritten after each
+size, so a run cut short keeps the sizes it finished.
 """
 
 from __future__ import annotations
@@ -67,7 +75,14 @@ def _ordering_variants(n: int, m: int, size: dict, rep: int) -> list[dict]:
     gaps, i.e. geometric skipping, with the `cummax` that makes float rounding monotone),
     jitted. `transpose`: the second sort (keys `hi << 32 | id`) against a stable LSD radix
     argsort of the row ids (two 16-bit passes). Ratios > 1: the sort is faster.
+
+    The host sorts are what meshjax does on the CPU backend only; elsewhere (where the
+    assembly sorts in XLA) their rows are labelled `numpy_host`, with a `note`, so that
+    they are not read as meshjax's own.
     """
+    on_cpu = jax.default_backend() == "cpu"
+    host_impl = "meshjax" if on_cpu else "numpy_host"
+    note = {} if on_cpu else {"note": "host NumPy sort (meshjax's CPU path only)"}
     rng = np.random.default_rng(0)
     keys = rng.integers(0, 2**62, m, dtype=np.uint64)
     rows_ = rng.integers(0, n, m).astype(np.uint32)
@@ -89,12 +104,12 @@ def _ordering_variants(n: int, m: int, size: dict, rep: int) -> list[dict]:
 
     out = []
     t = time_host(lambda: np.sort(keys), repeat=rep)
-    out.append(row(SUITE, "order_pairs", "meshjax", size, t, m, "pairs/s"))
+    out.append(row(SUITE, "order_pairs", host_impl, size, t, m, "pairs/s") | note)
     t = time_call(spacings_x64, repeat=rep)
     out.append(row(SUITE, "order_pairs", "spacings_xla", size, t, m, "pairs/s"))
     tkeys = (rows_.astype(np.uint64) << np.uint64(32)) | np.arange(m, dtype=np.uint64)
     t = time_host(lambda: np.sort(tkeys), repeat=rep)
-    out.append(row(SUITE, "transpose", "meshjax", size, t, m, "pairs/s"))
+    out.append(row(SUITE, "transpose", host_impl, size, t, m, "pairs/s") | note)
     t = time_host(lambda: radix(rows_), repeat=rep)
     out.append(row(SUITE, "transpose", "radix_argsort", size, t, m, "pairs/s"))
     return out
@@ -104,7 +119,12 @@ def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="10^4 and 10^5 only")
     p.add_argument("--large", action="store_true", help="add n = 10^7")
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="timed runs per case (default: 5 below n = 10^6, 3 from there)",
+    )
     p.add_argument("--mean-degree", type=float, default=10.0)
     p.add_argument("--out", default="benchmarks/out/graph.json")
     p.add_argument("--sizes", default=None, help="comma-separated n (overrides)")
@@ -119,11 +139,16 @@ def main(argv=None) -> list[dict]:
     for n in _sizes(args):
         m_edges = int(round(n * kbar / 2))
         size = {"n": n, "mean_degree": kbar}
-        rep = args.repeat if n < 1_000_000 else max(3, args.repeat // 2)
+        if args.repeat is None:  # the default: 5, and 3 from n = 10^6
+            rep = 5 if n < 1_000_000 else 3
+        else:  # as given, but at least 2 timed runs at the large sizes
+            rep = args.repeat if n < 1_000_000 else max(2, args.repeat)
         key = jr.key(0)
 
-        # -- generation, and the variants of ordering the pairs
-        rows.extend(_ordering_variants(n, m_edges, size, rep))
+        # -- generation, and the variants of ordering the pairs (not with --no-peers:
+        #    host sorts of ~5n keys, comparisons only)
+        if not args.no_peers:
+            rows.extend(_ordering_variants(n, m_edges, size, rep))
         t = time_call(lambda: G.erdos_renyi(key, n, kbar), repeat=rep)
         rows.append(row(SUITE, "generate_er", "meshjax", size, t, m_edges, "edges/s"))
         t = time_call(lambda: G.barabasi_albert(key, n, int(kbar // 2)), repeat=rep)
@@ -209,11 +234,7 @@ def main(argv=None) -> list[dict]:
         # peers get the percolated graph itself (their build not timed).
         pmask = bond_percolation(jr.key(2), g, 1.0 / kbar)
         t = time_call(lambda: G.connected_components(g, pmask), repeat=rep)
-        m_kept = int(
-            np.sum(
-                np.asarray(pmask) & (np.asarray(g.senders) < np.asarray(g.receivers))
-            )
-        )
+        m_kept = int(jnp.sum(pmask & (g.senders < g.receivers)))  # on the device
         rows.append(
             row(SUITE, "components_percolated", "meshjax", size, t, m_kept, "edges/s")
         )
@@ -268,7 +289,8 @@ def main(argv=None) -> list[dict]:
             rows.append(
                 row(SUITE, "components_percolated", "scipy", size, t, m_kept, "edges/s")
             )
-        edges = G.to_edges(g)
+        # The edge list (a host sort) only feeds igraph and NetworKit.
+        edges = G.to_edges(g) if (have["igraph"] or have["networkit"]) else None
         if have["igraph"]:
             import igraph as ig
 
@@ -328,6 +350,8 @@ def main(argv=None) -> list[dict]:
                 row(SUITE, "er+components", "networkit", size, t, m_edges, "edges/s")
             )
         print(f"[graph] n={n} done", flush=True)
+        add_ratios(rows)
+        write_json(rows, args.out)  # the rows so far: a run cut short keeps them
     add_ratios(rows)
     print_table(rows)
     for peer, ok in have.items():

@@ -33,6 +33,10 @@ PEERS = {
 
 
 def _peak_bytes() -> int:
+    """The process's peak resident memory so far (`ru_maxrss`, host memory): a running
+    maximum, so a step's `peak_bytes` is the highest point up to and including that
+    step (the generation's, when a later step stays below it), interpreter and XLA
+    (~0.3 GiB) included. Each size runs in a fresh process."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -49,7 +53,7 @@ def _one(n: int, kbar: float, repeat: int) -> dict:
         first = time.perf_counter() - t0
         times = []
         for _ in range(reps):
-            out = None  # the previous result is freed first: the peak is one call's
+            out = None  # the previous result is freed first (two never coexist)
             t0 = time.perf_counter()
             out = jax.block_until_ready(fn())
             times.append(time.perf_counter() - t0)

@@ -1,17 +1,43 @@
 #!/usr/bin/env bash
 # GPU readiness check (issue 14): a few-second correctness smoke test, then the large
-# (n = 10^7) graph benchmarks, all within 8 minutes, with nothing to install.
+# (n = 10^7) graph benchmarks, with nothing to install. Time budget: smoke test at most
+# 90 s + benchmarks at most 360 s = 7.5 min (timeouts), under the 10-minute command limit;
+# the benchmarks rewrite their JSON after each size, so a timeout keeps what finished.
 #
 #   bash scripts/gpu_check.sh            # from the repository root
 #   GPU_CHECK_SMOKE_ONLY=1 bash scripts/gpu_check.sh    # the smoke test alone
 #
-# Runs from the source tree (PYTHONPATH=.) with whatever `python` has jax (set PYTHON to
-# choose). Writes benchmarks/out/gpu_check.txt (smoke results + the table) and
+# Runs from the source tree (PYTHONPATH=.) with $PYTHON, else `python`, else `python3`.
+# First checks that the imports meshjax and the smoke test need are there (jax, numpy,
+# equinox, jaxtyping (needs wadler_lindig), filelock, scipy): if not, one line names what
+# is missing and the exit status is 2, before anything else runs.
+# Writes benchmarks/out/gpu_check.txt (smoke results + the table) and
 # benchmarks/out/gpu_graph.json. Exit status 1 if a smoke check fails.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
-PYTHON=${PYTHON:-python}
+if [ -z "${PYTHON:-}" ]; then
+    if command -v python >/dev/null 2>&1; then PYTHON=python; else PYTHON=python3; fi
+fi
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "gpu_check: no Python interpreter '$PYTHON' (set PYTHON=...)" >&2
+    exit 2
+fi
+# Up-front dependency check: one line naming every missing module, exit 2.
+"$PYTHON" - <<'PY' || exit 2
+import importlib, sys
+missing = []
+for name in ("jax", "numpy", "equinox", "jaxtyping", "filelock", "scipy"):
+    try:
+        importlib.import_module(name)
+    except ImportError as e:
+        dep = getattr(e, "name", None)
+        missing.append(name if dep in (None, name) else f"{name} (needs {dep})")
+if missing:
+    print(f"gpu_check: missing Python modules: {', '.join(missing)} "
+          f"(for {sys.executable}); nothing is installed here, stopping", file=sys.stderr)
+    sys.exit(2)
+PY
 OUT=benchmarks/out
 mkdir -p "$OUT"
 LOG="$OUT/gpu_check.txt"
@@ -22,7 +48,7 @@ say "== gpu_check $(date -u +%FT%TZ) on $(hostname)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$LOG"
 
 say "== smoke test (correctness, a few seconds)"
-timeout 120 "$PYTHON" - <<'PY' 2>&1 | tee -a "$LOG"
+timeout 90 "$PYTHON" - <<'PY' 2>&1 | tee -a "$LOG"
 import itertools, sys, time
 import jax, jax.numpy as jnp, jax.random as jr, numpy as np
 import scipy.sparse.csgraph as csgraph
@@ -75,7 +101,7 @@ if [ "${GPU_CHECK_SMOKE_ONLY:-0}" = 1 ]; then
     exit "$smoke"
 fi
 say "== large benchmarks (n = 10^7, ER <k> = 10; layout vs segment path)"
-timeout 420 "$PYTHON" -m benchmarks.bench_graph --sizes 10000000 --repeat 2 --no-peers \
+timeout 360 "$PYTHON" -m benchmarks.bench_graph --sizes 10000000 --repeat 2 --no-peers \
     --out "$OUT/gpu_graph.json" 2>&1 | tee -a "$LOG"
 bench=$?
 say "== done: smoke rc=$smoke, benchmarks rc=$bench; table in $LOG"
