@@ -110,6 +110,11 @@ def is_successful(x: Any) -> jax.Array:
     return ok
 
 
+def status_name(code: Any) -> str:
+    """The `RESULTS` member name of an integer status code (as tables store it)."""
+    return list(RESULTS._name_to_item)[int(code)]  # member order = codes
+
+
 def messages(x: Any) -> np.ndarray:
     """The message of every status in `x` (host side), as a NumPy array of strings."""
     codes = np.asarray(status_code(x))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import raf, replicator
-from .._results import RESULTS, status_code
+from .._results import status_code, status_name
 from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
 
@@ -90,8 +90,7 @@ def _ok(table, what):
     """Refuses a table with any failed instance, naming the failure."""
     bad = np.asarray(table["status"]) != 0  # RESULTS.successful
     if np.any(bad):
-        names = list(RESULTS._name_to_item)  # member order = codes
-        found = sorted({names[int(c)] for c in np.asarray(table["status"])[bad]})
+        found = sorted({status_name(c) for c in np.asarray(table["status"])[bad]})
         raise ValueError(
             f"autocatalysis: {what}: {int(bad.sum())} instance(s) ended with "
             f"{', '.join(found)}"

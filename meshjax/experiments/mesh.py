@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import mesh as mm
-from .._results import RESULTS, status_code
+from .._results import status_code, status_name
 from .._validate import check_int, check_real
 from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
@@ -540,8 +540,7 @@ def _status_findings(findings, uses, statuses):
         raise RuntimeError(
             f"mesh experiment: {len(findings)} findings but {len(uses)} arm lists"
         )
-    names = list(RESULTS._name_to_item)  # member order = codes
-    bad = {arm: names[c] for arm, c in statuses.items() if c != 0}
+    bad = {arm: status_name(c) for arm, c in statuses.items() if c != 0}
     if not bad:
         return findings
     out = []

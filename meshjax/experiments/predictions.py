@@ -48,7 +48,7 @@ import jax.random as jr
 import numpy as np
 
 from .. import collapse, epidemic, fitness, growth, mesh, potts, raf
-from .._results import RESULTS, status_code
+from .._results import RESULTS, status_code, status_name
 from ..graph import barabasi_albert, random_regular
 from ..sweep import Grid
 from ._base import Context, Experiment, Finding, Result
@@ -788,8 +788,7 @@ def _p6_p8_findings(run, status, R, f, rows, found):
     raf_tx = np.asarray(run["raf_tx"], float)
     hops = np.asarray(run["hops"], float)
     failed = _failed(status)
-    names = list(RESULTS._name_to_item)  # member order = codes
-    ended = sorted({names[int(c)] for c in np.ravel(status)})
+    ended = sorted({status_name(c) for c in np.ravel(status)})
     why = f"the run ended with status {ended}, so no verdict: " if failed else ""
     sel = (N >= min(100.0, N[-1] / 2)) & (tx > 0)
     b = float(np.polyfit(np.log(N[sel]), np.log(tx[sel] + raf_tx[sel]), 1)[0]) if (
