@@ -293,11 +293,12 @@ _SEARCH_STEPS = 64  # doublings: J up to ~2**64 is found; none passing up to the
 
 
 def _smallest_passing(passes, cand):
-    """Smallest integer $J \\ge 1$ with `passes(J)` (monotone in $J$), searched from
-    `cand` (elementwise): gallop up to a passing `hi`, gallop down, then bisect the
-    integers between the last failing `lo` and `hi`. `inf` where nothing passes."""
+    r"""Smallest integer $J \ge 1$ with `passes(J)` (monotone in $J$), searched from
+    `cand` (elementwise): gallop up from `cand` to a passing `hi` (the last failing
+    point is `lo`; 0, standing for "J < 1", when `cand` passes), then bisect the
+    integers in (`lo`, `hi`]. `inf` where nothing passes."""
 
-    def up(_, s):  # invariant: lo fails (lo = 0 stands for "J < 1")
+    def up(_, s):  # invariant: lo fails
         lo, hi, step = s
         p = passes(hi)
         return (
@@ -310,20 +311,7 @@ def _smallest_passing(passes, cand):
     lo, hi, _ = lax.fori_loop(0, _SEARCH_STEPS, up, (zero, cand, one))
     found = passes(hi)
 
-    def down(_, s):  # invariant: hi passes
-        lo, hi, step = s
-        t = hi - step
-        live = t > lo
-        p = live & passes(t)
-        return (
-            jnp.where(live & ~p, t, lo),
-            jnp.where(p, t, hi),
-            jnp.where(p, 2 * step, step),
-        )
-
-    lo, hi, _ = lax.fori_loop(0, _SEARCH_STEPS, down, (lo, hi, one))
-
-    def bisect(_, s):
+    def bisect(_, s):  # invariant: lo fails, hi passes
         lo, hi = s
         mid = jnp.floor(lo / 2 + hi / 2)
         p = passes(mid)
