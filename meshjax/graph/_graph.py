@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .. import _host
 from .._custom_types import Array, ArrayLike, Bool, Float, Int
 from ._layout import NeighborLayout, auto_wants_layout, build_layout, reduce_neighbors
 
@@ -400,46 +401,50 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
 
     NumPy's vectorised sort of 64-bit keys is several times XLA's CPU sort (0.05 s vs
     about 0.4 s for 5·10^6 keys here); the keys are packed in place through 32-bit
-    views, the row counts come from `bincount`s, and the slots from one compiled gather
-    program (`_fill_slots`). Same output as `_assemble`, bit for bit, plus the gather
-    layout where `with_layout(policy="auto")` would attach one (its row starts are
-    known here).
+    views, and the slots come from one compiled gather program (`_fill_slots`). Same
+    output as `_assemble`, bit for bit, plus the gather layout where
+    `with_layout(policy="auto")` would attach one (its row starts are known here).
+    The rows' slot counts and `receivers` are made on a host thread beside the two
+    sorts (`meshjax._host`), and the key lists are allocated aligned, so that their
+    transfers share them instead of copying (0.45 s → 0.37 s for a BA graph of 10^6
+    nodes, m = 5, on the 2-core CPU; same arrays bit for bit).
 
-    `pairs` is a list `[src, dst]` that is emptied, so that the pairs are freed once
-    packed (pass the only references). Memory: every host array goes to the device as
-    soon as it is final (a transfer copies), so the peak is the two key lists and the
-    receivers on the device plus the three outputs, about 21 bytes per slot, where the
-    graph keeps 13.
+    `pairs` is a list `[src, dst]` of valid node ids that is emptied, so that the pairs
+    are freed once packed and counted (pass the only references). Memory: every host
+    array goes to the device as soon as it is final, so the peak is the two key lists
+    and the receivers on the device plus the three outputs, about 21 bytes per slot,
+    where the graph keeps 13.
     """
     n = n_nodes
-    src, dst = pairs
+    m = int(np.shape(pairs[0])[0])
+    ends = [np.asarray(x) for x in pairs]
     pairs.clear()
-    m = int(np.shape(src)[0])
-    key = np.empty(m, np.uint64)
+    small = 2 * m <= _HOST_FILL_MAX
+    rows = _host.submit(_row_slots, ends[:], n, not small)  # beside the sorts
+    key = _host.empty(m, np.uint64)  # aligned: the transfer shares it
     half = key.view(np.uint32).reshape(m, 2)  # little-endian: [:, 0] low, [:, 1] high
-    a, b = np.asarray(src), np.asarray(dst)
-    np.minimum(a, b, out=half[:, 1], casting="unsafe")
-    np.maximum(a, b, out=half[:, 0], casting="unsafe")
-    del a, b, src, dst
+    np.minimum(*ends, out=half[:, 1], casting="unsafe")
+    np.maximum(*ends, out=half[:, 0], casting="unsafe")
+    ends.clear()
     key.sort()
-    # rows: upper neighbours (pairs with lo = i), lower ones (hi = i)
+    # rows: upper neighbours (pairs with lo = i; sorted, so one sequential pass), lower
+    # ones (hi = i) are the rest of each row's slots
     n_up = np.bincount(half[:, 1], minlength=n)
-    n_low = np.bincount(half[:, 0], minlength=n)
-    tkey = np.empty(m, np.uint64)
+    tkey = _host.empty(m, np.uint64)
     thalf = tkey.view(np.uint32).reshape(m, 2)
     thalf[:, 1] = half[:, 0]
     thalf[:, 0] = np.arange(m, dtype=np.uint32)
     del half, thalf
-    small = 2 * m <= _HOST_FILL_MAX
     if not small:
-        key = _put_u64(key)  # the host copy is freed here
+        key = _put_u64(key)  # shared, not copied: `key` is not written again
     tkey.sort()
+    n_slots, receivers = rows.result()
     ub = np.zeros(n + 1, np.int32)
     np.cumsum(n_up, out=ub[1:])
     lb = np.zeros(n + 1, np.int32)
-    np.cumsum(n_low, out=lb[1:])
-    receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
-    del n_up, n_low
+    np.cumsum(n_slots - n_up, out=lb[1:])
+    del n_up, n_slots
+    want_layout = auto_wants_layout(2 * m)  # what `with_layout(policy="auto")` would do
     if small:  # no compilation per graph shape (it would cost more than the fill)
         senders, eids, keep = map(
             jax.device_put, _fill_slots_np(key, tkey, ub, lb, dedupe)
@@ -448,9 +453,8 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
         del key, tkey
     else:
         tkey = _put_u64(tkey)
-        receivers = jax.device_put(receivers)
-        # The transfers done before the fill starts, so that the host copies are freed
-        # first (else they were still alive while the fill made its outputs).
+        # The transfer of `receivers` (a copy) done before the fill starts, so that
+        # its host copy is freed first (else alive while the fill made its outputs).
         jax.block_until_ready((key, tkey, receivers))
         with jax.enable_x64(True):
             senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
@@ -459,9 +463,21 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
         del key, tkey
         jax.block_until_ready((senders, eids, keep))
     layout = None
-    if auto_wants_layout(2 * m):  # what `with_layout(policy="auto")` would attach
+    if want_layout:
         layout = build_layout(senders, receivers, keep, n, bounds=ub + lb)
     return Graph(senders, receivers, eids, keep, n_nodes, layout=layout)
+
+
+def _row_slots(ends: list, n: int, put: bool):
+    """Slots per row (a pair puts one in each of its ends' rows) and `receivers`.
+
+    `ends` (`[src, dst]`) is emptied once counted, so that the caller's `del` frees them.
+    """
+    count = np.bincount(ends[0], minlength=n)
+    count += np.bincount(ends[1], minlength=n)
+    ends.clear()
+    receivers = np.repeat(np.arange(n, dtype=np.int32), count)
+    return count, jax.device_put(receivers) if put else receivers
 
 
 def _assemble_host(
