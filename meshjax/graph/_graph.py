@@ -427,9 +427,6 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     np.maximum(*ends, out=half[:, 0], casting="unsafe")
     ends.clear()
     key.sort()
-    # rows: upper neighbours (pairs with lo = i; sorted, so one sequential pass), lower
-    # ones (hi = i) are the rest of each row's slots
-    n_up = np.bincount(half[:, 1], minlength=n)
     tkey = _host.empty(m, np.uint64)
     thalf = tkey.view(np.uint32).reshape(m, 2)
     thalf[:, 1] = half[:, 0]
@@ -438,12 +435,12 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     if not small:
         key = _put_u64(key)  # shared, not copied: `key` is not written again
     tkey.sort()
-    n_slots, receivers = rows.result()
+    n_up, n_low, receivers = rows.result()
     ub = np.zeros(n + 1, np.int32)
     np.cumsum(n_up, out=ub[1:])
     lb = np.zeros(n + 1, np.int32)
-    np.cumsum(n_slots - n_up, out=lb[1:])
-    del n_up, n_slots
+    np.cumsum(n_low, out=lb[1:])
+    del n_up, n_low
     want_layout = auto_wants_layout(2 * m)  # what `with_layout(policy="auto")` would do
     if small:  # no compilation per graph shape (it would cost more than the fill)
         senders, eids, keep = map(
@@ -469,15 +466,16 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
 
 
 def _row_slots(ends: list, n: int, put: bool):
-    """Slots per row (a pair puts one in each of its ends' rows) and `receivers`.
+    """Each row's upper neighbours (pairs with lo = i) and lower ones (hi = i), and
+    `receivers` (row i has both).
 
     `ends` (`[src, dst]`) is emptied once counted, so that the caller's `del` frees them.
     """
-    count = np.bincount(ends[0], minlength=n)
-    count += np.bincount(ends[1], minlength=n)
+    n_up = np.bincount(np.minimum(*ends), minlength=n)
+    n_low = np.bincount(np.maximum(*ends), minlength=n)
     ends.clear()
-    receivers = np.repeat(np.arange(n, dtype=np.int32), count)
-    return count, jax.device_put(receivers) if put else receivers
+    receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
+    return n_up, n_low, jax.device_put(receivers) if put else receivers
 
 
 def _assemble_host(
