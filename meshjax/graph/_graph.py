@@ -354,10 +354,13 @@ def _fill_slots(key, tkey, ub, lb, receivers, dedupe: bool):
 _FILL_CHUNK = 1 << 20  # slots per step of `_fill_slots` (bounds XLA's temporaries)
 
 
-@functools.partial(jax.jit, static_argnums=5)
-def _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe: bool):
+@functools.partial(jax.jit, static_argnums=(5, 6))
+def _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe: bool, simple: bool = False):
+    """`_fill_slots`; with `simple` (pairs known to hold no self-loop and no repeat) the
+    mask is not made (`None`)."""
     with jax.enable_x64(True):
-        return _fill_slots(key, tkey, ub, lb, receivers, dedupe)
+        senders, eids, keep = _fill_slots(key, tkey, ub, lb, receivers, dedupe)
+    return senders, eids, None if simple else keep
 
 
 #: Graphs with at most this many slots are filled by NumPy (`_fill_slots_np`): below it
@@ -396,7 +399,9 @@ def _put_u64(keys: np.ndarray) -> Array:
     return out
 
 
-def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
+def _assemble_np(
+    pairs: list, n_nodes: int, dedupe: bool, simple: bool = False
+) -> Graph:
     """`_assemble` for concrete pairs on the CPU backend: the sorts in NumPy.
 
     NumPy's vectorised sort of 64-bit keys is several times XLA's CPU sort (0.05 s vs
@@ -410,7 +415,9 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
     nodes, m = 5, on the 2-core CPU; same arrays bit for bit).
 
     `pairs` is a list `[src, dst]` of valid node ids that is emptied, so that the pairs
-    are freed once packed and counted (pass the only references). Memory: every host
+    are freed once packed and counted (pass the only references). `simple`: the caller
+    knows the pairs hold no self-loop and no repeat, and gets a graph without a mask
+    (none is made: a pass less in the fill and in the layout). Memory: every host
     array goes to the device as soon as it is final, so the peak is the two key lists
     and the receivers on the device plus the three outputs, about 21 bytes per slot,
     where the graph keeps 13.
@@ -446,6 +453,7 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
         senders, eids, keep = map(
             jax.device_put, _fill_slots_np(key, tkey, ub, lb, dedupe)
         )
+        keep = None if simple else keep
         receivers = jax.device_put(receivers)
         del key, tkey
     else:
@@ -454,11 +462,13 @@ def _assemble_np(pairs: list, n_nodes: int, dedupe: bool) -> Graph:
         # its host copy is freed first (else alive while the fill made its outputs).
         jax.block_until_ready((key, tkey, receivers))
         with jax.enable_x64(True):
-            senders, eids, keep = _fill_slots_jit(key, tkey, ub, lb, receivers, dedupe)
+            senders, eids, keep = _fill_slots_jit(
+                key, tkey, ub, lb, receivers, dedupe, simple
+            )
         # Wait for the fill, so that its inputs are freed before the layout's host
         # arrays are made: run side by side they peaked 0.65 GB higher at n = 10^7.
         del key, tkey
-        jax.block_until_ready((senders, eids, keep))
+        jax.block_until_ready((senders, eids))
     layout = None
     if want_layout:
         layout = build_layout(senders, receivers, keep, n, bounds=ub + lb)

@@ -252,10 +252,8 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     key = as_key(key)
     pairs = list(_barabasi_albert_pairs(key, n_nodes, m))
     if _host_assembly(key):
-        # simple by construction: every slot present, so the mask is dropped (the
-        # layout, built with all slots present, is the same without it)
-        g = _assemble_np(pairs, n_nodes, dedupe=False)
-        return Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes, layout=g.layout)
+        # simple by construction: every slot present, no mask
+        return _assemble_np(pairs, n_nodes, dedupe=False, simple=True)
     g = _assemble(*pairs, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
