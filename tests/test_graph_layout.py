@@ -341,23 +341,6 @@ def test_layout_filled_by_several_host_threads_equals_one(parts, monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
-def test_aligned_host_arrays_are_shared_by_the_transfer():
-    """`_host.empty` is 64-byte aligned, so the CPU backend takes it without a copy (the
-    assembly's key lists and the layout's head rely on it for time and peak memory)."""
-    from meshjax import _host
-
-    for shape, dtype in (((5,), np.uint64), ((1000, 3), np.int32), ((0,), np.int32)):
-        x = _host.empty(shape, dtype)
-        assert x.shape == shape and x.dtype == dtype
-        assert x.size == 0 or x.ctypes.data % 64 == 0
-    x = _host.empty(1 << 16, np.int32)
-    x[:] = np.arange(x.size)
-    y = jax.device_put(x)
-    if jax.default_backend() == "cpu":
-        assert y.unsafe_buffer_pointer() == x.ctypes.data
-    np.testing.assert_array_equal(y, np.arange(x.size))
-
-
 def test_weighted_graph_with_layout_matches_segment_path():
     """A layout carries no weights: weighted reductions must still use them."""
     rng = np.random.default_rng(3)

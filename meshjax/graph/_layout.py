@@ -148,8 +148,8 @@ def build_layout(
 
     Runs on the host (NumPy): the degree sort is a radix sort on 16-bit keys, O(n); the
     columns are filled one degree class at a time (`_fill_head`; no compilation per set
-    of column lengths), split by rows over the host threads (`meshjax._host`), into an
-    aligned buffer that the transfer shares instead of copying. Cost O(n + E).
+    of column lengths), split by rows over the host threads (`meshjax._host`).
+    Cost O(n + E).
     `bounds` (the n + 1 row starts, if the caller knows them) saves a pass.
     """
     r = np.asarray(receivers)
@@ -252,7 +252,7 @@ def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndar
     equal entries, one per host thread (the calling thread fills the first).
     """
     n_cols = len(starts) - 1
-    head = _host.empty(int(starts[-1]), np.int32)  # aligned: the transfer shares it
+    head = np.empty(int(starts[-1]), np.int32)
     if n_cols == 0:
         return head
     for c in range(n_cols):  # the padding at the end of each column
