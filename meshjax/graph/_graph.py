@@ -479,7 +479,8 @@ def _row_slots(ends: list, n: int, put: bool):
     """Each row's upper neighbours (pairs with lo = i) and lower ones (hi = i), and
     `receivers` (row i has both).
 
-    `ends` (`[src, dst]`) is emptied once counted, so that the caller's `del` frees them.
+    `ends` (`[src, dst]`) is emptied once counted, so that the pairs are freed as soon
+    as both threads are done with them.
     """
     n_up = np.bincount(np.minimum(*ends), minlength=n)
     n_low = np.bincount(np.maximum(*ends), minlength=n)
