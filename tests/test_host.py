@@ -3,6 +3,7 @@
 import os
 import warnings
 
+import numpy as np
 import pytest
 
 from meshjax import _host
@@ -30,3 +31,25 @@ def test_pool_works_in_a_forked_child():
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_row_counts_counted_in_parts_equal_one_count():
+    """The assembly's second thread counts each row's upper and lower neighbours in
+    parts (more than 2^20 pairs: several); the counts and `receivers` equal one count."""
+    from meshjax.graph._graph import _row_slots
+
+    rng = np.random.default_rng(3)
+    n, m = 97, (1 << 21) + 5
+    src = rng.integers(0, n, m).astype(np.int32)
+    dst = rng.integers(0, n, m).astype(np.int32)
+    ends = [src, dst]
+    n_up, n_low, receivers = _row_slots(ends, n, False)
+    assert ends == []  # emptied, so that the caller's pairs can be freed
+    np.testing.assert_array_equal(n_up, np.bincount(np.minimum(src, dst), minlength=n))
+    np.testing.assert_array_equal(n_low, np.bincount(np.maximum(src, dst), minlength=n))
+    want = np.repeat(
+        np.arange(n), np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+    )
+    np.testing.assert_array_equal(receivers, want)
+    empty = _row_slots([src[:0], dst[:0]], n, True)
+    assert empty[0].sum() == empty[1].sum() == 0 and empty[2].shape == (0,)

@@ -480,11 +480,22 @@ def _row_slots(ends: list, n: int, put: bool):
     `receivers` (row i has both).
 
     `ends` (`[src, dst]`) is emptied once counted, so that the pairs are freed as soon
-    as both threads are done with them.
+    as both threads are done with them. Counted a quarter at a time (`bincount` widens
+    its input to int64), so that the temporaries stay about 1.3 bytes per slot while the
+    main thread holds the pairs and the packed keys: BA at n = 10^7 peaked at 31.9
+    bytes per slot counted all at once, 30.0 this way (29.2 before the second thread).
     """
-    n_up = np.bincount(np.minimum(*ends), minlength=n)
-    n_low = np.bincount(np.maximum(*ends), minlength=n)
+    src, dst = ends
     ends.clear()
+    m = src.shape[0]
+    step = max(1 << 20, -(-m // 4))
+    n_up = np.zeros(n, np.int64)
+    n_low = np.zeros(n, np.int64)
+    for k in range(0, m, step):
+        a, b = src[k : k + step], dst[k : k + step]
+        n_up += np.bincount(np.minimum(a, b), minlength=n)
+        n_low += np.bincount(np.maximum(a, b), minlength=n)
+    del src, dst
     receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
     return n_up, n_low, jax.device_put(receivers) if put else receivers
 

@@ -271,12 +271,12 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     n_new = n_nodes - m - 1
     n_seq = min(n_new, _BA_SEQUENTIAL)
     n_par = n_new - n_seq
-    n_slots = n_core_slots + 2 * m * n_new
     key_seq, key_par = jr.split(key)
 
     # Phase 1: the first arrivals one by one (few candidates, so repeats are frequent).
+    # (only the endpoints known before phase 2: the later ones are `targets` below)
     ends = (
-        jnp.zeros(n_slots, jnp.int32)
+        jnp.zeros(n_core_slots + 2 * m * n_seq, jnp.int32)
         .at[:n_core_slots]
         .set(jnp.asarray(core.reshape(-1)))
     )
