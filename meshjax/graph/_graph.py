@@ -495,6 +495,7 @@ def _row_slots(ends: list, n: int, put: bool):
         a, b = src[k : k + step], dst[k : k + step]
         n_up += np.bincount(np.minimum(a, b), minlength=n)
         n_low += np.bincount(np.maximum(a, b), minlength=n)
+        del a, b  # views: the last ones would keep the pairs alive through the repeat
     del src, dst
     receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
     return n_up, n_low, jax.device_put(receivers) if put else receivers
