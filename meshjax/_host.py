@@ -47,3 +47,23 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's t
 def submit(fn, /, *args) -> Future:
     """Runs `fn(*args)` on the host pool; `.result()` returns it or raises its error."""
     return _pool().submit(fn, *args)
+
+
+def run_parts(fn, bounds) -> None:
+    """`fn(bounds[i], bounds[i + 1])` for every part, the first on the calling thread
+    and the others on the pool; returns when all are done (raises the first error)."""
+    rest = [submit(fn, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
+    try:
+        fn(bounds[0], bounds[1])
+    finally:  # every part done (or failed) before returning or raising
+        for f in rest:
+            f.exception()
+    for f in rest:
+        f.result()
+
+
+def split(fn, n: int) -> None:
+    """`fn(a, b)` over `[0, n)` cut into equal parts, one per thread (one part below
+    `2 * MIN_PARALLEL`)."""
+    parts = max(1, min(threads(), n // MIN_PARALLEL))
+    run_parts(fn, [n * i // parts for i in range(parts + 1)])

@@ -265,6 +265,64 @@ def test_host_assembly_matches_jitted_on_loops_and_repeats(
         assert empty.n_slots == 0
 
 
+@pytest.mark.parametrize("host_fill", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_assembly_by_upper_matches_pairs_in_any_order(seed, host_fill, monkeypatch):
+    """Simple pairs given as `[hi, lo]` sorted by `(hi, lo)` take one sort instead of
+    two (and, filled by the compiled program, read their lower ends in order): the same
+    graph as the same pairs in any order and orientation, layout included."""
+    from meshjax.graph import _graph
+    from meshjax.graph._graph import _assemble, _assemble_np
+
+    monkeypatch.setattr(_graph, "_HOST_FILL_MAX", 1 << 30 if host_fill else 0)
+    rng = np.random.default_rng(seed)
+    n = 40 + 30 * seed
+    lo, hi = np.triu_indices(n, 1)
+    keep = rng.random(lo.shape[0]) < 0.3
+    keep[-1] = True  # node n - 1 has an edge: every row can be empty but the last
+    lo, hi = lo[keep].astype(np.int32), hi[keep].astype(np.int32)
+    order = np.lexsort((lo, hi))
+    ref = jax.jit(_assemble, static_argnums=(2, 3))(
+        *rng.permutation(np.stack([lo, hi]), axis=0), n, False
+    )
+    shuffled = rng.permutation(lo.shape[0])
+    any_order = _assemble_np([hi[shuffled], lo[shuffled]], n, False, simple=True)
+    got = _assemble_np([hi[order], lo[order]], n, False, simple=True, by_upper=True)
+    assert got.edge_mask is None and any_order.edge_mask is None
+    for field in ("senders", "receivers", "edge_ids"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
+        np.testing.assert_array_equal(getattr(any_order, field), getattr(ref, field))
+    laid = G.with_layout(got, policy="always")
+    want = G.with_layout(any_order, policy="always")
+    for field in ("order", "first", "head", "tail_nbr", "tail_slot"):
+        np.testing.assert_array_equal(
+            getattr(laid.layout, field), getattr(want.layout, field)
+        )
+    with pytest.raises(ValueError, match="simple"):
+        _assemble_np([hi[order], lo[order]], n, False, by_upper=True)
+
+
+def test_barabasi_albert_pairs_come_by_upper_end():
+    """BA's pairs are `[hi, lo]`, `lo < hi`, sorted by `(hi, lo)` (what the one-sort
+    assembly needs), each arrival's targets distinct."""
+    from meshjax.graph.generators import _barabasi_albert_pairs
+
+    for n, m in ((7, 5), (3000, 3), (2500, 1), (1100, 20)):
+        hi, lo = map(np.asarray, _barabasi_albert_pairs(jr.key(n), n, m))
+        assert hi.shape == lo.shape == (m * (m + 1) // 2 + m * (n - m - 1),)
+        assert np.all(lo < hi) and np.all((hi >= 0) & (hi < n))
+        key = hi.astype(np.int64) * n + lo
+        assert np.all(np.diff(key) > 0)  # sorted by (hi, lo), no repeat
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 17])
+def test_sort_rows_network_equals_sort(k):
+    from meshjax.graph.generators import _sort_rows
+
+    x = jr.randint(jr.key(k), (300, k), -50, 50, jnp.int32)
+    np.testing.assert_array_equal(_sort_rows(x), jnp.sort(x, axis=1))
+
+
 @pytest.mark.parametrize("dedupe", [True, False])
 def test_slot_fill_in_chunks_matches_one_pass(dedupe, monkeypatch):
     """Large graphs fill their slots chunk by chunk (the last chunk overlaps the one

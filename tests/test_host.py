@@ -53,3 +53,26 @@ def test_row_counts_counted_in_parts_equal_one_count():
     np.testing.assert_array_equal(receivers, want)
     empty = _row_slots([src[:0], dst[:0]], n, True)
     assert empty[0].sum() == empty[1].sum() == 0 and empty[2].shape == (0,)
+
+
+def test_split_covers_every_index_once_and_waits_for_every_part():
+    n = 3 * _host.MIN_PARALLEL + 7  # several parts on a multi-core host
+    hits = np.zeros(n, np.int32)
+
+    def mark(a, b):
+        hits[a:b] += 1
+
+    _host.split(mark, n)
+    assert np.all(hits == 1)
+    _host.split(mark, 5)  # below the threshold: one part, this thread
+    assert np.all(hits[:5] == 2) and np.all(hits[5:] == 1)
+    done = []
+
+    def fail_first(a, b):
+        if a == 0:
+            raise ValueError("part 0")
+        done.append(b)
+
+    with pytest.raises(ValueError, match="part 0"):
+        _host.run_parts(fail_first, [0, 1, 2, 3])
+    assert sorted(done) == [2, 3]  # the other parts finished before the error rose

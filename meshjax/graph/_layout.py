@@ -289,11 +289,7 @@ def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndar
         return head
     entries = np.cumsum(d, dtype=np.int64)
     cuts = np.searchsorted(entries, entries[-1] * np.arange(1, parts) // parts)
-    bounds = [0, *cuts.tolist(), d.shape[0]]
-    rest = [_host.submit(fill, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
-    fill(bounds[0], bounds[1])
-    for f in rest:
-        f.result()
+    _host.run_parts(fill, [0, *cuts.tolist(), d.shape[0]])
     return head
 
 

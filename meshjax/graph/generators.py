@@ -253,7 +253,7 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     pairs = list(_barabasi_albert_pairs(key, n_nodes, m))
     if _host_assembly(key):
         # simple by construction: every slot present, no mask
-        return _assemble_np(pairs, n_nodes, dedupe=False, simple=True)
+        return _assemble_np(pairs, n_nodes, dedupe=False, simple=True, by_upper=True)
     g = _assemble(*pairs, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
@@ -263,7 +263,8 @@ _BA_SEQUENTIAL = 1024  # arrivals grown one by one before the parallel phase
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _barabasi_albert_pairs(key, n_nodes: int, m: int):
-    """The edge list `(src, dst)` (src the newer node), the graph of `barabasi_albert`."""
+    """The edge list `(hi, lo)` of `barabasi_albert` (hi the newer node), sorted by
+    `(hi, lo)`: the order `_assemble_np(..., by_upper=True)` takes."""
     core = np.array(
         [(i, j) for i in range(m + 1) for j in range(i + 1, m + 1)], dtype=np.int32
     ).reshape(-1, 2)
@@ -271,6 +272,7 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     n_new = n_nodes - m - 1
     n_seq = min(n_new, _BA_SEQUENTIAL)
     n_par = n_new - n_seq
+    par_start = n_core_slots + 2 * m * n_seq
     key_seq, key_par = jr.split(key)
 
     # Phase 1: the first arrivals one by one (few candidates, so repeats are frequent).
@@ -303,16 +305,21 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
         return lax.dynamic_update_slice(ends, pair, (start,))
 
     ends = lax.fori_loop(0, n_seq, arrive, ends)
+    # the output: the core's pairs by (hi, lo), then each arrival's, targets sorted
+    by_hi = core[np.lexsort((core[:, 0], core[:, 1]))]
+    hi = [jnp.asarray(by_hi[:, 1]), ends[n_core_slots:par_start:2]]
+    lo = [
+        jnp.asarray(by_hi[:, 0]),
+        _sort_rows(ends[n_core_slots + 1 : par_start : 2].reshape(n_seq, m)).reshape(
+            -1
+        ),
+    ]
     if n_par == 0:
-        src = jnp.concatenate([jnp.asarray(core[:, 0]), ends[n_core_slots::2]])
-        return src, jnp.concatenate(
-            [jnp.asarray(core[:, 1]), ends[n_core_slots + 1 :: 2]]
-        )
+        return jnp.concatenate(hi), jnp.concatenate(lo)
 
     # Phase 2: the remaining arrivals at once. A target slot copies a uniformly chosen
     # earlier endpoint slot; copy chains are resolved by pointer doubling over the
     # targets alone (a source slot or an earlier phase's slot ends a chain).
-    par_start = n_core_slots + 2 * m * n_seq
     first_new = m + 1 + n_seq
     new_nodes = jnp.arange(first_new, n_nodes, dtype=jnp.int32)
     n_t = n_par * m  # target entries, entry i of arrival first_new + i // m
@@ -354,21 +361,26 @@ def _barabasi_albert_pairs(key, n_nodes: int, m: int):
     empty = jnp.zeros(n_t, jnp.int32)
     start = (key_par, empty, empty.reshape(n_par, m), jnp.ones(n_t, bool))
     _, _, targets, _ = lax.while_loop(lambda s: jnp.any(s[3]), loop_body, start)
-    src = jnp.concatenate(
-        [
-            jnp.asarray(core[:, 0]),
-            ends[n_core_slots:par_start:2],
-            jnp.repeat(new_nodes, m),
-        ]
-    )
-    dst = jnp.concatenate(
-        [
-            jnp.asarray(core[:, 1]),
-            ends[n_core_slots + 1 : par_start : 2],
-            targets.reshape(-1),
-        ]
-    )
-    return src, dst
+    hi.append(jnp.repeat(new_nodes, m))
+    lo.append(_sort_rows(targets).reshape(-1))
+    return jnp.concatenate(hi), jnp.concatenate(lo)
+
+
+def _sort_rows(x):
+    """Each row of `x` (2-D) sorted: for up to 16 columns by an odd–even transposition
+    network (elementwise min / max, fused; XLA's CPU sort of 10^6 rows of 5 took 0.067
+    s, this 0.004 s), else `jnp.sort`."""
+    k = x.shape[1]
+    if k > 16:
+        return jnp.sort(x, axis=1)
+    cols = [x[:, j] for j in range(k)]
+    for r in range(k):
+        for j in range(r % 2, k - 1, 2):
+            cols[j], cols[j + 1] = (
+                jnp.minimum(cols[j], cols[j + 1]),
+                jnp.maximum(cols[j], cols[j + 1]),
+            )
+    return jnp.stack(cols, axis=1)
 
 
 def _redraw(
