@@ -302,6 +302,33 @@ def test_assembly_by_upper_matches_pairs_in_any_order(seed, host_fill, monkeypat
         _assemble_np([hi[order], lo[order]], n, False, by_upper=True)
 
 
+def test_assembly_by_upper_in_parts_and_chunks(monkeypatch):
+    """The one-sort assembly with its scatter split over threads in many blocks, and
+    the compiled fill (reading `lows`) in chunks: the same graph as the two-sort one."""
+    from meshjax import _host
+    from meshjax.graph import _graph
+    from meshjax.graph._graph import _assemble_np
+
+    rng = np.random.default_rng(5)
+    n = 200
+    lo, hi = np.triu_indices(n, 1)
+    keep = rng.random(lo.shape[0]) < 0.05
+    lo, hi = lo[keep].astype(np.int32), hi[keep].astype(np.int32)
+    order = np.lexsort((lo, hi))
+    ref = _assemble_np([lo, hi], n, False, simple=True)  # two sorts, one fill pass
+    monkeypatch.setattr(_graph, "_HOST_FILL_MAX", 0)
+    monkeypatch.setattr(_graph, "_FILL_CHUNK", 64)
+    monkeypatch.setattr(_graph, "_PLACE_BLOCK", 5)
+    monkeypatch.setattr(_host, "MIN_PARALLEL", 7)  # several parts even on one core
+    _graph._fill_slots_jit.clear_cache()  # traced again with the small chunks
+    try:
+        got = _assemble_np([hi[order], lo[order]], n, False, simple=True, by_upper=True)
+    finally:
+        _graph._fill_slots_jit.clear_cache()
+    for field in ("senders", "receivers", "edge_ids"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
+
+
 def test_barabasi_albert_pairs_come_by_upper_end():
     """BA's pairs are `[hi, lo]`, `lo < hi`, sorted by `(hi, lo)` (what the one-sort
     assembly needs), each arrival's targets distinct."""

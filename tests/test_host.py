@@ -1,6 +1,7 @@
 """The host thread pool (`meshjax._host`)."""
 
 import os
+import time
 import warnings
 
 import numpy as np
@@ -71,6 +72,7 @@ def test_split_covers_every_index_once_and_waits_for_every_part():
     def fail_first(a, b):
         if a == 0:
             raise ValueError("part 0")
+        time.sleep(0.2)  # still running when the first part fails
         done.append(b)
 
     with pytest.raises(ValueError, match="part 0"):
