@@ -329,6 +329,24 @@ def test_assembly_by_upper_in_parts_and_chunks(monkeypatch):
         np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
 
 
+@pytest.mark.parametrize("kind", ["er", "ba", "powerlaw"])
+def test_generated_layout_equals_one_built_afresh(kind):
+    """Generators attach a layout whose plan was made beside the assembly's sorts: the
+    same as one built afresh from the graph's slots (masked repeats included)."""
+    make = {
+        "er": lambda k: G.erdos_renyi(k, 5000, 10.0),
+        "ba": lambda k: G.barabasi_albert(k, 5000, 5),
+        "powerlaw": lambda k: G.power_law(k, 5000, 2.2, 10.0),  # repeats, masked
+    }[kind]
+    g = make(jr.key(3))
+    assert g.layout is not None
+    fresh = G.with_layout(G.with_layout(g, policy="never"), policy="always").layout
+    for field in ("order", "inv", "first", "degree", "head", "tail_nbr", "tail_pos"):
+        np.testing.assert_array_equal(getattr(g.layout, field), getattr(fresh, field))
+    np.testing.assert_array_equal(g.layout.tail_slot, fresh.tail_slot)
+    assert g.layout.lengths == fresh.lengths
+
+
 def test_barabasi_albert_pairs_come_by_upper_end():
     """BA's pairs are `[hi, lo]`, `lo < hi`, sorted by `(hi, lo)` (what the one-sort
     assembly needs), each arrival's targets distinct."""

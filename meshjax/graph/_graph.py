@@ -12,7 +12,13 @@ from jax import lax
 
 from .. import _host
 from .._custom_types import Array, ArrayLike, Bool, Float, Int
-from ._layout import NeighborLayout, auto_wants_layout, build_layout, reduce_neighbors
+from ._layout import (
+    NeighborLayout,
+    auto_wants_layout,
+    build_layout,
+    layout_plan,
+    reduce_neighbors,
+)
 
 
 class Graph(eqx.Module):
@@ -423,8 +429,9 @@ def _assemble_np(
     views, and the slots come from one compiled gather program (`_fill_slots`). Same
     output as `_assemble`, bit for bit, plus the gather layout where
     `with_layout(policy="auto")` would attach one (its row starts are known here).
-    The rows' slot counts and `receivers` are made on a host thread beside the sorts
-    (`meshjax._host`), and the layout's columns are filled on every core.
+    The rows' slot counts, `receivers` and the layout's plan are made on a host thread
+    beside the sorts (`meshjax._host`), and the layout's columns are filled on every
+    core.
 
     `pairs` is a list `[src, dst]` of valid node ids that is emptied, so that the pairs
     are freed once packed and counted (pass the only references). `simple`: the caller
@@ -450,15 +457,11 @@ def _assemble_np(
     lows = jnp.asarray(pairs[1]) if by_upper and not small else None
     ends = [np.asarray(x) for x in pairs]
     pairs.clear()
-    rows = _host.submit(_row_slots, ends[:], n, not small, by_upper)  # beside the sorts
-    key, tid = (_ids_by_upper if by_upper else _ids_by_lower)(ends, m, small)
-    n_up, n_low, receivers = rows.result()
-    ub = np.zeros(n + 1, np.int32)
-    np.cumsum(n_up, out=ub[1:])
-    lb = np.zeros(n + 1, np.int32)
-    np.cumsum(n_low, out=lb[1:])
-    del n_up, n_low
     want_layout = auto_wants_layout(2 * m)  # what `with_layout(policy="auto")` would do
+    # beside the sorts: the rows, `receivers` and the layout's plan
+    rows = _host.submit(_rows_and_plan, ends[:], n, not small, by_upper, want_layout)
+    key, tid = (_ids_by_upper if by_upper else _ids_by_lower)(ends, m, small)
+    ub, lb, receivers, plan = rows.result()
     if small:  # no compilation per graph shape (it would cost more than the fill)
         senders, eids, keep = map(
             jax.device_put, _fill_slots_np(key, tid, ub, lb, dedupe)
@@ -481,8 +484,22 @@ def _assemble_np(
         jax.block_until_ready((senders, eids))
     layout = None
     if want_layout:
-        layout = build_layout(senders, receivers, keep, n, bounds=ub + lb)
+        layout = build_layout(senders, receivers, keep, n, plan=plan)
     return Graph(senders, receivers, eids, keep, n_nodes, layout=layout)
+
+
+def _rows_and_plan(ends: list, n: int, put: bool, by_upper: bool, want_layout: bool):
+    """`_row_slots`, then the rows' first entries in the two key lists (`ub`, `lb`)
+    and, with `want_layout`, the layout's plan (`layout_plan`): the host thread beside
+    the sorts has time for it, which the layout step then saves (0.03 s at BA 10^6)."""
+    n_up, n_low, receivers = _row_slots(ends, n, put, by_upper)
+    ub = np.zeros(n + 1, np.int32)
+    np.cumsum(n_up, out=ub[1:])
+    lb = np.zeros(n + 1, np.int32)
+    np.cumsum(n_low, out=lb[1:])
+    del n_up, n_low
+    plan = layout_plan(ub + lb, n) if want_layout else None
+    return ub, lb, receivers, plan
 
 
 def _ids_by_lower(ends: list, m: int, small: bool):

@@ -28,6 +28,7 @@ reduction, plus one gather of `n` to return to node order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -135,6 +136,58 @@ def _round_up(length: int, n: int) -> int:
     return min(n, -(-length // step) * step)
 
 
+class LayoutPlan(NamedTuple):
+    """The node side of a layout (`layout_plan`): everything but the columns' entries."""
+
+    order: np.ndarray  # int32[n], rows by slot count, largest first
+    inv: np.ndarray  # int32[n]
+    first: np.ndarray  # int32[n], row starts in node order
+    counts: np.ndarray  # int32[n], slots per row
+    first_sorted: np.ndarray  # int32[n]
+    deg_sorted: np.ndarray  # int32[n]
+    lengths: tuple[int, ...]
+    starts: np.ndarray  # int64[J + 1], where each column begins in the head
+    filled: np.ndarray  # rows with more than c slots, c < J
+
+
+def layout_plan(
+    bounds: np.ndarray, n_nodes: int, max_columns: int = MAX_COLUMNS
+) -> LayoutPlan:
+    """The degree order and column lengths of a layout from the n + 1 row starts:
+    O(n), on the host (the degree sort is a radix sort on 16-bit keys). Needs no slot
+    arrays, so the assembly makes it beside its sorts (`_graph._assemble_np`)."""
+    n = n_nodes
+    bounds = np.asarray(bounds).astype(np.int32)
+    first = bounds[:-1]
+    counts = np.diff(bounds)
+    dmax = int(counts.max()) if n else 0
+    if dmax < (1 << 16):
+        order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(-counts, kind="stable")
+    order = order.astype(np.int32)
+    inv = np.empty(n, np.int32)
+    inv[order] = np.arange(n, dtype=np.int32)
+    n_cols = min(dmax, max_columns)
+    # hist[c] = rows with more than c slots.
+    hist = np.bincount(counts, minlength=dmax + 1)
+    more_than = n - np.cumsum(hist)
+    lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
+    starts = np.zeros(n_cols + 1, np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return LayoutPlan(
+        order,
+        inv,
+        first,
+        counts,
+        first[order],
+        counts[order],
+        lengths,
+        starts,
+        more_than[:n_cols],
+    )
+
+
 def build_layout(
     senders,
     receivers,
@@ -143,40 +196,26 @@ def build_layout(
     *,
     max_columns: int = MAX_COLUMNS,
     bounds: np.ndarray | None = None,
+    plan: LayoutPlan | None = None,
 ) -> NeighborLayout:
     """Builds the layout from concrete slot arrays (sorted by receiver).
 
-    Runs on the host (NumPy): the degree sort is a radix sort on 16-bit keys, O(n); the
-    columns are filled one degree class at a time (`_fill_head`; no compilation per set
-    of column lengths), split by rows over the host threads (`meshjax._host`).
-    Cost O(n + E).
-    `bounds` (the n + 1 row starts, if the caller knows them) saves a pass.
+    Runs on the host (NumPy): the plan (`layout_plan`, O(n)), then the columns, filled
+    one degree class at a time (`_fill_head`; no compilation per set of column
+    lengths), split by rows over the host threads (`meshjax._host`). Cost O(n + E).
+    `bounds` (the n + 1 row starts, if the caller knows them) saves a pass; `plan`
+    (made from them with the same `max_columns`) saves the plan.
     """
     r = np.asarray(receivers)
     n = n_nodes
     e = int(r.shape[0])
-    # node arrays in int32 (slot indices fit: the slot arrays are int32 too)
-    bounds = _row_bounds(r, n) if bounds is None else bounds.astype(np.int32)
-    first = bounds[:-1]
-    counts = np.diff(bounds)
+    if plan is None:
+        # node arrays in int32 (slot indices fit: the slot arrays are int32 too)
+        bounds = _row_bounds(r, n) if bounds is None else bounds
+        plan = layout_plan(bounds, n, max_columns)
     del bounds
-    dmax = int(counts.max()) if n else 0
-    if dmax < (1 << 16):
-        order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
-    else:
-        order = np.argsort(-counts, kind="stable")
-    order = order.astype(np.int32)
-    deg_sorted = counts[order]
-    inv = np.empty(n, np.int32)
-    inv[order] = np.arange(n, dtype=np.int32)
-    n_cols = min(dmax, max_columns)
-    # hist[c] = rows with more than c slots.
-    hist = np.bincount(counts, minlength=dmax + 1)
-    more_than = n - np.cumsum(hist)
-    lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
-    starts = np.zeros(n_cols + 1, np.int64)  # where each column begins in the head
-    np.cumsum(lengths, out=starts[1:])
-    first_sorted = first[order]
+    order, inv, first, counts, first_sorted, deg_sorted, lengths, starts, filled = plan
+    n_cols = len(lengths)
     degree = counts
     absent = np.zeros(0, np.int64)
     if edge_mask is not None:
@@ -186,7 +225,7 @@ def build_layout(
     # Fill the columns on the host: no compilation per set of column lengths. Each
     # array goes to the device as soon as it is final (a transfer copies it).
     nbr = np.asarray(senders)
-    head = _fill_head(nbr, first_sorted, deg_sorted, starts, more_than[:n_cols], n)
+    head = _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n)
     if absent.size:  # absent slots read the sentinel: patch their head entries
         row = r[absent]
         col = absent - first[row]
