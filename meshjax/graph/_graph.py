@@ -436,16 +436,18 @@ def _assemble_np(
     `pairs` is a list `[src, dst]` of valid node ids that is emptied, so that the pairs
     are freed once packed and counted (pass the only references). `simple`: the caller
     knows the pairs hold no self-loop and no repeat, and gets a graph without a mask
-    (none is made: a pass less in the fill and in the layout). `by_upper` (needs
-    `simple`): `pairs` is `[hi, lo]` with `lo < hi`, sorted by `(hi, lo)` (not checked:
-    pairs in another order give a wrong graph; `barabasi_albert` makes them so), the order of
-    the second key list, so one sort does (`_ids_by_upper`): a BA graph of 10^6 nodes,
-    m = 5, is assembled in 0.31–0.33 s instead of 0.32–0.38 s on the 2-core CPU (three
-    processes each, interleaved; the whole generator 0.48–0.50 s instead of 0.50–0.55
-    s). Memory: every
-    host array goes to the device as soon as it is final, so the peak is the key
-    lists and the receivers on the device plus the three outputs, about 20 bytes per
-    slot (18 `by_upper`), where the graph keeps 13.
+    (none is made: a pass less in the fill and in the layout).
+
+    `by_upper` (needs `simple`): `pairs` is `[hi, lo]` with `lo < hi`, sorted by
+    `(hi, lo)` — the order of the second key list, so one sort does (`_ids_by_upper`).
+    Not checked: pairs in another order give a wrong graph (`barabasi_albert` makes
+    them so). A BA graph of 10^6 nodes, m = 5, is assembled in 0.31–0.33 s instead of
+    0.32–0.38 s on the 2-core CPU (three processes each, interleaved; the whole
+    generator 0.48–0.50 s instead of 0.50–0.55 s).
+
+    Memory: every host array goes to the device as soon as it is final, so the peak is
+    the key lists and the receivers on the device plus the three outputs, about 20
+    bytes per slot (18 `by_upper`), where the graph keeps 13.
     """
     if by_upper and not simple:
         raise ValueError("`by_upper` pairs must be simple")

@@ -323,12 +323,12 @@ def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndar
                 head[starts[c] + a : starts[c] + b] = block[:, c]
 
     parts = min(_host.threads(), max(1, head.shape[0] // _host.MIN_PARALLEL))
-    if parts == 1:
-        fill(0, d.shape[0])
-        return head
-    entries = np.cumsum(d, dtype=np.int64)
-    cuts = np.searchsorted(entries, entries[-1] * np.arange(1, parts) // parts)
-    _host.run_parts(fill, [0, *cuts.tolist(), d.shape[0]])
+    cuts = []
+    if parts > 1:  # parts of about equal entries
+        entries = np.cumsum(d, dtype=np.int64)
+        cuts = np.searchsorted(entries, entries[-1] * np.arange(1, parts) // parts)
+        cuts = cuts.tolist()
+    _host.run_parts(fill, [0, *cuts, d.shape[0]])
     return head
 
 
