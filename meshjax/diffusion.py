@@ -14,7 +14,10 @@ r"""Knowledge diffusion on a graph, §5.1–5.2 of the chapter.
 
 Every neighbour reduction goes through `meshjax.graph.ops` (`laplacian_matvec`,
 `neighbor_sum`), so a graph's per-edge weights (couplings) are honoured wherever the graph
-carries them: $L = D - W$ with $D_{ii} = \sum_j w_{ij}$ (weights must be non-negative).
+carries them: $L = D - W$ with $D_{ii} = \sum_j w_{ij}$. The weights of present slots must
+be finite and non-negative: a concrete graph's are checked on the host (`ValueError`), traced
+ones (`jit` or `vmap` over the weights) inside, like any traced parameter (NaN outputs, or
+status `RESULTS.invalid_parameter`).
 Nothing here forms a dense $n \times n$ matrix except the "dense" eigen-solver, which is for
 small graphs (the default switches to it only for $n \le 64$).
 
@@ -51,7 +54,7 @@ from ._validate import (
     nan_outside,
 )
 from .graph import Graph, connected_components
-from .graph._graph import check_nonnegative_weights
+from .graph._graph import check_nonnegative_weights, weights_ok
 from .graph.ops import centred_laplacian_matvec, laplacian_matvec, neighbor_sum
 
 #: Chebyshev terms used by `diffuse` when the times (or `tol`, `spectral_bound`) are traced
@@ -109,7 +112,8 @@ def diffuse(
     `tol`), `eqx.error_if` raises: pass a larger `n_terms`.
 
     Args:
-      graph: The graph (masked slots are absent; edge weights, if any, are used).
+      graph: The graph (masked slots are absent; edge weights, if any, are used: finite
+        and >= 0 on present slots; traced weights outside that give NaN everywhere).
       u0: Initial states, shape `(n,)` or `(n, b)` (a batch of `b` initial states).
         Real (ints are converted to the default float); finite.
       times: Non-negative finite times, a scalar or shape `(t,)`, any order. May be traced
@@ -126,12 +130,14 @@ def diffuse(
 
     Returns:
       $\mathbf u(t)$ of shape `(t, n)` / `(t, n, b)`, or `(n,)` / `(n, b)` for scalar `times`,
-      in the float dtype of `u0`. NaN where a traced parameter is outside its domain.
+      in the float dtype of `u0`. NaN where a traced parameter is outside its domain
+      (all of it for traced negative or non-finite weights).
 
     Raises:
       ValueError: `u0` of the wrong shape, NaN/inf in `u0` or `times`, negative times,
         `tol` outside (0, 1), `spectral_bound` below the lower bound above or
-        non-positive, negative or non-finite edge weights (concrete graphs).
+        non-positive, negative or non-finite weights on present slots (a concrete
+        graph's).
       TypeError: `graph` is not a `Graph`; non-real `u0`/`times`; traced `n_terms`.
 
     Cost: $K$ Laplacian mat-vecs, O(K (E + t n) b) work, O(t n b) memory; one compile per
@@ -294,14 +300,17 @@ def _chebyshev_core(
     dtype = _state_dtype(u0)
     u0 = jnp.asarray(u0, dtype)
     times = jnp.asarray(jnp.atleast_1d(times), dtype)
-    s_max = jnp.max(_strengths(graph, dtype))
+    w_ok = weights_ok(graph)  # traced weights: checked here (concrete: on the host)
+    # bad weights: any finite bound (no error_if on a NaN tail); the output is NaN
+    s_max = jnp.where(w_ok, jnp.max(_strengths(graph, dtype)), 0.0)
     if ell is None:
         ell = jnp.where(s_max > 0, 2.0 * s_max, 1.0)  # any bound > 0 if no edges
     ell = jnp.asarray(ell, dtype)
     tol = jnp.asarray(tol, dtype)
     ok_t = in_domain(times, low=0.0)  # (t,)
     ok = (
-        in_domain(ell, low=0.0, low_open=True)
+        w_ok
+        & in_domain(ell, low=0.0, low_open=True)
         & (ell >= s_max)
         & in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
     )
@@ -382,7 +391,8 @@ class DecayCurve(AbstractResult):
       status: `RESULTS.successful`; `disconnected` when $\lambda_2$ came from `fiedler`
         on a disconnected graph (then the bound is constant); `not_converged` when that
         Lanczos run did not converge; `invalid_parameter` (numeric fields NaN) when a
-        traced `lambda2` or time is outside its domain.
+        traced `lambda2`, time or `tol` is outside its domain, or traced edge weights
+        are negative or non-finite on a present slot.
     """
 
     times: Float[Array, " t"]
@@ -410,7 +420,7 @@ def consensus_decay(
     for a generic start the distance falls faster at first and at rate $\lambda_2$ later.
 
     Args:
-      graph: The graph.
+      graph: The graph (weights as for `diffuse`: finite and >= 0 on present slots).
       u0: `(n,)` or `(n, b)` initial states.
       times: Scalar or `(t,)` non-negative times (may be traced).
       lambda2: $\lambda_2(L) \ge 0$ if known (may be traced); default from `fiedler`.
@@ -418,6 +428,10 @@ def consensus_decay(
 
     Returns:
       A `DecayCurve`.
+
+    Raises:
+      ValueError: as `diffuse` (bad `u0`, `times`, `tol`, a concrete graph's negative or
+        non-finite weights); `lambda2` negative or not finite.
     """
     graph = _graph(graph)
     if lambda2 is None:
@@ -449,7 +463,7 @@ def _consensus_decay(
     d0 = _consensus_distance(jnp.asarray(u0, dtype)[None])[0]
     shape = (-1,) + (1,) * (d0.ndim)
     bound = jnp.exp(-lam * t).reshape(shape) * d0
-    ok = in_domain(lam, low=0.0) & jnp.all(in_domain(t, low=0.0))
+    ok = in_domain(lam, low=0.0) & jnp.all(in_domain(t, low=0.0)) & weights_ok(graph)
     if tol_given:
         ok &= in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
     status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
@@ -486,8 +500,9 @@ class SpectralResult(AbstractResult):
         `residual <= tol * scale`, at `max_restarts` or where the recurrence's estimate
         fell to a quarter of the computed residual and more cycles would not help
         (usually the precision's floor): `value` is the best estimate,
-        `residual` bounds its error); `invalid_parameter` (traced `tol` outside (0, 1):
-        numeric fields NaN).
+        `residual` bounds its error); `invalid_parameter` (traced `tol` outside (0, 1),
+        or traced edge weights negative or non-finite on a present slot: numeric fields
+        NaN, `n_matvec` 0 for those weights, since the solver does not run).
     """
 
     value: Float[Array, ""]
@@ -556,7 +571,8 @@ def fiedler(
     graph (a batch of graphs of one shape).
 
     Args:
-      graph: The graph ($n \ge 2$); edge weights, if any, are used.
+      graph: The graph ($n \ge 2$); edge weights, if any, are used: finite and >= 0
+        on present slots (traced ones outside that give `invalid_parameter`).
       tol: Relative residual tolerance in (0, 1); default 1e-9 (float64) or 2e-5
         (float32). May be traced.
       method: "lanczos", "dense" ($O(n^2)$ memory, `eigh`; only for small $n$) or "auto"
@@ -571,7 +587,8 @@ def fiedler(
       A `SpectralResult`.
 
     Raises:
-      ValueError: $n < 2$, bad `method`/`basis_size`/`keep`/`tol`/`max_restarts`/`dtype`.
+      ValueError: $n < 2$, bad `method`/`basis_size`/`keep`/`tol`/`max_restarts`/`dtype`,
+        negative or non-finite weights on present slots (a concrete graph's).
 
     Cost: O(n + E) per mat-vec plus $O(m n)$ per reorthogonalisation; iterations grow as
     $\sqrt{\lambda_{\max}/(\lambda_3 - \lambda_2)}$ in the worst case.
@@ -585,6 +602,8 @@ def fiedler(
     m, k, max_restarts, tol = _lanczos_options(
         basis_size, keep, max_restarts, tol, dtype
     )
+    # else L has negative eigenvalues and lambda_2 is no connectivity
+    check_nonnegative_weights(graph, "the Fiedler value")
     dense = method == "dense" or (method == "auto" and n <= 64)
     m = min(m, n - 1)
     if not dense and m < 2:
@@ -605,7 +624,8 @@ def _as_dtype(x, dtype):
 def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     n = graph.n_nodes
     dtype = tol.dtype
-    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    w_ok = weights_ok(graph)  # traced weights (a concrete graph's: on the host)
+    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True) & w_ok
     tol = jnp.where(ok, tol, 0.5)
     labels = connected_components(graph)
     n_comp = jnp.sum(labels == jnp.arange(n, dtype=labels.dtype), dtype=jnp.int32)
@@ -615,7 +635,7 @@ def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     vec_d = vec_d / jnp.maximum(jnp.linalg.norm(vec_d), jnp.finfo(dtype).tiny)
     zero = jnp.zeros((), dtype)
     if dense:
-        lap = _dense_operator(graph, dtype, adjacency=False)
+        lap = jnp.where(w_ok, _dense_operator(graph, dtype, adjacency=False), 0.0)
         w, v = jnp.linalg.eigh(lap)
         value, vector = w[1], v[:, 1]
         residual = jnp.linalg.norm(lap @ vector - value * vector)
@@ -634,7 +654,7 @@ def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
                 largest=False,
                 tol=tol,
                 scale=scale,
-                max_restarts=max_restarts,
+                max_restarts=jnp.where(w_ok, max_restarts, 0),  # (for vmap: no cycle)
                 deflate_constant=True,
             )
             return r.value, r.vector, r.residual, r.n_matvec, r.converged
@@ -642,7 +662,8 @@ def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
         def skip(_):
             return zero, vec_d, zero, jnp.zeros((), jnp.int32), jnp.asarray(True)
 
-        value, vector, residual, n_mv, conv = lax.cond(split, skip, run, None)
+        # bad weights: no Lanczos run (NaN in the operator never converges)
+        value, vector, residual, n_mv, conv = lax.cond(split | ~w_ok, skip, run, None)
     status = RESULTS.where(conv, RESULTS.successful, RESULTS.not_converged)
     status = RESULTS.where(split, RESULTS.disconnected, status)
     status = RESULTS.where(ok, status, RESULTS.invalid_parameter)
@@ -650,7 +671,7 @@ def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
         value=nan_outside(ok, jnp.where(split, zero, value)),
         vector=nan_outside(ok, jnp.where(split, vec_d, vector)),
         residual=nan_outside(ok, jnp.where(split, zero, residual)),
-        n_matvec=jnp.where(split, 0, n_mv).astype(jnp.int32),
+        n_matvec=jnp.where(split | ~w_ok, 0, n_mv).astype(jnp.int32),
         n_components=n_comp,
         status=status,
     )
@@ -673,8 +694,9 @@ def fiedler_value(
 ) -> Array:
     r"""$\lambda_2(L)$ (algebraic connectivity) as a number; see `fiedler`.
 
-    Exactly 0 for a disconnected graph; NaN when Lanczos did not converge or `tol` is out
-    of its domain (use `fiedler` to see the status, the residual and the best estimate).
+    Exactly 0 for a disconnected graph; NaN when Lanczos did not converge, `tol` is out
+    of its domain or traced weights are negative or non-finite (use `fiedler` to see the
+    status, the residual and the best estimate).
     """
     res = fiedler(
         graph,
@@ -700,7 +722,8 @@ def fiedler_vector(
 ) -> Array:
     r"""The Fiedler vector $\phi_2$ (unit norm, sign arbitrary); see `fiedler`.
 
-    NaN when Lanczos did not converge or `tol` is out of its domain.
+    NaN when Lanczos did not converge, `tol` is out of its domain or traced weights are
+    negative or non-finite.
     """
     res = fiedler(
         graph,
@@ -729,12 +752,19 @@ def leading_adjacency(
     non-negative weights is the spectral radius, Perron–Frobenius) from the constant
     vector (it overlaps the non-negative Perron vector). Residual tolerance relative to
     $s_{\max}$ ($\ge \lambda_{\max}(A)$). Small graphs ($n \le 64$) use a dense `eigh`.
+    All three (spectral radius, Perron start, $s_{\max}$ as the scale) need the weights of
+    present slots finite and >= 0.
 
     Args: as `fiedler` (no `method`).
 
     Returns:
       A `SpectralResult` (`n_components` = -1; status `successful`, `not_converged` or
-      `invalid_parameter`).
+      `invalid_parameter`, the last for a traced `tol` outside (0, 1) or traced
+      negative or non-finite weights).
+
+    Raises:
+      ValueError: bad `basis_size`/`keep`/`tol`/`max_restarts`/`dtype`, negative or
+        non-finite weights on present slots (a concrete graph's).
     """
     return _leading(*_leading_args(graph, tol, basis_size, keep, max_restarts, dtype))
 
@@ -746,6 +776,7 @@ def _leading_args(graph, tol, basis_size, keep, max_restarts, dtype) -> tuple:
     m, k, max_restarts, tol = _lanczos_options(
         basis_size, keep, max_restarts, tol, dtype
     )
+    check_nonnegative_weights(graph, "the leading adjacency eigenpair (Perron)")
     n = graph.n_nodes
     dense = n <= 64
     m = min(m, n)
@@ -756,10 +787,11 @@ def _leading_args(graph, tol, basis_size, keep, max_restarts, dtype) -> tuple:
 def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     n = graph.n_nodes
     dtype = tol.dtype
-    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    w_ok = weights_ok(graph)  # traced weights (a concrete graph's: on the host)
+    ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True) & w_ok
     tol = jnp.where(ok, tol, 0.5)
     if dense:
-        a = _dense_operator(graph, dtype, adjacency=True)
+        a = jnp.where(w_ok, _dense_operator(graph, dtype, adjacency=True), 0.0)
         w, v = jnp.linalg.eigh(a)
         value, vector = w[-1], v[:, -1]
         residual = jnp.linalg.norm(a @ vector - value * vector)
@@ -776,7 +808,7 @@ def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
             largest=True,
             tol=tol,
             scale=jnp.where(s_max > 0, s_max, 1.0),
-            max_restarts=max_restarts,
+            max_restarts=jnp.where(w_ok, max_restarts, 0),  # bad weights: no cycle
             deflate_constant=False,
         )
         value, vector, residual = r.value, r.vector, r.residual
@@ -787,7 +819,7 @@ def _leading(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
         value=nan_outside(ok, value),
         vector=nan_outside(ok, vector),
         residual=nan_outside(ok, residual),
-        n_matvec=n_mv.astype(jnp.int32),
+        n_matvec=jnp.where(w_ok, n_mv, 0).astype(jnp.int32),
         n_components=jnp.asarray(-1, jnp.int32),
         status=status,
     )
@@ -803,8 +835,8 @@ def spectral_radius(
     dtype=None,
 ) -> Array:
     r"""$\lambda_{\max}(A)$, the adjacency spectral radius (the QMF epidemic threshold is
-    its inverse). See `leading_adjacency`; NaN when Lanczos did not converge or `tol` is
-    out of its domain."""
+    its inverse). See `leading_adjacency`; NaN when Lanczos did not converge, `tol` is
+    out of its domain or traced weights are negative or non-finite."""
     res = leading_adjacency(
         graph,
         tol=tol,

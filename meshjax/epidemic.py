@@ -519,10 +519,11 @@ def threshold_qmf(
 
     Returns:
       Scalar (float); NaN when Lanczos did not converge, `tol` is out of its domain, or a
-      traced graph has no edges.
+      traced graph has no edges or negative or non-finite weights.
 
     Raises:
-      ValueError: the graph has no edges ($\lambda_{\max}(A) = 0$, no threshold).
+      ValueError: the graph has no edges ($\lambda_{\max}(A) = 0$, no threshold), or
+        negative or non-finite weights on present slots (a concrete graph's).
     """
     res = leading_adjacency(graph, tol=tol, max_restarts=max_restarts)
     lam = res.value

@@ -538,3 +538,102 @@ def test_traced_bad_options_are_reported(name, param, values):
             assert not bool(is_successful(out)), (name, param, v)
         else:
             assert np.isnan(np.asarray(out)).all(), (name, param, v)
+
+
+# --- traced edge weights --------------------------------------------------------------
+# A concrete graph's weights are checked on the host (ValueError); traced ones (jit or
+# vmap over the weights) are checked inside: before, a negative weight gave a silently
+# wrong number (diffuse: 1.7e4 for 74 on a triangle) and a NaN one sent Lanczos through
+# all its restarts.
+
+
+def _reweigh(g: mg.Graph, w) -> mg.Graph:
+    import equinox as eqx
+
+    return eqx.tree_at(lambda gr: gr.weights, g, w)
+
+
+@pytest.fixture(scope="module")
+def weighted():
+    """A connected weighted graph on 80 nodes (Lanczos paths), one edge masked out."""
+    G = nx.connected_watts_strogatz_graph(80, 4, 0.3, seed=1)
+    edges = np.array(G.edges(), dtype=np.int64)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(edges))
+    g = mg.from_edges(edges, 80, weights=w)
+    g = g.with_mask(g.edge_ids != 0)  # edge 0 absent (still connected)
+    assert np.all(np.asarray(mg.connected_components(g)) == 0)
+    return g
+
+
+def _bad_weights(g: mg.Graph, value: float) -> np.ndarray:
+    """The graph's weights with `value` on both slots of a present edge."""
+    w = np.array(g.weights)
+    w[np.asarray(g.edge_ids) == 3] = value
+    return w
+
+
+_SPECTRAL = {
+    "fiedler": lambda g: diffusion.fiedler(g, method="lanczos", max_restarts=50),
+    "fiedler_dense": lambda g: diffusion.fiedler(g, method="dense"),
+    "leading_adjacency": lambda g: diffusion.leading_adjacency(g, max_restarts=50),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SPECTRAL))
+def test_traced_bad_weights_give_invalid_parameter(weighted, name):
+    fn = _SPECTRAL[name]
+    good = fn(weighted)  # concrete
+    assert good.status == RESULTS.successful
+    run = jax.jit(jax.vmap(lambda w: fn(_reweigh(weighted, w))))
+    w0 = np.asarray(weighted.weights)
+    masked = np.where(np.asarray(weighted.edge_ids) == 0, -5.0, w0)  # absent slot
+    batch = np.stack(
+        [w0, masked] + [_bad_weights(weighted, v) for v in (-0.5, np.nan, np.inf)]
+    )
+    out = run(jnp.asarray(batch))
+    ok = np.asarray(out.status == RESULTS.successful)
+    invalid = np.asarray(out.status == RESULTS.invalid_parameter)
+    assert ok.tolist() == [True, True, False, False, False] and invalid[2:].all()
+    for i in (0, 1):  # traced good weights: the concrete answer (absent slot ignored)
+        np.testing.assert_allclose(float(out.value[i]), float(good.value), rtol=1e-8)
+    for field in (out.value, out.vector, out.residual):
+        assert np.isnan(np.asarray(field)[2:]).all()
+    assert np.all(np.asarray(out.n_matvec)[2:] == 0)  # Lanczos never ran on them
+    # the concrete form of the same graphs is refused, naming the weights
+    with pytest.raises(ValueError, match="graph.weights"):
+        fn(_reweigh(weighted, jnp.asarray(batch[2])))
+
+
+def test_traced_bad_weights_give_nan_in_diffuse_and_consensus_decay(weighted):
+    u0 = np.random.default_rng(1).normal(size=80)
+    times = np.array([0.0, 0.5, 2.0])
+    ref = np.asarray(diffusion.diffuse(weighted, u0, times, n_terms=64))
+    w0 = np.asarray(weighted.weights)
+    masked = np.where(np.asarray(weighted.edge_ids) == 0, np.nan, w0)
+    batch = jnp.asarray(
+        np.stack([w0, masked] + [_bad_weights(weighted, v) for v in (-0.5, np.nan)])
+    )
+
+    def both(w):
+        g = _reweigh(weighted, w)
+        u = diffusion.diffuse(g, u0, times, n_terms=64)
+        curve = diffusion.consensus_decay(g, u0, times, lambda2=0.1, n_terms=64)
+        return u, curve
+
+    u, curve = jax.jit(jax.vmap(both))(batch)
+    u = np.asarray(u)
+    for i in (0, 1):
+        np.testing.assert_allclose(u[i], ref, rtol=0, atol=1e-10)
+    assert np.isnan(u[2:]).all()  # before: a finite, wrong answer for -0.5
+    assert np.asarray(curve.status == RESULTS.successful).tolist() == [1, 1, 0, 0]
+    assert np.asarray(curve.status == RESULTS.invalid_parameter)[2:].all()
+    assert np.isnan(np.asarray(curve.distance)[2:]).all()
+    assert np.isnan(np.asarray(curve.bound)[2:]).all()
+    # jit without vmap, and the value forms
+    one = jax.jit(lambda w: diffusion.diffuse(_reweigh(weighted, w), u0, 1.0))
+    assert np.isnan(np.asarray(one(batch[2]))).all()
+    assert np.isfinite(np.asarray(one(batch[0]))).all()
+    val = jax.jit(lambda w: diffusion.spectral_radius(_reweigh(weighted, w)))
+    assert np.isnan(float(val(batch[3]))) and np.isfinite(float(val(batch[0])))
+    fv = jax.jit(lambda w: diffusion.fiedler_value(_reweigh(weighted, w)))
+    assert np.isnan(float(fv(batch[2]))) and np.isfinite(float(fv(batch[0])))

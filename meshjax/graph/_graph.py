@@ -195,7 +195,8 @@ def check_summable(name: str, x) -> None:
 
 def check_nonnegative_weights(graph: Graph, need: str) -> None:
     """The present slots' weights are finite and >= 0, checked on the host for a
-    concrete graph (a traced one passes). `need` names the method in the message."""
+    concrete graph (a traced one passes: check it inside with `weights_ok`). `need`
+    names the method in the message."""
     if graph.weights is None or _any_traced((graph.weights, graph.edge_mask)):
         return
     w = np.asarray(graph.weights)
@@ -206,6 +207,22 @@ def check_nonnegative_weights(graph: Graph, need: str) -> None:
         raise ValueError(
             f"`graph.weights` holds {bad[0]}; {need} needs finite weights >= 0"
         )
+
+
+def weights_ok(graph: Graph) -> Bool[Array, ""]:
+    """Inside the computation: the present slots' weights are all finite and >= 0.
+
+    The traced counterpart of `check_nonnegative_weights` (`True` for an unweighted
+    graph, at no cost); one reduction over the slots otherwise. Absent slots
+    (`edge_mask`) may hold anything.
+    """
+    if graph.weights is None:
+        return jnp.asarray(True)
+    w = graph.weights
+    good = jnp.isfinite(w) & (w >= 0)
+    if graph.edge_mask is not None:
+        good = good | ~graph.edge_mask
+    return jnp.all(good)
 
 
 def _as_jax(x) -> Array:
