@@ -411,6 +411,68 @@ def test_components_under_vmap(getkey):
         np.testing.assert_array_equal(batched[i], G.connected_components(g, masks[i]))
 
 
+def test_asymmetric_concrete_masks_are_refused(getkey):
+    """Both slots of an edge must agree: a concrete mask that keeps one of them is an
+    error naming the argument (before: a silently directed graph; the edge-list and
+    FastSV component paths then disagreed). A traced one is not checked (no sync)."""
+    g = G.erdos_renyi(getkey(), 300, 6.0)  # its own mask drops repeated pairs
+    ids, s, r = (np.asarray(a) for a in (g.edge_ids, g.senders, g.receivers))
+    own = np.asarray(g.edge_mask)
+    assert not own.all()
+    rng = np.random.default_rng(0)
+    sym = (rng.random(g.n_edges) < 0.5)[ids]
+    G.connected_components(g, jnp.asarray(sym))  # accepted
+    kept = np.flatnonzero(sym & own)
+    bad = {
+        "one slot": np.where(np.arange(g.n_slots) == kept[0], False, sym),
+        "directed": s < r,
+        "per slot": rng.random(g.n_slots) < 0.5,
+    }
+    for name, mask in bad.items():
+        mask = jnp.asarray(mask)
+        with pytest.raises(ValueError, match="`mask`.*both slots"):
+            g.with_mask(mask)
+        with pytest.raises(ValueError, match="`edge_mask`"):
+            G.connected_components(g, mask)
+        with pytest.raises(ValueError, match="`edge_mask`"):
+            G.giant_component_fraction(g, mask)
+    # one to four slots of distinct edges flipped: every one is caught
+    first = np.unique(ids[kept], return_index=True)[1]
+    for trial in range(120):
+        flip = rng.choice(kept[first], size=trial % 4 + 1, replace=False)
+        mask = sym.copy()
+        mask[flip] = False
+        with pytest.raises(ValueError, match="`mask`"):
+            g.with_mask(jnp.asarray(mask))
+    # one slot of an edge the graph itself drops: harmless, accepted
+    gone = np.flatnonzero(~own & (s != r))[0]
+    odd = sym.copy()
+    odd[ids == ids[gone]] = False
+    odd[gone] = True
+    g.with_mask(jnp.asarray(odd))
+    # traced: not checked (the caller's intent, as colouring's own DAG mask)
+    out = jax.jit(lambda m: g.with_mask(m).edge_mask)(jnp.asarray(s < r))
+    np.testing.assert_array_equal(np.asarray(out), (s < r) & own)
+
+
+def test_mask_check_host_and_device_xor_agree():
+    """The check's XOR on the host (split over threads) and on a device (the path for
+    accelerator arrays) agree; 0 exactly for a mask that agrees on every edge."""
+    from meshjax.graph import _graph
+
+    rng = np.random.default_rng(1)
+    e = 1 << 20  # two parts on two host threads
+    ids = rng.permutation(np.repeat(np.arange(e // 2, dtype=np.int32), 2))
+    sym = (rng.random(e // 2) < 0.5)[ids]
+    per_slot = rng.random(e) < 0.5
+    assert _graph._xor_odd_squares(ids, sym) == 0
+    host = _graph._xor_odd_squares(ids, per_slot)
+    dev = _graph._xor_odd_squares_jit(
+        jnp.asarray(ids)[None], jnp.asarray(per_slot)[None]
+    )
+    assert host != 0 and host == int(np.asarray(dev)[0])
+
+
 # ---------------------------------------------------------------- colouring
 
 

@@ -150,7 +150,8 @@ def _greedy_reference(key, g, block):
 def _colouring_cases():
     er = G.erdos_renyi(jr.key(1), 3000, 10.0)
     ba = G.barabasi_albert(jr.key(2), 3000, 4)
-    masked = er.edge_mask & jr.bernoulli(jr.key(3), 0.7, (er.n_slots,))
+    # one draw per edge: both slots agree (a mask per slot is refused by `with_mask`)
+    masked = er.edge_mask & jr.bernoulli(jr.key(3), 0.7, (er.n_edges,))[er.edge_ids]
     clique = np.array([(i, j) for i in range(40) for j in range(i)])
     dense = G.from_edges(np.concatenate([clique, G.to_edges(er)[:2000] + 40]), 3040)
     return {"er": er, "ba": ba, "masked": masked, "clique": dense}

@@ -12,7 +12,7 @@ from jax import lax
 
 from .._custom_types import Array, ArrayLike, Bool, Float, Int
 from .._validate import check_array
-from ._graph import Graph
+from ._graph import Graph, check_symmetric_mask, masked
 from ._layout import neighbor_reduce, truncated
 
 _SAMPLE_COLUMNS = 2
@@ -47,16 +47,28 @@ def connected_components(
     Args:
       graph: The graph; its own `edge_mask` is honoured.
       edge_mask: Optional extra `bool[e]` mask (e.g. percolated bonds), combined with
-        the graph's by logical and. Both slots of an edge must agree.
+        the graph's by logical and. Both slots of an edge must agree: a concrete mask
+        is checked (as in `Graph.with_mask`; about 6 ms per $10^7$ slots, on the host
+        while the labels are computed); a traced one is not (no host sync), and one
+        that disagrees gives labels that depend on the path taken (the edge list
+        reads one slot per edge, FastSV both).
 
     Returns:
       `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
+
+    Raises:
+      ValueError: a concrete `edge_mask` of the wrong shape, or one that keeps one slot
+        of an edge but not the other.
     """
-    g = graph.with_mask(edge_mask)
+    g = masked(graph, edge_mask, "edge_mask", check=False)
     afforest = g.n_nodes >= AFFOREST_MIN_NODES
     if edge_mask is None or g.layout is None or not afforest:
-        return _fastsv(g, afforest=afforest)
-    return _listed_or_fastsv(g)
+        labels = _fastsv(g, afforest=afforest)
+    else:
+        labels = _listed_or_fastsv(g)
+    if edge_mask is not None:  # on the host while the labels are computed
+        check_symmetric_mask("edge_mask", graph, g.edge_mask)
+    return labels
 
 
 @jax.jit
