@@ -49,9 +49,11 @@ def connected_components(
       edge_mask: Optional extra `bool[e]` mask (e.g. percolated bonds), combined with
         the graph's by logical and. Both slots of an edge must agree: a concrete mask
         is checked (as in `Graph.with_mask`; about 6 ms per $10^7$ slots, on the host
-        while the labels are computed); a traced one is not (no host sync), and one
-        that disagrees gives labels that depend on the path taken (the edge list
-        reads one slot per edge, FastSV both).
+        while the labels are computed: at n = 10^6, <k> = 10 on the 2-core CPU the
+        labels took 54-57 ms for bond percolation at p = 0.05 and 2-6 ms more with
+        the check, 59-62 ms and 7-9 ms more with every edge kept); a traced one is
+        not (no host sync), and one that disagrees gives labels that depend on the
+        path taken (the edge list reads one slot per edge, FastSV both).
 
     Returns:
       `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
