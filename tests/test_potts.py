@@ -733,3 +733,60 @@ def test_swendsen_wang_same_with_and_without_the_layout(getkey):
         a = potts.swendsen_wang_sweep(k, with_lay, s, beta, Q)
         b = potts.swendsen_wang_sweep(k, bare, s, beta, Q)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_traced_bad_weights_swendsen_wang(getkey):
+    """SW / FK need ferromagnetic weights: a traced negative or non-finite weight on a
+    present slot is an error in the sweeps and `invalid_parameter` in `run`; a bad
+    weight on a masked-out slot does not count."""
+    import equinox as eqx
+
+    from meshjax import RESULTS
+
+    tri = np.array([[0, 1], [1, 2], [0, 2], [2, 3]])
+    g = from_edges(tri, 4, weights=np.array([1.0, 0.5, 1.0, 2.0]))
+    key = getkey()
+    s = jnp.zeros(4, jnp.int32)
+
+    def reweigh(w):
+        return eqx.tree_at(lambda gr: gr.weights, g, w)
+
+    w0 = np.asarray(g.weights)
+    bad = [np.where(np.asarray(g.edge_ids) == 1, v, w0) for v in (-0.5, np.nan, np.inf)]
+    sweep = jax.jit(lambda w: potts.swendsen_wang_sweep(key, reweigh(w), s, 0.7, Q))
+    bonds = jax.jit(lambda w: potts.fk_bonds(key, reweigh(w), s, 0.7))
+    np.testing.assert_array_equal(
+        sweep(w0), potts.swendsen_wang_sweep(key, g, s, 0.7, Q)
+    )
+    np.testing.assert_array_equal(bonds(w0), potts.fk_bonds(key, g, s, 0.7))
+    for w in bad:
+        with pytest.raises(Exception, match="weights"):
+            jax.block_until_ready(sweep(w))
+        with pytest.raises(Exception, match="weights"):
+            jax.block_until_ready(bonds(w))
+    masked = g.with_mask(jnp.asarray(np.asarray(g.edge_ids) != 1))
+    ok_masked = eqx.tree_at(lambda gr: gr.weights, masked, jnp.asarray(bad[0]))
+    jax.block_until_ready(
+        jax.jit(potts.swendsen_wang_sweep, static_argnums=4)(key, ok_masked, s, 0.7, Q)
+    )
+
+    run = jax.jit(
+        jax.vmap(
+            lambda w: potts.run(key, reweigh(w), Q, 0.7, 4, algorithm="swendsen_wang")
+        )
+    )
+    out = run(jnp.asarray(np.stack([w0] + bad)))
+    assert np.asarray(out.status == RESULTS.successful).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert np.asarray(out.status == RESULTS.invalid_parameter).tolist() == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert np.isfinite(np.asarray(out.energy[0])).all()
+    assert np.isnan(np.asarray(out.energy[1:])).all()

@@ -30,7 +30,7 @@ from jax import lax
 from .._custom_types import Array, Bool
 from .._validate import as_key, check_int, check_real, in_domain
 from ..graph import Graph, connected_components
-from ..graph._graph import check_nonnegative_weights
+from ..graph._graph import check_nonnegative_weights, weights_ok
 from ..graph._layout import bake_mask
 from ..graph.components import AFFOREST_MIN_NODES, sparse_or
 from ._kernels import (
@@ -146,7 +146,8 @@ def swendsen_wang_sweep(
       key: PRNG key or int seed.
       graph: The graph (`graph.weights` multiply the couplings).
       spins: `int[n]` in `[0, q)`, or a `PottsState`.
-      beta: $\beta \ge 0$ (may be traced; a traced bad value is an `eqx.error_if` error).
+      beta: $\beta \ge 0$ (may be traced; a traced bad value is an `eqx.error_if` error,
+        as are traced negative or non-finite `graph.weights` on present slots).
       q: Number of states, >= 2.
       field: Optional $h_i(s)$, shape `(n, q)`.
       couplings: Optional $J_e \ge 0$, scalar or shape `(n_edges,)`.
@@ -173,7 +174,7 @@ def _check_weights_nonnegative(graph: Graph) -> None:
 
 @functools.partial(jax.jit, static_argnums=(6,))
 def _sw_once(key, graph, spins, beta, field, couplings, q):
-    beta = _raise_if_bad_beta(beta, _couplings_ok(couplings, True))
+    beta = _raise_if_bad_beta(beta, _couplings_ok(couplings, True) & weights_ok(graph))
     slot_j = slot_couplings(graph, couplings, beta.dtype)
     return _sw_step(key, graph, spins, beta, field, slot_j, q)
 
@@ -191,7 +192,8 @@ def fk_bonds(
       key: PRNG key or int seed.
       graph: The graph (`graph.weights` multiply the couplings).
       spins: `int[n]` (or a `PottsState`), non-negative.
-      beta: $\beta \ge 0$ (may be traced; a traced bad value is an `eqx.error_if` error).
+      beta: $\beta \ge 0$ (may be traced; a traced bad value is an `eqx.error_if` error,
+        as are traced negative or non-finite `graph.weights` on present slots).
       couplings: Optional $J_e \ge 0$, scalar or `(n_edges,)`.
 
     Returns:
@@ -209,7 +211,7 @@ def fk_bonds(
 
 @jax.jit
 def _fk_once(key, graph, spins, beta, couplings):
-    beta = _raise_if_bad_beta(beta, _couplings_ok(couplings, True))
+    beta = _raise_if_bad_beta(beta, _couplings_ok(couplings, True) & weights_ok(graph))
     slot_j = slot_couplings(graph, couplings, beta.dtype)
     return _fk_bonds(key, graph, spins, beta, slot_j)
 

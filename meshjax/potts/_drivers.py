@@ -21,6 +21,7 @@ from .._validate import (
     in_domain,
 )
 from ..graph import Graph, check_colouring
+from ..graph._graph import weights_ok
 from ._cluster import _check_weights_nonnegative
 from ._kernels import (
     ALGORITHMS,
@@ -48,8 +49,8 @@ class PottsRun(AbstractResult):
       m: Order parameter at each recorded step, same shape.
       spins: Final spins (original numbering), `(n,)` or `(R, n)`.
       status: `RESULTS.successful`, or `RESULTS.invalid_parameter` when a traced β,
-        coupling, field or initial spin was out of its domain (then `energy` and `m`
-        are NaN).
+        coupling, field or initial spin was out of its domain, or (Swendsen–Wang) a
+        traced graph weight was negative or non-finite (then `energy` and `m` are NaN).
     """
 
     energy: Float[Array, "*r t"]
@@ -69,7 +70,7 @@ class AnnealResult(AbstractResult):
       energy_cool, m_cool, energy_heat, m_heat: `(B, T)` per-node energy and order
         parameter at each recorded step.
       status: `RESULTS.successful`, or `RESULTS.invalid_parameter` (traced bad β or
-        coupling; the series are then NaN).
+        coupling, or a traced bad weight under Swendsen–Wang; the series are then NaN).
     """
 
     betas: Float[Array, " b"]
@@ -105,10 +106,11 @@ def _sweep_fn(model, algorithm, field_p, slot_j):
     return lambda k, s, b: model.swendsen_wang(k, s, b, field_p, slot_j)
 
 
-def _params_ok(beta, field, couplings, algorithm):
-    ok = jnp.all(in_domain(beta, low=0.0)) & _couplings_ok(
-        couplings, algorithm == "swendsen_wang"
-    )
+def _params_ok(model, beta, field, couplings, algorithm):
+    sw = algorithm == "swendsen_wang"
+    ok = jnp.all(in_domain(beta, low=0.0)) & _couplings_ok(couplings, sw)
+    if sw:  # ferromagnetic bonds: traced weights >= 0 (a concrete graph's: on the host)
+        ok = ok & weights_ok(model.pgraph)
     if field is not None:
         ok = ok & jnp.all(jnp.isfinite(field))
     return ok
@@ -246,7 +248,7 @@ def _run(
             return jnp.zeros(n, dt)
         return jr.randint(k, (n,), 0, q, dtype=jnp.int32).astype(dt)
 
-    ok = _params_ok(beta, field, couplings, alg)
+    ok = _params_ok(model, beta, field, couplings, alg)
     if s0 is not None:
         ok = ok & _spins_ok(s0, q)
     safe_beta = jnp.where(ok, beta, jnp.zeros((), beta.dtype))
@@ -338,7 +340,7 @@ def anneal(
 @eqx.filter_jit
 def _anneal(model, key, key_init, betas, field, couplings, n_steps, n_burn, every, alg):
     n, q = model.n_nodes, model.q
-    ok = _params_ok(betas, field, couplings, alg)
+    ok = _params_ok(model, betas, field, couplings, alg)
     betas_safe = jnp.where(ok, betas, jnp.zeros((), betas.dtype))
     spins = jr.randint(key_init, (n,), 0, q, dtype=jnp.int32).astype(spin_dtype(q))
 

@@ -615,7 +615,10 @@ def _raise_if_bad_beta(beta, extra_ok=None):
     if extra_ok is not None:
         ok = ok & extra_ok
     return eqx.error_if(
-        beta, ~ok, "`beta` (or `couplings`) is out of range; allowed: [0, inf)"
+        beta,
+        ~ok,
+        "`beta` (or `couplings`, or the graph's weights under Swendsen–Wang / FK) is "
+        "out of range; allowed: [0, inf)",
     )
 
 
