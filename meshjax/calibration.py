@@ -383,7 +383,8 @@ class PhiEstimate(AbstractResult):
     Fields:
       phi_eff: $\hat\varphi_{eff} = \hat\Phi + 1 - \lambda$.
       stderr: Its standard error (that of $\hat\Phi$).
-      status: The fit's status (`invalid_parameter` for a traced `lam` outside (0, 1]).
+      status: The fit's status (`successful`, `not_converged` or `solver_failed`, as
+        in `FitResult`), or `invalid_parameter` for a traced `lam` outside (0, 1].
     """
 
     phi_eff: Array

@@ -495,7 +495,7 @@ class SpectralResult(AbstractResult):
         disconnected graph), int32.
       n_components: Number of connected components (`fiedler`); -1 where not computed
         (`leading_adjacency`), int32.
-      status: `RESULTS.successful`; `disconnected` (`fiedler` on a disconnected graph:
+      status: `RESULTS.successful`; disconnected (`fiedler` only, on a disconnected graph:
         $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped before
         `residual <= tol * scale`, at `max_restarts` or where the recurrence's estimate
         fell to a quarter of the computed residual and more cycles would not help

@@ -270,7 +270,10 @@ def _status_values(*docs: str) -> list[str]:
     members = list(RESULTS._name_to_item)
     named = []
     for doc in docs:
-        for m in re.findall(r"RESULTS\.([A-Za-z_]+)", doc):
+        # `RESULTS.name` anywhere, or a member named in backticks (a status field's
+        # description lists them so: "`disconnected` (...); `invalid_parameter` (...)")
+        for m in re.findall(r"RESULTS\.([A-Za-z_]+)|`([a-z_]+)`", doc):
+            m = m[0] or m[1]
             if m in members and m not in named:
                 named.append(m)
     return sorted(named, key=members.index)
