@@ -77,6 +77,35 @@ def test_pair_components_match_scipy(keep):
         )
 
 
+@pytest.mark.parametrize("keep", [0.05, 0.3, 1.0])
+def test_pair_components_shortened_lists_match_scipy(monkeypatch, keep):
+    # small tiers so that a small graph's list is shortened several times (1/4 each,
+    # down to 8 pairs), with rounds on the full list repeated while too many pairs are
+    # active (keep=1.0: a connected graph), and padding pairs (cap above the count)
+    monkeypatch.setattr(C, "_TIER_RATIO", 4)
+    monkeypatch.setattr(C, "_TIER_FLOOR", 8)
+    key = jr.key(int(keep * 100) + 5)
+    for g in (erdos_renyi(key, 3000, 6.0), power_law(key, 2000, 2.3, 4.0)):
+        present = _bonds(g, jr.fold_in(key, 1), keep)
+        cap = g.n_slots // 2 + 17
+        u, v, count = jax.jit(C.compact_edges, static_argnums=2)(g, present, cap)
+        labels = jax.jit(C.pair_components, static_argnums=0)(g.n_nodes, u, v)
+        s, r, pm = (np.asarray(x) for x in (g.senders, g.receivers, present))
+        one_way = pm & (s < r)
+        assert int(count) == one_way.sum()
+        np.testing.assert_array_equal(
+            np.asarray(labels), _scipy_labels(g.n_nodes, s[one_way], r[one_way])
+        )
+        # and batched: every member's list shortened alike
+        both = jnp.stack([u, jnp.flip(v)]), jnp.stack([v, jnp.flip(u)])
+        got = jax.vmap(lambda a, b: C.pair_components(g.n_nodes, a, b))(*both)
+        np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(labels))
+        flipped = np.asarray(jnp.flip(v)), np.asarray(jnp.flip(u))
+        np.testing.assert_array_equal(
+            np.asarray(got[1]), _scipy_labels(g.n_nodes, *flipped)
+        )
+
+
 def _bonds(g, key, share):
     b = jr.uniform(key, (g.n_edges,)) < share
     b = b[g.edge_ids]

@@ -41,8 +41,9 @@ def connected_components(
     runs on all edges. An `edge_mask` that keeps at most `SPARSE_EDGES` of the edges
     (bond percolation near or below its threshold, Swendsen–Wang's bonds) on such a
     graph is read as a compact list of those edges instead (`sparse_or`: union by
-    minimum root, each round reading only them; 6-9x faster at n = 10^6). Every way
-    the labels are exact and the same.
+    minimum root, each round reading only them and the list shrinking as its pairs
+    are joined; 7-10x faster at n = 10^6). Every way the labels are exact and the
+    same.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
@@ -50,10 +51,10 @@ def connected_components(
         the graph's by logical and. Both slots of an edge must agree: a concrete mask
         is checked (as in `Graph.with_mask`; about 6 ms per $10^7$ slots, on the host
         while the labels are computed: at n = 10^6, <k> = 10 on the 2-core CPU the
-        labels took 54-57 ms for bond percolation at p = 0.05 and 2-6 ms more with
-        the check, 59-62 ms and 7-9 ms more with every edge kept); a traced one is
-        not (no host sync), and one that disagrees gives labels that depend on the
-        path taken (the edge list reads one slot per edge, FastSV both).
+        labels took 29-34 ms for bond percolation at p = 0.05 and about 5 ms more
+        with the check, 57-67 ms and about 4 ms more with every edge kept); a traced
+        one is not (no host sync), and one that disagrees gives labels that depend on
+        the path taken (the edge list reads one slot per edge, FastSV both).
 
     Returns:
       `int32[n]` labels; `labels[i] == i` exactly for the smallest node of each component.
@@ -95,7 +96,8 @@ def sparse_or(graph: Graph, present, dense) -> Int[Array, " n"]:
     A mask near or below the percolation threshold (a tenth of the edges at <k> = 10)
     leaves many small components, for which FastSV reads every slot in each of its
     ~10 rounds; the list's rounds read only the present edges. At n = 10^6, <k> = 10,
-    one core: 0.08-0.13 s instead of 0.66-0.99 s (bond percolation at p = 0.05-0.12).
+    on the 2-core CPU: 27-36 ms instead of 0.19-0.34 s (bond percolation at
+    p = 0.05-0.12).
     The list is at most `SPARSE_EDGES` · E/2 pairs, in memory 8 bytes each.
 
     Under `vmap` (replicas, sweeps) the batch takes the list when every member's edges
@@ -348,19 +350,94 @@ def compact_edges(graph: Graph, present, cap: int):
     With `pair_components` this finds the components of a mask that keeps few edges
     (the FK bonds of Swendsen–Wang in the disordered phase, a tenth of the edges) from
     a list of those edges: each round reads `cap` pairs and the n parents instead of
-    every slot of the graph. At n = 10^6, <k> = 10, a tenth of the edges: 0.11 s on one
-    core, against 0.7-1.0 s for `connected_components` on the masked graph.
+    every slot of the graph. At n = 10^6, <k> = 10, a tenth of the edges, on the 2-core
+    CPU: 36 ms (12 of them for this list), against 0.34 s for FastSV on the masked
+    graph.
     """
     slot, count = _flag_positions(present & (graph.senders < graph.receivers), cap)
-    ext = jnp.zeros((1,), jnp.int32)  # the padding (slot e): node 0 with itself
-    u = jnp.concatenate([graph.senders, ext])[slot]
-    v = jnp.concatenate([graph.receivers, ext])[slot]
-    return u, v, count
+    return _take(graph.senders, slot), _take(graph.receivers, slot), count
+
+
+def _take(x, slot):
+    """`x[slot]`, 0 where `slot` is past the end (the padding: node 0 with itself), read
+    without a padded copy of `x` (at 10^7 slots, copying the senders and receivers
+    took 8 of compact_edges' 20 ms)."""
+    size = x.shape[0]
+    return jnp.where(slot < size, x[jnp.minimum(slot, size - 1)], 0)
 
 
 def pair_components(n_nodes: int, u, v) -> Int[Array, " n"]:
-    """`connected_components`' labels of the graph of the pairs `(u, v)` on n nodes."""
-    return _union_by_min(jnp.arange(n_nodes, dtype=jnp.int32), u, v)
+    """`connected_components`' labels of the graph of the pairs `(u, v)` on n nodes.
+
+    Union by minimum root in rounds (`_hook`), the list shrinking as pairs are joined:
+    while more than a `_TIER_RATIO`-th of the list is still active (its two ends in
+    different trees), a round hooks, flattens every node (pointer jumping) and reads
+    the pairs' new roots; then the active pairs, as their roots, are compacted into a
+    list that long (`_flag_positions`), down to `_TIER_FLOOR` pairs. Rounds on a
+    shortened list flatten only the hooked roots (jumps over the list, not the n
+    nodes), and one flatten of all nodes ends. At bond percolation's threshold a
+    quarter of the pairs is left active after one round, a twenty-seventh after two.
+    """
+    f = jnp.arange(n_nodes, dtype=jnp.int32)
+    a, b = u, v  # the roots of the pairs' ends (f is the identity)
+    flat = True  # level 0: full flattening; shortened lists: the hooked roots only
+    while True:
+        size = a.shape[0]
+        nxt = size // _TIER_RATIO
+        step = _round_flat if flat else _round_hooked
+        if nxt < _TIER_FLOOR:  # the last list: rounds until every pair is joined
+            f, a, b = lax.while_loop(
+                lambda s: jnp.any(s[1] != s[2]), lambda s: step(*s), (f, a, b)
+            )
+            return _flatten(f)
+
+        def body(state, step=step):
+            f, a, b = step(*state[:3])
+            return f, a, b, jnp.sum(a != b, dtype=jnp.int32)
+
+        f, a, b, _ = lax.while_loop(
+            lambda s, nxt=nxt: s[3] > nxt,
+            body,
+            (f, a, b, jnp.sum(a != b, dtype=jnp.int32)),
+        )
+        slot, _ = _flag_positions(a != b, nxt)
+        a, b = _take(a, slot), _take(b, slot)
+        flat = False
+
+
+#: `pair_components` shortens its list to this share of it once that many pairs are
+#: left active, ...
+_TIER_RATIO = 4
+#: ... down to lists of this many pairs (each list costs about 0.25 s of compile time).
+_TIER_FLOOR = 16384
+
+
+def _hook(f, a, b):
+    """Roots `a`, `b` of each pair: the larger hooked onto the smaller (the other way
+    round is a no-op on a root: one scatter-min, not two)."""
+    return f.at[jnp.maximum(a, b)].min(jnp.minimum(a, b))
+
+
+def _round_flat(f, a, b):
+    """A round of `pair_components` flattening every node."""
+    f = _flatten(_hook(f, a, b))
+    return f, f[a], f[b]
+
+
+def _round_hooked(f, a, b):
+    """A round of `pair_components` flattening only the roots it hooks: pointer jumping
+    on them until each points at a root (every other root keeps pointing at itself)."""
+    hi = jnp.maximum(a, b)
+    f = f.at[hi].min(jnp.minimum(a, b))
+
+    def jump(state):
+        f, _ = state
+        p = f[hi]
+        pp = f[p]
+        return f.at[hi].set(pp), jnp.any(pp != p)
+
+    f, _ = lax.while_loop(lambda s: s[1], jump, (f, jnp.array(True)))
+    return f, f[a], f[b]
 
 
 def _flag_positions(flags: Bool[Array, " e"], cap: int):
@@ -369,10 +446,11 @@ def _flag_positions(flags: Bool[Array, " e"], cap: int):
 
     On the CPU, XLA's prefix sum over 10^7 entries takes 0.17 s and a scatter of 10^7
     indices 0.06 s (one core), so neither runs over the entries: the flags are packed 32
-    to a word, the prefix sum runs over the words, each nonempty word writes its number
-    at its first output place (one scatter over the words), a running maximum gives
-    every output place its word, and the bit is the k-th set bit of that word (a binary
-    search with `population_count`). 0.02 s for 10^7 flags and cap = 6·10^5.
+    to a word, the prefix sum runs over the words, each word adds 1 at its first output
+    place (one scatter over the words), a running count gives every output place its
+    word, and the bit is the k-th set bit of that word (a binary search with
+    `population_count`). 4-5 ms for 10^7 flags (a twentieth set) and cap = 6·10^5 on
+    the 2-core CPU (8-10 ms with a scatter of the word numbers and a running maximum).
     """
     e = flags.shape[0]
     w = -(-e // 32)
@@ -383,12 +461,10 @@ def _flag_positions(flags: Bool[Array, " e"], cap: int):
     count = lax.population_count(words).astype(jnp.int32)
     total = jnp.cumsum(count, dtype=jnp.int32)
     start = total - count  # first output place of each word's entries
-    owner = (
-        jnp.zeros(cap, jnp.int32)
-        .at[jnp.where(count > 0, start, cap)]
-        .set(jnp.arange(w, dtype=jnp.int32), mode="drop")
-    )  # nonempty words have distinct starts
-    word = lax.cummax(owner)
+    # the word of output place j is the last one starting at or before j: the number
+    # of words that do, less one (a running count, not a running maximum: 4 ms less)
+    marks = jnp.zeros(cap, jnp.int32).at[start].add(1, mode="drop")
+    word = jnp.cumsum(marks, dtype=jnp.int32) - 1
     j = jnp.arange(cap, dtype=jnp.int32)
     k = j - start[word]  # output j is the k-th set bit of its word
     x = words[word]
