@@ -163,19 +163,21 @@ def test_swendsen_wang_sweep_is_the_same_on_either_path():
 
 def test_connected_components_with_a_sparse_mask_reads_the_edge_list(monkeypatch):
     # a mask on a graph with a layout from AFFOREST_MIN_NODES nodes (lowered here so
-    # that a small graph qualifies): few edges kept -> the edge list, many -> FastSV;
-    # scipy's labels either way, alone and in one vmap
+    # that a small graph qualifies): few edges kept -> the short edge list, up to half
+    # of them -> the long one, more -> FastSV; scipy's labels every way, alone and in
+    # one vmap (which takes the shortest list that all members fit)
     monkeypatch.setattr(C, "AFFOREST_MIN_NODES", 1000)
     g = with_layout(erdos_renyi(jr.key(3), 4000, 8.0), policy="always")
     s, r = np.asarray(g.senders), np.asarray(g.receivers)
     masks = []
-    for i, share in enumerate((0.03, 0.11, 0.4)):
+    for i, share in enumerate((0.03, 0.11, 0.3, 0.45, 0.8)):
         m = _bonds(g, jr.key(20 + i), share)  # includes the graph's own mask
         masks.append(m)
         got = np.asarray(connected_components(g, m))
         keep = np.asarray(m) & (s < r)
         np.testing.assert_array_equal(got, _scipy_labels(g.n_nodes, s[keep], r[keep]))
-    for pair in ((0, 1), (0, 2)):  # both listed; one listed, one not
+    # short + short, short + long, long + long, short + FastSV, long + FastSV
+    for pair in ((0, 1), (0, 2), (2, 3), (0, 4), (3, 4)):
         batch = jnp.stack([masks[i] for i in pair])
         got = jax.vmap(lambda m: connected_components(g, m))(batch)
         for j, i in enumerate(pair):

@@ -38,12 +38,13 @@ def connected_components(
     sampled rounds stop once few rows are left outside the most frequent label, and only
     those rows read their edges (hooking roots by minimum until every edge joins equal
     roots), unless there are many of them (below the percolation threshold), when FastSV
-    runs on all edges. An `edge_mask` that keeps at most `SPARSE_EDGES` of the edges
-    (bond percolation near or below its threshold, Swendsen–Wang's bonds) on such a
-    graph is read as a compact list of those edges instead (`sparse_or`: union by
-    minimum root, each round reading only them and the list shrinking as its pairs
-    are joined; 7-10x faster at n = 10^6). Every way the labels are exact and the
-    same.
+    runs on all edges. An `edge_mask` that keeps at most `LIST_EDGES` (half) of the
+    edges (bond percolation at p <= 1/2, Swendsen–Wang's bonds in the disordered
+    phase) on such a graph is read as a compact list of those edges
+    instead (`sparse_or`: union by minimum root, each round reading only them and the
+    list shrinking as its pairs are joined; at n = 10^6, <k> = 10: 7-10x faster than
+    FastSV up to `SPARSE_EDGES` of the edges, 2.5-3x from there to half). Every way
+    the labels are exact and the same.
 
     Args:
       graph: The graph; its own `edge_mask` is honoured.
@@ -83,48 +84,74 @@ def _listed_or_fastsv(g: Graph) -> Int[Array, " n"]:
 #: about 0.8 s, outweighs what it saves: milliseconds).
 AFFOREST_MIN_NODES = 1 << 16
 #: A mask keeping at most this share of the edges is read as a list of them
-#: (`sparse_or`).
+#: (`sparse_or`), ...
 SPARSE_EDGES = 1 / 8
+#: ... and one keeping at most this share as a longer list (its rounds start on a
+#: list this long, so a short one takes the first).
+LIST_EDGES = 1 / 2
 
 
 def sparse_or(graph: Graph, present, dense) -> Int[Array, " n"]:
     """Component labels of the slots `present` (`bool[e]`, both slots of an edge
     alike, the graph's own mask already in it): from a compact list of the present
-    edges (`compact_edges`, `pair_components`) when they are at most `SPARSE_EDGES` of
-    the edges, else `dense(graph, present)` (which must give the same labels).
+    edges (`compact_edges`, `pair_components`) when they are at most `LIST_EDGES` of
+    the edges (a list of `SPARSE_EDGES` · E/2 pairs when they fit it, else of
+    `LIST_EDGES` · E/2), else `dense(graph, present)` (which must give the same labels).
 
     A mask near or below the percolation threshold (a tenth of the edges at <k> = 10)
     leaves many small components, for which FastSV reads every slot in each of its
     ~10 rounds; the list's rounds read only the present edges. At n = 10^6, <k> = 10,
     on the 2-core CPU: 27-36 ms instead of 0.19-0.34 s (bond percolation at
-    p = 0.05-0.12).
-    The list is at most `SPARSE_EDGES` · E/2 pairs, in memory 8 bytes each.
+    p = 0.05-0.12). Above it, up to half the edges (p = 0.2-0.5), FastSV with the
+    Afforest sample (whose two columns a mask thins) took 0.25-0.29 s, the longer list
+    85-91 ms; at p = 0.8 FastSV 0.20 s, a list of every edge 0.16 s (not taken: with
+    every edge kept FastSV takes 0.06 s).
+    The list is at most `LIST_EDGES` · E/2 pairs, in memory 8 bytes each.
 
-    Under `vmap` (replicas, sweeps) the batch takes the list when every member's edges
-    fit, else `dense` for all: a `lax.cond` on a batched predicate would run both.
+    Under `vmap` (replicas, sweeps) the batch takes the shortest list that every
+    member's edges fit, else `dense` for all: a `lax.cond` on a batched predicate
+    would run both.
     """
     n = graph.n_nodes
-    cap = max(int(graph.n_slots * SPARSE_EDGES / 2), 1)
+    short = max(int(graph.n_slots * SPARSE_EDGES / 2), 1)
+    long = max(int(graph.n_slots * LIST_EDGES / 2), short)
 
     def listed(u, v):
         return pair_components(n, u, v)
 
+    def from_long(graph, present):
+        return listed(*compact_edges(graph, present, long)[:2])
+
     @jax.custom_batching.custom_vmap
     def one(graph, present):
-        u, v, count = compact_edges(graph, present, cap)
-        return lax.cond(count <= cap, listed, lambda *_: dense(graph, present), u, v)
+        u, v, count = compact_edges(graph, present, short)
+        return lax.cond(
+            count <= short,
+            lambda: listed(u, v),
+            lambda: lax.cond(
+                count <= long,
+                lambda: from_long(graph, present),
+                lambda: dense(graph, present),
+            ),
+        )
 
     @one.def_vmap
     def batched(axis_size, in_batched, graph, present):
         axes = tuple(jax.tree.map(lambda b: 0 if b else None, tuple(in_batched)))
-        u, v, count = jax.vmap(
-            lambda g, p: compact_edges(g, p, cap), in_axes=axes, axis_size=axis_size
-        )(graph, present)
-        each = jax.vmap(dense, in_axes=axes, axis_size=axis_size)
+
+        def each(f):
+            return jax.vmap(f, in_axes=axes, axis_size=axis_size)
+
+        u, v, count = each(lambda g, p: compact_edges(g, p, short))(graph, present)
+        most = jnp.max(count)
         labels = lax.cond(
-            jnp.all(count <= cap),
+            most <= short,
             lambda: jax.vmap(listed)(u, v),
-            lambda: each(graph, present),
+            lambda: lax.cond(
+                most <= long,
+                lambda: each(from_long)(graph, present),
+                lambda: each(dense)(graph, present),
+            ),
         )
         return labels, True
 

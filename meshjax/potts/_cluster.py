@@ -110,7 +110,7 @@ def _bond_components(graph: Graph, bonds, min_nodes: int = AFFOREST_MIN_NODES) -
     reads every slot in each of its ~10 rounds; from a compact list of the bonds each
     round reads only them (`components.sparse_or`; at n = 10^6 on the 2-core CPU
     27-36 ms instead of FastSV's 0.19-0.34 s; Swendsen–Wang 8.7-8.8·10^6 spins/s).
-    Above `SPARSE_EDGES` of the edges (the ordered phase: a giant cluster, which
+    Above `LIST_EDGES` of the edges (the ordered phase: a giant cluster, which
     Afforest finds in two rounds) `connected_components` on the bond graph, its layout
     baked. Small graphs (no layout, or fewer than `min_nodes` nodes) always take the
     latter.
@@ -136,8 +136,8 @@ def swendsen_wang_sweep(
        $p_e = 1 - e^{-\beta J_e}$: one uniform per undirected edge (indexed by
        `graph.edge_ids`, so both directions agree), kept only where satisfied.
     2. Clusters of bonds: union by minimum root over a compact list of the bonds when
-       they are at most `SPARSE_EDGES` of the edges on a graph with a layout (the
-       disordered phase), else `meshjax.graph.connected_components` (FastSV/Afforest);
+       they are at most `LIST_EDGES` (half) of the edges on a graph with a layout
+       (the disordered phase), else `meshjax.graph.connected_components` (FastSV/Afforest);
        the same labels either way.
     3. Each cluster $C$ takes a new state, uniform in $[0, q)$ — or, with fields,
        $\propto \exp(\beta \sum_{i\in C} h_i(s))$, which keeps the random-field Potts
