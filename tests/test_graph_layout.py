@@ -591,6 +591,25 @@ def test_components_afforest_is_exact(name, few):
     np.testing.assert_array_equal(labels, _min_id_labels(g))
 
 
+@pytest.mark.parametrize("name", ["sparse", "masked"])
+@pytest.mark.parametrize("share", [8, 10**9])
+def test_components_many_left_over_rows_is_exact(monkeypatch, name, share):
+    """Many rows left over after the sample: the edges joining two labels as a list
+    (`pair_components` from the sample's labels), or, where they do not fit (a list of
+    one pair: share 10^9), FastSV on every edge; exact labels either way."""
+    from meshjax.graph import components as C
+
+    monkeypatch.setattr(C, "_FINISH_SHARE", share)
+    g = _case(name)
+
+    def fresh(g):  # a new function: traced again with the patched share
+        return C._fastsv.__wrapped__(g, afforest=True, report_branch=True)
+
+    labels, finished_alone = jax.jit(fresh)(g)
+    assert not bool(finished_alone)
+    np.testing.assert_array_equal(labels, _min_id_labels(g))
+
+
 def test_components_take_afforest_from_its_size(monkeypatch):
     """`connected_components` takes the Afforest finish from `AFFOREST_MIN_NODES` nodes
     on, the plain sampled FastSV below (both exact)."""
