@@ -40,9 +40,9 @@ def connected_components(
     roots), unless there are many of them (below the percolation threshold), when FastSV
     runs on all edges. An `edge_mask` that keeps at most `LIST_EDGES` (half) of the
     edges (bond percolation at p <= 1/2, Swendsen–Wang's bonds in the disordered
-    phase) on such a graph is read as a compact list of those edges
-    instead (`sparse_or`: union by minimum root, each round reading only them and the
-    list shrinking as its pairs are joined; at n = 10^6, <k> = 10: 7-10x faster than
+    phase) on such a graph is read as a compact list of those edges instead
+    (`sparse_or`: union by minimum root, each round reading only them and the list
+    shrinking as its pairs are joined; at n = 10^6, <k> = 10: 7-10x faster than
     FastSV up to `SPARSE_EDGES` of the edges, 2.5-3x from there to half). Every way
     the labels are exact and the same.
 
@@ -344,9 +344,10 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
     r"""Union by minimum root over the column entries of the nodes `todo` (at most
     `cap`, none of them with slots in the tail); `f` is flat on entry and on exit.
 
-    While some entry joins two roots $a \ne b$: hook the larger onto the smaller,
-    $f_a \leftarrow \min(f_a, b)$ and $f_b \leftarrow \min(f_b, a)$ for every entry at
-    once, then flatten. Roots stay the smallest ids of their trees.
+    The entries are pairs for `pair_components` from `f` (one list, no tiers): while
+    some entry joins two roots $a \ne b$, the larger is hooked onto the smaller,
+    $f_{\max(a,b)} \leftarrow \min(f_{\max(a,b)}, \min(a, b))$ for every entry at once,
+    then every node is flattened. Roots stay the smallest ids of their trees.
     """
     layout = g.layout
     n = layout.n_nodes
@@ -369,25 +370,7 @@ def _finish_rows(g: Graph, f, *, todo, cap: int) -> Int[Array, " n"]:
     keep = v < n
     u = jnp.where(keep, u, 0)  # no entry: node 0 with itself, a no-op
     v = jnp.where(keep, v, 0)
-    return _union_by_min(f, u, v)
-
-
-def _union_by_min(f, u, v) -> Int[Array, " n"]:
-    r"""Joins the trees of `f` (flat) along the pairs `(u, v)`; flat on exit.
-
-    While some pair joins two roots $a \ne b$: hook the larger onto the smaller,
-    $f_a \leftarrow \min(f_a, b)$ and $f_b \leftarrow \min(f_b, a)$ for every pair at
-    once, then flatten. Roots stay the smallest ids of their trees, so with `f` the
-    identity the result is `connected_components`' labels of the pairs' graph.
-    """
-
-    def body(state):
-        f, a, b = state
-        f = _flatten(f.at[a].min(b).at[b].min(a))
-        return f, f[u], f[v]
-
-    f, _, _ = lax.while_loop(lambda s: jnp.any(s[1] != s[2]), body, (f, f[u], f[v]))
-    return f
+    return pair_components(n, u, v, f=f, tiers=False)
 
 
 def compact_edges(graph: Graph, present, cap: int):
@@ -483,7 +466,7 @@ def _round_hooked(f, a, b):
     """A round of `pair_components` flattening only the roots it hooks: pointer jumping
     on them until each points at a root (every other root keeps pointing at itself)."""
     hi = jnp.maximum(a, b)
-    f = f.at[hi].min(jnp.minimum(a, b))
+    f = _hook(f, a, b)
 
     def jump(state):
         f, _ = state
