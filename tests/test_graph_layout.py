@@ -330,6 +330,51 @@ def test_assembly_by_upper_in_parts_and_chunks(monkeypatch):
         np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
 
 
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_assembly_by_upper_with_a_regular_tail(chunk, monkeypatch):
+    """Pairs that come `k` per row after a head (BA's arrivals after its core): the
+    assembly told so (`tail`) takes the rows' lower counts and every pair's upper end
+    from its position, and makes the same graph as without being told."""
+    from meshjax.graph import _graph
+    from meshjax.graph._graph import _assemble_np
+
+    rng = np.random.default_rng(11)
+    n, k = 300, 3
+    core = [(i, j) for j in range(k + 1) for i in range(j)]  # (lo, hi), by (hi, lo)
+    tail_pairs = [
+        (int(lo), t) for t in range(k + 1, n) for lo in np.sort(rng.choice(t, k, False))
+    ]
+    lo, hi = np.array(core + tail_pairs, np.int32).T
+    monkeypatch.setattr(_graph, "_HOST_FILL_MAX", 0)  # the compiled fill reads `tail`
+    if chunk:
+        monkeypatch.setattr(_graph, "_FILL_CHUNK", chunk)
+        monkeypatch.setattr(_graph, "_PLACE_BLOCK", 5)
+    _graph._fill_slots_jit.clear_cache()
+    try:
+        ref = _assemble_np([hi, lo], n, False, simple=True, by_upper=True)
+        spec = (len(core), k + 1, k)
+        got = _assemble_np([hi, lo], n, False, simple=True, by_upper=True, tail=spec)
+        headless = _assemble_np(
+            [hi[len(core) :], lo[len(core) :]],
+            n,
+            False,
+            simple=True,
+            by_upper=True,
+            tail=(0, k + 1, k),
+        )
+    finally:
+        _graph._fill_slots_jit.clear_cache()
+    want = _assemble_np([lo, hi], n, False, simple=True)  # two sorts, no tail
+    for field in ("senders", "receivers", "edge_ids"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+    no_core = _assemble_np([lo[len(core) :], hi[len(core) :]], n, False, simple=True)
+    for field in ("senders", "receivers", "edge_ids"):
+        np.testing.assert_array_equal(getattr(headless, field), getattr(no_core, field))
+    with pytest.raises(ValueError, match="by_upper"):
+        _assemble_np([hi, lo], n, False, simple=True, tail=spec)
+
+
 @pytest.mark.parametrize("kind", ["er", "ba", "powerlaw"])
 def test_generated_layout_equals_one_built_afresh(kind):
     """Generators attach a layout whose plan was made beside the assembly's sorts: the

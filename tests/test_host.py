@@ -78,3 +78,36 @@ def test_split_covers_every_index_once_and_waits_for_every_part():
     with pytest.raises(ValueError, match="part 0"):
         _host.run_parts(fail_first, [0, 1, 2, 3])
     assert sorted(done) == [2, 3]  # the other parts finished before the error rose
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint64, np.uint8])
+@pytest.mark.parametrize("n", [0, 1, 1000, 12345])
+def test_aligned_arrays_reach_the_cpu_device_as_views_and_are_released(n, dtype):
+    """`_host.empty` starts on an `ALIGN` boundary, so that its transfer to the CPU
+    device is a view; once the device array is dropped, `release` frees the host
+    memory (JAX holds it until its deferred-release queue is drained)."""
+    import gc
+    import weakref
+
+    import jax
+
+    x = _host.empty(n, dtype)
+    assert x.shape == (n,) and x.dtype == dtype and x.flags.c_contiguous
+    assert n == 0 or x.ctypes.data % _host.ALIGN == 0  # (empty: no data to align)
+    x[:] = np.arange(n) % 251
+    with jax.enable_x64(True):
+        y = jax.device_put(x)
+    np.testing.assert_array_equal(np.asarray(y), np.arange(n) % 251)
+    assert y.dtype == dtype
+    if jax.default_backend() == "cpu" and n:
+        assert np.shares_memory(np.asarray(y), x)  # no copy
+    owner = weakref.ref(x.base)  # the buffer `x` views
+    was_enabled = gc.isenabled()
+    gc.disable()  # no automatic pass between the two checks below
+    try:
+        del x, y
+        _host.release()
+        assert owner() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 
 import equinox as eqx
 import jax
@@ -435,7 +436,9 @@ def _assemble(src: ArrayLike, dst: ArrayLike, n_nodes: int, dedupe: bool) -> Gra
     return Graph(senders, receivers, eids, keep, n_nodes)
 
 
-def _fill_slots(key, tid, ub, lb, receivers, dedupe: bool, lows=None):
+def _fill_slots(
+    key, tid, ub, lb, receivers, dedupe: bool, lows=None, head_hi=None, tail=None
+):
     """Every slot's sender, edge id and mask, by gathers from the two sorted lists.
 
     `key`: sorted `lo << 32 | hi`; `tid`: int32 edge ids (positions in `key`) sorted by
@@ -446,6 +449,9 @@ def _fill_slots(key, tid, ub, lb, receivers, dedupe: bool, lows=None):
     s - lb[r + 1]). `lows` (int32, optional, for simple pairs only: every slot kept):
     the lower end of each entry's pair, so that every gather reads its list in order
     (`key[tid]`, one random read per slot, is the slow part of the fill otherwise).
+    `head_hi` and `tail = (hi0, m)` (with `lows`): the low words of `key` are the pairs'
+    positions p in `(hi, lo)` order, not their upper ends, which follow from p: `head_hi[p]`
+    for the first `len(head_hi)` pairs, `hi0 + (p - len(head_hi)) // m` after them.
     Call under x64.
     """
     e = receivers.shape[0]
@@ -465,6 +471,8 @@ def _fill_slots(key, tid, ub, lb, receivers, dedupe: bool, lows=None):
         k = jnp.where(is_low, tid[i], s - lb_next)
         if lows is not None:
             upper = (key[jnp.clip(s - lb_next, 0, m - 1)] & low32).astype(jnp.int32)
+            if tail is not None:  # `upper` is the pair's position: its upper end
+                upper = _upper_end(upper, head_hi, *tail)
             return jnp.where(is_low, lows[i], upper), k, jnp.ones(size, bool)
         pair = key[k]
         lo = (pair >> 32).astype(jnp.int32)
@@ -494,14 +502,35 @@ def _fill_slots(key, tid, ub, lb, receivers, dedupe: bool, lows=None):
 _FILL_CHUNK = 1 << 20  # slots per step of `_fill_slots` (bounds XLA's temporaries)
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6))
+def _upper_end(p, head_hi, hi0: int, m: int):
+    """The upper end of pair p of pairs in `(hi, lo)` order whose first `len(head_hi)`
+    have the upper ends `head_hi` and every later row `m` pairs from row `hi0` on."""
+    c0 = head_hi.shape[0]
+    tail = hi0 + jnp.maximum(p - c0, 0) // m
+    if c0 == 0:
+        return tail
+    return jnp.where(p < c0, head_hi[jnp.minimum(p, c0 - 1)], tail)
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6, 9))
 def _fill_slots_jit(
-    key, tid, ub, lb, receivers, dedupe: bool, simple: bool = False, lows=None
+    key,
+    tid,
+    ub,
+    lb,
+    receivers,
+    dedupe: bool,
+    simple: bool = False,
+    lows=None,
+    head_hi=None,
+    tail=None,
 ):
     """`_fill_slots`; with `simple` (pairs known to hold no self-loop and no repeat) the
     mask is not made (`None`)."""
     with jax.enable_x64(True):
-        senders, eids, keep = _fill_slots(key, tid, ub, lb, receivers, dedupe, lows)
+        senders, eids, keep = _fill_slots(
+            key, tid, ub, lb, receivers, dedupe, lows, head_hi, tail
+        )
     return senders, eids, None if simple else keep
 
 
@@ -546,6 +575,7 @@ def _assemble_np(
     dedupe: bool,
     simple: bool = False,
     by_upper: bool = False,
+    tail: tuple[int, int, int] | None = None,
 ) -> Graph:
     """`_assemble` for concrete pairs on the CPU backend: the sorts in NumPy.
 
@@ -570,12 +600,20 @@ def _assemble_np(
     0.32–0.38 s on the 2-core CPU (three processes each, interleaved; the whole
     generator 0.48–0.50 s instead of 0.50–0.55 s).
 
+    `tail = (c0, hi0, k)` (with `by_upper`): from position `c0` on, the pairs come `k`
+    per row from row `hi0` on (`hi[p] = hi0 + (p - c0) // k`; BA's arrivals), so the
+    rows' lower counts and the upper end of every pair follow from p: no count of `hi`,
+    and `_place` scatters the ids without gathering `hi` (at BA 10^6, m = 5: 26 ms
+    instead of 50 ms on one thread). Not checked either.
+
     Memory: every host array goes to the device as soon as it is final, so the peak is
     the key lists and the receivers on the device plus the three outputs, about 20
     bytes per slot (18 `by_upper`), where the graph keeps 13.
     """
     if by_upper and not simple:
         raise ValueError("`by_upper` pairs must be simple")
+    if tail is not None and not by_upper:
+        raise ValueError("`tail` needs `by_upper` pairs")
     n = n_nodes
     m = int(np.shape(pairs[0])[0])
     small = 2 * m <= _HOST_FILL_MAX
@@ -586,8 +624,16 @@ def _assemble_np(
     pairs.clear()
     want_layout = auto_wants_layout(2 * m)  # what `with_layout(policy="auto")` would do
     # beside the sorts: the rows, `receivers` and the layout's plan
-    rows = _host.submit(_rows_and_plan, ends[:], n, not small, by_upper, want_layout)
-    key, tid = (_ids_by_upper if by_upper else _ids_by_lower)(ends, m, small)
+    rows = _host.submit(
+        _rows_and_plan, ends[:], n, not small, by_upper, want_layout, tail
+    )
+    # (the small fill reads upper ends from the keys: no `tail` there)
+    tail = None if small else tail
+    head_hi = None if tail is None else jnp.asarray(ends[0][: tail[0]])
+    if by_upper:
+        key, tid = _ids_by_upper(ends, m, gather=tail is None)
+    else:
+        key, tid = _ids_by_lower(ends, m)
     ub, lb, receivers, plan = rows.result()
     if small:  # no compilation per graph shape (it would cost more than the fill)
         senders, eids, keep = map(
@@ -597,29 +643,42 @@ def _assemble_np(
         receivers = jax.device_put(receivers)
         del key, tid
     else:
-        tid = jax.device_put(tid)
-        # The transfers done before the fill starts, so that the host copies are freed
-        # first (else they were still alive while the fill made its outputs).
+        # views of the aligned host arrays (no copies), freed (`_host.release`) once
+        # the fill is done with them
+        temporaries = [weakref.ref(key), weakref.ref(tid)]
+        key, tid = _put_u64(key), jax.device_put(tid)
         jax.block_until_ready((key, tid, receivers))
         with jax.enable_x64(True):
             senders, eids, keep = _fill_slots_jit(
-                key, tid, ub, lb, receivers, dedupe, simple, lows
+                key,
+                tid,
+                ub,
+                lb,
+                receivers,
+                dedupe,
+                simple,
+                lows,
+                head_hi,
+                None if tail is None else tail[1:],
             )
         # Wait for the fill, so that its inputs are freed before the layout's host
         # arrays are made: run side by side they peaked 0.65 GB higher at n = 10^7.
         del key, tid, lows
         jax.block_until_ready((senders, eids))
+        _host.release(temporaries)
     layout = None
     if want_layout:
         layout = build_layout(senders, receivers, keep, n, plan=plan)
     return Graph(senders, receivers, eids, keep, n_nodes, layout=layout)
 
 
-def _rows_and_plan(ends: list, n: int, put: bool, by_upper: bool, want_layout: bool):
+def _rows_and_plan(
+    ends: list, n: int, put: bool, by_upper: bool, want_layout: bool, tail=None
+):
     """`_row_slots`, then the rows' first entries in the two key lists (`ub`, `lb`)
     and, with `want_layout`, the layout's plan (`layout_plan`): the host thread beside
     the sorts has time for it, which the layout step then saves (0.03 s at BA 10^6)."""
-    n_up, n_low, receivers = _row_slots(ends, n, put, by_upper)
+    n_up, n_low, receivers = _row_slots(ends, n, put, by_upper, tail)
     ub = np.zeros(n + 1, np.int32)
     np.cumsum(n_up, out=ub[1:])
     lb = np.zeros(n + 1, np.int32)
@@ -629,10 +688,10 @@ def _rows_and_plan(ends: list, n: int, put: bool, by_upper: bool, want_layout: b
     return ub, lb, receivers, plan
 
 
-def _ids_by_lower(ends: list, m: int, small: bool):
-    """The sorted keys `lo << 32 | hi` (on the device unless `small`) and the edge ids
-    sorted by `(hi, id)` (int32, host), from pairs in any order: two sorts."""
-    key = np.empty(m, np.uint64)
+def _ids_by_lower(ends: list, m: int):
+    """The sorted keys `lo << 32 | hi` and the edge ids sorted by `(hi, id)` (int32),
+    from pairs in any order: two sorts. Host arrays, aligned (`_host.empty`)."""
+    key = _host.empty(m, np.uint64)  # aligned: the transfer is a view
     half = key.view(np.uint32).reshape(m, 2)  # little-endian: [:, 0] low, [:, 1] high
     np.minimum(*ends, out=half[:, 1], casting="unsafe")
     np.maximum(*ends, out=half[:, 0], casting="unsafe")
@@ -643,33 +702,34 @@ def _ids_by_lower(ends: list, m: int, small: bool):
     thalf[:, 1] = half[:, 0]
     thalf[:, 0] = np.arange(m, dtype=np.uint32)
     del half
-    if not small:
-        key = _put_u64(key)  # the host copy is freed here
     tkey.sort()
-    tid = thalf[:, 0].view(np.int32).copy()
+    tid = _host.empty(m, np.int32)
+    tid[:] = thalf[:, 0].view(np.int32)
     return key, tid
 
 
-def _ids_by_upper(ends: list, m: int, small: bool):
+def _ids_by_upper(ends: list, m: int, gather: bool = True):
     """`_ids_by_lower` for pairs `[hi, lo]` sorted by `(hi, lo)`: one sort.
 
     Pair p of that order is entry p of the second list, so sorting `lo << 32 | p`
     (within one `lo`, p follows hi) gives the first list, with every pair's position
-    q in it: `tid[p] = q`, and the low words become `hi[p]`. The scatter and the
-    gather are split by q over the host threads.
+    q in it: `tid[p] = q`, and the low words become `hi[p]` (with `gather`; else they
+    stay p, for a fill that knows `hi` from p). The scatter and the gather are split
+    by q over the host threads.
     """
     hi, lo = ends
     ends.clear()
-    key = np.empty(m, np.uint64)
+    key = _host.empty(m, np.uint64)
     half = key.view(np.uint32).reshape(m, 2)
     half[:, 1] = lo
     del lo
     half[:, 0] = np.arange(m, dtype=np.uint32)
     key.sort()
-    tid = np.empty(m, np.int32)
+    tid = _host.empty(m, np.int32)
+    hi = hi if gather else None
     _host.split(functools.partial(_place, half, hi, tid, step=_PLACE_BLOCK), m)
     del hi, half
-    return (key if small else _put_u64(key)), tid
+    return key, tid
 
 
 _PLACE_BLOCK = 1 << 18  # keys per block of `_place`
@@ -677,17 +737,20 @@ _PLACE_BLOCK = 1 << 18  # keys per block of `_place`
 
 def _place(half, hi, tid, a: int, b: int, *, step: int) -> None:
     """`_ids_by_upper` for the keys at positions [a, b): `tid[p] = q` and the low
-    word `hi[p]`, a block of `step` at a time (the temporaries stay in cache)."""
+    word `hi[p]` (unless `hi` is None), a block of `step` at a time (the temporaries
+    stay in cache)."""
     for c in range(a, b, step):
         d = min(c + step, b)
         p = half[c:d, 0].astype(np.intp)
         tid[p] = np.arange(c, d, dtype=np.int32)
-        half[c:d, 0] = hi[p]
+        if hi is not None:
+            half[c:d, 0] = hi[p]
 
 
-def _row_slots(ends: list, n: int, put: bool, by_upper: bool = False):
+def _row_slots(ends: list, n: int, put: bool, by_upper: bool = False, tail=None):
     """Each row's upper neighbours (pairs with lo = i) and lower ones (hi = i), and
-    `receivers` (row i has both). `by_upper`: `ends` is `[hi, lo]` (no min and max).
+    `receivers` (row i has both). `by_upper`: `ends` is `[hi, lo]` (no min and max);
+    with `tail` (`_assemble_np`) the lower ones past the head are known, not counted.
 
     `ends` (`[src, dst]`) is emptied once counted, so that the pairs are freed as soon
     as both threads are done with them. Counted a quarter at a time (`bincount` widens
@@ -705,14 +768,35 @@ def _row_slots(ends: list, n: int, put: bool, by_upper: bool = False):
         a, b = src[k : k + step], dst[k : k + step]
         if by_upper:
             n_up += np.bincount(b, minlength=n)
-            n_low += np.bincount(a, minlength=n)
+            if tail is None:
+                n_low += np.bincount(a, minlength=n)
         else:
             n_up += np.bincount(np.minimum(a, b), minlength=n)
             n_low += np.bincount(np.maximum(a, b), minlength=n)
         del a, b  # views: the last ones would keep the pairs alive through the repeat
+    if by_upper and tail is not None:
+        c0, hi0, k = tail
+        n_low += np.bincount(src[:c0], minlength=n)
+        n_low[hi0 : hi0 + (m - c0) // k] += k
     del src, dst
-    receivers = np.repeat(np.arange(n, dtype=np.int32), n_up + n_low)
+    receivers = _repeat_rows(n_up + n_low)
     return n_up, n_low, jax.device_put(receivers) if put else receivers
+
+
+def _repeat_rows(counts: np.ndarray) -> np.ndarray:
+    """`np.repeat(arange(n), counts)` as int32 in an aligned array (`_host.empty`: its
+    transfer is a view), made a block of rows at a time (the temporaries stay small)."""
+    n = counts.shape[0]
+    ends = np.cumsum(counts)
+    out = _host.empty(int(ends[-1]) if n else 0, np.int32)
+    step = 1 << 16
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        lo = int(ends[a - 1]) if a else 0
+        out[lo : int(ends[b - 1])] = np.repeat(
+            np.arange(a, b, dtype=np.int32), counts[a:b]
+        )
+    return out
 
 
 def _assemble_host(

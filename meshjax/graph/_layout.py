@@ -128,6 +128,22 @@ class NeighborLayout(eqx.Module):
 # ------------------------------------------------------------------------ building
 
 
+def _aligned(x: np.ndarray, dtype) -> np.ndarray:
+    """`x` as `dtype` in an aligned array (`_host.empty`; `x` itself where it is one),
+    so that its transfer to the CPU device is a view. Not to be written afterwards."""
+    x = np.asarray(x)
+    if (
+        x.dtype == dtype
+        and x.ndim == 1
+        and x.flags.c_contiguous
+        and x.ctypes.data % _host.ALIGN == 0
+    ):
+        return x
+    out = _host.empty(x.shape[0], dtype)
+    out[:] = x
+    return out
+
+
 def _round_up(length: int, n: int) -> int:
     """Rounds a column length up to a ladder with steps of at most 1/16."""
     if length <= 32:
@@ -165,8 +181,8 @@ def layout_plan(
         order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
     else:
         order = np.argsort(-counts, kind="stable")
-    order = order.astype(np.int32)
-    inv = np.empty(n, np.int32)
+    order = _aligned(order, np.int32)  # (the node arrays go to the device as views)
+    inv = _host.empty(n, np.int32)
     inv[order] = np.arange(n, dtype=np.int32)
     n_cols = min(dmax, max_columns)
     # hist[c] = rows with more than c slots.
@@ -175,12 +191,14 @@ def layout_plan(
     lengths = tuple(_round_up(int(more_than[c]), n) for c in range(n_cols))
     starts = np.zeros(n_cols + 1, np.int64)
     np.cumsum(lengths, out=starts[1:])
+    first_sorted = _host.empty(n, np.int32)
+    np.take(first, order, out=first_sorted)
     return LayoutPlan(
         order,
         inv,
         first,
         counts,
-        first[order],
+        first_sorted,
         counts[order],
         lengths,
         starts,
@@ -253,7 +271,7 @@ def build_layout(
         put(order),
         put(inv),
         put(first_sorted),
-        put(degree.astype(np.int32)),
+        put(_aligned(degree, np.int32)),
         head,
         put(tail_nbr.astype(np.int32)),
         put(tail_pos.astype(np.int32)),
@@ -291,7 +309,7 @@ def _fill_head(nbr, first_sorted, deg_sorted, starts, filled, n: int) -> np.ndar
     equal entries, one per host thread (the calling thread fills the first).
     """
     n_cols = len(starts) - 1
-    head = np.empty(int(starts[-1]), np.int32)
+    head = _host.empty(int(starts[-1]), np.int32)  # aligned: the transfer is a view
     if n_cols == 0:
         return head
     for c in range(n_cols):  # the padding at the end of each column

@@ -252,8 +252,12 @@ def barabasi_albert(key: Any, n_nodes: int, m: int) -> Graph:
     key = as_key(key)
     pairs = list(_barabasi_albert_pairs(key, n_nodes, m))
     if _host_assembly(key):
-        # simple by construction: every slot present, no mask
-        return _assemble_np(pairs, n_nodes, dedupe=False, simple=True, by_upper=True)
+        # simple by construction: every slot present, no mask; after the core's
+        # m (m + 1) / 2 pairs, m per arrival from node m + 1 on
+        tail = (m * (m + 1) // 2, m + 1, m)
+        return _assemble_np(
+            pairs, n_nodes, dedupe=False, simple=True, by_upper=True, tail=tail
+        )
     g = _assemble(*pairs, n_nodes, dedupe=False)
     return with_layout(Graph(g.senders, g.receivers, g.edge_ids, None, n_nodes))
 
