@@ -436,9 +436,7 @@ def _assemble(src: ArrayLike, dst: ArrayLike, n_nodes: int, dedupe: bool) -> Gra
     return Graph(senders, receivers, eids, keep, n_nodes)
 
 
-def _fill_slots(
-    key, tid, ub, lb, receivers, dedupe: bool, lows=None, head_hi=None, tail=None
-):
+def _fill_slots(key, tid, ub, lb, receivers, dedupe: bool, lows=None, tail=None):
     """Every slot's sender, edge id and mask, by gathers from the two sorted lists.
 
     `key`: sorted `lo << 32 | hi`; `tid`: int32 edge ids (positions in `key`) sorted by
@@ -449,9 +447,8 @@ def _fill_slots(
     s - lb[r + 1]). `lows` (int32, optional, for simple pairs only: every slot kept):
     the lower end of each entry's pair, so that every gather reads its list in order
     (`key[tid]`, one random read per slot, is the slow part of the fill otherwise).
-    `head_hi` and `tail = (hi0, m)` (with `lows`): the low words of `key` are the pairs'
-    positions p in `(hi, lo)` order, not their upper ends, which follow from p: `head_hi[p]`
-    for the first `len(head_hi)` pairs, `hi0 + (p - len(head_hi)) // m` after them.
+    `tail = (c, k)` (with `lows`): the low words w of `key` are not the pairs' upper ends
+    but words from which they follow, `((w + c) mod 2^32) // k` (`_ids_by_upper`).
     Call under x64.
     """
     e = receivers.shape[0]
@@ -470,9 +467,11 @@ def _fill_slots(
         i = jnp.clip(s - ub_r, 0, m - 1)
         k = jnp.where(is_low, tid[i], s - lb_next)
         if lows is not None:
-            upper = (key[jnp.clip(s - lb_next, 0, m - 1)] & low32).astype(jnp.int32)
-            if tail is not None:  # `upper` is the pair's position: its upper end
-                upper = _upper_end(upper, head_hi, *tail)
+            word = (key[jnp.clip(s - lb_next, 0, m - 1)] & low32).astype(jnp.uint32)
+            if tail is not None:  # the upper end from the word
+                c, per_row = tail
+                word = (word + jnp.uint32(c)) // jnp.uint32(per_row)
+            upper = word.astype(jnp.int32)
             return jnp.where(is_low, lows[i], upper), k, jnp.ones(size, bool)
         pair = key[k]
         lo = (pair >> 32).astype(jnp.int32)
@@ -502,17 +501,7 @@ def _fill_slots(
 _FILL_CHUNK = 1 << 20  # slots per step of `_fill_slots` (bounds XLA's temporaries)
 
 
-def _upper_end(p, head_hi, hi0: int, m: int):
-    """The upper end of pair p of pairs in `(hi, lo)` order whose first `len(head_hi)`
-    have the upper ends `head_hi` and every later row `m` pairs from row `hi0` on."""
-    c0 = head_hi.shape[0]
-    tail = hi0 + jnp.maximum(p - c0, 0) // m
-    if c0 == 0:
-        return tail
-    return jnp.where(p < c0, head_hi[jnp.minimum(p, c0 - 1)], tail)
-
-
-@functools.partial(jax.jit, static_argnums=(5, 6, 9))
+@functools.partial(jax.jit, static_argnums=(5, 6, 8))
 def _fill_slots_jit(
     key,
     tid,
@@ -522,14 +511,13 @@ def _fill_slots_jit(
     dedupe: bool,
     simple: bool = False,
     lows=None,
-    head_hi=None,
     tail=None,
 ):
     """`_fill_slots`; with `simple` (pairs known to hold no self-loop and no repeat) the
     mask is not made (`None`)."""
     with jax.enable_x64(True):
         senders, eids, keep = _fill_slots(
-            key, tid, ub, lb, receivers, dedupe, lows, head_hi, tail
+            key, tid, ub, lb, receivers, dedupe, lows, tail
         )
     return senders, eids, None if simple else keep
 
@@ -604,7 +592,8 @@ def _assemble_np(
     per row from row `hi0` on (`hi[p] = hi0 + (p - c0) // k`; BA's arrivals), so the
     rows' lower counts and the upper end of every pair follow from p: no count of `hi`,
     and `_place` scatters the ids without gathering `hi` (at BA 10^6, m = 5: 26 ms
-    instead of 50 ms on one thread). Not checked either.
+    instead of 50 ms on one thread; the fill's division by k costs nothing measurable,
+    where a gather of the head's ends in it cost 10–16 ms). Not checked either.
 
     Memory: every host array goes to the device as soon as it is final, so the peak is
     the key lists and the receivers on the device plus the three outputs, about 20
@@ -629,9 +618,8 @@ def _assemble_np(
     )
     # (the small fill reads upper ends from the keys: no `tail` there)
     tail = None if small else tail
-    head_hi = None if tail is None else jnp.asarray(ends[0][: tail[0]])
     if by_upper:
-        key, tid = _ids_by_upper(ends, m, gather=tail is None)
+        key, tid = _ids_by_upper(ends, m, tail)
     else:
         key, tid = _ids_by_lower(ends, m)
     ub, lb, receivers, plan = rows.result()
@@ -658,8 +646,7 @@ def _assemble_np(
                 dedupe,
                 simple,
                 lows,
-                head_hi,
-                None if tail is None else tail[1:],
+                None if tail is None else _tail_words(*tail),
             )
         # Wait for the fill, so that its inputs are freed before the layout's host
         # arrays are made: run side by side they peaked 0.65 GB higher at n = 10^7.
@@ -708,17 +695,24 @@ def _ids_by_lower(ends: list, m: int):
     return key, tid
 
 
-def _ids_by_upper(ends: list, m: int, gather: bool = True):
+def _ids_by_upper(ends: list, m: int, tail: tuple[int, int, int] | None = None):
     """`_ids_by_lower` for pairs `[hi, lo]` sorted by `(hi, lo)`: one sort.
 
     Pair p of that order is entry p of the second list, so sorting `lo << 32 | p`
     (within one `lo`, p follows hi) gives the first list, with every pair's position
-    q in it: `tid[p] = q`, and the low words become `hi[p]` (with `gather`; else they
-    stay p, for a fill that knows `hi` from p). The scatter and the gather are split
-    by q over the host threads.
+    q in it: `tid[p] = q`, and the low words become `hi[p]`. The scatter and the
+    gather are split by q over the host threads.
+
+    With `tail = (c0, hi0, k)` (`_assemble_np`) there is no gather: the low words stay
+    p, from which the fill computes `hi = ((p + c) mod 2^32) // k` with
+    `c = hi0 k - c0` (`_tail_words`), and the first c0 pairs' words are set to
+    `(hi k - c) mod 2^32`, which gives their `hi` the same way.
     """
     hi, lo = ends
     ends.clear()
+    if tail is not None:
+        head = hi[: tail[0]].astype(np.int64)
+        hi = None
     key = _host.empty(m, np.uint64)
     half = key.view(np.uint32).reshape(m, 2)
     half[:, 1] = lo
@@ -726,10 +720,20 @@ def _ids_by_upper(ends: list, m: int, gather: bool = True):
     half[:, 0] = np.arange(m, dtype=np.uint32)
     key.sort()
     tid = _host.empty(m, np.int32)
-    hi = hi if gather else None
     _host.split(functools.partial(_place, half, hi, tid, step=_PLACE_BLOCK), m)
-    del hi, half
+    del hi
+    if tail is not None and tail[0]:
+        c, k = _tail_words(*tail)
+        half[tid[: tail[0]], 0] = (head * k - c) % (1 << 32)
+    del half
     return key, tid
+
+
+def _tail_words(c0: int, hi0: int, k: int) -> tuple[int, int]:
+    """`(c, k)` of `_ids_by_upper`'s words for pairs that come `k` per row from row
+    `hi0` on after `c0` others: `hi = ((p + c) mod 2^32) // k` (exact while
+    `n k < 2^32`: every slot index is an int32, so `n k < 2^31`)."""
+    return (hi0 * k - c0) % (1 << 32), k
 
 
 _PLACE_BLOCK = 1 << 18  # keys per block of `_place`
