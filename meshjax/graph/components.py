@@ -290,10 +290,12 @@ def _flatten(f: Int[Array, " n"]) -> Int[Array, " n"]:
     grandparents the test computed are the next parents)."""
 
     def jump(state):
-        _, pp = state
-        return pp, pp[pp]
+        _, pp, _ = state
+        ppp = pp[pp]
+        return pp, ppp, jnp.any(ppp != pp)  # the loop's test in the same pass
 
-    p, _ = lax.while_loop(lambda s: jnp.any(s[1] != s[0]), jump, (f, f[f]))
+    ff = f[f]
+    p, _, _ = lax.while_loop(lambda s: s[2], jump, (f, ff, jnp.any(ff != f)))
     return p
 
 
@@ -424,9 +426,12 @@ def pair_components(n_nodes: int, u, v, f=None, tiers: bool = True) -> Int[Array
         nxt = size // _TIER_RATIO
         step = _round_flat if flat else _round_hooked
         if nxt < _TIER_FLOOR or not tiers:  # the last list: rounds until all joined
-            f, a, b = lax.while_loop(
-                lambda s: jnp.any(s[1] != s[2]), lambda s: step(*s), (f, a, b)
-            )
+
+            def last(state, step=step):
+                f, a, b = step(*state[:3])
+                return f, a, b, jnp.any(a != b)  # the loop's test in the same pass
+
+            f, *_ = lax.while_loop(lambda s: s[3], last, (f, a, b, jnp.any(a != b)))
             return _flatten(f)
 
         def body(state, step=step):
