@@ -493,9 +493,9 @@ class SpectralResult(AbstractResult):
         `value`.
       n_matvec: Operator applications used (0 for the dense solver and for a
         disconnected graph), int32.
-      n_components: Number of connected components (`fiedler`); -1 where not computed
-        (`leading_adjacency`), int32.
-      status: `RESULTS.successful`; disconnected (`fiedler` only, on a disconnected graph:
+      n_components: Number of connected components (`fiedler`; with weights, joined by
+        edges of positive weight); -1 where not computed (`leading_adjacency`), int32.
+      status: `RESULTS.successful`; `disconnected` (`fiedler` only, on a disconnected graph:
         $\lambda_2 = 0$ exactly, an answer); `not_converged` (Lanczos stopped before
         `residual <= tol * scale`, at `max_restarts` or where the recurrence's estimate
         fell to a quarter of the computed residual and more cycles would not help
@@ -557,7 +557,9 @@ def fiedler(
     A disconnected graph has $\lambda_2 = 0$: this is detected first with
     `connected_components` and returned with status `RESULTS.disconnected` (the vector is
     the centred indicator of the component of node 0, an exact null vector in
-    $\mathbf 1^\perp$). Otherwise $\lambda_2$ is the smallest eigenvalue of $L$ restricted
+    $\mathbf 1^\perp$). With weights, only edges of positive weight join components (a
+    zero-weight edge adds nothing to $L$), and `n_components` counts those components.
+    Otherwise $\lambda_2$ is the smallest eigenvalue of $L$ restricted
     to $\mathbf 1^\perp$, found by thick-restart Lanczos with full reorthogonalisation
     (`meshjax._spectral`), every vector kept orthogonal to $\mathbf 1$, from a fixed
     pseudo-random start. After each cycle the best Ritz vector $x$ is judged on $L$
@@ -627,7 +629,11 @@ def _fiedler(graph, tol, dense, m, k, max_restarts) -> SpectralResult:
     w_ok = weights_ok(graph)  # traced weights (a concrete graph's: on the host)
     ok = in_domain(tol, low=0.0, high=1.0, low_open=True, high_open=True) & w_ok
     tol = jnp.where(ok, tol, 0.5)
-    labels = connected_components(graph)
+    # Joined by edges of positive weight: a zero-weight edge adds nothing to L, so two
+    # parts held together by such edges alone make lambda_2 exactly 0 as well.
+    labels = connected_components(
+        graph, None if graph.weights is None else graph.weights > 0
+    )
     n_comp = jnp.sum(labels == jnp.arange(n, dtype=labels.dtype), dtype=jnp.int32)
     split = n_comp > 1
     ind = (labels == labels[0]).astype(dtype)

@@ -361,6 +361,30 @@ def test_fiedler_disconnected_is_zero_and_says_so():
     assert float(diffusion.fiedler_value(g)) == 0.0
 
 
+def test_fiedler_zero_weight_bridge_is_disconnected():
+    """Two cycles joined by one edge of weight 0: L is that of the two cycles apart, so
+    lambda_2 = 0 exactly and the status says so (the structure alone is connected);
+    with weight 1 on that edge it is connected, lambda_2 > 0."""
+    G = nx.disjoint_union(nx.cycle_graph(6), nx.cycle_graph(5))
+    G.add_edge(0, 6)
+    for bridge in (0.0, 1.0):
+        for u, v in G.edges:
+            G[u][v]["weight"] = bridge if (u, v) == (0, 6) else 1.0
+        g = mg.from_networkx(G, weight="weight")
+        lam = np.sort(np.linalg.eigvalsh(laplacian(G)))[1]
+        for method in ("dense", "lanczos"):
+            res = diffusion.fiedler(g, method=method)
+            if bridge == 0.0:
+                assert res.status == RESULTS.disconnected
+                assert int(res.n_components) == 2 and float(res.value) == 0.0
+                x = np.asarray(res.vector)
+                np.testing.assert_allclose(laplacian(G) @ x, 0, atol=1e-12)
+            else:
+                assert res.status == RESULTS.successful
+                assert int(res.n_components) == 1
+                np.testing.assert_allclose(float(res.value), lam, rtol=1e-8)
+
+
 def test_fiedler_reports_non_convergence():
     g = padded(CLOSED_FORMS["path"][0])
     res = diffusion.fiedler(g, method="lanczos", tol=1e-14, max_restarts=1)
