@@ -373,6 +373,10 @@ def test_assembly_by_upper_with_a_regular_tail(chunk, monkeypatch):
         np.testing.assert_array_equal(getattr(headless, field), getattr(no_core, field))
     with pytest.raises(ValueError, match="by_upper"):
         _assemble_np([hi, lo], n, False, simple=True, tail=spec)
+    with pytest.raises(ValueError, match="whole rows"):  # a partial last row
+        _assemble_np(
+            [hi[:-1], lo[:-1]], n, False, simple=True, by_upper=True, tail=spec
+        )
 
 
 @pytest.mark.parametrize("kind", ["er", "ba", "powerlaw"])

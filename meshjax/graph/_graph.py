@@ -605,6 +605,8 @@ def _assemble_np(
         raise ValueError("`tail` needs `by_upper` pairs")
     n = n_nodes
     m = int(np.shape(pairs[0])[0])
+    if tail is not None and not (0 <= tail[0] <= m and (m - tail[0]) % tail[2] == 0):
+        raise ValueError(f"`tail`={tail}: the {m} pairs do not end in whole rows")
     small = 2 * m <= _HOST_FILL_MAX
     # `by_upper`: the fill reads each entry's lower end from the pairs (kept on the
     # device, where the generator made them) instead of a random read of the keys
