@@ -16,7 +16,8 @@ peaked at 35 instead of 27 bytes per slot at n = 10^7.
 
 Tasks submitted here are leaves: they never wait on another task of the pool, so the pool
 cannot deadlock however many callers share it; a caller that splits work keeps one part
-for its own thread.
+for its own thread, and a task that splits its own work (`run_parts` on a pool thread)
+runs every part itself.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -74,7 +76,7 @@ def threads() -> int:
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="meshjax-host")
+    return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix=_PREFIX)
 
 
 if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads
@@ -86,9 +88,20 @@ def submit(fn, /, *args) -> Future:
     return _pool().submit(fn, *args)
 
 
+_PREFIX = "meshjax-host"  # the pool threads' names start with it
+
+
 def run_parts(fn, bounds) -> None:
     """`fn(bounds[i], bounds[i + 1])` for every part, the first on the calling thread
-    and the others on the pool; returns when all are done (raises the first error)."""
+    and the others on the pool; returns when all are done (raises the first error).
+
+    Called from a pool thread (a task that splits its own work) every part runs on
+    that thread: waiting there for other tasks could leave every pool thread waiting
+    on tasks that none is free to run."""
+    if threading.current_thread().name.startswith(_PREFIX):
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            fn(a, b)
+        return
     rest = [submit(fn, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
     try:
         fn(bounds[0], bounds[1])

@@ -111,3 +111,23 @@ def test_aligned_arrays_reach_the_cpu_device_as_views_and_are_released(n, dtype)
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_split_inside_pool_tasks_does_not_wait_on_the_pool():
+    """Tasks that split their own work, as many as the pool has threads: each runs its
+    parts itself (else every pool thread would wait on parts none is free to run)."""
+    n = 4 * _host.MIN_PARALLEL
+
+    def task():
+        seen = np.zeros(n, np.int64)
+
+        def fill(a, b):
+            seen[a:b] += 1
+
+        _host.split(fill, n)
+        _host.run_parts(fill, [0, 5, 9, n])
+        return seen
+
+    futures = [_host.submit(task) for _ in range(_host.threads())]
+    for f in futures:
+        np.testing.assert_array_equal(f.result(timeout=60), 2)
