@@ -50,12 +50,26 @@ def empty(n: int, dtype) -> np.ndarray:
     return buf[off : off + nbytes].view(dtype)
 
 
+def aligned(x, dtype) -> np.ndarray:
+    """`x` (1-D) as `dtype` in an aligned array (`empty`; `x` itself where it already
+    is one), so that its transfer to the CPU device is a view. Not to be written
+    afterwards."""
+    x = np.asarray(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype and x.flags.c_contiguous and x.ctypes.data % ALIGN == 0:
+        return x
+    out = empty(x.shape[0], dtype)
+    out[:] = x
+    return out
+
+
 def release(arrays: list | None = None, timeout: float = 0.1) -> None:
     """Frees the host arrays of dropped device arrays that aliased them (`empty`): JAX
     releases them from a queue drained on every garbage-collector pass (a generation-0
     pass here). `arrays`: weak references to host arrays that should be freed now; a
     device array still in use by a computation that has just finished is let go a
-    moment later, so the pass is repeated until they are gone (or `timeout` seconds: a later pass frees them then)."""
+    moment later, so the pass is repeated until they are gone, or for `timeout`
+    seconds (a later pass frees them then)."""
     gc.collect(0)
     deadline = time.perf_counter() + timeout
     while any(r() is not None for r in arrays or ()):
@@ -74,6 +88,9 @@ def threads() -> int:
     return max(1, min(8, n))
 
 
+_PREFIX = "meshjax-host"  # the pool threads' names start with it
+
+
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix=_PREFIX)
@@ -86,9 +103,6 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's t
 def submit(fn, /, *args) -> Future:
     """Runs `fn(*args)` on the host pool; `.result()` returns it or raises its error."""
     return _pool().submit(fn, *args)
-
-
-_PREFIX = "meshjax-host"  # the pool threads' names start with it
 
 
 def run_parts(fn, bounds) -> None:

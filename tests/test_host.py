@@ -131,3 +131,14 @@ def test_split_inside_pool_tasks_does_not_wait_on_the_pool():
     futures = [_host.submit(task) for _ in range(_host.threads())]
     for f in futures:
         np.testing.assert_array_equal(f.result(timeout=60), 2)
+
+
+def test_aligned_copies_only_what_is_not_aligned_already():
+    x = _host.empty(1000, np.int32)
+    x[:] = np.arange(1000)
+    assert _host.aligned(x, np.int32) is x  # already aligned, same dtype: no copy
+    for src in (np.arange(1000, dtype=np.int64), x[1:], x.reshape(500, 2)[:, 0]):
+        y = _host.aligned(src, np.int32)
+        assert y.dtype == np.int32 and y.ctypes.data % _host.ALIGN == 0
+        assert not np.shares_memory(y, x)
+        np.testing.assert_array_equal(y, src)

@@ -692,9 +692,7 @@ def _ids_by_lower(ends: list, m: int):
     thalf[:, 0] = np.arange(m, dtype=np.uint32)
     del half
     tkey.sort()
-    tid = _host.empty(m, np.int32)
-    tid[:] = thalf[:, 0].view(np.int32)
-    return key, tid
+    return key, _host.aligned(thalf[:, 0].view(np.int32), np.int32)
 
 
 def _ids_by_upper(ends: list, m: int, tail: tuple[int, int, int] | None = None):

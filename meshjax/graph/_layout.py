@@ -128,22 +128,6 @@ class NeighborLayout(eqx.Module):
 # ------------------------------------------------------------------------ building
 
 
-def _aligned(x: np.ndarray, dtype) -> np.ndarray:
-    """`x` as `dtype` in an aligned array (`_host.empty`; `x` itself where it is one),
-    so that its transfer to the CPU device is a view. Not to be written afterwards."""
-    x = np.asarray(x)
-    if (
-        x.dtype == dtype
-        and x.ndim == 1
-        and x.flags.c_contiguous
-        and x.ctypes.data % _host.ALIGN == 0
-    ):
-        return x
-    out = _host.empty(x.shape[0], dtype)
-    out[:] = x
-    return out
-
-
 def _round_up(length: int, n: int) -> int:
     """Rounds a column length up to a ladder with steps of at most 1/16."""
     if length <= 32:
@@ -181,7 +165,9 @@ def layout_plan(
         order = np.argsort((dmax - counts).astype(np.uint16), kind="stable")
     else:
         order = np.argsort(-counts, kind="stable")
-    order = _aligned(order, np.int32)  # (the node arrays go to the device as views)
+    order = _host.aligned(
+        order, np.int32
+    )  # (the node arrays go to the device as views)
     inv = _host.empty(n, np.int32)
     inv[order] = np.arange(n, dtype=np.int32)
     n_cols = min(dmax, max_columns)
@@ -271,7 +257,7 @@ def build_layout(
         put(order),
         put(inv),
         put(first_sorted),
-        put(_aligned(degree, np.int32)),
+        put(_host.aligned(degree, np.int32)),
         head,
         put(tail_nbr.astype(np.int32)),
         put(tail_pos.astype(np.int32)),
